@@ -1,0 +1,61 @@
+"""Exceptions and warnings raised by nbtools.
+
+Every error names the file or argument, what was expected and what was found,
+so that a dashboard can show the message to the user as it is.
+
+Hierarchy::
+
+    NbtoolsError
+    ├── FormatError      (also ValueError)  a file is not in the expected format
+    ├── UnitsError       (also ValueError)  a unit is unknown or inconsistent
+    ├── DataError        (also ValueError)  empty, constant, NaN/Inf or too-short data
+    ├── ParameterError   (also ValueError)  a bad argument value
+    ├── MaterialError    (also LookupError) a material not in the table
+    └── FitError         (also RuntimeError) a fit that cannot run or failed
+    NbtoolsWarning       (UserWarning)      something the user should know
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "NbtoolsError",
+    "FormatError",
+    "UnitsError",
+    "DataError",
+    "ParameterError",
+    "MaterialError",
+    "FitError",
+    "NbtoolsWarning",
+]
+
+
+class NbtoolsError(Exception):
+    """Base class of every error raised on purpose by nbtools."""
+
+
+class FormatError(NbtoolsError, ValueError):
+    """A file is not in the format its reader expects (or no reader fits)."""
+
+
+class UnitsError(NbtoolsError, ValueError):
+    """A unit string is unknown, or units are inconsistent."""
+
+
+class DataError(NbtoolsError, ValueError):
+    """The data cannot be analysed: empty, constant, NaN/Inf, or too short."""
+
+
+class ParameterError(NbtoolsError, ValueError):
+    """An argument has a value outside what the function accepts."""
+
+
+class MaterialError(NbtoolsError, LookupError):
+    """A material name is not in :mod:`nbtools.materials`."""
+
+
+class FitError(NbtoolsError, RuntimeError):
+    """A fit could not be set up or did not converge."""
+
+
+class NbtoolsWarning(UserWarning):
+    """A result is usable but the user should know something about it."""

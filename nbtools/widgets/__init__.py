@@ -1,0 +1,34 @@
+"""ipywidgets for notebooks and Voila dashboards (thin: the numerics live elsewhere).
+
+Imported on first use so that ``import nbtools`` stays light:
+
+- :func:`bokeh_widget`, :class:`ErrorDisplay` (:mod:`nbtools.widgets.display`)
+- :class:`TraceView` (:mod:`nbtools.widgets.trace_view`)
+- :class:`SpikePicker` (:mod:`nbtools.widgets.spike_picker`)
+- :class:`FitPanel` (:mod:`nbtools.widgets.fit_panel`)
+- :class:`PixelSelector` (:mod:`nbtools.widgets.pixel_selector`)
+"""
+
+from importlib import import_module
+
+_WHERE = {
+    "bokeh_widget": "display",
+    "load_bokehjs": "display",
+    "ErrorDisplay": "display",
+    "TraceView": "trace_view",
+    "SpikePicker": "spike_picker",
+    "FitPanel": "fit_panel",
+    "PixelSelector": "pixel_selector",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module 'nbtools.widgets' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
