@@ -31,6 +31,17 @@ class Trace:
     source : str, optional
         Path of the file the trace was read from.
 
+    Notes
+    -----
+    Big recordings can be opened lazily with :meth:`Trace.from_raw`: the
+    trace then keeps the file's samples (often a read-only ``numpy.memmap`` of
+    16-bit integers) together with a ``gain`` and ``offset`` so that
+    ``current = raw * gain + offset`` (A). Nothing is read until ``current``
+    is first used; ``len()``, ``fs``, ``time``, slicing and ``meta`` never read
+    samples, and :meth:`chunks` streams amperes block by block without ever
+    holding the whole array. ``is_lazy`` tells whether ``current`` has been
+    computed yet.
+
     Examples
     --------
     >>> import numpy as np
@@ -48,12 +59,118 @@ class Trace:
     meta: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
 
+    @classmethod
+    def from_raw(
+        cls,
+        raw: np.ndarray,
+        *,
+        fs: float,
+        gain: float = 1.0,
+        offset: float = 0.0,
+        dtype=np.float64,
+        t0: float = 0.0,
+        meta: dict[str, Any] | None = None,
+        source: str | None = None,
+    ) -> "Trace":
+        """A trace whose current is ``raw * gain + offset`` (A), computed on demand.
+
+        Parameters
+        ----------
+        raw : numpy.ndarray
+            1-D samples as stored in the file (e.g. an int16 ``numpy.memmap``,
+            possibly a strided view of one channel). Not copied, not read.
+        fs : float
+            Sampling rate in hertz (Hz).
+        gain, offset : float
+            Scale to amperes: ``current = raw * gain + offset``.
+        dtype : numpy dtype, optional
+            Floating dtype of ``current`` and of the blocks from :meth:`chunks`.
+        t0, meta, source
+            As for :class:`Trace`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nbtools import Trace
+        >>> raw = np.array([0, 10, -10], dtype=np.int16)
+        >>> tr = Trace.from_raw(raw, fs=10.0, gain=1e-12)
+        >>> tr.is_lazy, len(tr)
+        (True, 3)
+        >>> tr.current.tolist()
+        [0.0, 1e-11, -1e-11]
+        """
+        raw = raw if isinstance(raw, np.ndarray) else np.asarray(raw)
+        self = cls.__new__(cls)
+        self._raw = raw
+        self._gain = float(gain)
+        self._offset = float(offset)
+        self._dtype = np.dtype(dtype)
+        self.fs = fs
+        self.t0 = t0
+        self.meta = {} if meta is None else meta
+        self.source = source
+        self._validate(raw)
+        return self
+
+    def __getattr__(self, name):
+        # Only reached when `current` is not yet in the instance dict: a lazy trace.
+        if name == "current" and "_raw" in self.__dict__:
+            value = self._scale(self._raw)
+            self.__dict__["current"] = value
+            return value
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _scale(self, raw: np.ndarray) -> np.ndarray:
+        if self._gain == 1.0 and self._offset == 0.0 and raw.dtype == self._dtype:
+            return raw
+        out = raw.astype(self._dtype)
+        if self._gain != 1.0:
+            out *= self._dtype.type(self._gain)
+        if self._offset != 0.0:
+            out += self._dtype.type(self._offset)
+        return out
+
+    @property
+    def is_lazy(self) -> bool:
+        """True while ``current`` has not been computed from the file's raw samples."""
+        return "current" not in self.__dict__
+
+    def chunks(self, size: int = 1 << 20, *, overlap: int = 0):
+        """Yield ``(start, current_block)`` pairs covering the trace in order.
+
+        Each block holds up to ``size`` samples in amperes; ``start`` is the
+        index of its first sample. With ``overlap > 0`` each block after the
+        first begins ``overlap`` samples before the end of the previous one
+        (for windowed filters). On a lazy trace only one block is in memory
+        at a time, so a multi-GB recording streams without being loaded.
+        """
+        size = int(size)
+        overlap = int(overlap)
+        if size <= 0 or not 0 <= overlap < size:
+            raise ParameterError(
+                f"chunks needs size > 0 and 0 <= overlap < size, found size={size}, overlap={overlap}"
+            )
+        n = len(self)
+        lazy = self.is_lazy
+        src = self._raw if lazy else self.current
+        start = 0
+        while start < n:
+            stop = min(start + size, n)
+            block = src[start:stop]
+            yield start, (self._scale(np.asarray(block)) if lazy else block)
+            if stop >= n:
+                break
+            start = stop - overlap
+
     def __post_init__(self):
         if not isinstance(self.current, np.ndarray):
             self.current = np.asarray(self.current)
-        if self.current.ndim != 1:
+        self._validate(self.current)
+
+    def _validate(self, samples: np.ndarray):
+        if samples.ndim != 1:
             raise DataError(
-                f"Trace current must be 1-D, found an array of shape {self.current.shape}"
+                f"Trace current must be 1-D, found an array of shape {samples.shape}"
                 + (f" (from {self.source})" if self.source else "")
             )
         try:
@@ -66,13 +183,18 @@ class Trace:
         self.t0 = float(self.t0)
 
     def __len__(self) -> int:
-        return int(self.current.shape[0])
+        samples = self._raw if self.is_lazy else self.current
+        return int(samples.shape[0])
 
     def __repr__(self) -> str:
         src = f", source={self.source!r}" if self.source else ""
+        if self.is_lazy:
+            dtype = f"lazy {self._raw.dtype} -> {self._dtype}"
+        else:
+            dtype = f"dtype={self.current.dtype}"
         return (
             f"Trace(n={len(self)}, fs={self.fs:g} Hz, duration={self.duration:g} s, "
-            f"t0={self.t0:g} s, dtype={self.current.dtype}{src})"
+            f"t0={self.t0:g} s, {dtype}{src})"
         )
 
     @property
@@ -108,6 +230,17 @@ class Trace:
                 f"or use slice_time(start, stop); found {type(key).__name__}"
             )
         start, stop, step = key.indices(len(self))
+        if self.is_lazy:
+            return Trace.from_raw(
+                self._raw[key],
+                fs=self.fs / step,
+                gain=self._gain,
+                offset=self._offset,
+                dtype=self._dtype,
+                t0=self.t0 + start / self.fs,
+                meta=dict(self.meta),
+                source=self.source,
+            )
         return Trace(
             self.current[key],
             fs=self.fs / step,
