@@ -1,0 +1,173 @@
+"""Model metadata and the lmfit base class shared by every kinetics model.
+
+A model is a plain NumPy function whose signature names its parameters, a thin
+:class:`KineticsModel` subclass (hints, ``guess``), and a :class:`ModelEntry` in
+:data:`nbtools.kinetics.MODELS` describing units and validity. User interfaces
+build everything from the entry; they never branch on model names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import lmfit
+import numpy as np
+
+from ._constants import T_DEFAULT
+
+__all__ = ["ParamInfo", "ModelEntry", "KineticsModel"]
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """What a parameter means.
+
+    Attributes
+    ----------
+    unit : str
+        SI unit ("" for dimensionless).
+    description : str
+        One line.
+    value, min, max : float
+        Default initial value and bounds (used as lmfit parameter hints).
+    vary : bool
+        Whether it varies by default (``T`` does not).
+    plausible : tuple of float or None
+        Physically plausible range for a single entity. A fitted value outside it
+        triggers an :class:`~nbtools.errors.NbtoolsWarning` (for example mA given as A).
+    scale : bool
+        True for amplitude-like parameters (the model is proportional to them).
+    """
+
+    unit: str
+    description: str
+    value: float
+    min: float = -np.inf
+    max: float = np.inf
+    vary: bool = True
+    plausible: tuple[float, float] | None = None
+    scale: bool = False
+
+    def hint(self) -> dict[str, Any]:
+        return {"value": self.value, "min": self.min, "max": self.max, "vary": self.vary}
+
+
+TEMPERATURE = ParamInfo("K", "temperature (fixed)", T_DEFAULT, 1.0, 2000.0, vary=False,
+                        plausible=(150.0, 600.0))
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One registry entry of :data:`nbtools.kinetics.MODELS`.
+
+    Attributes
+    ----------
+    name : str
+        Registry key.
+    model_class : type
+        :class:`KineticsModel` subclass.
+    kwargs : dict
+        Keyword arguments the class is built with for this entry.
+    independent_vars : dict
+        Independent variable name -> unit (the first is the x axis).
+    y : tuple
+        (name, unit) of the dependent variable.
+    params : dict
+        Parameter name -> :class:`ParamInfo`.
+    description : str
+        One line.
+    validity : str
+        Where the model holds (and where an approximation stops holding).
+    x_order : str
+        "monotonic" (strictly increasing or decreasing, no duplicates),
+        "increasing" (strictly increasing, e.g. time) or "time-order" (a
+        potential programme in time order, e.g. a CV; repeats allowed).
+    x_range : tuple or None
+        Plausible range of x in SI; data outside raises DataError (usually a
+        unit slip, e.g. mV given as V).
+    hints : str
+        Identifiability advice shown with correlation warnings.
+    """
+
+    name: str
+    model_class: type
+    kwargs: dict
+    independent_vars: dict
+    y: tuple
+    params: dict
+    description: str
+    validity: str
+    x_order: str = "monotonic"
+    x_range: tuple | None = None
+    hints: str = ""
+
+    def make_model(self, **kwargs) -> "KineticsModel":
+        """Build the lmfit model (extra keyword arguments go to the class)."""
+        return self.model_class(**{**self.kwargs, **kwargs})
+
+    def make_params(self, **overrides) -> lmfit.Parameters:
+        """Default parameters (values, bounds, vary) with optional overrides."""
+        return self.make_model().make_params(**overrides)
+
+    @property
+    def x_name(self) -> str:
+        return next(iter(self.independent_vars))
+
+    @property
+    def x_unit(self) -> str:
+        return self.independent_vars[self.x_name]
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable summary (for UIs and docs)."""
+        return {
+            "name": self.name,
+            "model": self.model_class.__name__,
+            "kwargs": dict(self.kwargs),
+            "independent_vars": dict(self.independent_vars),
+            "y": list(self.y),
+            "params": {k: {"unit": p.unit, "description": p.description, "value": p.value,
+                           "min": p.min, "max": p.max, "vary": p.vary,
+                           "plausible": list(p.plausible) if p.plausible else None}
+                       for k, p in self.params.items()},
+            "description": self.description,
+            "validity": self.validity,
+            "x_order": self.x_order,
+            "x_range": list(self.x_range) if self.x_range else None,
+            "hints": self.hints,
+        }
+
+
+class KineticsModel(lmfit.Model):
+    """lmfit Model with parameter hints taken from ``PARAMS`` (name -> ParamInfo).
+
+    Subclasses set ``PARAMS`` (superset of their parameters), ``ENTRY`` (the
+    registry key of the default configuration) and call ``_setup`` in ``__init__``.
+    """
+
+    PARAMS: dict = {}
+
+    def __init__(self, func, *, independent_vars=None, prefix="", nan_policy="raise",
+                 entry_name="", **kwargs):
+        super().__init__(func, independent_vars=independent_vars, prefix=prefix,
+                         nan_policy=nan_policy, **kwargs)
+        self.entry_name = entry_name
+        for name in self._param_root_names:
+            info = self.PARAMS.get(name)
+            if info is not None:
+                self.set_param_hint(name, **info.hint())
+
+    def param_info(self, name: str) -> ParamInfo | None:
+        """ParamInfo of a (possibly prefixed) parameter name."""
+        if self.prefix and name.startswith(self.prefix):
+            name = name[len(self.prefix):]
+        return self.PARAMS.get(name)
+
+    @property
+    def entry(self) -> "ModelEntry | None":
+        from .registry import MODELS
+
+        return MODELS.get(self.entry_name)
+
+    def _guess_finish(self, params, **kwargs):
+        return lmfit.models.update_param_vals(params, self.prefix, **kwargs)

@@ -1,0 +1,81 @@
+"""The model registry: ``MODELS`` maps a name to a :class:`ModelEntry`.
+
+User interfaces (e.g. ``nbtools.widgets.FitPanel``) build their controls from
+these entries only: ``entry.make_model()``, ``entry.make_params()``,
+``entry.params[name].unit``, ``entry.independent_vars``, ``entry.y``.
+"""
+
+from __future__ import annotations
+
+from ._base import ModelEntry
+
+__all__ = ["MODELS", "register", "get_entry"]
+
+MODELS: dict[str, ModelEntry] = {}
+
+
+def register(name, model_class, *, independent_vars, y, description, validity,
+             x_order="monotonic", x_range=None, hints="", **kwargs):
+    """Add a configuration of ``model_class`` to :data:`MODELS` and return its entry."""
+    model = model_class(**kwargs)
+    params = {p: model.PARAMS[p] for p in model.param_names}
+    entry = ModelEntry(name=name, model_class=model_class, kwargs=dict(kwargs),
+                       independent_vars=dict(independent_vars), y=tuple(y), params=params,
+                       description=description, validity=validity, x_order=x_order,
+                       x_range=x_range, hints=hints)
+    MODELS[name] = entry
+    return entry
+
+
+def get_entry(model_or_name):
+    """Registry entry of a model instance or name (None for foreign models)."""
+    from ..errors import ParameterError
+
+    if isinstance(model_or_name, str):
+        try:
+            return MODELS[model_or_name]
+        except KeyError:
+            raise ParameterError(
+                f"model {model_or_name!r} is not in nbtools.kinetics.MODELS; "
+                f"choose one of {sorted(MODELS)}") from None
+    return MODELS.get(getattr(model_or_name, "entry_name", ""), None)
+
+
+def _populate():
+    from . import interfacial as itf
+
+    eta = {"eta": "V"}
+    cur = ("i", "A")
+    eta_range = (-3.0, 3.0)
+    register("ButlerVolmer", itf.ButlerVolmerModel, independent_vars=eta, y=cur,
+             description="Butler-Volmer i(eta) = i0[exp(alpha f eta) - exp(-(1-alpha) f eta)]",
+             validity="no mass-transport limitation (|i| << limiting currents); single-step, "
+                      "one electron; any eta",
+             x_range=eta_range,
+             hints="i0 and alpha separate only if data span both branches or |eta| > ~60 mV")
+    register("ButlerVolmerMT", itf.ButlerVolmerModel, mass_transport=True, independent_vars=eta,
+             y=cur,
+             description="Butler-Volmer with anodic/cathodic limiting currents (steady state)",
+             validity="steady-state mass transport (microdisc, sphere); il_a > 0, il_c < 0",
+             x_range=eta_range,
+             hints="limiting currents need the plateaus in the data; otherwise fix them")
+    register("Tafel", itf.TafelModel, independent_vars=eta, y=cur,
+             description="Tafel (one-way) branches i0 exp(alpha f eta) / -i0 exp(-(1-alpha) f eta)",
+             validity="|eta| >= 0.12 V (back reaction < 1 %); use ButlerVolmer closer to E_eq",
+             x_range=eta_range,
+             hints="use only |eta| >= 0.12 V; i0 is an extrapolation to eta = 0")
+    register("MarcusHushChidsey", itf.MarcusHushChidseyModel, independent_vars=eta, y=cur,
+             description="Marcus-Hush-Chidsey (exact Chidsey integral), i0 as in Butler-Volmer",
+             validity="any lam and eta (exact integral); outer-sphere-like single electron transfer",
+             x_range=eta_range,
+             hints="lam is identifiable only when |eta| reaches ~lam/2 (curved Tafel plot)")
+    register("MarcusHushChidseyZeng", itf.MarcusHushChidseyModel, method="zeng",
+             independent_vars=eta, y=cur,
+             description="Marcus-Hush-Chidsey, Zeng-Smith-Bai-Bazant closed form",
+             validity="lam ~ 6-15 kT (0.15-0.4 eV at 298 K): rates within ~5 % of the exact "
+                      "integral; up to 27-56 % off at 40-80 kT; use MarcusHushChidsey otherwise",
+             x_range=eta_range,
+             hints="lam is identifiable only when |eta| reaches ~lam/2")
+
+
+_populate()
