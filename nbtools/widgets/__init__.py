@@ -4,6 +4,7 @@ Imported on first use so that ``import nbtools`` stays light:
 
 - :func:`bokeh_widget`, :class:`ErrorDisplay` (:mod:`nbtools.widgets.display`)
 - :class:`TraceView` (:mod:`nbtools.widgets.trace_view`)
+- :class:`TraceLoader` (:mod:`nbtools.widgets.trace_loader`)
 - :class:`SpikePicker` (:mod:`nbtools.widgets.spike_picker`)
 - :class:`FitPanel` (:mod:`nbtools.widgets.fit_panel`)
 - :class:`PixelSelector` (:mod:`nbtools.widgets.pixel_selector`)
@@ -16,6 +17,7 @@ _WHERE = {
     "load_bokehjs": "display",
     "ErrorDisplay": "display",
     "TraceView": "trace_view",
+    "TraceLoader": "trace_loader",
     "SpikePicker": "spike_picker",
     "FitPanel": "fit_panel",
     "PixelSelector": "pixel_selector",
