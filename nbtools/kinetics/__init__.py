@@ -37,6 +37,7 @@ from .interfacial import (
     tafel,
     zeng_rate,
 )
+from .fitting import check_data, check_params, check_result, confidence_intervals, fit
 from .registry import MODELS, get_entry
 
 __all__ = [
@@ -45,6 +46,11 @@ __all__ = [
     "ParamInfo",
     "KineticsModel",
     "get_entry",
+    "fit",
+    "confidence_intervals",
+    "check_data",
+    "check_params",
+    "check_result",
     "ButlerVolmerModel",
     "TafelModel",
     "MarcusHushChidseyModel",
