@@ -1,0 +1,617 @@
+"""Event detection: :func:`find_events`.
+
+Pipeline (every stage works on sample ranges, so a memory-mapped file is
+processed chunk by chunk with results identical to the in-memory run):
+
+1. block means of the trace (one pass, also finds NaN/Inf);
+2. baseline = running median of the block means (``baseline='auto'``);
+3. noise = robust SD of the residual on a sample of the trace; threshold;
+4. hysteresis detection (one pass, numba), events' blocks masked, 2-3 again;
+5. rejections (charging transient, range switches, too short, too close);
+6. features of each event (only samples near events are read).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, ParameterError
+from ..trace import Trace
+from . import _kernels
+from .baseline import blocks_of_events, block_size, running_median
+from .noise import auto_threshold, residual_sample, robust_sigma, upcrossing_rate
+
+__all__ = ["find_events", "EVENT_COLUMNS", "DEFAULTS"]
+
+#: Columns of the event table, in order.
+EVENT_COLUMNS = [
+    "t_start", "t_peak", "t_end", "peak", "charge", "duration", "snr",
+    "rise_time", "decay_tau", "fwhm", "baseline", "polarity", "kind",
+    "step_height", "i_start", "i_peak", "i_end", "i_int_start", "i_int_end",
+]
+
+#: Default parameters of :func:`find_events` (JSON-serialisable).
+DEFAULTS = dict(
+    threshold="auto",
+    polarity="both",
+    kind="spike",
+    baseline="auto",
+    baseline_window="auto",
+    baseline_degree=3,
+    hysteresis=1.0,
+    min_duration=0.0,
+    min_separation=0.0,
+    merge=True,
+    mask_start="auto",
+    range_mask="auto",
+    noise=None,
+    false_rate=1e-7,
+    iterations=2,
+    chunk_size=None,
+)
+
+_POLARITY = {"both": "both", "positive": "positive", "anodic": "positive", "+": "positive",
+             "negative": "negative", "cathodic": "negative", "-": "negative"}
+_BASELINES = ("auto", "median", "poly", "constant", "none")
+#: arrays larger than this many samples (or memory maps) are processed in chunks
+AUTO_CHUNK = 1 << 24
+
+
+# --------------------------------------------------------------------------- input
+@dataclass
+class _Source:
+    """Sample access by global index range; re-maps memory-mapped files per chunk."""
+
+    x: np.ndarray
+    filename: str | None = None
+    offset: int = 0
+
+    @classmethod
+    def of(cls, x):
+        fn = getattr(x, "filename", None)
+        if isinstance(x, np.memmap) and fn and x.flags.c_contiguous:
+            return cls(x, str(fn), int(getattr(x, "offset", 0)))
+        return cls(x)
+
+    @property
+    def n(self):
+        return self.x.shape[0]
+
+    def read(self, i0, i1):
+        if self.filename is None or i1 - i0 == self.n:
+            return np.asarray(self.x[i0:i1])
+        mm = np.memmap(self.filename, dtype=self.x.dtype, mode="r",
+                       offset=self.offset + i0 * self.x.dtype.itemsize, shape=(i1 - i0,))
+        return mm
+
+
+def _as_samples(trace, fs):
+    """(samples, fs, t0, meta, source) from a Trace or a 1-D array."""
+    if isinstance(trace, Trace):
+        if fs is not None:
+            try:
+                fsf = float(fs)
+            except (TypeError, ValueError):
+                raise ParameterError(f"fs must be a sampling rate in Hz, found {fs!r}") from None
+            if not math.isclose(fsf, trace.fs, rel_tol=1e-9):
+                raise ParameterError(
+                    f"fs={fs!r} Hz contradicts the Trace's fs={trace.fs:g} Hz; "
+                    "leave fs=None for a Trace (it carries its own sampling rate)")
+        return trace.current, trace.fs, trace.t0, trace.meta, trace.source
+    if fs is None:
+        raise ParameterError(
+            "fs (sampling rate in Hz) is required when trace is a plain array; "
+            "call find_events(current, fs=...) or pass an nbtools.Trace")
+    try:
+        fsf = float(fs)
+    except (TypeError, ValueError):
+        raise ParameterError(f"fs must be a sampling rate in Hz, found {fs!r}") from None
+    if not np.isfinite(fsf) or fsf <= 0:
+        raise ParameterError(f"fs must be a positive sampling rate in Hz, found {fs!r}")
+    x = trace if isinstance(trace, np.ndarray) else np.asarray(trace)
+    if x.ndim != 1:
+        raise DataError(f"trace must be 1-D current samples, found an array of shape {x.shape}")
+    return x, fsf, 0.0, {}, None
+
+
+def _check_params(p, fs, n):
+    """Validate and normalise parameters; returns resolved values (dict)."""
+    known = set(DEFAULTS)
+    r = {}
+    pol = p["polarity"]
+    if not isinstance(pol, str) or pol.lower() not in _POLARITY:
+        raise ParameterError(
+            f"polarity must be 'both', 'positive' (anodic) or 'negative' (cathodic), found {pol!r}")
+    p["polarity"] = _POLARITY[pol.lower()]
+    if p["kind"] not in ("spike", "step"):
+        raise ParameterError(f"kind must be 'spike' or 'step', found {p['kind']!r}")
+    if p["baseline"] not in _BASELINES:
+        raise ParameterError(f"baseline must be one of {_BASELINES}, found {p['baseline']!r}")
+    th = p["threshold"]
+    if th != "auto":
+        try:
+            th = float(th)
+        except (TypeError, ValueError):
+            raise ParameterError(f"threshold must be 'auto' or a number of noise SDs, found {th!r}") from None
+        if not np.isfinite(th) or th <= 0:
+            raise ParameterError(f"threshold must be a positive number of noise SDs, found {th!r}")
+        p["threshold"] = th
+    h = float(p["hysteresis"])
+    if not np.isfinite(h) or h < 0:
+        raise ParameterError(f"hysteresis must be >= 0 (noise SDs), found {p['hysteresis']!r}")
+    if th != "auto" and h >= th:
+        raise ParameterError(
+            f"hysteresis ({h:g}) must be below threshold ({th:g}): events end when the "
+            "residual falls back within hysteresis x noise")
+    p["hysteresis"] = h
+    for k in ("min_duration", "min_separation"):
+        v = float(p[k])
+        if not np.isfinite(v) or v < 0:
+            raise ParameterError(f"{k} must be a time >= 0 in seconds, found {p[k]!r}")
+        p[k] = v
+    fr = float(p["false_rate"])
+    if not (0 < fr < 0.1):
+        raise ParameterError(f"false_rate must be in (0, 0.1) false events per sample, found {p['false_rate']!r}")
+    duration = n / fs
+    bw = p["baseline_window"]
+    if bw == "auto":
+        win = max(1.0, 1000.0 / fs)
+        win = min(win, duration / 4.0)
+    else:
+        try:
+            win = float(bw)
+        except (TypeError, ValueError):
+            raise ParameterError(f"baseline_window must be 'auto' or seconds, found {bw!r}") from None
+        if not np.isfinite(win) or win <= 0:
+            raise ParameterError(f"baseline_window must be a positive time in seconds, found {bw!r}")
+        if win > duration:
+            raise DataError(
+                f"the trace ({duration:g} s, {n} samples) is shorter than baseline_window={win:g} s; "
+                "pass a shorter baseline_window or baseline='constant'")
+    r["baseline_window"] = win
+    ms = p["mask_start"]
+    if ms not in ("auto", None):
+        ms = float(ms)
+        if not np.isfinite(ms) or ms < 0:
+            raise ParameterError(f"mask_start must be 'auto', None or seconds >= 0, found {p['mask_start']!r}")
+        p["mask_start"] = ms
+    rm = p["range_mask"]
+    r["range_mask"] = max(10.0 / fs, 0.01) if rm == "auto" else float(rm)
+    if p["noise"] is not None:
+        nz = float(p["noise"])
+        if not np.isfinite(nz) or nz <= 0:
+            raise ParameterError(f"noise must be a positive current in A (or None), found {p['noise']!r}")
+        p["noise"] = nz
+    cs = p["chunk_size"]
+    if cs is not None:
+        cs = int(cs)
+        if cs < 64:
+            raise ParameterError(f"chunk_size must be at least 64 samples (or None), found {p['chunk_size']!r}")
+        p["chunk_size"] = cs
+    it = int(p["iterations"])
+    if it < 1:
+        raise ParameterError(f"iterations must be >= 1, found {p['iterations']!r}")
+    p["iterations"] = it
+    unknown = set(p) - known
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {sorted(unknown)}; known: {sorted(known)}")
+    return r
+
+
+# --------------------------------------------------------------------------- stages
+def _chunks(n, chunk, B):
+    chunk = max(B, (chunk // B) * B)
+    return [(i, min(i + chunk, n)) for i in range(0, n, chunk)]
+
+
+def _block_means(src, chunks, B):
+    parts = []
+    for i0, i1 in chunks:
+        m, bad = _kernels.block_means(src.read(i0, i1), B)
+        if bad >= 0:
+            return None, i0 + bad
+        parts.append(m)
+    return np.concatenate(parts), -1
+
+
+def _baseline_values(method, means, B, win_blocks, mask, degree):
+    nb = means.size
+    if method == "none":
+        return np.zeros(nb)
+    valid = ~mask if mask is not None else np.ones(nb, bool)
+    if not valid.any():
+        valid = np.ones(nb, bool)
+    if method == "constant":
+        return np.full(nb, float(np.median(means[valid])))
+    if method == "poly":
+        c = np.arange(nb, dtype=np.float64)
+        deg = int(min(degree, max(valid.sum() - 1, 0)))
+        xc = (c - c.mean()) / max(c.std(), 1.0)
+        coef = np.polyfit(xc[valid], means[valid], deg)
+        return np.polyval(coef, xc)
+    return running_median(means, win_blocks, None if mask is None else mask)
+
+
+def _hysteresis(src, chunks, B, bvals, on_pos, off_pos, on_neg, off_neg):
+    """All events (global start, end, sign); exact across chunks (state carry)."""
+    S, E, G = [], [], []
+    cap = 4096
+    starts = np.empty(cap, np.int64)
+    ends = np.empty(cap, np.int64)
+    signs = np.empty(cap, np.int8)
+    pend_start, state = -1, 0
+    for c0, c1 in chunks:
+        x = src.read(c0, c1)
+        i = 0
+        m = c1 - c0
+        while i < m:
+            cnt, stop, st = _kernels.hysteresis(x, i, m, c0, B, bvals, on_pos, off_pos,
+                                                on_neg, off_neg, starts, ends, signs, state)
+            s_g = starts[:cnt] + c0
+            e_g = ends[:cnt] + c0
+            g_g = signs[:cnt].copy()
+            if cnt and pend_start >= 0:
+                s_g[0] = pend_start  # continuation of an event open at the chunk start
+                pend_start = -1
+            if st != 0 and stop == m:
+                # last event still open at the chunk end: carry it
+                pend_start = int(s_g[-1])
+                s_g, e_g, g_g = s_g[:-1], e_g[:-1], g_g[:-1]
+            S.append(s_g)
+            E.append(e_g)
+            G.append(g_g)
+            state = st if stop == m else 0
+            if stop < m:
+                cap *= 2
+                starts = np.empty(cap, np.int64)
+                ends = np.empty(cap, np.int64)
+                signs = np.empty(cap, np.int8)
+            i = stop
+        del x
+    if pend_start >= 0:
+        S.append(np.array([pend_start], np.int64))
+        E.append(np.array([src.n], np.int64))
+        G.append(np.array([state], np.int8))
+    if not S:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8)
+    return np.concatenate(S), np.concatenate(E), np.concatenate(G)
+
+
+def _features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg):
+    ne = starts.size
+    out = np.empty((ne, 12), np.float64)
+    if ne == 0:
+        return out
+    n = src.n
+    bounds = np.searchsorted(starts, [c0 for c0, _ in chunks] + [n + 1])
+    for k in range(len(chunks)):
+        e0, e1 = int(bounds[k]), int(bounds[k + 1])
+        if e1 <= e0:
+            continue
+        w0 = 0 if e0 == 0 else int(ends[e0 - 1])
+        w0 = min(w0, int(starts[e0]))
+        w1 = n if e1 == ne else int(starts[e1])
+        w1 = max(w1, int(ends[e1 - 1]))
+        x = src.read(w0, w1)
+        _kernels.event_features(x, w0, n, B, bvals, starts, ends, signs, e0, e1,
+                                off_pos, off_neg, out[e0:e1])
+        del x
+    return out
+
+
+def _merge_close(starts, ends, signs, gap):
+    """Merge same-sign events separated by fewer than ``gap`` samples."""
+    if starts.size < 2 or gap <= 0:
+        return starts, ends, signs
+    keep_s, keep_e, keep_g = [int(starts[0])], [int(ends[0])], [int(signs[0])]
+    for s, e, g in zip(starts[1:], ends[1:], signs[1:]):
+        if g == keep_g[-1] and s - keep_e[-1] < gap:
+            keep_e[-1] = max(keep_e[-1], int(e))
+        else:
+            keep_s.append(int(s))
+            keep_e.append(int(e))
+            keep_g.append(int(g))
+    return (np.array(keep_s, np.int64), np.array(keep_e, np.int64), np.array(keep_g, np.int8))
+
+
+def _table(feat, signs, fs, noise, kind):
+    ia, ib, ip = feat[:, 0], feat[:, 1], feat[:, 2]
+    peak = feat[:, 3]
+    df = pd.DataFrame({
+        "t_start": feat[:, 9] / fs,
+        "t_peak": feat[:, 11] / fs,
+        "t_end": feat[:, 10] / fs,
+        "peak": peak,
+        "charge": feat[:, 4] / fs,
+        "duration": (feat[:, 10] - feat[:, 9]) / fs,
+        "snr": np.abs(peak) / noise if noise > 0 else np.full(len(peak), np.inf),
+        "rise_time": feat[:, 5] / fs,
+        "decay_tau": feat[:, 6] / fs,
+        "fwhm": feat[:, 7] / fs,
+        "baseline": feat[:, 8],
+        "polarity": np.where(signs > 0, "positive", "negative"),
+        "kind": kind,
+        "step_height": np.nan,
+        "i_start": feat[:, 9].astype(np.int64),
+        "i_peak": ip.astype(np.int64),
+        "i_end": feat[:, 10].astype(np.int64),
+        "i_int_start": ia.astype(np.int64),
+        "i_int_end": ib.astype(np.int64),
+    })
+    return df
+
+
+def _empty_table(kind):
+    df = _table(np.empty((0, 12)), np.empty(0, np.int8), 1.0, 1.0, kind)
+    df["reason"] = pd.Series(dtype=object)
+    return df
+
+
+# --------------------------------------------------------------------------- API
+def find_events(trace, fs=None, *, blank=None, **params) -> pd.DataFrame:
+    """Detect impact events (spikes or steps) in a current trace.
+
+    Parameters
+    ----------
+    trace : Trace or array_like
+        Current in amperes (A); a 1-D array needs ``fs``. A memory-mapped
+        array is read chunk by chunk.
+    fs : float, optional
+        Sampling rate (Hz); only for plain arrays (must match a Trace's).
+    threshold : float or 'auto'
+        Detection threshold in noise SDs. ``'auto'`` (default) picks the level
+        whose expected false-event rate for Gaussian noise of the measured
+        bandwidth (Rice formula) is ``false_rate`` per sample (about 5-5.6 SD).
+    polarity : {'both', 'positive', 'negative'}
+        Sign of the events (IUPAC: anodic = positive). Default 'both'.
+    kind : {'spike', 'step'}
+        Transients returning to the baseline, or current steps (staircase).
+    baseline : {'auto', 'median', 'poly', 'constant', 'none'}
+        Background model: running median of block means with events masked
+        ('auto' = 'median'), a polynomial of degree ``baseline_degree``, a
+        constant (median), or none (trace already baseline-subtracted).
+    baseline_window : float or 'auto'
+        Running-median window in seconds; 'auto' = max(1 s, 1000 samples),
+        at most a quarter of the trace. Must exceed the event durations.
+    hysteresis : float
+        An event ends when the residual falls back within this many noise
+        SDs (default 1).
+    min_duration, min_separation : float
+        Seconds. Shorter events are rejected ('too short'); events of the
+        same sign closer than ``min_separation`` are merged (``merge=True``)
+        or the later one rejected ('too close').
+    mask_start : float, 'auto' or None
+        Seconds at the start to ignore (charging transient). 'auto' rejects
+        an excursion that starts at the first sample. None masks nothing.
+    range_mask : float or 'auto'
+        Seconds masked on each side of current-range switches listed in the
+        Trace meta ``'range_changes'`` (s); 'auto' = max(10 samples, 10 ms).
+    noise : float, optional
+        Noise SD in amperes, instead of estimating it from the trace.
+    blank : Trace or array, optional
+        Blank recording (same electrode, no particles): its noise SD is used.
+        The returned ``params`` then hold ``noise`` and ``threshold`` as numbers.
+    false_rate : float
+        Target false events per sample for ``threshold='auto'`` (1e-7).
+    iterations : int
+        Baseline/noise re-estimations with events masked (2).
+    chunk_size : int, optional
+        Samples per chunk; default whole array in memory, 2**24 for memory
+        maps. Results do not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per event: ``t_start``, ``t_peak``, ``t_end`` (s from the
+        trace start), ``peak`` (A, baseline-subtracted, signed), ``charge`` (C,
+        signed), ``duration`` (s, between the lower-level crossings), ``snr``
+        (|peak|/noise), ``rise_time`` (10-90 %, s), ``decay_tau`` (s),
+        ``fwhm`` (s), ``baseline`` (A, background at the peak), ``polarity``,
+        ``kind``, ``step_height`` (A, steps only), sample indices ``i_start``,
+        ``i_peak``, ``i_end``, ``i_int_start``, ``i_int_end`` (charge
+        integration range). ``attrs``: ``noise`` (A), ``threshold`` (SD),
+        ``threshold_A``, ``hysteresis_A``, ``baseline_method``, ``params``
+        (JSON-serialisable; ``find_events(trace, **params)`` reproduces the
+        result), ``resolved`` (values chosen for 'auto'), ``n_samples``,
+        ``fs``, ``t0``, ``duration``, ``noise_bandwidth`` (mean-level
+        up-crossings per s), ``expected_false_per_s``, ``masked`` (list of
+        [start, stop] s), ``rejected`` (DataFrame of rejected candidates with a
+        ``reason`` column), ``source``.
+
+    Examples
+    --------
+    >>> from nbtools.simulate import impact_trace
+    >>> from nbtools.impact import find_events
+    >>> tr, truth = impact_trace(duration=2.0, fs=20e3, rate=5.0, seed=1)
+    >>> ev = find_events(tr)
+    >>> abs(len(ev) - len(truth)) <= 2
+    True
+    """
+    p = dict(DEFAULTS)
+    p.update(params)
+    x, fs, t0, meta, source = _as_samples(trace, fs)
+    n = int(x.shape[0])
+    if n == 0:
+        raise DataError("the trace is empty (0 samples); load a recording with data")
+    if n < 16:
+        raise DataError(f"the trace has only {n} samples; at least 16 are needed to estimate a baseline")
+    resolved = _check_params(p, fs, n)
+    blank_noise = None
+    if blank is not None:
+        blank_noise = _noise_of_blank(blank, fs, p)
+    if p["kind"] == "step":
+        from .steps import find_steps
+        return find_steps(x, fs, t0=t0, meta=meta, source=source, params=p,
+                          resolved=resolved, blank_noise=blank_noise)
+    return _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise)
+
+
+def _noise_of_blank(blank, fs, p):
+    bp = {k: v for k, v in p.items() if k not in ("noise", "chunk_size")}
+    bp["threshold"] = "auto" if p["threshold"] == "auto" else p["threshold"]
+    if isinstance(blank, Trace):
+        bdf = find_events(blank, **bp)
+    else:
+        bdf = find_events(np.asarray(blank), fs, **bp)
+    return bdf.attrs["noise"], bdf.attrs["noise_upcrossings"]
+
+
+def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
+    n = int(x.shape[0])
+    src = _Source.of(x)
+    win_s = resolved["baseline_window"]
+    B = block_size(win_s * fs)
+    chunk = p["chunk_size"] or (AUTO_CHUNK if src.filename else n)
+    chunks = _chunks(n, chunk, B)
+    means, bad = _block_means(src, chunks, B)
+    if bad >= 0:
+        raise DataError(
+            f"the trace has a non-finite sample (NaN or Inf) at index {bad} (t = {bad / fs:g} s); "
+            "remove or interpolate the gap (e.g. Trace slicing) before detecting events")
+    if float(np.ptp(means)) == 0.0 and _is_constant(src, chunks):
+        raise DataError("the trace is constant (every sample equal): no noise, no events to detect")
+    nb = means.size
+    win_blocks = max(1, int(round(win_s * fs / B)))
+    method = "median" if p["baseline"] == "auto" else p["baseline"]
+    pol = p["polarity"]
+    npol = 2 if pol == "both" else 1
+    h = p["hysteresis"]
+
+    # masked regions (global sample ranges)
+    skip_a, skip_b, skip_why = [], [], []
+    if isinstance(p["mask_start"], float) and p["mask_start"] > 0:
+        skip_a.append(0)
+        skip_b.append(min(n, int(round(p["mask_start"] * fs))))
+        skip_why.append("in masked region (mask_start)")
+    for tc in (meta or {}).get("range_changes", []) or []:
+        c = int(round((float(tc) - t0) * fs))
+        w = int(math.ceil(resolved["range_mask"] * fs))
+        if -w <= c < n + w:
+            skip_a.append(max(0, c - w))
+            skip_b.append(min(n, c + w + 1))
+            skip_why.append("range switch")
+
+    ev_a = np.empty(0, np.int64)
+    ev_b = np.empty(0, np.int64)
+    bvals = None
+    for it in range(p["iterations"]):
+        mask = blocks_of_events(nb, B, np.concatenate([ev_a, skip_a]).astype(np.int64),
+                                np.concatenate([ev_b, skip_b]).astype(np.int64))
+        bnew = _baseline_values(method, means, B, win_blocks, mask if mask.any() else None,
+                                p["baseline_degree"])
+        pieces = residual_sample(src.read, n, B, bnew, exclude=(ev_a, ev_b),
+                                 skip=(np.asarray(skip_a, np.int64), np.asarray(skip_b, np.int64)))
+        sig_est = robust_sigma(np.concatenate(pieces)) if pieces else float("nan")
+        nu0 = upcrossing_rate(pieces)
+        if blank_noise is not None:
+            sigma, nu0 = blank_noise
+        elif p["noise"] is not None:
+            sigma = p["noise"]
+        else:
+            sigma = sig_est
+        if not np.isfinite(sigma) or sigma <= 0:
+            raise DataError(
+                "could not estimate the noise: the residual is constant after the baseline; "
+                "pass noise=<A> or a blank recording")
+        th = auto_threshold(nu0, p["false_rate"], npol) if p["threshold"] == "auto" else p["threshold"]
+        if h >= th:
+            raise ParameterError(f"hysteresis ({h:g}) must be below the threshold ({th:g} SD)")
+        inf = np.inf
+        on_pos = th * sigma if pol in ("both", "positive") else inf
+        on_neg = th * sigma if pol in ("both", "negative") else inf
+        off = h * sigma
+        if bvals is not None and it > 0 and np.max(np.abs(bnew - bvals)) < 0.02 * sigma \
+                and abs(sigma / prev_sigma - 1) < 1e-3 and th == prev_th:
+            break  # converged: keep the events of the previous pass
+        bvals, prev_sigma, prev_th = bnew, sigma, th
+        starts, ends, signs = _hysteresis(src, chunks, B, bvals, on_pos, off, on_neg, off)
+        if it + 1 < p["iterations"]:
+            # mask the events (widened by their length) for the next estimate
+            L = ends - starts
+            ev_a = np.maximum(starts - L - 2, 0)
+            ev_b = np.minimum(ends + 2 * L + 2, n)
+
+    gap = int(round(p["min_separation"] * fs))
+    rej_s, rej_e, rej_g, rej_r = [], [], [], []
+    if p["merge"]:
+        starts, ends, signs = _merge_close(starts, ends, signs, gap)
+    feat = _features(src, chunks, B, bvals, starts, ends, signs, off, off)
+    reason = np.full(starts.size, "", dtype=object)
+    # charging transient at the start
+    masked = [[a / fs + t0, b / fs + t0] for a, b in zip(skip_a, skip_b)]
+    if p["mask_start"] == "auto" and starts.size and feat[0, 9] == 0:
+        reason[0] = "charging transient"
+        masked.insert(0, [t0, float(feat[0, 1]) / fs + t0])
+    for a, b, why in zip(skip_a, skip_b, skip_why):
+        hit = (feat[:, 1] > a) & (feat[:, 0] < b) & (reason == "")
+        reason[hit] = why
+    dur = feat[:, 10] - feat[:, 9]
+    min_d = p["min_duration"] * fs
+    reason[(reason == "") & (dur < min_d)] = "too short"
+    if not p["merge"] and gap > 0:
+        last_end = -np.inf
+        for k in range(starts.size):
+            if reason[k]:
+                continue
+            if feat[k, 9] - last_end < gap:
+                reason[k] = "too close"
+                continue
+            last_end = feat[k, 10]
+    # events still open at the end of the trace are kept (truncated) but flagged
+    df_all = _table(feat, signs, fs, sigma, "spike")
+    ok = reason == ""
+    events = df_all[ok].reset_index(drop=True)
+    rejected = df_all[~ok].reset_index(drop=True)
+    rejected["reason"] = reason[~ok].astype(str)
+    out_params = _public_params(p, blank_noise, sigma, th)
+    attrs = dict(
+        noise=float(sigma),
+        noise_estimate=float(sig_est),
+        noise_upcrossings=float(nu0),
+        noise_bandwidth=float(nu0 * fs),
+        threshold=float(th),
+        threshold_A=float(th * sigma),
+        hysteresis_A=float(off),
+        baseline_method=method,
+        baseline_window=float(win_s),
+        baseline_block=int(B),
+        params=out_params,
+        resolved=dict(baseline_window=float(win_s), threshold=float(th),
+                      range_mask=float(resolved["range_mask"]), block=int(B)),
+        n_samples=n,
+        fs=float(fs),
+        t0=float(t0),
+        duration=n / fs,
+        expected_false_per_s=float(npol * nu0 * fs * math.exp(-th * th / 2.0)),
+        masked=masked,
+        source=source,
+        kind="spike",
+        rejected=rejected,
+    )
+    events.attrs.update(attrs)
+    return events
+
+
+def _is_constant(src, chunks):
+    first = None
+    for i0, i1 in chunks:
+        x = src.read(i0, i1)
+        if first is None:
+            first = x[0]
+        if np.any(x != first):
+            return False
+    return True
+
+
+def _public_params(p, blank_noise, sigma, th):
+    out = dict(p)
+    if blank_noise is not None:
+        out["noise"] = float(sigma)
+        out["threshold"] = float(th)
+    json.dumps(out)
+    return out
