@@ -6,6 +6,7 @@ so that a dashboard can show the message to the user as it is.
 Hierarchy::
 
     NbtoolsError
+    ├── MissingFileError (also FileNotFoundError) an input path does not exist
     ├── FormatError      (also ValueError)  a file is not in the expected format
     ├── UnitsError       (also ValueError)  a unit is unknown or inconsistent
     ├── DataError        (also ValueError)  empty, constant, NaN/Inf or too-short data
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 __all__ = [
     "NbtoolsError",
+    "MissingFileError",
     "FormatError",
     "UnitsError",
     "DataError",
@@ -31,6 +33,10 @@ __all__ = [
 
 class NbtoolsError(Exception):
     """Base class of every error raised on purpose by nbtools."""
+
+
+class MissingFileError(NbtoolsError, FileNotFoundError):
+    """An input path does not exist or is not a file."""
 
 
 class FormatError(NbtoolsError, ValueError):

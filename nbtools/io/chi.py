@@ -1,0 +1,95 @@
+"""CH Instruments text exports (e.g. "Amperometric i-t Curve").
+
+Layout: a date line, the technique name, ``Key: value`` and ``Key (unit) = value``
+lines (``Init E (V)``, ``Sample Interval (s)``, ``Sensitivity (A/V)``), a
+blank line, the column line ``Time/sec, Current/A`` and comma-separated rows.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import units as _units
+from ..errors import FormatError
+from ..trace import Trace
+from ._common import new_meta, read_table, read_text_lines, trace_from_columns
+from .table import pick_columns
+
+__all__ = ["read", "sniff"]
+
+_COLS = re.compile(r"^\s*(Time|T)\s*/\s*\w+\s*,", re.IGNORECASE)
+_SIG = re.compile(r"Instrument Model:\s*CHI|Amperometric i-t Curve|^\s*Time/sec\s*,", re.MULTILINE)
+_KV_EQ = re.compile(r"^\s*(?P<key>[^=]+?)\s*=\s*(?P<val>.*?)\s*$")
+_KV_COLON = re.compile(r"^\s*(?P<key>[A-Za-z][^:]{0,40}?):\s*(?P<val>.*?)\s*$")
+
+
+def sniff(head: bytes, text) -> int:
+    if text is None:
+        return 0
+    return 2 if _SIG.search(text[:8000]) else 0
+
+
+def _float(text):
+    try:
+        return float(text.split()[0])
+    except (ValueError, IndexError, AttributeError):
+        return None
+
+
+def read(path, *, channel=None, current_unit=None, fs=None) -> Trace:
+    """Read a CH Instruments text export.
+
+    Parameters
+    ----------
+    channel : int or str, optional
+        Current column (multi-channel exports: ``'i1/A'``); default the first.
+    current_unit : str, optional
+        Override the unit of the current column.
+    fs : float, optional
+        Sampling rate (Hz) instead of the header's sample interval.
+    """
+    lines = read_text_lines(path, 300)
+    col_line = next((i for i, ln in enumerate(lines) if _COLS.match(ln)), None)
+    if col_line is None:
+        found = next((ln for ln in lines if "/" in ln and "," in ln), None)
+        raise FormatError(
+            f"{path}: CH Instruments export without a 'Time/sec, Current/A' column line"
+            + (f" (found {found.strip()!r}: not a current-time recording)" if found else "")
+        )
+    header = {}
+    for ln in lines[:col_line]:
+        m = _KV_EQ.match(ln) or _KV_COLON.match(ln)
+        if m:
+            header[m.group("key")] = m.group("val")
+    nonblank = [ln.strip() for ln in lines[:col_line] if ln.strip()]
+    technique = next((ln for ln in nonblank[:3] if not _KV_EQ.match(ln) and ":" not in ln[:30]), None)
+    names = [c.strip() for c in lines[col_line].split(",") if c.strip()]
+    ci, ti = pick_columns(names, path=path, channel=channel)
+    values = read_table(path, skiprows=col_line + 1, sep=",", ncols=len(names))
+    cu = current_unit or _units.split_label(names[ci])[1]
+    cscale = _units.scale(cu, "current", where=f"{path}, column {names[ci]!r}")
+    tu = _units.split_label(names[ti])[1] if ti is not None else None
+    tscale = _units.scale(tu, "time", where=f"{path}, column {names[ti]!r}") if ti is not None else 1.0
+    header_dt = _float(header.get("Sample Interval (s)"))
+    model = header.get("Instrument Model")
+    meta = new_meta(
+        "chi",
+        instrument=f"CH Instruments {model}" if model else "CH Instruments",
+        units={"current": cu, "time": tu},
+        potential=_float(header.get("Init E (V)")),
+        channel=names[ci],
+        channels=names,
+        technique=technique,
+        date=nonblank[0] if nonblank else None,
+        header=header,
+    )
+    if meta["potential"] is not None:
+        meta["potential_source"] = "Init E (V) in the header"
+    filt = {k: v for k, v in header.items() if "filter" in k.lower()}
+    sens = _float(header.get("Sensitivity (A/V)"))
+    if sens is not None:
+        meta["sensitivity_A_per_V"] = sens
+    meta["filter"] = filt or None
+    time = values[:, ti] if ti is not None else None
+    return trace_from_columns(values[:, ci], path=path, meta=meta, time=time, fs=fs, header_dt=header_dt,
+                              current_scale=cscale, time_scale=tscale, column=names[ci])

@@ -1,0 +1,151 @@
+"""HDF5 files (h5py): one 1-D dataset is the current.
+
+The dataset is chosen by ``dataset=`` (a path such as ``'/run1/current'``), by
+default the first 1-D numeric dataset whose name or ``units`` attribute says
+current. Units come from the attributes ``units``/``unit``/``unit_string``
+or the name (``'current_pA'``); the sampling rate from ``fs``/
+``sampling_rate`` (Hz) or ``dt``/``sampling_interval`` (s) on the dataset,
+its group or the file, else a sibling ``time`` dataset, else ``fs=``.
+Contiguous uncompressed datasets are memory-mapped, not read.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .. import units as _units
+from ..errors import FormatError, ParameterError
+from ..trace import Trace
+from ._common import check_finite, new_meta, trace_from_columns
+
+__all__ = ["read", "sniff"]
+
+_SIG = b"\x89HDF\r\n\x1a\n"
+_CURRENT = re.compile(r"^(current|i|im|curr)\b|current", re.IGNORECASE)
+_TIME = re.compile(r"^(t|time)(\b|_)", re.IGNORECASE)
+_FS_KEYS = ("fs", "sampling_rate", "sample_rate", "rate", "sampling_frequency")
+_DT_KEYS = ("dt", "sampling_interval", "sample_interval", "interval")
+_UNIT_KEYS = ("units", "unit", "unit_string", "current_unit")
+_LAZY_BYTES = 256 * 2**20
+
+
+def sniff(head: bytes, text) -> int:
+    return 2 if head[:8] == _SIG else 0
+
+
+def _attr(objs, keys):
+    for o in objs:
+        for k in keys:
+            if k in o.attrs:
+                v = o.attrs[k]
+                if isinstance(v, bytes):
+                    v = v.decode("utf-8", "replace")
+                if isinstance(v, np.ndarray) and v.size == 1:
+                    v = v.item()
+                return k, v
+    return None, None
+
+
+def read(path, *, dataset=None, time_dataset=None, current_unit=None, fs=None) -> Trace:
+    """Read one dataset of an HDF5 file (see module docstring).
+
+    Parameters
+    ----------
+    dataset : str, optional
+        Path of the current dataset inside the file.
+    time_dataset : str, optional
+        Path of a time dataset (s, or its ``units`` attribute).
+    current_unit : str, optional
+        Unit of the current when no attribute or name says.
+    fs : float, optional
+        Sampling rate (Hz).
+    """
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        found = []
+        f.visititems(lambda name, obj: found.append(obj) if isinstance(obj, h5py.Dataset) else None)
+        ones = [d for d in found if d.ndim == 1 and d.dtype.kind in "fiu" and d.shape[0] > 0]
+        listing = ", ".join(f"{d.name} {d.shape} {d.dtype}" for d in found) or "none"
+        if dataset is not None:
+            if dataset not in f or not isinstance(f[dataset], h5py.Dataset):
+                raise ParameterError(f"{path}: dataset {dataset!r} not found; datasets: {listing}")
+            ds = f[dataset]
+            if ds.ndim != 1:
+                raise FormatError(f"{path}: dataset {dataset!r} has shape {ds.shape}; expected 1-D")
+        else:
+            def is_current(d):
+                _, u = _attr([d], _UNIT_KEYS)
+                return _units.kind_of(str(u)) == "current" if u else bool(_CURRENT.search(d.name.split("/")[-1]))
+            cands = [d for d in ones if is_current(d)] or \
+                    [d for d in ones if not _TIME.match(d.name.split("/")[-1]) and d.dtype.kind == "f"]
+            if not cands:
+                raise ParameterError(f"{path}: no 1-D numeric dataset that could be a current; datasets: {listing}. "
+                                     "Pass dataset='/path'.")
+            ds = cands[0]
+        parent = ds.parent
+        chain = [ds, parent, f]
+        _, unit = _attr([ds], _UNIT_KEYS)
+        unit_from = "attribute"
+        if unit is None:
+            unit = _units.split_label(ds.name.split("/")[-1])[1]
+            unit_from = "dataset name"
+        cu = current_unit or unit
+        cscale = _units.scale(cu, "current", where=f"{path}, dataset {ds.name}")
+        meta = new_meta("hdf5", instrument=str(_attr([f], ("instrument",))[1] or "HDF5"),
+                        units={"current": cu}, channel=ds.name, channels=[d.name for d in ones],
+                        units_source=unit_from if current_unit is None else "current_unit option",
+                        header={k: str(v) for k, v in ds.attrs.items()})
+        _, pot = _attr(chain, ("potential", "applied_potential", "E"))
+        if pot is not None:
+            meta["potential"] = float(pot)
+        rate = None
+        if fs is None:
+            k, v = _attr(chain, _FS_KEYS)
+            if v is not None:
+                rate = float(v)
+            else:
+                k, v = _attr(chain, _DT_KEYS)
+                if v is not None:
+                    rate = 1.0 / float(v)
+        else:
+            rate = float(fs)
+        _, t0 = _attr(chain, ("t0", "start_time"))
+        t0 = float(t0) if t0 is not None and not isinstance(t0, str) else 0.0
+        if rate is not None:
+            offset = ds.id.get_offset()
+            contiguous = ds.chunks is None and ds.compression is None and offset is not None
+            if contiguous and ds.dtype.isnative and ds.nbytes > _LAZY_BYTES:
+                raw = np.memmap(path, dtype=ds.dtype, mode="r", offset=offset, shape=ds.shape)
+                meta["converted"]["current_scale"] = cscale
+                meta["warnings"].append("large dataset memory-mapped: NaN/Inf not checked at open")
+                return Trace.from_raw(raw, fs=rate, gain=cscale, t0=t0, meta=meta, source=str(path))
+            current = ds[()]
+            tr = trace_from_columns(current, path=path, meta=meta, fs=rate, current_scale=cscale, column=ds.name)
+            tr.t0 = t0
+            return tr
+        current = ds[()]
+        tds = None
+        if time_dataset is not None:
+            if time_dataset not in f:
+                raise ParameterError(f"{path}: time_dataset {time_dataset!r} not found; datasets: {listing}")
+            tds = f[time_dataset]
+        else:
+            tds = next((d for d in parent.values() if isinstance(d, h5py.Dataset) and d is not ds
+                        and d.ndim == 1 and _TIME.match(d.name.split("/")[-1])), None)
+        if tds is None:
+            raise ParameterError(f"{path}: dataset {ds.name} has no sampling rate attribute ({', '.join(_FS_KEYS)}) "
+                                 "and no time dataset beside it; pass fs=<Hz>")
+        _, tu = _attr([tds], _UNIT_KEYS)
+        tu = tu or _units.split_label(tds.name.split("/")[-1])[1]
+        if tu is None:
+            tu = "s"
+            meta["warnings"].append(f"time dataset {tds.name} states no unit; taken as seconds")
+        meta["units"]["time"] = tu
+        time = tds[()]
+        if time.shape != current.shape:
+            raise FormatError(f"{path}: time dataset {tds.name} has {time.shape[0]} samples, current {current.shape[0]}")
+        return trace_from_columns(current, path=path, meta=meta, time=time, current_scale=cscale,
+                                  time_scale=_units.scale(tu, "time", where=f"{path}, {tds.name}"), column=ds.name)
