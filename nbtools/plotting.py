@@ -108,7 +108,7 @@ def downsample_window(time_or_trace, current=None, t0=None, t1=None, n_out: int 
         )
     n = len(time)
     i0 = 0 if t0 is None else max(int(np.searchsorted(time, t0, side="left")) - 1, 0)
-    i1 = n if t1 is None else min(int(np.searchsorted(time, t1, side="right")) + 1, n)
+    i1 = n if t1 is None else min(int(np.searchsorted(time, t1, side="left")) + 1, n)
     x, y = time[i0:i1], y_all[i0:i1]
     if len(y) <= n_out:
         return x.astype(np.float64), y.copy()

@@ -44,7 +44,9 @@ class TraceLoader(W.VBox):
     status : ErrorDisplay, optional
         Where messages go (a new one, shown below the controls, by default).
     load_options : dict, optional
-        Keyword options passed to :func:`nbtools.io.load_trace`.
+        Keyword options passed to the reader.
+    reader : callable, optional
+        ``reader(path, **load_options) -> Trace``; default :func:`nbtools.io.load_trace`.
 
     Attributes
     ----------
@@ -55,8 +57,9 @@ class TraceLoader(W.VBox):
     trace = traitlets.Any(None, allow_none=True)
 
     def __init__(self, data_dir=None, *, pattern: str = "*", status: ErrorDisplay | None = None,
-                 load_options: dict | None = None, **kwargs):
+                 load_options: dict | None = None, reader=None, **kwargs):
         self.load_options = dict(load_options or {})
+        self.reader = reader
         self.status = status if status is not None else ErrorDisplay()
         examples = _examples(data_dir, pattern)
         self.example = W.Dropdown(
@@ -70,7 +73,6 @@ class TraceLoader(W.VBox):
         self.upload = W.FileUpload(multiple=False, description="Upload a file")
         self.example.observe(self.status.guard(self._on_example), names="value")
         self.open_button.on_click(self.status.guard(self._on_open))
-        self.path.on_submit(self.status.guard(self._on_open))
         self.upload.observe(self.status.guard(self._on_upload), names="value")
         children = [
             self.example,
@@ -85,12 +87,14 @@ class TraceLoader(W.VBox):
 
     # --- actions --------------------------------------------------------------
     def load(self, path, *, label: str | None = None):
-        """Read ``path`` with :func:`nbtools.io.load_trace`, set ``trace``, report to the status line."""
-        from ..io import load_trace
+        """Read ``path`` with the reader, set ``trace``, report to the status line."""
+        reader = self.reader
+        if reader is None:
+            from ..io import load_trace as reader
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            trace = load_trace(path, **self.load_options)
+            trace = reader(path, **self.load_options)
         name = label or Path(str(path)).name
         msg = f"Opened {name}: {len(trace):,} samples at {_si(trace.fs, 'Hz')} ({_si(trace.duration, 's')})."
         notes = [str(w.message) for w in caught]
