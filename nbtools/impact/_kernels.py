@@ -174,13 +174,19 @@ def _res(x, offset, g, B, bvals, sg):
 
 
 @njit(cache=True, nogil=True)
+def _resl(x, offset, g, B, bvals, sg, m0, sl, c0):
+    # residual after the local linear baseline m0 + sl * (g - c0)
+    return sg * (x[g - offset] - baseline_at(g, B, bvals) - m0 - sl * (g - c0))
+
+
+@njit(cache=True, nogil=True)
 def event_features(x, offset, n_total, B, bvals, starts, ends, signs, e0, e1,
                    off_pos, off_neg, out):
     """Features of events ``e0 .. e1-1`` (global sample indices).
 
     ``x`` holds samples ``offset .. offset+len(x)`` and must cover
     ``[ends[e0-1], starts[e1])`` (trace ends at the first/last event).
-    ``out`` is an (e1-e0, 12) float64 array, columns:
+    ``out`` is an (e1-e0, 13) float64 array, columns:
     0 i_a (integration start), 1 i_b (integration end, exclusive),
     2 i_peak, 3 peak (signed residual, A), 4 sum of residual (A samples),
     5 rise 10-90 % (samples), 6 decay time constant (samples, first moment
@@ -214,14 +220,49 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, e0, e1,
         # rise / fall (the part of the transient hidden in the noise),
         # bounded by the midpoints to the neighbours
         ext_a = max(2, ip - a + 1)
-        ext_b = max(2, t - ip)
+        ext_b = max(2, 2 * (t - ip))
         lo2 = lo if e == 0 else (ends[e - 1] + s) // 2
         hi2 = hi if e == ne - 1 else (t + starts[e + 1]) // 2
         ia = min(a, max(lo2, a - ext_a, 0))
         ib = max(t, min(hi2, t + ext_b, n_total))
+        # local linear baseline from the residual just before and after the
+        # integration range (removes 1/f and pickup the slow baseline misses)
+        wl = max(4, (ib - ia) // 2)
+        pa0 = max(ia - wl, lo, 0)
+        pb1 = min(ib + wl, hi, n_total)
+        m_pre = 0.0
+        for g in range(pa0, ia):
+            m_pre += x[g - offset] - baseline_at(g, B, bvals)
+        m_post = 0.0
+        for g in range(ib, pb1):
+            m_post += x[g - offset] - baseline_at(g, B, bvals)
+        if ia > pa0 and pb1 > ib:
+            m_pre /= ia - pa0
+            m_post /= pb1 - ib
+            c_pre = 0.5 * (pa0 + ia - 1)
+            c_post = 0.5 * (ib + pb1 - 1)
+        elif ia > pa0:
+            m_pre /= ia - pa0
+            m_post = m_pre
+            c_pre = 0.5 * (pa0 + ia - 1)
+            c_post = c_pre + 1.0
+        elif pb1 > ib:
+            m_post /= pb1 - ib
+            m_pre = m_post
+            c_post = 0.5 * (ib + pb1 - 1)
+            c_pre = c_post - 1.0
+        else:
+            m_pre = 0.0
+            m_post = 0.0
+            c_pre = 0.0
+            c_post = 1.0
+        lslope = (m_post - m_pre) / (c_post - c_pre)
         q = 0.0
         for g in range(ia, ib):
             q += x[g - offset] - baseline_at(g, B, bvals)
+        q -= (ib - ia) * (m_pre + lslope * (0.5 * (ia + ib - 1) - c_pre))
+        loc_pk = m_pre + lslope * (ip - c_pre)
+        pv -= sg * loc_pk
         # rise time 10-90 % on the leading edge (scan back from the peak)
         p10 = 0.1 * pv
         p90 = 0.9 * pv
@@ -229,7 +270,7 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, e0, e1,
         i10 = -1.0
         prev = pv
         for g in range(ip - 1, ia - 1, -1):
-            r = _res(x, offset, g, B, bvals, sg)
+            r = _resl(x, offset, g, B, bvals, sg, m_pre, lslope, c_pre)
             if i90 < 0 and r < p90:
                 i90 = g + 1 - _interp_cross(prev, r, p90)
             if r < p10:
@@ -241,18 +282,18 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, e0, e1,
         rise_t = (i90 - i10) if (i90 >= 0 and i10 >= 0) else 0.0
         # full width at half maximum
         half = 0.5 * pv
-        left = float(ia)
+        left = np.nan
         prev = pv
         for g in range(ip - 1, ia - 1, -1):
-            r = _res(x, offset, g, B, bvals, sg)
+            r = _resl(x, offset, g, B, bvals, sg, m_pre, lslope, c_pre)
             if r < half:
                 left = g + 1 - _interp_cross(prev, r, half)
                 break
             prev = r
-        right = float(ib - 1)
+        right = np.nan
         prev = pv
         for g in range(ip + 1, ib):
-            r = _res(x, offset, g, B, bvals, sg)
+            r = _resl(x, offset, g, B, bvals, sg, m_pre, lslope, c_pre)
             if r < half:
                 right = g - 1 + (1.0 - _interp_cross(r, prev, half))
                 break
@@ -261,15 +302,15 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, e0, e1,
         m0 = 0.0
         m1 = 0.0
         for g in range(ip, ib):
-            r = _res(x, offset, g, B, bvals, sg)
+            r = _resl(x, offset, g, B, bvals, sg, m_pre, lslope, c_pre)
             m0 += r
             m1 += r * (g - ip)
         decay = m1 / m0 if m0 > 0 else np.nan
         # sub-sample peak position
         sub = float(ip)
         if ip > 0 and ip < n_total - 1 and ip - 1 >= offset and ip + 1 < offset + x.shape[0]:
-            ym = _res(x, offset, ip - 1, B, bvals, sg)
-            yp = _res(x, offset, ip + 1, B, bvals, sg)
+            ym = _resl(x, offset, ip - 1, B, bvals, sg, m_pre, lslope, c_pre)
+            yp = _resl(x, offset, ip + 1, B, bvals, sg, m_pre, lslope, c_pre)
             den = ym - 2.0 * pv + yp
             if den < 0.0:
                 d = 0.5 * (ym - yp) / den
@@ -284,7 +325,8 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, e0, e1,
         out[k, 5] = rise_t
         out[k, 6] = decay
         out[k, 7] = right - left
-        out[k, 8] = baseline_at(ip, B, bvals)
+        out[k, 12] = left
+        out[k, 8] = baseline_at(ip, B, bvals) + loc_pk
         out[k, 9] = a
         out[k, 10] = t
         out[k, 11] = sub
