@@ -1,0 +1,106 @@
+"""Group statistics of pixel sets: mean voltammogram and 95 % bands."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy import stats as _st
+
+from ..errors import DataError, ParameterError
+from .dataset import from_grid, good_pixels, validate
+
+__all__ = ["group_stats", "pixel_mask"]
+
+
+def pixel_mask(ds, mask):
+    """Boolean NumPy mask (pixel) from a (y, x) map, a (pixel) mask or indices."""
+    if isinstance(mask, xr.DataArray) and {"y", "x"} <= set(mask.dims):
+        m = from_grid(mask, ds).values
+        return np.asarray(m, dtype=bool) if m.dtype.kind == "b" else np.nan_to_num(m) != 0
+    a = np.asarray(mask)
+    n = ds.sizes["pixel"]
+    if a.dtype.kind == "b":
+        if a.shape != (n,):
+            raise ParameterError(f"mask: boolean mask of shape {a.shape}; expected ({n},) per pixel or a (y, x) map")
+        return a
+    if a.dtype.kind in "iu":
+        out = np.zeros(n, bool)
+        if a.size and (a.min() < 0 or a.max() >= n):
+            raise ParameterError(f"mask: pixel indices must be within 0..{n - 1}")
+        out[a.ravel()] = True
+        return out
+    raise ParameterError(f"mask: expected booleans, pixel indices or a (y, x) map, found dtype {a.dtype}")
+
+
+def group_stats(ds, mask, *, include_failed=False, spread=False):
+    """Mean voltammogram of a set of pixels with its 95 % confidence band.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        SECCM Dataset.
+    mask : DataArray (y, x) bool, array (pixel,) bool, or pixel indices
+        The pixels of the group.
+    include_failed : bool
+        Also use pixels whose status is not ``'landed'``.
+    spread : bool
+        Also return the 2.5 and 97.5 percentiles of the pixels (slower).
+
+    Returns
+    -------
+    xarray.Dataset
+        Along ``sample``: ``potential`` (mean, V), ``time`` (mean, s),
+        ``current`` (mean, A), ``current_std``, ``ci_low``/``ci_high`` (95 %
+        confidence interval of the mean, Student t), ``n`` (pixels with a value
+        at that sample) and with ``spread`` ``p2_5``/``p97_5``. attrs:
+        ``n_pixels`` used, ``n_excluded`` (selected but failed), ``pixels``.
+    """
+    validate(ds)
+    sel = pixel_mask(ds, mask)
+    ok = good_pixels(ds, include_failed).values
+    use = sel & ok
+    idx = np.flatnonzero(use)
+    if idx.size == 0:
+        raise DataError(
+            f"group_stats: none of the {int(sel.sum())} selected pixels is usable "
+            f"({int((sel & ~ok).sum())} have a failed status); select landed pixels or pass include_failed=True"
+        )
+    cur = ds.current.values[idx].astype(np.float64)
+    n = np.isfinite(cur).sum(axis=0)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(cur, axis=0)
+            sd = np.nanstd(cur, axis=0, ddof=1) if idx.size > 1 else np.full(cur.shape[1], np.nan)
+        half = _st.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+    data = {
+        "current": ("sample", mean, {"units": "A", "long_name": "mean current"}),
+        "current_std": ("sample", sd, {"units": "A"}),
+        "ci_low": ("sample", mean - half, {"units": "A", "long_name": "95 % CI of the mean (low)"}),
+        "ci_high": ("sample", mean + half, {"units": "A", "long_name": "95 % CI of the mean (high)"}),
+        "n": ("sample", n),
+    }
+    for nm in ("potential", "time"):
+        if nm in ds:
+            v = ds[nm].values
+            with np.errstate(all="ignore"):
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mv = np.nanmean(v[idx].astype(np.float64), axis=0) if v.ndim == 2 else v.astype(np.float64)
+            data[nm] = ("sample", mv, dict(ds[nm].attrs))
+    if spread:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo, hi = np.nanpercentile(cur, [2.5, 97.5], axis=0)
+        data["p2_5"] = ("sample", lo, {"units": "A"})
+        data["p97_5"] = ("sample", hi, {"units": "A"})
+    return xr.Dataset(
+        data,
+        attrs={"n_pixels": int(idx.size), "n_excluded": int((sel & ~ok).sum()), "pixels": idx.astype(np.int64)},
+    )

@@ -1,0 +1,266 @@
+"""Reader for WEC-SPM hopping-mode SECCM recordings (LabVIEW TDMS).
+
+File layout (as found in the real file of the test data): one group ``Data``
+with channels ``X (um)``, ``Y (um)``, ``Z (um)``, ``V1 (V)``, ``V2 (V)``,
+``Current1 (A)``, ``Current 2 (A)``, ``Current 3 (A)``, ``FeedbackType ``
+(trailing space), ``Line Number``, ``Lockin Amplitude``, ``Lockin  Phase``,
+``dt(s)``: one continuous stream sampled every ``dt``.
+
+How landings are delimited (read from the data, see ``docs`` in the report):
+``FeedbackType`` is 1 during the first (slow) approach, 2 during each later
+approach, 3 while the tip retracts, and 0 otherwise: both while the tip is in
+contact running the potential programme (Z constant at its approach end) and
+while it moves laterally to the next point (Z retracted, X or Y changing).
+A landing is therefore the run of samples between the end of an approach
+(FeedbackType 1 or 2) and the start of the next retract (3). ``Line Number``
+numbers the steps of the programme (hold, sweeps): it becomes the per-sample
+``segment`` (0, 1, ... within each landing). An approach with no sample before
+the file ends is not a landing (reported in ``attrs['skipped']``).
+
+Which channel is the potential: by default the ``V*`` channel that varies
+during the landings (``V1`` in the test file, where ``V2`` is constantly 0);
+the WEC-SPM programme writes the working-electrode potential against the
+pipette's quasi-reference counter electrode there, with cathodic current
+negative, which the test file confirms (reduction wave: current -25 nA at
+-0.9 V decaying to ~0 at -0.2 V). Override with ``potential_channel``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FormatError, ParameterError
+
+__all__ = ["read_wecspm_tdms"]
+
+_SCALE = {"um": 1e-6, "µm": 1e-6, "μm": 1e-6, "nm": 1e-9, "mm": 1e-3, "m": 1.0,
+          "a": 1.0, "ma": 1e-3, "ua": 1e-6, "µa": 1e-6, "na": 1e-9, "pa": 1e-12, "fa": 1e-15,
+          "v": 1.0, "mv": 1e-3, "s": 1.0, "ms": 1e-3}
+
+
+def _norm(name):
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _unit(name, default):
+    m = re.search(r"\(([^)]*)\)", name)
+    u = (m.group(1).strip() if m else default)
+    return u, _SCALE.get(u.lower())
+
+
+def _find(chans, *keys):
+    """First channel whose normalised name starts with one of keys."""
+    for k in keys:
+        for nm in chans:
+            if _norm(nm).startswith(k):
+                return nm
+    return None
+
+
+def _runs(b):
+    """Start and end (exclusive) of runs of True in a 1-D bool array."""
+    d = np.diff(np.r_[0, b.astype(np.int8), 0])
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def read_wecspm_tdms(
+    path,
+    *,
+    potential_channel="auto",
+    current_channel="auto",
+    reference_electrode="QRCE (pipette quasi-reference counter electrode, as recorded)",
+    potential_offset=0.0,
+    current_sign=1,
+    segments=None,
+    label=True,
+):
+    """Read a WEC-SPM TDMS file as one pixel per landing.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.tdms`` file.
+    potential_channel : str
+        Name (spaces/case ignored, e.g. ``'V2'``) or ``'auto'``: the ``V``
+        channel that varies most during the landings.
+    current_channel : str
+        Name (e.g. ``'Current 2'``) or ``'auto'``: the current channel that
+        varies most during the landings.
+    reference_electrode : str
+        Stored in ``attrs``.
+    potential_offset : float
+        Added to the potential (V), e.g. to convert the QRCE scale.
+    current_sign : {1, -1}
+        -1 flips the current if the set-up recorded cathodic positive.
+    segments : list of int, optional
+        Keep only these programme steps (``segment`` numbers within each
+        landing, e.g. the last sweeps); default all samples in contact.
+    label : bool
+        Run the landing-quality labels.
+
+    Returns
+    -------
+    xarray.Dataset
+        :mod:`nbtools.seccm` layout plus ``segment`` (pixel, sample),
+        ``t_start`` (pixel, s since the file start), ``z`` (pixel, m).
+
+    Raises
+    ------
+    FormatError
+        Not a TDMS file, or the expected channels are missing (the message
+        lists the groups and channels found), or no landing in the file.
+    """
+    from nptdms import TdmsFile
+
+    from .dataset import from_arrays
+
+    path = Path(path)
+    if current_sign not in (1, -1):
+        raise ParameterError(f"current_sign={current_sign!r}: expected 1 or -1")
+    try:
+        f = TdmsFile.read(str(path))
+    except FileNotFoundError:
+        raise FormatError(f"{path}: file not found") from None
+    except Exception as exc:  # npTDMS raises plain ValueError/struct errors
+        raise FormatError(f"{path}: not a readable TDMS file ({exc})") from None
+
+    groups = f.groups()
+    found = {g.name: [c.name for c in g.channels()] for g in groups}
+    group = None
+    for g in groups:
+        names = [c.name for c in g.channels()]
+        if _find(names, "feedbacktype") and _find(names, "current") and _find(names, "x"):
+            group = g
+            break
+    if group is None:
+        listing = "; ".join(f"group {g!r}: {c}" for g, c in found.items()) or "no groups"
+        raise FormatError(
+            f"{path}: not a WEC-SPM SECCM file: expected a group (usually 'Data') with channels "
+            f"'X (um)', 'Y (um)', 'V1 (V)', 'Current1 (A)', 'FeedbackType', 'dt(s)'; found {listing}"
+        )
+    chans = {c.name: c for c in group.channels()}
+    names = list(chans)
+    need = {"X": _find(names, "xum", "x"), "Y": _find(names, "yum", "y"), "FeedbackType": _find(names, "feedbacktype"),
+            "dt": _find(names, "dts", "dt")}
+    missing = [k for k, v in need.items() if v is None]
+    vch = [nm for nm in names if re.fullmatch(r"v\d*v?", _norm(nm))]
+    ich = [nm for nm in names if _norm(nm).startswith("current")]
+    if not vch:
+        missing.append("V1 (potential)")
+    if missing:
+        raise FormatError(f"{path}: group {group.name!r} lacks channel(s) {missing}; found {names}")
+
+    data = {nm: np.asarray(chans[nm][:], dtype=np.float64) for nm in names}
+    fb = np.rint(data[need["FeedbackType"]]).astype(np.int64)
+    N = len(fb)
+    approach = (fb == 1) | (fb == 2)
+    a_start, a_end = _runs(approach)
+    r_start, _ = _runs(fb == 3)
+    landings, skipped = [], []
+    for k, e in enumerate(a_end):
+        nxt_a = a_start[k + 1] if k + 1 < len(a_start) else N
+        nxt_r = r_start[r_start >= e]
+        stop = min(nxt_a, nxt_r[0] if nxt_r.size else N)
+        complete = bool(nxt_r.size) and nxt_r[0] <= nxt_a
+        if stop <= e:
+            skipped.append(f"approach {k + 1} (samples {a_start[k]}-{e}) has no sample in contact before "
+                           + ("the file ends" if e >= N else "the next approach"))
+            continue
+        landings.append((e, stop, complete))
+    if not landings:
+        raise FormatError(
+            f"{path}: no landing found: FeedbackType never shows an approach (1 or 2) followed by samples "
+            f"in contact (values found: {sorted(set(fb.tolist()))})"
+        )
+    inland = np.zeros(N, bool)
+    for s, e, _ in landings:
+        inland[s:e] = True
+
+    def pick(choice, cands, kind):
+        if choice == "auto":
+            return max(cands, key=lambda nm: np.nanstd(data[nm][inland]))
+        hits = [nm for nm in cands if _norm(nm) == _norm(choice) or _norm(nm).startswith(_norm(choice))]
+        exact = [nm for nm in hits if _norm(nm).rstrip("av") == _norm(choice).rstrip("av")]
+        if not hits:
+            raise ParameterError(f"{kind}_channel={choice!r}: no such channel; {kind} channels found: {cands}")
+        return (exact or hits)[0]
+
+    vname = pick(potential_channel, vch, "potential")
+    iname = pick(current_channel, ich, "current")
+    u_i, s_i = _unit(iname, "A")
+    u_v, s_v = _unit(vname, "V")
+    u_x, s_x = _unit(need["X"], "um")
+    if s_i is None or s_v is None or s_x is None:
+        raise FormatError(f"{path}: unknown unit in channel names {iname!r}, {vname!r}, {need['X']!r}")
+    cur = data[iname] * s_i * current_sign
+    pot = data[vname] * s_v + float(potential_offset)
+    dt = data[need["dt"]]
+    t_abs = np.cumsum(dt) - dt[0]
+    zname = _find(names, "zum", "z")
+    lname = _find(names, "linenumber")
+    u_z, s_z = _unit(zname, "um") if zname else (None, None)
+
+    # no-contact offset: samples while moving (feedback 0, not in a landing, not approaching)
+    moving = (fb == 0) & ~inland
+    offset = float(np.median(cur[moving])) if moving.sum() >= 3 else 0.0
+
+    cs, ps, ts, segs, xs, ys, zs, t0s = [], [], [], [], [], [], [], []
+    for s, e, _ in landings:
+        sl = slice(s, e)
+        line = data[lname][sl] if lname else np.zeros(e - s)
+        seg = np.cumsum(np.r_[0, np.diff(line) != 0])
+        keep = np.ones(e - s, bool) if segments is None else np.isin(seg, np.asarray(segments))
+        cs.append(cur[sl][keep])
+        ps.append(pot[sl][keep])
+        ts.append(t_abs[sl][keep] - t_abs[s])
+        segs.append(seg[keep].astype(np.float32))
+        xs.append(np.mean(data[need["X"]][sl]) * s_x)
+        ys.append(np.mean(data[need["Y"]][sl]) * s_x)
+        zs.append(np.mean(data[zname][sl]) * s_z if zname and s_z else np.nan)
+        t0s.append(t_abs[s])
+    if segments is not None and not any(len(c) for c in cs):
+        raise ParameterError(f"segments={segments!r}: no sample of any landing has these segment numbers")
+
+    stage = re.search(r"x(?:\s*position)?[\s_=]*(-?\d+(?:\.\d+)?)[\s_]+y(?:\s*position)?[\s_=]*(-?\d+(?:\.\d+)?)",
+                      path.stem, re.I)
+    attrs = {
+        "instrument": "WEC-SPM (LabVIEW TDMS)",
+        "potential_channel": vname,
+        "current_channel": iname,
+        "potential_offset": float(potential_offset),
+        "current_sign_factor": int(current_sign),
+        "current_offset": offset,
+        "n_landings_complete": int(sum(c for _, _, c in landings)),
+        "skipped": "; ".join(skipped),
+        "landing_rule": "samples between the end of an approach (FeedbackType 1 or 2) and the next retract (3)",
+    }
+    if stage:
+        attrs["stage_x_in_name"] = float(stage.group(1))
+        attrs["stage_y_in_name"] = float(stage.group(2))
+    ds = from_arrays(
+        cs,
+        ps,
+        np.array(xs),
+        np.array(ys),
+        time=ts,
+        source=str(path),
+        reference_electrode=reference_electrode,
+        units_found={"current": u_i, "potential": u_v, "position": u_x, "time": "s"},
+        attrs=attrs,
+        label=False,
+    )
+    m = ds.sizes["sample"]
+    seg = np.full((len(segs), m), np.nan, dtype=np.float32)
+    for i, s in enumerate(segs):
+        seg[i, : len(s)] = s
+    ds["segment"] = (("pixel", "sample"), seg, {"long_name": "programme step within the landing (Line Number)"})
+    ds["t_start"] = ("pixel", np.array(t0s), {"units": "s", "long_name": "landing start since file start"})
+    ds["z"] = ("pixel", np.array(zs, dtype=np.float64), {"units": "m", "long_name": "Z piezo position in contact"})
+    if label:
+        from .quality import label_landings
+
+        ds = label_landings(ds)
+    return ds
