@@ -50,7 +50,7 @@ def normalise(unit: str) -> str:
     u = str(unit).strip().strip("[]()").strip()
     for m in _MICRO:
         u = u.replace(m, "u")
-    u = re.sub(r"\s+vs\.?\s.*$", "", u)  # Gamry: 'V vs. Ref.'
+    u = re.sub(r"\s+vs[.,]?\s.*$", "", u)  # Gamry: 'V vs. Ref.'
     return _ALIASES.get(u, _ALIASES.get(u.lower(), u))
 
 

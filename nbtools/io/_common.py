@@ -78,7 +78,7 @@ def new_meta(fmt: str, **kw) -> dict:
 
 
 def read_table(path: Path, *, skiprows: int, sep: str, decimal: str = ".", ncols: int | None = None,
-               nrows: int | None = None) -> np.ndarray:
+               nrows: int | None = None, usecols=None) -> np.ndarray:
     """Numeric block of a text file as a 2-D float64 array (pandas C parser).
 
     Blank rows are skipped; a trailing block of non-numeric lines (a footer)
@@ -92,7 +92,9 @@ def read_table(path: Path, *, skiprows: int, sep: str, decimal: str = ".", ncols
     )
     if sep != r"\s+":
         kw["skipinitialspace"] = True
-    if ncols is not None:
+    if usecols is not None:
+        kw["usecols"] = list(usecols)
+    elif ncols is not None:
         kw["usecols"] = range(ncols)
     try:
         df = pd.read_csv(path, dtype=np.float64, **kw)
@@ -119,6 +121,8 @@ def _numeric_or_error(df, path, skiprows):
 
     num = df.apply(pd.to_numeric, errors="coerce")
     bad = num.isna() & df.notna() & (df.apply(lambda c: c.str.strip()) != "")
+    text_cols = bad.mean(axis=0) > 0.5  # a text column (e.g. Gamry 'Over' flags) is not data
+    bad.loc[:, text_cols] = False
     bad_rows = np.flatnonzero(bad.any(axis=1).to_numpy())
     if bad_rows.size:
         n = len(df)

@@ -18,7 +18,11 @@ from .table import pick_columns
 __all__ = ["read", "sniff"]
 
 _COLS = re.compile(r"^\s*(Time|T)\s*/\s*\w+\s*,", re.IGNORECASE)
-_SIG = re.compile(r"Instrument Model:\s*CHI|Amperometric i-t Curve|^\s*Time/sec\s*,", re.MULTILINE)
+_SIG = re.compile(r"Instrument Model:\s*CHI", re.IGNORECASE)
+_TECHNIQUES = re.compile(
+    r"^\s*(Amperometric i-t Curve|Multi-Potential Steps|Chronoamperometry|Bulk Electrolysis with Coulometry|"
+    r"Differential Pulse Amperometry|Double Differential Pulse Amperometry|Triple Pulse Amperometry|"
+    r"Integrated Pulse Amperometric Detection|Open Circuit Potential - Time)\s*$", re.MULTILINE | re.IGNORECASE)
 _KV_EQ = re.compile(r"^\s*(?P<key>[^=]+?)\s*=\s*(?P<val>.*?)\s*$")
 _KV_COLON = re.compile(r"^\s*(?P<key>[A-Za-z][^:]{0,40}?):\s*(?P<val>.*?)\s*$")
 
@@ -26,7 +30,10 @@ _KV_COLON = re.compile(r"^\s*(?P<key>[A-Za-z][^:]{0,40}?):\s*(?P<val>.*?)\s*$")
 def sniff(head: bytes, text) -> int:
     if text is None:
         return 0
-    return 2 if _SIG.search(text[:8000]) else 0
+    top = "\n".join(text[:8000].splitlines()[:4])
+    if _SIG.search(text[:8000]) or (_TECHNIQUES.search(top) and re.search(r"Sample Interval \(s\)|Init E \(V\)", text[:8000])):
+        return 2
+    return 0
 
 
 def _float(text):

@@ -93,7 +93,6 @@ def read(path, *, curve=None, channel=None, current_unit=None, fs=None) -> Trace
     unit_row += [""] * (len(cols) - len(unit_row))
     first_row = lines[line + 3] if len(lines) > line + 3 else ""
     dec = "," if re.search(r"\d,\d", first_row) else "."
-    values = read_table(path, skiprows=line + 3, sep="\t", decimal=dec, ncols=len(cols), nrows=nrows)
     labels = [c.strip() for c in cols]
     valid = [i for i, c in enumerate(labels) if c]
     listing = ", ".join(f"{labels[i]} [{unit_row[i].strip()}]" for i in valid)
@@ -110,6 +109,11 @@ def read(path, *, curve=None, channel=None, current_unit=None, fs=None) -> Trace
         ci = hits[0]
     ti = next((i for i in valid if labels[i] == "T"), None) or \
         next((i for i in valid if _units.kind_of(unit_row[i]) == "time"), None)
+    vi = next((i for i in valid if labels[i] == "Vf"), None)
+    use = sorted({i for i in (ci, ti, vi) if i is not None})
+    block = read_table(path, skiprows=line + 3, sep="\t", decimal=dec, nrows=nrows, usecols=use)
+    values = np.full((block.shape[0], len(cols)), np.nan)
+    values[:, use] = block
     cu = current_unit or unit_row[ci].strip()
     cscale = _units.scale(cu, "current", where=f"{path}, table {name}, column {labels[ci]!r}")
     tu = unit_row[ti].strip() if ti is not None else None
@@ -125,7 +129,6 @@ def read(path, *, curve=None, channel=None, current_unit=None, fs=None) -> Trace
         technique=header.get("TAG"),
         header=header,
     )
-    vi = next((i for i in valid if labels[i] == "Vf"), None)
     if vi is not None and len(values):
         vscale = _units.scale(unit_row[vi] or "V", "potential")
         meta["potential"] = float(np.median(values[:, vi])) * vscale

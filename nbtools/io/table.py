@@ -163,6 +163,8 @@ def read(path, *, fs=None, channel=None, time_column=None, current_unit=None, ti
     if above:
         cand = [c.strip().strip('"').strip("'") for c in _fields(above[-1], sep)]
         cand = [c for c in cand if c]
+        if len(cand) != ncols and sep == r"\s+":  # labels with spaces: columns 2+ spaces apart
+            cand = [c.strip() for c in re.split(r"\s{2,}|\t", above[-1].strip()) if c.strip()]
         if len(cand) == ncols:
             names = cand
     if names is None:
