@@ -160,7 +160,7 @@ def _check_params(p, fs, n):
     duration = n / fs
     bw = p["baseline_window"]
     if bw == "auto":
-        win = max(1.0, 1000.0 / fs)
+        win = max(1.0, 300.0 / fs)
         win = min(win, duration / 4.0)
     else:
         try:
@@ -425,7 +425,7 @@ def find_events(trace, fs=None, *, blank=None, **params) -> pd.DataFrame:
         ('auto' = 'median'), a polynomial of degree ``baseline_degree``, a
         constant (median), or none (trace already baseline-subtracted).
     baseline_window : float or 'auto'
-        Running-median window in seconds; 'auto' = max(1 s, 1000 samples),
+        Running-median window in seconds; 'auto' = max(1 s, 300 samples),
         at most a quarter of the trace. Must exceed the event durations.
     hysteresis : float
         An event ends when the residual falls back within this many noise
@@ -581,9 +581,12 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
         starts, ends, signs = _hysteresis(src, chunks, B, bvals, on_pos, off, on_neg, off)
         if it + 1 < p["iterations"]:
             # mask the events (widened by their length) for the next estimate
+            # (excursions longer than half the baseline window are background
+            # the median could not follow, e.g. a charging decay: not masked)
             L = ends - starts
-            ev_a = np.maximum(starts - L - 2, 0)
-            ev_b = np.minimum(ends + 2 * L + 2, n)
+            short = L < win_blocks * B // 2
+            ev_a = np.maximum(starts - L - 2, 0)[short]
+            ev_b = np.minimum(ends + 2 * L + 2, n)[short]
 
     gap = int(round(p["min_separation"] * fs))
     rej_s, rej_e, rej_g, rej_r = [], [], [], []

@@ -1,0 +1,137 @@
+"""Step-type events (staircases of blocking collisions): ``find_events(kind='step')``.
+
+A two-window test at every sample: the difference of the means of the ``w``
+samples after and before it, minus the local drift (running median of the
+first differences x ``w``), in units of its noise SD ``sigma sqrt(2/w)``.
+Local maxima of |z| above the threshold, at least ``w`` samples apart, are
+steps; their height is the drift-corrected difference of the medians of the
+stretches to the neighbouring steps (at most one baseline window long).
+The noise is the MAD of first differences / sqrt(2), which steps do not inflate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import signal
+
+from ..errors import DataError
+from .detect import EVENT_COLUMNS, _empty_table, _public_params
+from .noise import auto_threshold
+
+
+def _noise_diff(x):
+    d = np.diff(x)
+    return 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
+
+
+def find_steps(x, fs, *, t0, meta, source, params, resolved, blank_noise):
+    p = params
+    x = np.asarray(x, dtype=np.float64)
+    n = x.size
+    bad = np.flatnonzero(~np.isfinite(x))
+    if bad.size:
+        raise DataError(
+            f"the trace has a non-finite sample (NaN or Inf) at index {bad[0]} (t = {bad[0] / fs:g} s); "
+            "remove or interpolate the gap before detecting steps")
+    if np.ptp(x) == 0:
+        raise DataError("the trace is constant (every sample equal): no noise, no steps to detect")
+    w = max(3, int(round(p["min_duration"] * fs)) or 5)
+    if n < 4 * w:
+        raise DataError(f"the trace has {n} samples; step detection needs at least {4 * w}")
+    sig_est = _noise_diff(x)
+    if blank_noise is not None:
+        sigma = blank_noise[0]
+    elif p["noise"] is not None:
+        sigma = p["noise"]
+    else:
+        sigma = sig_est
+    if not sigma > 0:
+        sigma = float(np.std(np.diff(x))) / math.sqrt(2) or 1e-30
+    npol = 2 if p["polarity"] == "both" else 1
+    th = auto_threshold(0.25 / w, p["false_rate"], npol) if p["threshold"] == "auto" else p["threshold"]
+    # drift per sample: running median of first differences over the baseline window
+    win = max(3, int(resolved["baseline_window"] * fs) | 1)
+    d1 = np.diff(x, prepend=x[0])
+    drift = pd.Series(d1).rolling(win, center=True, min_periods=1).median().to_numpy()
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    i = np.arange(w, n - w + 1)
+    after = (c[i + w] - c[i]) / w
+    before = (c[i] - c[i - w]) / w
+    dz = (after - before - drift[i] * w) / (sigma * math.sqrt(2.0 / w))
+    z = np.zeros(n)
+    z[i] = dz
+    if p["polarity"] == "positive":
+        score = z
+    elif p["polarity"] == "negative":
+        score = -z
+    else:
+        score = np.abs(z)
+    pk, _ = signal.find_peaks(score, height=th, distance=w)
+    # mask the start (charging) when asked
+    masked = []
+    reason = np.full(pk.size, "", dtype=object)
+    if isinstance(p["mask_start"], float) and p["mask_start"] > 0:
+        reason[pk < p["mask_start"] * fs] = "in masked region (mask_start)"
+        masked.append([t0, t0 + p["mask_start"]])
+    for tc in (meta or {}).get("range_changes", []) or []:
+        ci = (float(tc) - t0) * fs
+        wr = resolved["range_mask"] * fs
+        reason[(np.abs(pk - ci) <= wr) & (reason == "")] = "range switch"
+    if p["mask_start"] == "auto" and pk.size:
+        # charging decay: where the drift per window exceeds a tenth of the
+        # threshold, two-window differences are not steps
+        steep = np.abs(drift) * w > 0.1 * th * sigma * math.sqrt(2.0 / w) + 3 * np.median(np.abs(drift)) * w
+        calm = np.flatnonzero(~steep)
+        t_calm = int(calm[0]) if calm.size else n
+        hit = (pk < t_calm) & (reason == "")
+        reason[hit] = "charging transient"
+        if t_calm > 0:
+            masked.append([t0, t0 + t_calm / fs])
+    # heights from the stretches between neighbouring steps
+    edges = np.concatenate([[0], pk, [n]])
+    h = np.empty(pk.size)
+    base = np.empty(pk.size)
+    for k, s in enumerate(pk):
+        a0 = max(edges[k], s - win)
+        b1 = min(edges[k + 2], s + win)
+        pre = x[a0:s]
+        post = x[s:b1]
+        # drift-correct each stretch to the step time
+        pre_c = pre + drift[s] * (s - np.arange(a0, s))
+        post_c = post - drift[s] * (np.arange(s, b1) - s)
+        base[k] = float(np.median(pre_c))
+        h[k] = float(np.median(post_c)) - base[k]
+    small = (np.abs(h) < th * sigma * math.sqrt(2.0 / w)) | (np.sign(h) != np.sign(z[pk]))
+    reason[small & (reason == "")] = "too small (height below threshold)"
+    ts = pk / fs
+    df = pd.DataFrame({c_: pd.Series(dtype=float) for c_ in EVENT_COLUMNS})
+    df = pd.DataFrame({
+        "t_start": ts, "t_peak": ts, "t_end": ts, "peak": h, "charge": np.nan,
+        "duration": 0.0, "snr": np.abs(h) / sigma, "rise_time": np.nan, "decay_tau": np.nan,
+        "fwhm": np.nan, "baseline": base, "polarity": np.where(h > 0, "positive", "negative"),
+        "kind": "step", "step_height": h, "i_start": pk.astype(np.int64), "i_peak": pk.astype(np.int64),
+        "i_end": pk.astype(np.int64), "i_int_start": pk.astype(np.int64), "i_int_end": pk.astype(np.int64),
+        "z": z[pk],
+    })
+    ok = reason == ""
+    events = df[ok].reset_index(drop=True)
+    rejected = df[~ok].reset_index(drop=True)
+    rejected["reason"] = reason[~ok].astype(str)
+    if rejected.empty:
+        rejected = _empty_table("step")
+    events.attrs.update(
+        noise=float(sigma), noise_estimate=float(sig_est), noise_upcrossings=0.25 / w,
+        noise_bandwidth=0.25 / w * fs, threshold=float(th), threshold_A=float(th * sigma * math.sqrt(2.0 / w)),
+        hysteresis_A=float("nan"), baseline_method="step: window difference with drift correction",
+        baseline_window=float(resolved["baseline_window"]), baseline_block=int(w),
+        params=_public_params(p, blank_noise, sigma, th),
+        resolved=dict(baseline_window=float(resolved["baseline_window"]), threshold=float(th),
+                      window_samples=int(w), range_mask=float(resolved["range_mask"])),
+        n_samples=n, fs=float(fs), t0=float(t0), duration=n / fs,
+        expected_false_per_s=float(npol * 0.25 / w * fs * math.exp(-th * th / 2)),
+        masked=masked, source=source, kind="step", n_merged=0, rejected=rejected,
+    )
+    return events
