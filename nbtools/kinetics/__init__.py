@@ -37,6 +37,40 @@ from .interfacial import (
     tafel,
     zeng_rate,
 )
+from .cv import (
+    capacity_from_charge,
+    find_cv_peaks,
+    laviron_ks,
+    laviron_lambda,
+    radius_from_charge,
+    scan_rate_slope,
+)
+from .diffusion import (
+    SphericalDiffusionPITTModel,
+    biot_roots,
+    cottrell,
+    gitt_weppner_huggins,
+    microdisc_steady_state,
+    pitt_sphere,
+    pitt_sphere_biot,
+    sphere_steady_state,
+    tau_to_D,
+)
+from .insertion import (
+    FrumkinCVModel,
+    LavironCVModel,
+    frumkin_cv,
+    frumkin_eq_potential,
+    frumkin_fraction,
+    laviron_cv,
+)
+from .transients import (
+    ImpactDiffusionModel,
+    ImpactKineticModel,
+    impact_diffusion,
+    impact_kinetic,
+    impact_mixed,
+)
 from .fitting import check_data, check_params, check_result, confidence_intervals, fit
 from .registry import MODELS, get_entry
 
@@ -61,4 +95,30 @@ __all__ = [
     "zeng_rate",
     "marcus_hush_chidsey",
     "marcus_hush_chidsey_zeng",
+    "FrumkinCVModel",
+    "LavironCVModel",
+    "frumkin_cv",
+    "frumkin_eq_potential",
+    "frumkin_fraction",
+    "laviron_cv",
+    "SphericalDiffusionPITTModel",
+    "pitt_sphere",
+    "pitt_sphere_biot",
+    "biot_roots",
+    "tau_to_D",
+    "gitt_weppner_huggins",
+    "cottrell",
+    "microdisc_steady_state",
+    "sphere_steady_state",
+    "ImpactKineticModel",
+    "ImpactDiffusionModel",
+    "impact_kinetic",
+    "impact_diffusion",
+    "impact_mixed",
+    "find_cv_peaks",
+    "scan_rate_slope",
+    "laviron_lambda",
+    "laviron_ks",
+    "capacity_from_charge",
+    "radius_from_charge",
 ]

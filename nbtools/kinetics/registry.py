@@ -77,5 +77,62 @@ def _populate():
              x_range=eta_range,
              hints="lam is identifiable only when |eta| reaches ~lam/2")
 
+    from . import diffusion as dif
+    from . import insertion as ins
+    from . import transients as tr
+
+    E = {"E": "V"}
+    E_range = (-10.0, 10.0)
+    register("FrumkinCV", ins.FrumkinCVModel, independent_vars=E, y=cur,
+             description="Nernstian (equilibrium) insertion CV of a uniform particle with "
+                         "regular-solution interaction g",
+             validity="thin-layer regime: sigma = F v r^2/(R T D) <~ 1 and k_s >> f v "
+                      "(Lambda > ~10); g < 2 (no miscibility gap)",
+             x_order="time-order", x_range=E_range,
+             hints="Q from the peak area; set v to the experiment's scan rate (fixed)")
+    register("LavironCV", ins.LavironCVModel, independent_vars=E, y=cur,
+             description="Quasi-reversible thin-layer (Laviron) insertion CV: Q, E0, ks, alpha, g",
+             validity="uniform particle (sigma <~ 1); any Lambda = ks/(f v); g < 2",
+             x_order="time-order", x_range=E_range,
+             hints="ks is measurable for Lambda = ks/(f v) < ~10; alpha needs Lambda < ~0.3; "
+                   "use several scan rates (laviron_ks)")
+    t = {"t": "s"}
+    register("PITTSphere", dif.SphericalDiffusionPITTModel, independent_vars=t, y=cur,
+             description="PITT current of a sphere, Nernstian surface: Q, tau = r^2/D",
+             validity="small step (linear response, constant D), t from the step; "
+                      "exact series (no approximation)",
+             x_order="increasing", x_range=(0.0, 1e9),
+             hints="D and r are not separable from one transient: fit tau = r^2/D and use "
+                   "tau_to_D with r from microscopy; the record must reach t ~ 0.1-0.3 tau "
+                   "to separate Q and tau")
+    register("PITTSphereBiot", dif.SphericalDiffusionPITTModel, biot=True, independent_vars=t,
+             y=cur,
+             description="PITT current of a sphere with finite surface kinetics: Q, tau, Biot "
+                         "number L = k_eff r/D",
+             validity="small step (linearised kinetics) or strongly driven irreversible kinetics; "
+                      "exact series",
+             x_order="increasing", x_range=(0.0, 1e9),
+             hints="D and r are not separable: fit tau; Biot is identifiable only for ~0.1 < L "
+                   "< ~30 (outside: pure kinetic or pure diffusion control)")
+    register("ImpactKinetic", tr.ImpactKineticModel, independent_vars=t, y=cur,
+             description="nano-impact spike, first-order charge transfer: Q k exp(-k (t - t0)), "
+                         "optional RC filter",
+             validity="uniform particle (fast solid diffusion, tau_D k << 1); linear kinetics",
+             x_order="increasing", x_range=(-1e9, 1e9),
+             hints="only k = (3 k0/r)(e^{alpha f eta} + ...) is identifiable from one spike; "
+                   "use several potentials to separate k0 and alpha")
+    register("ImpactDiffusion", tr.ImpactDiffusionModel, independent_vars=t, y=cur,
+             description="nano-impact transient, diffusion-limited (de)lithiation of a sphere: "
+                         "Q, tau = r^2/D, t0",
+             validity="Nernstian surface (fast kinetics), constant D",
+             x_order="increasing", x_range=(-1e9, 1e9),
+             hints="fit tau = r^2/D; D needs r (from Q via radius_from_charge, or microscopy)")
+    register("ImpactMixed", tr.ImpactDiffusionModel, biot=True, independent_vars=t, y=cur,
+             description="nano-impact transient, mixed kinetic/diffusion control of a sphere: "
+                         "Q, tau, Biot, t0",
+             validity="strongly driven irreversible kinetics (exact) or small steps",
+             x_order="increasing", x_range=(-1e9, 1e9),
+             hints="Biot identifiable only for ~0.1 < L < ~30")
+
 
 _populate()

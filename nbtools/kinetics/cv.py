@@ -1,0 +1,237 @@
+"""Cyclic-voltammetry analysis for the particle-on-a-stick workflow.
+
+- :func:`find_cv_peaks`: peak potentials, currents and charges (baseline-corrected) per sweep;
+- :func:`scan_rate_slope`: log|i_p| vs log v slope (1: thin layer / surface-confined,
+  1/2: diffusion-limited);
+- :func:`laviron_lambda`, :func:`laviron_ks`: peak separation -> k_s through the
+  numerically computed Laviron working curve (k0 = k_s r / 3 for a sphere);
+- :func:`capacity_from_charge`, :func:`radius_from_charge`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import DataError, ParameterError
+from ._constants import F, R, T_DEFAULT
+from .insertion import laviron_cv, sweep_sign
+
+__all__ = ["find_cv_peaks", "scan_rate_slope", "laviron_lambda", "laviron_ks",
+           "capacity_from_charge", "radius_from_charge"]
+
+
+def _segments(E):
+    s = sweep_sign(E)
+    cut = np.flatnonzero(np.diff(s) != 0) + 1
+    starts = np.r_[0, cut]
+    ends = np.r_[cut, E.size]
+    # a segment includes its vertex point
+    return [(a, min(b + 1, E.size) if b < E.size else b, s[a]) for a, b in zip(starts, ends)]
+
+
+def _parabolic(xv, yv, j):
+    if 0 < j < yv.size - 1:
+        y0, y1, y2 = yv[j - 1], yv[j], yv[j + 1]
+        den = y0 - 2 * y1 + y2
+        if den != 0:
+            d = 0.5 * (y0 - y2) / den
+            if abs(d) <= 1:
+                xp = xv[j] + d * (xv[j + 1] - xv[j - 1]) / 2
+                return xp, y1 - 0.25 * (y0 - y2) * d
+    return xv[j], yv[j]
+
+
+def find_cv_peaks(E, i, *, t=None, v=None, baseline="linear", min_points=5):
+    """Peak of each sweep of a cyclic voltammogram.
+
+    Parameters
+    ----------
+    E : array_like
+        Potential (V) in time order.
+    i : array_like
+        Current (A), anodic positive.
+    t : array_like, optional
+        Time (s); otherwise ``v`` (V/s) sets dt = |dE|/v. One is needed for charges.
+    baseline : {"linear", "none"}
+        "linear": straight line between the end points of each sweep (charging
+        current and background); "none": zero.
+    min_points : int
+        Sweeps shorter than this are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sweep: ``direction`` ("anodic"/"cathodic"), ``E_peak`` (V,
+        sub-sample by parabolic interpolation), ``i_peak`` (A, baseline-corrected,
+        signed), ``i_peak_raw`` (A), ``charge`` (C, integral of (i - baseline) dt over
+        the sweep, signed), ``E_start``, ``E_end``, ``n_points``.
+    """
+    E = np.asarray(E, dtype=float)
+    i = np.asarray(i, dtype=float)
+    if E.shape != i.shape or E.ndim != 1:
+        raise DataError(f"E and i must be 1-D of equal length, got {E.shape} and {i.shape}")
+    if not (np.all(np.isfinite(E)) and np.all(np.isfinite(i))):
+        raise DataError("E or i contain NaN/Inf; remove those points first")
+    if t is None and v is None:
+        raise ParameterError("give the time t (s) or the scan rate v (V/s) to integrate charges")
+    if t is not None:
+        t = np.asarray(t, dtype=float)
+        if t.shape != E.shape or np.any(np.diff(t) <= 0):
+            raise DataError("t must have the length of E and be strictly increasing")
+    elif not v > 0:
+        raise ParameterError(f"scan rate v must be > 0 (V/s), got {v!r}")
+    if baseline not in ("linear", "none"):
+        raise ParameterError(f"baseline must be 'linear' or 'none', got {baseline!r}")
+    tt = t if t is not None else np.concatenate([[0.0], np.cumsum(np.abs(np.diff(E)) / v)])
+    rows = []
+    for k, (a, b, sgn) in enumerate(_segments(E)):
+        if b - a < min_points:
+            continue
+        Es, Is, ts = E[a:b], i[a:b], tt[a:b]
+        if baseline == "linear" and Es[-1] != Es[0]:
+            bl = Is[0] + (Is[-1] - Is[0]) * (Es - Es[0]) / (Es[-1] - Es[0])
+        else:
+            bl = np.zeros_like(Is)
+        c = Is - bl
+        j = int(np.argmax(c)) if sgn > 0 else int(np.argmin(c))
+        Ep, ip = _parabolic(Es, c, j)
+        rows.append({"sweep": k, "direction": "anodic" if sgn > 0 else "cathodic",
+                     "E_peak": Ep, "i_peak": ip, "i_peak_raw": Is[j],
+                     "charge": float(np.sum(0.5 * (c[1:] + c[:-1]) * np.diff(ts))),
+                     "E_start": Es[0], "E_end": Es[-1], "n_points": b - a})
+    df = pd.DataFrame(rows)
+    df.attrs.update({"baseline": baseline, "v": v, "source": "nbtools.kinetics.find_cv_peaks"})
+    return df
+
+
+def scan_rate_slope(v, ip, *, level=0.95):
+    """Slope b of log|i_p| = log a + b log v, and what it says.
+
+    Returns
+    -------
+    pandas.Series
+        ``slope``, ``slope_stderr``, ``lower``, ``upper`` (``level`` interval),
+        ``intercept``, ``regime`` ("thin-layer/surface-confined" if the interval
+        contains 1 but not 1/2, "diffusion-limited" for the reverse, else "mixed"),
+        ``n``.
+    """
+    v = np.asarray(v, dtype=float)
+    ip = np.abs(np.asarray(ip, dtype=float))
+    if v.size != ip.size or v.size < 3:
+        raise DataError(f"need >= 3 scan rates with one peak current each, got {v.size} and {ip.size}")
+    if np.any(v <= 0) or np.any(ip <= 0) or not np.all(np.isfinite(ip)):
+        raise DataError("scan rates and peak currents must be finite and non-zero")
+    res = stats.linregress(np.log10(v), np.log10(ip))
+    tq = stats.t.ppf(0.5 + level / 2, v.size - 2)
+    lo, hi = res.slope - tq * res.stderr, res.slope + tq * res.stderr
+    if lo <= 1 <= hi and not lo <= 0.5 <= hi:
+        regime = "thin-layer/surface-confined"
+    elif lo <= 0.5 <= hi and not lo <= 1 <= hi:
+        regime = "diffusion-limited"
+    else:
+        regime = "mixed"
+    return pd.Series({"slope": res.slope, "slope_stderr": res.stderr, "lower": lo, "upper": hi,
+                      "intercept": res.intercept, "regime": regime, "n": v.size})
+
+
+@lru_cache(maxsize=8)
+def _working_curve(alpha, T):
+    """Delta E_p (V) of the Laviron thin-layer CV on a grid of Lambda = ks/(f v)."""
+    f = F / (R * T)
+    lams = np.logspace(-3, 2.5, 45)
+    E = np.r_[np.linspace(-1.0, 1.0, 4001), np.linspace(1.0, -1.0, 4001)[1:]]
+    dep = []
+    for lam in lams:
+        cur = laviron_cv(E, 1.0, 0.0, lam * f, alpha, 0.0, 1.0, T)
+        ja, jc = int(np.argmax(cur)), int(np.argmin(cur))
+        ea = _parabolic(E, cur, ja)[0]
+        ec = _parabolic(E, cur, jc)[0]
+        dep.append(ea - ec)
+    return lams, np.array(dep)
+
+
+def laviron_lambda(dEp, alpha=0.5, T=T_DEFAULT):
+    """Lambda = k_s/(f v) from the peak separation (V) of a thin-layer CV.
+
+    Interpolates a working curve computed with :func:`laviron_cv` (Lambda 1e-3..300);
+    wider separations use Laviron's irreversible formulas; separations below that of
+    Lambda = 300 (about 0.1 mV) return inf (reversible: k_s not measurable).
+    """
+    lams, dep = _working_curve(float(alpha), float(T))
+    dEp = np.asarray(dEp, dtype=float)
+    f = F / (R * T)
+    out = np.exp(np.interp(-dEp, -dep, np.log(lams)))
+    out = np.where(dEp <= dep[-1], np.inf, out)
+    # irreversible: dEp = ln(a/L)/(a f) + ln((1-a)/L)/((1-a) f)
+    a = alpha
+    lnL = (np.log(a) / a + np.log(1 - a) / (1 - a) - f * dEp) / (1 / a + 1 / (1 - a))
+    out = np.where(dEp > dep[0], np.exp(lnL), out)
+    return out if out.ndim else float(out)
+
+
+def laviron_ks(v, Ep_a, Ep_c, *, alpha=0.5, T=T_DEFAULT, radius=None):
+    """Rate constant k_s (1/s) from peak separations at several scan rates (Laviron).
+
+    Parameters
+    ----------
+    v : array_like
+        Scan rates (V/s).
+    Ep_a, Ep_c : array_like
+        Anodic and cathodic peak potentials (V).
+    alpha : float
+        Transfer coefficient assumed for the working curve.
+    radius : float, optional
+        Particle radius (m): adds ``k0 = k_s r / 3`` (m/s).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per scan rate: ``v``, ``dEp`` (V), ``Lambda``, ``ks`` (1/s, NaN where the
+        CV is reversible), optional ``k0``. ``attrs``: ``ks`` (geometric mean of the
+        finite values), ``ks_spread`` (std of log10 ks) and ``note``.
+    """
+    v = np.atleast_1d(np.asarray(v, dtype=float))
+    dEp = np.atleast_1d(np.asarray(Ep_a, dtype=float) - np.asarray(Ep_c, dtype=float))
+    if v.shape != dEp.shape:
+        raise DataError("v, Ep_a and Ep_c must have the same length")
+    if np.any(dEp < 0):
+        raise DataError("anodic peak potentials must be above the cathodic ones (Ep_a >= Ep_c)")
+    f = F / (R * T)
+    lam = np.atleast_1d(laviron_lambda(dEp, alpha, T))
+    ks = np.where(np.isfinite(lam), lam * f * v, np.nan)
+    df = pd.DataFrame({"v": v, "dEp": dEp, "Lambda": lam, "ks": ks})
+    if radius is not None:
+        df["k0"] = df["ks"] * radius / 3.0
+    good = np.isfinite(ks)
+    df.attrs["ks"] = float(10 ** np.mean(np.log10(ks[good]))) if good.any() else np.nan
+    df.attrs["ks_spread"] = float(np.std(np.log10(ks[good]))) if good.sum() > 1 else np.nan
+    df.attrs["note"] = ("valid for thin-layer behaviour (sigma = F v r^2/(R T D) << 1, i_p ~ v); "
+                        "uncompensated/contact resistance also widens dEp")
+    return df
+
+
+_UNITS = {"C": 1.0, "Ah": 3600.0, "mAh": 3.6, "uAh": 3.6e-3, "nAh": 3.6e-6}
+
+
+def capacity_from_charge(Q, *, unit="mAh", mass=None):
+    """Capacity of a charge Q (C) in ``unit`` (Ah, mAh, uAh, nAh or C); per gram if ``mass`` (g) is given."""
+    if unit not in _UNITS:
+        raise ParameterError(f"unit must be one of {list(_UNITS)}, got {unit!r}")
+    cap = np.asarray(Q, dtype=float) / _UNITS[unit]
+    if mass is not None:
+        cap = cap / mass
+    return cap if cap.ndim else float(cap)
+
+
+def radius_from_charge(Q, *, molar_mass, density, n=1, dx=1.0):
+    """Equivalent-sphere radius (m) of a particle whose full conversion passed Q (C).
+
+    ``r = [3 Q M / (4 pi n F rho dx)]^(1/3)`` with M in g/mol, density in g/cm^3
+    and ``dx`` the fraction of the formula unit converted.
+    """
+    rho = density * 1e6  # g/m^3
+    return (3 * np.abs(Q) * molar_mass / (4 * np.pi * n * F * rho * dx)) ** (1 / 3)

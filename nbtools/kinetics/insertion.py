@@ -1,0 +1,206 @@
+"""Insertion voltammetry of a single particle (uniform composition; thin-layer limit).
+
+``x`` is the Li (reduced) site fraction; oxidation = delithiation gives positive
+current ``i = -Q dx/dt`` with ``Q`` the charge of the full ``x = 0 -> 1`` (C).
+Regular-solution ("Frumkin") isotherm::
+
+    E_eq(x) = E0 - (RT/F) [ln(x/(1-x)) + g (1 - 2x)],   g = Omega/(RT)
+
+The potential ``E`` is given in time order (a CV); the sweep direction is read
+from it and ``v`` (V/s, fixed parameter) sets the time axis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from ..errors import ParameterError
+from ._base import TEMPERATURE, KineticsModel, ParamInfo
+from ._constants import F, R, T_DEFAULT
+from ._laviron_kernel import laviron_fraction
+
+__all__ = ["frumkin_eq_potential", "frumkin_fraction", "frumkin_cv", "laviron_cv",
+           "FrumkinCVModel", "LavironCVModel", "sweep_sign", "sweep_time"]
+
+Q_ = ParamInfo("C", "charge of the full x = 0 -> 1 conversion", 1e-12, 0.0, np.inf,
+               plausible=(1e-18, 1e-3), scale=True)
+E0_ = ParamInfo("V", "formal potential", 0.0, -10.0, 10.0, plausible=(-4.0, 6.0))
+G_ = ParamInfo("", "interaction Omega/RT (> 0 attractive: sharper peak; < 2)", 0.0, -10.0, 1.95,
+               plausible=(-8.0, 1.95))
+V_ = ParamInfo("V/s", "scan rate (fixed, from the experiment)", 0.1, 1e-9, 1e7, vary=False,
+               plausible=(1e-6, 1e6))
+KS_ = ParamInfo("1/s", "first-order rate constant k_s (= 3 k0 / r for a sphere)", 1.0, 0.0, np.inf,
+                plausible=(1e-8, 1e9))
+ALPHA_ = ParamInfo("", "anodic transfer coefficient", 0.5, 0.05, 0.95, plausible=(0.2, 0.8))
+
+
+def _f(T):
+    return F / (R * T)
+
+
+def frumkin_eq_potential(x, E0=0.0, g=0.0, T=T_DEFAULT):
+    """Equilibrium potential E_eq(x) (V) of the regular-solution isotherm."""
+    x = np.asarray(x, dtype=float)
+    return E0 - (np.log(x / (1 - x)) + g * (1 - 2 * x)) / _f(T)
+
+
+def frumkin_fraction(E, E0=0.0, g=0.0, T=T_DEFAULT):
+    """Equilibrium fraction x(E), inverse of :func:`frumkin_eq_potential` (needs g < 2)."""
+    if g >= 2:
+        raise ParameterError(f"g = {g!r} >= 2: the isotherm has a miscibility gap and x(E) is "
+                             f"not single-valued; use g < 2")
+    xi = _f(T) * (E0 - np.asarray(E, dtype=float))
+    # solve y + g (1 - 2 expit(y)) = xi for y = logit(x): monotone for g < 2
+    lo = xi - abs(g) - 1.0
+    hi = xi + abs(g) + 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        pos = mid + g * (1 - 2 * expit(mid)) - xi > 0
+        hi = np.where(pos, mid, hi)
+        lo = np.where(pos, lo, mid)
+    return 0.5 * (lo + hi)  # logit(x)
+
+
+def sweep_sign(E):
+    """+1 where the potential increases (anodic sweep), -1 where it decreases.
+
+    Uses the forward difference, the last point repeating the previous one;
+    points where E does not change take the sign of the previous sweep.
+    """
+    E = np.asarray(E, dtype=float)
+    if E.size < 2:
+        return np.ones(E.size)
+    d = np.sign(np.diff(E))
+    d = np.append(d, d[-1])
+    nz = d != 0
+    if not nz.any():
+        return np.ones(E.size)
+    idx = np.where(nz, np.arange(d.size), 0)
+    np.maximum.accumulate(idx, out=idx)
+    s = d[idx]
+    s[: np.argmax(nz)] = d[np.argmax(nz)]
+    return s
+
+
+def sweep_time(E, v):
+    """Time (s) along a potential programme swept at |dE/dt| = v."""
+    E = np.asarray(E, dtype=float)
+    return np.concatenate([[0.0], np.cumsum(np.abs(np.diff(E)) / v)])
+
+
+def frumkin_cv(E, Q=1e-12, E0=0.0, g=0.0, v=0.1, T=T_DEFAULT):
+    """Nernstian (equilibrium) voltammogram of a uniform particle with interaction g.
+
+    ``i = s Q f v / [1/(x(1-x)) - 2g]``, ``s`` = +1 on anodic, -1 on cathodic sweeps.
+    Peak ``i_p = Q f v/(4 - 2g)`` at E0; FWHM 90.6 mV for g = 0 (298.15 K).
+
+    Parameters
+    ----------
+    E : array_like
+        Potential (V) in time order.
+    Q : float
+        Charge of the full conversion (C).
+    E0 : float
+        Formal potential (V).
+    g : float
+        Interaction parameter Omega/RT (< 2).
+    v : float
+        Scan rate (V/s).
+    T : float
+        Temperature (K).
+    """
+    if g >= 2:
+        raise ParameterError(f"g = {g!r} >= 2 gives a miscibility gap; use g < 2")
+    y = frumkin_fraction(E, E0, g, T)
+    xx = expit(y) * expit(-y)
+    return sweep_sign(E) * Q * _f(T) * v / (1.0 / xx - 2.0 * g)
+
+
+MAX_STEP = 1e-4  # V per integration substep of laviron_cv (error < 0.2 % of i_p)
+
+
+def laviron_cv(E, Q=1e-12, E0=0.0, ks=1.0, alpha=0.5, g=0.0, v=0.1, T=T_DEFAULT):
+    """Quasi-reversible thin-layer (Laviron) voltammogram of a uniform particle.
+
+    ``-dx/dt = ks [x e^{alpha u} - (1-x) e^{-(1-alpha) u}]``, ``u = f(E - E0) + g(1 - 2x)``,
+    ``i = -Q dx/dt``. Reduces to :func:`frumkin_cv` for ks >> f v, to Laviron's
+    irreversible peaks for ks << f v. Starts at equilibrium at ``E[0]`` (zero current).
+    Substeps of at most ``MAX_STEP`` (0.1 mV) are integrated exactly for frozen rate
+    constants (numba kernel).
+
+    Parameters
+    ----------
+    E : array_like
+        Potential (V) in time order.
+    Q, E0, ks, alpha, g, v, T
+        Charge (C), formal potential (V), rate constant (1/s), anodic transfer
+        coefficient, interaction Omega/RT, scan rate (V/s), temperature (K).
+    """
+    E = np.ascontiguousarray(E, dtype=float)
+    if g >= 2:
+        raise ParameterError(f"g = {g!r} >= 2 gives a miscibility gap; use g < 2")
+    if E.size == 0:
+        return np.zeros(0)
+    dE = np.abs(np.diff(E))
+    dt = dE / v
+    nsub = np.maximum(1, np.ceil(dE / MAX_STEP)).astype(np.int64)
+    x0 = float(expit(frumkin_fraction(E[:1], E0, g, T))[0])
+    _, rate = laviron_fraction(E, dt, x0, float(E0), float(_f(T)), float(ks), float(alpha),
+                               float(g), nsub)
+    return -Q * rate
+
+
+def _guess_cv(data, E, v):
+    data = np.asarray(data, dtype=float)
+    E = np.asarray(E, dtype=float)
+    s = sweep_sign(E)
+    an = s > 0
+    ia = np.where(an, data, -np.inf)
+    ic = np.where(~an, data, np.inf)
+    Ea = E[np.argmax(ia)] if an.any() else E[np.argmax(data)]
+    Ec = E[np.argmin(ic)] if (~an).any() else E[np.argmin(data)]
+    E0 = 0.5 * (Ea + Ec) if an.any() and (~an).any() else Ea
+    # charge of the anodic branch(es): integral of i dt = integral of i |dE| / v
+    dE = np.abs(np.diff(E))
+    q = np.sum(0.5 * (data[1:] + data[:-1]) * dE * (s[:-1] > 0)) / v
+    if not np.isfinite(q) or q <= 0:
+        q = np.sum(np.abs(0.5 * (data[1:] + data[:-1])) * dE) / v / 2
+    return max(q, 1e-30), E0, abs(Ea - Ec)
+
+
+class FrumkinCVModel(KineticsModel):
+    """Nernstian insertion CV with interaction (``E`` in V, time order; Q C, E0 V, g, v V/s fixed, T K fixed)."""
+
+    PARAMS = {"Q": Q_, "E0": E0_, "g": G_, "v": V_, "T": TEMPERATURE}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("entry_name", "FrumkinCV")
+        super().__init__(frumkin_cv, independent_vars=["E"], **kwargs)
+
+    def guess(self, data, E, v=None, **kwargs):
+        v = v if v is not None else self.param_hints["v"]["value"]
+        q, E0, _ = _guess_cv(data, E, v)
+        return self._guess_finish(self.make_params(Q=q, E0=E0, v=v), **kwargs)
+
+
+class LavironCVModel(KineticsModel):
+    """Quasi-reversible thin-layer CV (``E`` in V, time order; Q C, E0 V, ks 1/s, alpha, g, v V/s fixed)."""
+
+    PARAMS = {"Q": Q_, "E0": E0_, "ks": KS_, "alpha": ALPHA_,
+              "g": ParamInfo(G_.unit, G_.description, 0.0, -10.0, 1.95, vary=False,
+                             plausible=G_.plausible),
+              "v": V_, "T": TEMPERATURE}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("entry_name", "LavironCV")
+        super().__init__(laviron_cv, independent_vars=["E"], **kwargs)
+
+    def guess(self, data, E, v=None, **kwargs):
+        v = v if v is not None else self.param_hints["v"]["value"]
+        q, E0, dEp = _guess_cv(data, E, v)
+        from .cv import laviron_lambda
+
+        lam = laviron_lambda(dEp)
+        ks = lam * _f(T_DEFAULT) * v if np.isfinite(lam) else _f(T_DEFAULT) * v
+        return self._guess_finish(self.make_params(Q=q, E0=E0, v=v, ks=ks), **kwargs)
