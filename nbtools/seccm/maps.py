@@ -97,7 +97,8 @@ def current_at(ds, potential, *, branch="anodic", cycle=-1, smooth=5):
                                         "potential": level, "branch": branch})
 
 
-def charge(ds, window=None, *, time_window=None, branch="anodic", cycle=-1, baseline="linear", smooth=5):
+def charge(ds, window=None, *, time_window=None, branch="anodic", cycle=-1, baseline="linear", smooth=5,
+           end_points=15):
     """Charge passed in a potential (or time) window of every landing.
 
     Parameters
@@ -114,12 +115,15 @@ def charge(ds, window=None, *, time_window=None, branch="anodic", cycle=-1, base
     cycle : int
         Which sweep of the branch (0 first, -1 last).
     baseline : {'linear', 'none'} or float
-        ``'linear'`` subtracts the straight line through the (5-sample
-        averaged) currents at the two ends of the window, which removes the
-        double-layer charging current of a sweep; a float subtracts a constant
+        ``'linear'`` subtracts the straight line through the mean currents of
+        the ``end_points`` samples at each end of the window (the outermost
+        sample skipped), which removes the double-layer charging current of a
+        sweep (linear in potential); a float subtracts a constant
         current (A); ``'none'`` integrates the raw current.
     smooth : int
-        Moving-average width (samples) for sweep directions and baseline ends.
+        Moving-average width (samples) used to find sweep directions.
+    end_points : int
+        Samples averaged at each end of the window for the linear baseline.
 
     Returns
     -------
@@ -152,7 +156,7 @@ def charge(ds, window=None, *, time_window=None, branch="anodic", cycle=-1, base
         dt = np.diff(t, axis=1)
         cb = c
         if baseline == "linear":
-            x0, y0, x1, y1 = _window_ends(sel, x, c, smooth)
+            x0, y0, x1, y1 = _window_ends(sel, x, c, end_points)
             with np.errstate(invalid="ignore", divide="ignore"):
                 slope = np.where(x1 != x0, (y1 - y0) / (x1 - x0), 0.0)
             cb = c - (y0[:, None] + slope[:, None] * (x - x0[:, None]))

@@ -88,9 +88,9 @@ def read_netcdf(path):
         validate(ds, str(path))
     except ParameterError as exc:
         raise FormatError(str(exc)) from None
-    for v in ("current", "potential", "time"):
-        if v in ds:
-            ds[v].encoding = {}
+    for k in ("grid_x", "grid_y", "grid_shape"):  # NetCDF stores 1-element arrays as scalars
+        if k in ds.attrs:
+            ds.attrs[k] = np.atleast_1d(ds.attrs[k])
     return ds
 
 

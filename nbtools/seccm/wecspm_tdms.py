@@ -97,14 +97,17 @@ def read_wecspm_tdms(
         -1 flips the current if the set-up recorded cathodic positive.
     segments : list of int, optional
         Keep only these programme steps (``segment`` numbers within each
-        landing, e.g. the last sweeps); default all samples in contact.
+        landing; negative numbers count from the landing's last step, so
+        ``[-2, -1]`` keeps the last two sweeps of every landing even when the
+        first landing has an extra hold); default all samples in contact.
     label : bool
         Run the landing-quality labels.
 
     Returns
     -------
     xarray.Dataset
-        :mod:`nbtools.seccm` layout plus ``segment`` (pixel, sample),
+        :mod:`nbtools.seccm` layout plus ``segment`` and ``line_number``
+        (pixel, sample; NaN-padded),
         ``t_start`` (pixel, s since the file start), ``z`` (pixel, m).
 
     Raises
@@ -207,16 +210,21 @@ def read_wecspm_tdms(
     moving = (fb == 0) & ~inland
     offset = float(np.median(cur[moving])) if moving.sum() >= 3 else 0.0
 
-    cs, ps, ts, segs, xs, ys, zs, t0s = [], [], [], [], [], [], [], []
+    cs, ps, ts, segs, lines, xs, ys, zs, t0s = [], [], [], [], [], [], [], [], []
     for s, e, _ in landings:
         sl = slice(s, e)
         line = data[lname][sl] if lname else np.zeros(e - s)
         seg = np.cumsum(np.r_[0, np.diff(line) != 0])
-        keep = np.ones(e - s, bool) if segments is None else np.isin(seg, np.asarray(segments))
+        if segments is None:
+            keep = np.ones(e - s, bool)
+        else:
+            want = np.asarray(segments, dtype=np.int64)
+            keep = np.isin(seg, want[want >= 0]) | np.isin(seg - seg.max() - 1, want[want < 0])
         cs.append(cur[sl][keep])
         ps.append(pot[sl][keep])
         ts.append(t_abs[sl][keep] - t_abs[s])
         segs.append(seg[keep].astype(np.float32))
+        lines.append(line[keep].astype(np.float32))
         xs.append(np.mean(data[need["X"]][sl]) * s_x)
         ys.append(np.mean(data[need["Y"]][sl]) * s_x)
         zs.append(np.mean(data[zname][sl]) * s_z if zname and s_z else np.nan)
@@ -254,9 +262,12 @@ def read_wecspm_tdms(
     )
     m = ds.sizes["sample"]
     seg = np.full((len(segs), m), np.nan, dtype=np.float32)
-    for i, s in enumerate(segs):
+    lin = np.full((len(segs), m), np.nan, dtype=np.float32)
+    for i, (s, ln) in enumerate(zip(segs, lines)):
         seg[i, : len(s)] = s
-    ds["segment"] = (("pixel", "sample"), seg, {"long_name": "programme step within the landing (Line Number)"})
+        lin[i, : len(ln)] = ln
+    ds["segment"] = (("pixel", "sample"), seg, {"long_name": "programme step within the landing (0, 1, ...)"})
+    ds["line_number"] = (("pixel", "sample"), lin, {"long_name": "instrument Line Number"})
     ds["t_start"] = ("pixel", np.array(t0s), {"units": "s", "long_name": "landing start since file start"})
     ds["z"] = ("pixel", np.array(zs, dtype=np.float64), {"units": "m", "long_name": "Z piezo position in contact"})
     if label:
