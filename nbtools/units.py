@@ -42,7 +42,7 @@ _ALIASES = {
     "volt": "V", "volts": "V",
     "na": "nA", "pa": "pA", "fa": "fA", "ua": "uA",
 }
-_MICRO = ("\u00b5", "\u03bc", "\u00c2\u00b5")  # micro sign, Greek mu, UTF-8 micro read as latin-1
+_MICRO = ("\u00c2\u00b5", "\u00b5", "\u03bc")  # micro sign, Greek mu, UTF-8 micro read as latin-1
 
 
 def normalise(unit: str) -> str:

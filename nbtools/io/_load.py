@@ -38,9 +38,11 @@ def _choose(path, head: bytes, fmt: str | None) -> ReaderInfo:
             best, best_key = info, key
     if best is not None:
         return best
-    for info in _FORMATS.values():
-        if ext in info.extensions:
-            return info
+    by_ext = [info for info in _FORMATS.values() if ext in info.extensions]
+    if by_ext:
+        # a text file no specific reader recognised goes to the generic table reader
+        generic = [i for i in by_ext if i.name == "csv"]
+        return generic[0] if generic and text is not None else by_ext[0]
     kind = "binary" if text is None else "text"
     raise FormatError(
         f"{path}: format not recognised ({kind} file, extension {ext or 'none'!r}, starts with {head[:16]!r}); "

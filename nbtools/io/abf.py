@@ -88,7 +88,10 @@ def read(path, *, channel=None, sweep=None, current_unit=None) -> Trace:
     try:
         abf = pyabf.ABF(str(path), loadData=False)
     except Exception as exc:  # pyabf raises many kinds on damaged headers
-        raise FormatError(f"{path}: not a readable ABF header ({type(exc).__name__}: {exc})") from exc
+        raise FormatError(
+            f"{path}: not a readable ABF header ({type(exc).__name__}: {exc}); the file "
+            f"({path.stat().st_size} bytes) is damaged, truncated inside its header, or not an Axon ABF"
+        ) from exc
 
     names = [str(n).strip() for n in abf.adcNames]
     unit_list = [str(u).strip() for u in abf.adcUnits]
