@@ -88,7 +88,7 @@ def read_table(path: Path, *, skiprows: int, sep: str, decimal: str = ".", ncols
 
     kw = dict(
         sep=sep, header=None, skiprows=skiprows, decimal=decimal, engine="c",
-        skip_blank_lines=True, encoding="latin-1", nrows=nrows,
+        skip_blank_lines=True, encoding="utf-8", encoding_errors="replace", nrows=nrows,
     )
     if sep != r"\s+":
         kw["skipinitialspace"] = True
