@@ -7,7 +7,7 @@ Files written next to this script (each < 1 MB):
 - ``impact_example.csv``: a synthetic nanoimpact recording, 10 kHz, 4 s,
   comma-separated with the header ``Time / s,Current / pA``.
 - ``impact_example.npz``: a longer one, 10 kHz, 15 s; arrays ``current``
-  (float32, A) and scalars ``fs`` (Hz) and ``t0`` (s).
+  (float32), scalars ``fs`` (Hz) and ``t0`` (s), and ``current_unit`` ("A").
 - ``impact_example_events.csv``: the ground truth of both recordings
   (file, time of each spike in s, peak current in A, charge in C).
 
@@ -85,6 +85,7 @@ def main() -> None:
         current=cur_npz.astype(np.float32),
         fs=np.float64(fs),
         t0=np.float64(0.0),
+        current_unit=np.array("A"),
     )
     with open(HERE / "impact_example_events.csv", "w", encoding="utf-8") as fh:
         fh.write("file,time_s,peak_A,charge_C\n")

@@ -158,12 +158,27 @@ def _si(value: float, unit: str) -> str:
     return f"{value:.4g} {unit}"
 
 
+def _text(value) -> str:
+    if isinstance(value, dict):
+        parts = ((k, _text(v)) for k, v in value.items() if not _empty(v))
+        return ", ".join(f"{k}: {t}" for k, t in parts if t)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_text(v) for v in value)
+    # headers may hold NUL padding or control characters: drop them
+    return "".join(ch for ch in str(value) if ch >= " " or ch == "\t").strip()
+
+
+def _empty(value) -> bool:
+    return value is None or (isinstance(value, (str, dict, list, tuple)) and len(value) == 0)
+
+
 def trace_summary(trace: Trace) -> list[tuple[str, str]]:
     """What a user wants to know first about a recording, as (label, text) rows.
 
     Rows: file, instrument, sampling rate, samples, duration, start time,
     units found in the file, applied potential, then any other metadata
-    entry, then warnings (joined). Values are short texts for display.
+    entry that has a value, then warnings (joined). Values are short texts
+    for display.
 
     Examples
     --------
@@ -176,26 +191,27 @@ def trace_summary(trace: Trace) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if trace.source:
         rows.append(("File", str(trace.source)))
-    rows.append(("Instrument", str(meta.pop("instrument", "not stated in the file"))))
+    instrument = meta.pop("instrument", None)
+    rows.append(("Instrument", "not stated in the file" if _empty(instrument) else _text(instrument)))
     rows.append(("Sampling rate", _si(trace.fs, "Hz")))
     rows.append(("Samples", f"{len(trace):,}"))
     rows.append(("Duration", _si(trace.duration, "s")))
     if trace.t0:
         rows.append(("Starts at", _si(trace.t0, "s")))
     units = meta.pop("units", None)
-    if units is not None:
-        if isinstance(units, dict):
-            units = ", ".join(f"{k}: {v}" for k, v in units.items())
-        rows.append(("Units in the file", str(units)))
+    if not _empty(units):
+        rows.append(("Units in the file", _text(units)))
     potential = meta.pop("potential", None)
-    if potential is not None:
+    if not _empty(potential):
         try:
             rows.append(("Applied potential", _si(float(potential), "V")))
         except (TypeError, ValueError):
-            rows.append(("Applied potential", str(potential)))
+            rows.append(("Applied potential", _text(potential)))
     warnings = meta.pop("warnings", None) or []
     for key, value in meta.items():
-        text = str(value)
+        if _empty(value):
+            continue
+        text = _text(value)
         rows.append((str(key).replace("_", " ").capitalize(), text if len(text) <= 160 else text[:157] + "..."))
     if isinstance(warnings, str):
         warnings = [warnings]

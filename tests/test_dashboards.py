@@ -109,5 +109,7 @@ def test_dashboard_renders_and_reacts(voila_server, page, artifacts, dash):
         target.click()
         page.get_by_text(expect).first.wait_for(state="visible", timeout=120_000)
         page.wait_for_timeout(500)
-        page.screenshot(path=str(artifacts / f"{stem}.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 2400})  # Voila scrolls inside the page: show it all
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / f"{stem}.png"))
         assert_clean(page)

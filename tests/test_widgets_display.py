@@ -171,3 +171,50 @@ def test_traceloader_shows_reader_warnings_and_reads_uploads(tmp_path):
     assert tmp_path not in path.parents  # copied to a temporary folder
     assert "my run.abf (uploaded)" in loader.status.value
     assert "Warning:" in loader.status.value and "time column rebuilt" in loader.status.value
+
+
+def test_traceloader_offers_channels_and_rereads(tmp_path):
+    from nbtools.widgets import TraceLoader
+
+    calls = []
+
+    def reader(path, channel=0, **options):
+        calls.append(channel)
+        chans = ["Time / s", "Imemb (nA)", "10_Vm (mV)"]
+        name = chans[1] if channel == 0 else channel
+        return Trace(np.zeros(10), fs=1.0, source=str(path), meta={"channels": chans, "channel": name})
+
+    loader = TraceLoader(None, reader=reader)
+    assert loader.channel.layout.display == "none"
+    loader.load(tmp_path / "x.abf")
+    assert loader.channel.layout.display is None
+    assert list(loader.channel.options) == ["Imemb (nA)", "10_Vm (mV)"]  # the time column is not offered
+    assert calls == [0]  # showing the choice did not re-read
+    loader.channel.value = "10_Vm (mV)"
+    assert calls == [0, "10_Vm (mV)"] and loader.trace.meta["channel"] == "10_Vm (mV)"
+
+
+def test_traceloader_hides_channels_for_single_current(tmp_path):
+    from nbtools.widgets import TraceLoader
+
+    def reader(path, **options):
+        return Trace(np.zeros(10), fs=1.0, meta={"channels": ["current", "fs", "t0"], "channel": "current",
+                                                 "warnings": ["time rebuilt from the sample index"]})
+
+    loader = TraceLoader(None, reader=reader)
+    loader.load(tmp_path / "x.npz")
+    assert loader.channel.layout.display == "none"
+    assert "Warning:" in loader.status.value and "time rebuilt" in loader.status.value
+
+
+def test_traceview_current_axis_follows_the_window():
+    y = np.zeros(100_000)
+    y[:50_000] = 1e-9  # 1 nA for the first half, 0 after
+    y[75_000] = 20e-12  # a small spike in the second half
+    view = TraceView(Trace(y, fs=1e4), max_points=500)
+    assert view.figure.y_range.start < 0 and view.figure.y_range.end > 1.0  # nA, whole trace
+    view.zoom_to(6.0, 9.0)  # second half only: 0 and the 20 pA spike
+    assert view.figure.y_range.end == pytest.approx(0.020 * 1.05, rel=1e-6)
+    view.auto_y = False
+    view.zoom_to(0.0, 1.0)
+    assert view.figure.y_range.end == pytest.approx(0.020 * 1.05, rel=1e-6)  # left alone

@@ -23,6 +23,10 @@ EXAMPLE_SUFFIXES = {".csv", ".tsv", ".txt", ".npz", ".npy", ".abf", ".dta", ".mp
                     ".tdms", ".h5", ".hdf5"}
 
 
+# names that are a time base or a scalar next to the data, not a channel to show
+_NOT_CHANNELS = {"t", "time", "elapsed time", "time_s", "dt", "fs", "t0", "current_unit", "time_unit"}
+
+
 def _examples(data_dir, pattern: str) -> list[Path]:
     if data_dir is None or not Path(data_dir).is_dir():
         return []
@@ -71,39 +75,84 @@ class TraceLoader(W.VBox):
         self.open_button = W.Button(description="Open file", icon="folder-open", button_style="primary",
                                     tooltip="Read the file typed on the left")
         self.upload = W.FileUpload(multiple=False, description="Upload a file")
+        self.channel = W.Dropdown(description="Channel:", layout=W.Layout(width="420px", display="none"),
+                                  tooltip="The file has several channels: choose the current")
         self.example.observe(self.status.guard(self._on_example), names="value")
         self.open_button.on_click(self.status.guard(self._on_open))
         self.upload.observe(self.status.guard(self._on_upload), names="value")
+        self.channel.observe(self.status.guard(self._on_channel), names="value")
         children = [
             self.example,
             W.HBox([self.path, self.open_button]),
-            W.HBox([self.upload, W.HTML('<span style="color:#555">an uploaded file is copied to a '
-                                        'temporary folder; nothing is written next to your data</span>')]),
+            self.channel,
+            W.HBox([self.upload, W.HTML('<span style="color:#555">for small files (a few MB); a copy goes to a '
+                                        'temporary folder. Big recordings: type the path above.</span>')]),
         ]
         if status is None:
             children.append(self.status)
         super().__init__(children, **kwargs)
         self._tmpdir = None
+        self._last = None  # (path, label) of the file shown, to re-read another channel
+        self._updating = False
 
     # --- actions --------------------------------------------------------------
-    def load(self, path, *, label: str | None = None):
-        """Read ``path`` with the reader, set ``trace``, report to the status line."""
+    def load(self, path, *, label: str | None = None, **options):
+        """Read ``path`` with the reader, set ``trace``, report to the status line.
+
+        ``options`` are added to ``load_options`` for this call (e.g. ``channel=1``).
+        """
         reader = self.reader
         if reader is None:
             from ..io import load_trace as reader
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            trace = reader(path, **self.load_options)
+            trace = reader(path, **{**self.load_options, **options})
         name = label or Path(str(path)).name
         msg = f"Opened {name}: {len(trace):,} samples at {_si(trace.fs, 'Hz')} ({_si(trace.duration, 's')})."
         notes = [str(w.message) for w in caught]
+        notes += [str(w) for w in (trace.meta or {}).get("warnings", []) if str(w) not in notes]
+        self._last = (path, label)
+        self._show_channels(trace)
         self.trace = trace
         if notes:
             self.status.warning(msg + " " + " ".join(notes))
         else:
             self.status.info(msg)
         return trace
+
+    def _show_channels(self, trace):
+        """Offer the file's channels (those that are not a time column) when there are several."""
+        from ..units import kind_of, split_label
+
+        meta = trace.meta or {}
+        channels = [str(c) for c in meta.get("channels") or []]
+        def is_time_or_scalar(label):
+            name, unit = split_label(label)
+            if str(name).strip().lower() in _NOT_CHANNELS:
+                return True
+            try:
+                return kind_of(unit or "") == "time"
+            except Exception:  # an unusual label: offer it as it is
+                return False
+
+        channels = [c for c in channels if not is_time_or_scalar(c)]
+        self._updating = True
+        try:
+            if len(channels) > 1 and str(meta.get("channel")) in channels:
+                self.channel.options = channels
+                self.channel.value = str(meta.get("channel"))
+                self.channel.layout.display = None
+            else:
+                self.channel.layout.display = "none"
+        finally:
+            self._updating = False
+
+    def _on_channel(self, change):
+        if self._updating or not change["new"] or self._last is None:
+            return
+        path, label = self._last
+        self.load(path, label=label, channel=change["new"])
 
     def load_example(self):
         """Open the example selected in the dropdown (if any)."""

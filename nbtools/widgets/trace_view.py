@@ -10,7 +10,8 @@ Public API (other widgets build on it, e.g. the spike picker):
 - ``TraceView(trace=None, *, max_points=2000, title=None, height=320)``
 - ``.figure`` (bokeh Figure), ``.source`` (ColumnDataSource with columns
   ``t`` in s and ``y`` in ``.unit``), ``.widget`` (the ipywidget to display)
-- ``.unit`` (e.g. ``"pA"``) and ``.scale`` (amperes -> displayed unit)
+- ``.unit`` (e.g. ``"pA"``) and ``.scale`` (amperes -> displayed unit);
+  ``.auto_y`` (default True: the current axis follows the visible window)
 - ``.set_trace(trace)``, ``.zoom_to(t0, t1)``, ``.redraw()``, ``.window``
 - ``.add_overlay(name, t, current, kind="scatter", **glyph)`` and
   ``.update_overlay(name, t, current)`` for markers and fitted lines (in A);
@@ -56,7 +57,7 @@ class TraceView:
     def __init__(self, trace: Trace | None = None, *, max_points: int = 2000,
                  title: str | None = None, height: int = 320):
         from bokeh.events import RangesUpdate
-        from bokeh.models import ColumnDataSource, DataRange1d, Range1d
+        from bokeh.models import ColumnDataSource, Range1d
         from bokeh.plotting import figure
 
         self.max_points = int(max_points)
@@ -67,11 +68,12 @@ class TraceView:
         self._hlines: dict[str, tuple] = {}  # name -> (Span, current A)
         self._widget = None
 
+        self.auto_y = True  # fit the current axis to the visible window on every redraw
         self.source = ColumnDataSource(data=dict(t=np.zeros(0), y=np.zeros(0)))
         self.figure = figure(
             height=height, sizing_mode="stretch_width",
-            x_range=Range1d(0.0, 1.0), y_range=DataRange1d(only_visible=True),
-            tools="xpan,xbox_zoom,box_zoom,xwheel_zoom,reset,save",
+            x_range=Range1d(0.0, 1.0), y_range=Range1d(-1.0, 1.0),
+            tools="xpan,xbox_zoom,xwheel_zoom,reset,save",
             active_drag="xbox_zoom", active_scroll=None,
             x_axis_label="Time / s", y_axis_label="Current / pA",
             title=title or "",
@@ -122,7 +124,9 @@ class TraceView:
         xr.start, xr.end = trace.t0, t_end
         xr.reset_start, xr.reset_end = trace.t0, t_end
         xr.bounds = (trace.t0, t_end)
-        self.source.data = dict(t=t, y=np.asarray(y, dtype=np.float64) * self.scale)
+        self._push(t, y)
+        yr = self.figure.y_range
+        yr.reset_start, yr.reset_end = yr.start, yr.end
 
     def redraw(self, t0: float | None = None, t1: float | None = None) -> int:
         """Downsample the window ``[t0, t1]`` (default: the visible one) and push it to the plot.
@@ -134,8 +138,17 @@ class TraceView:
         if t0 is None or t1 is None:
             t0, t1 = self.window
         t, y = downsample_window(self.trace, t0=t0, t1=t1, n_out=self.max_points)
-        self.source.data = dict(t=t, y=np.asarray(y, dtype=np.float64) * self.scale)
+        self._push(t, y)
         return len(t)
+
+    def _push(self, t, y_amperes) -> None:
+        """Send points to the plot (in the display unit); fit the current axis when ``auto_y``."""
+        y = np.asarray(y_amperes, dtype=np.float64) * self.scale
+        self.source.data = dict(t=t, y=y)
+        if self.auto_y and len(y):
+            lo, hi = float(np.min(y)), float(np.max(y))
+            pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi) * 0.05, 1e-3)
+            self.figure.y_range.start, self.figure.y_range.end = lo - pad, hi + pad
 
     def zoom_to(self, t0: float, t1: float) -> None:
         """Show the time window ``[t0, t1]`` (s) at full detail (up to ``max_points``)."""
