@@ -171,9 +171,9 @@ class TraceLoader(W.VBox):
             return
         path = Path(text).expanduser()
         if not path.exists():
-            from ..errors import FormatError
+            from ..errors import MissingFileError
 
-            raise FormatError(f"{text}: no such file. Type the full path, e.g. /home/me/data/run1.abf")
+            raise MissingFileError(f"{text}: no such file. Type the full path, e.g. /home/me/data/run1.abf")
         self.load(path)
 
     def _on_upload(self, change):
