@@ -320,3 +320,37 @@ def _h5(path):
         d.attrs["units"] = "A"
         d.attrs["fs"] = FS
     return path
+
+
+def test_large_arrays_are_memory_mapped(tmp_path, monkeypatch):
+    """Above a size threshold npy and contiguous HDF5 datasets stay on disk (lazy traces)."""
+    import h5py
+
+    from nbtools.io import hdf5, numpy_
+
+    monkeypatch.setattr(numpy_, "_LAZY_BYTES", 0)
+    monkeypatch.setattr(hdf5, "_LAZY_BYTES", 0)
+    np.save(tmp_path / "x.npy", I_A / 1e-9)
+    tr = load_trace(tmp_path / "x.npy", fs=FS, current_unit="nA")
+    assert tr.is_lazy
+    _check(tr, "npy", rtol=1e-12)
+    with h5py.File(tmp_path / "x.h5", "w") as f:
+        d = f.create_dataset("current", data=I_A.astype(np.float32))
+        d.attrs["units"] = "A"
+        d.attrs["sampling_rate"] = FS
+    tr = load_trace(tmp_path / "x.h5")
+    assert tr.is_lazy
+    _check(tr, "hdf5", rtol=1e-6)
+
+
+def test_gamry_dta_several_curves_without_counts(tmp_path):
+    lines = ["EXPLAIN", "TAG\tCHRONOA", "PSTAT\tPSTAT\tIFC1010-1\tPotentiostat"]
+    for name, n, offset in [("CURVE1", 50, 0.0), ("CURVE2", 120, 1.0)]:
+        lines += [f"{name}\tTABLE", "\tPt\tT\tVf\tIm", "\t#\ts\tV vs. Ref.\tA"]
+        lines += [f"\t{k}\t{offset + k / 100:.4f}\t0.2\t{1e-9 * (k + 1):.6e}" for k in range(n)]
+    path = tmp_path / "two.DTA"
+    path.write_text("\n".join(lines) + "\n")
+    tr = load_trace(path)
+    assert tr.meta["curve"] == "CURVE2" and len(tr) == 120 and tr.fs == 100.0 and tr.t0 == 1.0
+    assert any("several curves" in w for w in tr.meta["warnings"])
+    assert len(load_trace(path, curve="CURVE1")) == 50

@@ -18,7 +18,7 @@ from ._common import new_meta, read_table, read_text_lines, trace_from_columns
 
 __all__ = ["read", "sniff", "read_xy", "sniff_xy"]
 
-_TABLE = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)\tTABLE\t(?P<n>\d+)", re.ASCII)
+_TABLE = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)\tTABLE(\t(?P<n>\d+))?", re.ASCII)
 
 
 def sniff(head: bytes, text) -> int:
@@ -36,21 +36,28 @@ def sniff_xy(head: bytes, text) -> int:
 
 
 def _scan(path):
-    """Header key -> (type, value, label) and the TABLE blocks (name, line, rows)."""
+    """Header key -> value, and the TABLE blocks as (name, line, rows found, rows declared)."""
     header, tables = {}, []
+    rows = 0
     with open(path, "rb") as fh:
         for i, raw in enumerate(fh):
             if raw[:1] == b"\t":
+                rows += 1
                 continue
+            if tables and tables[-1][2] is None:
+                tables[-1][2] = max(rows - 2, 0)  # minus the names and units lines
             line = raw.decode("latin-1").rstrip("\r\n")
             m = _TABLE.match(line)
             if m:
-                tables.append((m.group("name"), i, int(m.group("n"))))
+                tables.append([m.group("name"), i, None, int(m.group("n")) if m.group("n") else None])
+                rows = 0
                 continue
             parts = line.split("\t")
             if len(parts) >= 3 and parts[0]:
                 header[parts[0]] = parts[2]
-    return header, tables
+    if tables and tables[-1][2] is None:
+        tables[-1][2] = max(rows - 2, 0)
+    return header, [tuple(t) for t in tables]
 
 
 def _num(text):
@@ -86,7 +93,7 @@ def read(path, *, curve=None, channel=None, current_unit=None, fs=None) -> Trace
     else:
         curves = [t for t in tables if t[0].startswith("CURVE")] or tables
         table = max(curves, key=lambda t: t[2])
-    name, line, nrows = table
+    name, line, nrows, declared = table
     lines = read_text_lines(path, line + 4)
     cols = lines[line + 1].split("\t")
     unit_row = lines[line + 2].split("\t") if len(lines) > line + 2 else []
@@ -138,8 +145,9 @@ def read(path, *, curve=None, channel=None, current_unit=None, fs=None) -> Trace
     others = [t[0] for t in tables if t[0].startswith("CURVE") and t[0] != name]
     if others and curve is None:
         meta["warnings"].append(f"file has several curves ({', '.join(names_found)}); read {name} (pass curve=)")
-    if len(values) != nrows:
-        meta["warnings"].append(f"table {name} declares {nrows} rows, {len(values)} were read")
+    if declared is not None and declared != len(values):
+        meta["warnings"].append(f"table {name} declares {declared} rows, {len(values)} were read "
+                                "(the file may be incomplete)")
     header_dt = _num(header.get("SAMPLETIME"))
     time = values[:, ti] if ti is not None else None
     return trace_from_columns(values[:, ci], path=path, meta=meta, time=time, fs=fs,

@@ -63,7 +63,13 @@ def read(path, *, group=None, channel=None, time_channel=None, current_unit=None
     """
     from nptdms import TdmsFile
 
-    f = TdmsFile.read(str(path))
+    # open() streams: only the channels used are read from disk
+    with TdmsFile.open(str(path)) as f:
+        return _read(f, path, group=group, channel=channel, time_channel=time_channel,
+                     current_unit=current_unit, fs=fs)
+
+
+def _read(f, path, *, group, channel, time_channel, current_unit, fs) -> Trace:
     groups = [g for g in f.groups() if g.channels()]
     listing = "; ".join(f"{g.name!r}: " + ", ".join(repr(c.name) for c in g.channels()) for g in groups)
     if not groups:
