@@ -354,3 +354,12 @@ def test_gamry_dta_several_curves_without_counts(tmp_path):
     assert tr.meta["curve"] == "CURVE2" and len(tr) == 120 and tr.fs == 100.0 and tr.t0 == 1.0
     assert any("several curves" in w for w in tr.meta["warnings"])
     assert len(load_trace(path, curve="CURVE1")) == 50
+
+
+def test_csv_from_excel_with_bom_and_quotes(tmp_path):
+    path = tmp_path / "excel.csv"
+    rows = "".join(f"{t:.4f};{i / 1e-9:.10f}\r\n".replace(".", ",") for t, i in zip(T_S, I_A))
+    path.write_bytes('\ufeff"Time (s)";"Current (nA)"\r\n'.encode("utf-8") + rows.encode())
+    tr = load_trace(path)
+    _check(tr, "csv", rtol=1e-9)
+    assert tr.meta["channels"] == ["Time (s)", "Current (nA)"]

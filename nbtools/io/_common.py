@@ -56,7 +56,7 @@ def read_text_lines(path: Path, max_lines: int) -> list[str]:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
                 line = raw.decode("latin-1")
-            lines.append(line.rstrip("\r\n"))
+            lines.append(line.rstrip("\r\n").lstrip("\ufeff"))
     return lines
 
 
