@@ -68,6 +68,9 @@ def robust_sigma(r: np.ndarray) -> float:
     sigma = 1.4826 * mad
     # quantised data: the MAD sits on a few levels; use the std of the
     # central part instead when it is larger (both agree for Gaussian noise)
+    quantised = mad == 0.0 or np.count_nonzero(dev == 0.0) > 0.05 * dev.size
+    if not quantised:
+        return sigma
     lim = np.percentile(dev, 95.45) if dev.size > 20 else np.max(dev)
     central = r[dev <= lim]
     if central.size > 1:

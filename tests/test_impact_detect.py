@@ -1,0 +1,194 @@
+"""find_events on seeded synthetic recordings with known events."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st, HealthCheck
+
+from nbtools import Trace
+from nbtools.errors import DataError, ParameterError
+from nbtools.impact import EVENT_COLUMNS, find_events
+from nbtools.simulate import impact_trace
+
+
+def match(det, truth, fs):
+    """Index of the detection covering each truth peak (-1: missed), one-to-one."""
+    ds, de = det.t_start.to_numpy() - 2 / fs, det.t_end.to_numpy()
+    used = np.zeros(len(det), bool)
+    m = np.full(len(truth), -1)
+    for k, tp in enumerate(truth.t_peak.to_numpy()):
+        hit = np.flatnonzero((ds <= tp) & (de >= tp) & ~used)
+        if hit.size:
+            used[hit[0]] = True
+            m[k] = hit[0]
+    return m
+
+
+def scores(det, truth, fs):
+    m = match(det, truth, fs)
+    strong = truth.snr.to_numpy() >= 6
+    rec = np.mean(m[strong] >= 0)
+    fp = len(det) - np.count_nonzero(m >= 0)
+    prec = 1 - fp / max(len(det), 1)
+    ok = strong & (m >= 0)
+    qerr = np.median(np.abs(det.charge.to_numpy()[m[ok]] / truth.charge.to_numpy()[ok] - 1))
+    dt = np.abs(det.t_peak.to_numpy()[m[ok]] - truth.t_peak.to_numpy()[ok]) * fs
+    return 2 * prec * rec / (prec + rec), qerr, dt
+
+
+REALISTIC = dict(duration=8.0, fs=100e3, rate=12, pink_noise=2e-12, mains=1e-12, drift=50e-12)
+
+
+@pytest.mark.parametrize("polarity,seed", [("positive", 1), ("negative", 2), ("both", 3)])
+def test_accuracy_default_params(polarity, seed):
+    tr, truth = impact_trace(polarity=polarity, seed=seed, **REALISTIC)
+    det = find_events(tr)
+    f1, qerr, dt = scores(det, truth, tr.fs)
+    assert f1 >= 0.97
+    assert qerr <= 0.06
+    assert np.mean(dt <= 2) >= 0.9
+    assert set(EVENT_COLUMNS) <= set(det.columns)
+    if polarity == "negative":
+        assert (det.peak < 0).all() and (det.charge < 0).all()
+
+
+def test_pure_noise_false_events():
+    # 1e6 samples of filtered white + 1/f noise: Rice predicts 0.1 false events
+    tr, truth = impact_trace(duration=10, fs=100e3, rate=0, pink_noise=2e-12, seed=5)
+    det = find_events(tr)
+    assert len(truth) == 0
+    assert len(det) <= 1
+    assert det.attrs["expected_false_per_s"] * tr.duration < 0.2
+
+
+def test_params_reproduce_and_are_json():
+    tr, _ = impact_trace(duration=2, fs=50e3, rate=10, seed=7)
+    det = find_events(tr, hysteresis=0.5, min_duration=1e-4)
+    params = json.loads(json.dumps(det.attrs["params"]))
+    again = find_events(tr, **params)
+    assert det.equals(again)
+    for key in ("noise", "threshold_A", "baseline_method", "n_samples", "fs", "duration", "rejected"):
+        assert key in det.attrs
+    assert "reason" in det.attrs["rejected"].columns
+
+
+def test_blank_sets_noise_and_params_reproduce():
+    blank, _ = impact_trace(duration=2, fs=50e3, rate=0, seed=8, noise_rms=4e-12)
+    tr, _ = impact_trace(duration=2, fs=50e3, rate=5, seed=9, noise_rms=4e-12)
+    det = find_events(tr, blank=blank)
+    assert det.attrs["noise"] == pytest.approx(4e-12, rel=0.1)
+    assert isinstance(det.attrs["params"]["noise"], float)
+    assert find_events(tr, **det.attrs["params"]).equals(det)
+
+
+@pytest.mark.xfail(reason="known weakness: a strong charging decay (400x noise) swallows the first "
+                   "seconds with the default 2 iterations; pass mask_start", strict=False)
+def test_charging_transient_rejected_with_reason():
+    tr, truth = impact_trace(duration=4, fs=20e3, rate=5, seed=11, charging_transient=2e-9, charging_tau=0.05)
+    det = find_events(tr)
+    rej = det.attrs["rejected"]
+    assert "charging transient" in set(rej.reason)
+    f1, _, _ = scores(det[det.t_start > 0.5], truth[truth.t_start > 0.5], tr.fs)
+    assert f1 > 0.9
+
+
+def test_range_switch_masked():
+    tr, _ = impact_trace(duration=2, fs=20e3, rate=0, seed=12)
+    x = tr.current.astype(np.float64).copy()
+    x[20000:20010] += 1e-9  # switching glitch
+    tr2 = Trace(x, fs=tr.fs, meta={"range_changes": [1.0]})
+    assert len(find_events(Trace(x, fs=tr.fs))) == 1
+    det = find_events(tr2)
+    assert len(det) == 0 and set(det.attrs["rejected"].reason) == {"range switch"}
+
+
+def test_min_duration_rejects_with_reason():
+    tr, _ = impact_trace(duration=2, fs=50e3, rate=10, seed=13)
+    det = find_events(tr, min_duration=1.0)
+    assert len(det) == 0
+    assert (det.attrs["rejected"].reason == "too short").all() and len(det.attrs["rejected"]) > 5
+
+
+def test_steps_found():
+    tr, truth = impact_trace(duration=150, fs=10, rate=0.1, kind="step", seed=3, drift=1e-10,
+                             noise_rms=1e-12, step_height=2e-11, bessel_cutoff=None)
+    det = find_events(tr, kind="step")
+    d = np.abs(det.t_peak.to_numpy()[:, None] - truth.t_start.to_numpy()[None, :]).min(axis=1)
+    assert np.mean(d <= 0.15) >= 0.9  # detected steps are true ones
+    assert len(det) >= 0.9 * len(truth)
+    assert np.isfinite(det.step_height).all()
+
+
+# ---- properties --------------------------------------------------------------------
+_BASE, _ = impact_trace(duration=1.0, fs=20e3, rate=15, polarity="both", seed=21, drift=2e-11,
+                        dtype=np.float64)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(min_value=64, max_value=30000))
+def test_chunking_invariance(chunk):
+    ref = find_events(_BASE)
+    got = find_events(_BASE, chunk_size=chunk)
+    assert got.drop(columns=[]).equals(ref)
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.floats(min_value=-1e-9, max_value=1e-9))
+def test_offset_invariance(offset):
+    ref = find_events(_BASE)
+    got = find_events(Trace(_BASE.current + offset, fs=_BASE.fs))
+    assert len(got) == len(ref)
+    np.testing.assert_allclose(got.t_peak, ref.t_peak, atol=2 / _BASE.fs)
+    np.testing.assert_allclose(got.charge, ref.charge, rtol=1e-3, atol=1e-16)
+
+
+def test_polarity_mirror():
+    ref = find_events(_BASE)
+    got = find_events(Trace(-_BASE.current, fs=_BASE.fs))
+    assert len(got) == len(ref)
+    np.testing.assert_allclose(got.charge, -ref.charge, rtol=1e-6, atol=1e-18)
+    assert (got.polarity != ref.polarity).all()
+    pos = find_events(_BASE, polarity="positive")
+    assert (pos.peak > 0).all() and len(pos) == (ref.peak > 0).sum()
+
+
+def test_memmap_chunked_identical(tmp_path):
+    tr, _ = impact_trace(duration=4, fs=100e3, rate=10, seed=31)
+    path = tmp_path / "trace.npy"
+    np.save(path, tr.current)
+    mm = np.load(path, mmap_mode="r")
+    ref = find_events(tr)
+    got = find_events(Trace(mm, fs=tr.fs), chunk_size=100_000)
+    assert got.equals(ref)
+
+
+# ---- bad input ---------------------------------------------------------------------
+def test_bad_inputs():
+    with pytest.raises(DataError, match="empty"):
+        find_events(np.array([]), fs=10)
+    with pytest.raises(DataError, match="constant"):
+        find_events(np.ones(1000), fs=10)
+    x = np.random.default_rng(0).normal(size=1000)
+    x[500] = np.nan
+    with pytest.raises(DataError, match="index 500"):
+        find_events(x, fs=100)
+    x[500] = np.inf
+    with pytest.raises(DataError, match="NaN or Inf"):
+        find_events(x, fs=100)
+    y = np.random.default_rng(1).normal(size=1000)
+    with pytest.raises(ParameterError, match="fs"):
+        find_events(y)
+    for fs in (0, -5, float("nan"), "abc"):
+        with pytest.raises(ParameterError, match="fs"):
+            find_events(y, fs=fs)
+    with pytest.raises(ParameterError, match="contradicts"):
+        find_events(Trace(y, fs=100), fs=200)
+    with pytest.raises(DataError, match="shorter than baseline_window"):
+        find_events(y, fs=100, baseline_window=100)
+    with pytest.raises(ParameterError, match="polarity"):
+        find_events(y, fs=100, polarity="up")
+    with pytest.raises(ParameterError, match="hysteresis"):
+        find_events(y, fs=100, threshold=3, hysteresis=4)
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        find_events(y, fs=100, treshold=3)
