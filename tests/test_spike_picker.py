@@ -1,0 +1,256 @@
+"""SpikePicker without a browser: set controls / call handlers, assert on state."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nbtools import Trace
+from nbtools.impact import find_events
+from nbtools.simulate import impact_trace
+from nbtools.widgets._spike_support import CandidateCache, export_events, mark_accepted, preview_events
+from nbtools.widgets.spike_picker import SpikePicker
+
+
+@pytest.fixture(scope="module")
+def recording():
+    tr, truth = impact_trace(duration=4.0, fs=20e3, rate=6.0, polarity="both", radius_median=25e-9,
+                             seed=11)
+    return tr, truth
+
+
+@pytest.fixture
+def picker(recording, tmp_path):
+    return SpikePicker(recording[0], export_folder=tmp_path / "out")
+
+
+def _same(ev, ref):
+    pd.testing.assert_frame_equal(ev.drop(columns="accepted").reset_index(drop=True), ref.reset_index(drop=True))
+
+
+def test_defaults_find_events_and_params_reproduce(picker, recording):
+    tr, truth = recording
+    ev = picker.events
+    assert len(ev) > 5 and ev["accepted"].all()
+    assert abs(len(ev) - len(truth)) <= max(3, len(truth) // 5)
+    json.dumps(picker.params)  # serialisable
+    _same(ev, find_events(tr, **picker.params))
+    assert "events found" in picker.w_summary.value
+    assert "pA" in picker.w_threshold_A.value
+
+
+def test_threshold_slider_changes_events_and_params_reproduce(picker, recording):
+    tr = recording[0]
+    n0 = len(picker.events)
+    picker.w_threshold.value = 15.0  # as the browser would
+    assert not picker.w_auto.value
+    ev = picker.events
+    assert len(ev) < n0
+    assert picker.params["threshold"] == 15.0
+    _same(ev, find_events(tr, **picker.params))
+    assert "15.00 σ" in picker.status.value
+
+
+def test_preview_then_exact_on_long_traces(recording):
+    tr = recording[0]
+    sp = SpikePicker(tr, auto_refine=0)  # every trace counts as long: previews wait for Detect
+    sp.w_threshold.value = 9.0
+    assert sp.is_preview
+    assert "preview" in sp.w_summary.value
+    prev = sp._result.copy()
+    ev = sp.events  # asking for the events runs the exact detection
+    assert not sp.is_preview
+    _same(ev, find_events(tr, **sp.params))
+    # the preview kept (nearly) the same events as the exact run
+    assert abs(len(prev) - len(ev)) <= 1
+    assert np.isin(ev["i_peak"], prev["i_peak"]).mean() > 0.9
+
+
+def test_other_settings_rerun(picker, recording):
+    tr = recording[0]
+    n_both = len(picker.events)
+    picker.w_polarity.value = "positive"
+    ev = picker.events
+    assert 0 < len(ev) < n_both and (ev["peak"] > 0).all()
+    picker.w_min_dur.value = 0.5  # ms
+    assert picker.params["min_duration"] == pytest.approx(0.5e-3)
+    picker.w_window.value = "0.4"
+    assert picker.params["baseline_window"] == 0.4
+    _same(picker.events, find_events(tr, **picker.params))
+    picker.w_auto.value = True
+    assert picker.params["threshold"] == "auto"
+    _same(picker.events, find_events(tr, **picker.params))
+
+
+def test_set_params_and_steps():
+    tr, truth = impact_trace(duration=3.0, fs=10e3, kind="step", rate=3.0, seed=4)
+    sp = SpikePicker(tr, kind="step")
+    ev = sp.events
+    assert len(ev) >= 1 and (ev["kind"] == "step").all()
+    _same(ev, find_events(tr, **sp.params))
+    assert "Step height" in sp._hist["charge"][0].xaxis.axis_label
+
+
+def test_reject_accept_and_stats(picker):
+    s0 = picker.summary
+    picker.select(2)
+    assert picker._selected == 2
+    picker._on_toggle(None)  # the button
+    ev = picker.events
+    assert not ev["accepted"].iloc[2] and ev["accepted"].sum() == len(ev) - 1
+    s1 = picker.summary
+    assert s1["n_events"] == s0["n_events"] - 1 and s1["n_rejected"] == 1
+    assert s1["frequency"] < s0["frequency"]
+    assert list(picker.table_source.data["accepted"]).count(False) == 1
+    assert len(picker.view._overlays["rejected"][0].data["t"]) == 1
+    # a rejection survives a re-detection that keeps the event
+    picker.w_threshold.value = picker.w_threshold.value + 0.2
+    assert picker.events["accepted"].sum() == len(picker.events) - 1
+    picker.accept(int(np.flatnonzero(~picker.events["accepted"].to_numpy())[0]))
+    assert picker.events["accepted"].all()
+
+
+def test_table_selection_zooms_to_event(picker):
+    ev = picker.events
+    picker.table_source.selected.indices = [1]  # a click in the table
+    t0, t1 = picker.view.window
+    assert t0 <= ev["t_start"].iloc[1] and ev["t_end"].iloc[1] <= t1
+    assert t1 - t0 < picker.trace.duration / 10
+    assert len(picker.view.source.data["t"]) <= picker.view.max_points
+    picker._on_whole(None)
+    assert picker.view.window[1] - picker.view.window[0] > 0.9 * picker.trace.duration
+
+
+def test_histograms_and_material(picker):
+    src = picker._hist["radius"][1]
+    r_lmo = np.asarray(picker.table_source.data["radius"])
+    assert np.nansum(src.data["top"]) == len(picker.events)
+    picker.w_material.value = "Au"
+    r_au = np.asarray(picker.table_source.data["radius"])
+    assert np.all(r_au < r_lmo)  # denser, 3 electrons: smaller particle for the same charge
+    f = picker._hist["frequency"][1].data
+    assert np.all(np.asarray(f["low"]) <= np.asarray(f["top"])) and np.all(np.asarray(f["top"]) <= np.asarray(f["high"]))
+
+
+def test_export_never_overwrites(picker, tmp_path):
+    picker.reject(0)
+    first = picker.export()
+    assert {p.suffix for p in first} == {".csv", ".parquet", ".json"}
+    csv = pd.read_csv(first[0])
+    assert len(csv) == len(picker.events) and not csv["accepted"].iloc[0]
+    assert len(pd.read_parquet(first[1])) == len(csv)
+    doc = json.loads(first[2].read_text())
+    _same(picker.events, find_events(picker.trace, **doc["find_events_params"]))
+    before = first[0].read_bytes()
+    second = picker.export()
+    assert not set(first) & set(second)
+    assert first[0].read_bytes() == before
+    assert "download" in picker.w_export_out.value and "data:text/csv;base64," in picker.w_export_out.value
+
+
+def test_export_refuses_a_file_as_folder(picker, tmp_path):
+    f = tmp_path / "a_file"
+    f.write_text("x")
+    picker.w_folder.value = str(f)
+    picker.w_export.click()
+    assert "nbtools-error" in picker.status.value and "not a folder" in picker.status.value
+    assert f.read_text() == "x"
+
+
+@pytest.mark.parametrize("current, words", [
+    (np.full(5000, 1e-12), "constant"),
+    (np.where(np.arange(5000) == 1234, np.nan, np.random.default_rng(0).normal(0, 1e-12, 5000)), "NaN"),
+])
+def test_bad_traces_show_errors(current, words):
+    sp = SpikePicker(Trace(current, fs=1e4))
+    assert "nbtools-error" in sp.status.value and words in sp.status.value
+    with pytest.raises(Exception):
+        sp.events
+    sp.widget  # still displays
+
+
+def test_bad_settings_show_errors(picker):
+    picker.w_window.value = "soon"
+    assert "nbtools-error" in picker.status.value and "Baseline window" in picker.status.value
+    picker.w_window.value = "1e6"
+    assert "nbtools-error" in picker.status.value and "shorter" in picker.status.value
+    picker.w_window.value = "auto"
+    assert "events found" in picker.status.value
+
+
+def test_blank_sets_noise_and_counts_false_events(recording):
+    tr = recording[0]
+    blank, _ = impact_trace(duration=4.0, fs=20e3, rate=0.0, seed=12)
+    sp = SpikePicker(tr, blank=blank)
+    s = sp.summary
+    assert "blank_false_per_s" in s and s["blank_count"] <= 1
+    assert "from the blank" in sp.w_summary.value
+    assert isinstance(sp.params["noise"], float)
+    _same(sp.events, find_events(tr, blank=blank, **sp.params))
+    _same(sp.events, find_events(tr, **sp.params))
+
+
+def test_widget_displays_itself(picker):
+    import ipywidgets as W
+
+    assert isinstance(picker.widget, W.VBox)
+    bundle = picker._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_path_input_and_bad_type(tmp_path):
+    tr, _ = impact_trace(duration=2.0, fs=10e3, rate=5.0, seed=3)
+    path = tmp_path / "rec.npz"
+    np.savez(path, current=tr.current, fs=tr.fs, t0=0.0, current_unit="A")
+    sp = SpikePicker(str(path))
+    assert len(sp.events) >= 1 and sp.trace.source
+    bad = SpikePicker(42)
+    assert "nbtools-error" in bad.status.value and "Trace" in bad.status.value
+
+
+# --- helpers ----------------------------------------------------------------------
+def test_preview_events_filters_by_threshold(recording):
+    tr = recording[0]
+    cand = find_events(tr, threshold=4.0)
+    pv = preview_events(cand, 7.0)
+    assert (pv["snr"] >= 7.0).all() and len(pv) == int((cand["snr"] >= 7.0).sum())
+    assert pv.attrs["threshold_A"] == pytest.approx(7.0 * cand.attrs["noise"])
+    assert pv.attrs["expected_false_per_s"] < cand.attrs["expected_false_per_s"]
+
+
+def test_candidate_cache_runs_once_per_setting(recording):
+    tr = recording[0]
+    calls = []
+
+    def run(**p):
+        calls.append(p["threshold"])
+        return find_events(tr, **p)
+
+    c = CandidateCache(run)
+    p = dict(polarity="both")
+    c.preview(p, 6.0)
+    c.preview(p, 8.0)
+    assert len(calls) == 1
+    c.preview(p, 3.5)  # below the cached candidates: one new run
+    assert calls == [4.0, 3.5]
+    c.preview(dict(polarity="positive"), 6.0)
+    assert len(calls) == 3
+
+
+def test_mark_accepted():
+    ev = pd.DataFrame({"i_start": [0, 10, 20], "i_peak": [2, 12, 22], "i_end": [5, 15, 25]})
+    assert mark_accepted(ev, []).all()
+    assert list(mark_accepted(ev, [12])) == [True, False, True]
+    assert list(mark_accepted(ev, [11, 25])) == [True, False, False]
+
+
+def test_export_events_bad_formats(tmp_path):
+    from nbtools.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="formats"):
+        export_events(pd.DataFrame({"a": [1]}), {}, tmp_path, formats=("xlsx",))
+    with pytest.raises(ParameterError, match="folder"):
+        export_events(pd.DataFrame({"a": [1]}), {}, "  ")
