@@ -29,16 +29,31 @@ def _as_tsd(y: np.ndarray) -> np.ndarray:
 
 
 def _select(y: np.ndarray, x: np.ndarray | None, n_out: int) -> np.ndarray:
-    """Indices of at most ``n_out`` samples of ``y``: MinMaxLTTB plus the extremes."""
-    from tsdownsample import MinMaxLTTBDownsampler
+    """Indices of at most ``n_out`` samples of ``y``: MinMaxLTTB, plus the extremes.
+
+    The MinMaxLTTB steps are done here (per-bucket min and max first, then
+    LTTB on those) so that the window's minimum and maximum, which are always
+    among the preselected points, can be added cheaply: no spike vanishes.
+    """
+    from tsdownsample import LTTBDownsampler, MinMaxDownsampler
 
     y = _as_tsd(y)
-    n_lttb = max(n_out - 2, 3)  # room for the two extremes added below
-    args = (y,) if x is None else (np.ascontiguousarray(x, dtype=np.float64), y)
-    idx = MinMaxLTTBDownsampler().downsample(*args, n_out=n_lttb)
-    # MinMaxLTTB usually keeps the extremes; make it certain so that no spike vanishes
-    extremes = np.array([np.argmin(y), np.argmax(y)], dtype=idx.dtype)
-    return np.unique(np.concatenate([idx, extremes]))
+    n_lttb = max(n_out - 4, 3)  # room for the extremes and the end points added below
+    n_pre = min(4 * n_lttb, len(y))  # MinMaxLTTB's usual minmax_ratio of 4
+    n_pre -= n_pre % 2
+    parallel = len(y) > 4_000_000
+    if x is None:
+        pre = MinMaxDownsampler().downsample(y, n_out=n_pre, parallel=parallel)
+        xs = pre.astype(np.float64)
+    else:
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        pre = MinMaxDownsampler().downsample(x, y, n_out=n_pre, parallel=parallel)
+        xs = x[pre]
+    pre = np.asarray(pre, dtype=np.int64)
+    ys = np.ascontiguousarray(y[pre])
+    keep = pre[LTTBDownsampler().downsample(xs, ys, n_out=n_lttb)]
+    extremes = pre[[int(np.argmin(ys)), int(np.argmax(ys))]]
+    return np.unique(np.concatenate([keep, extremes, [0, len(y) - 1]]))
 
 
 def downsample_window(time_or_trace, current=None, t0=None, t1=None, n_out: int = 2000):
