@@ -10,6 +10,8 @@ Files written next to this script (each < 1 MB):
   (float32), scalars ``fs`` (Hz) and ``t0`` (s), and ``current_unit`` ("A").
 - ``impact_example_events.csv``: the ground truth of both recordings
   (file, time of each spike in s, peak current in A, charge in C).
+- ``impact_blank.npz``: a blank for the nanoimpact dashboard (same electrode
+  and noise, no particles), 10 kHz, 10 s, same layout as the npz above.
 
 The recordings imitate oxidative ("blip") impacts of nanoparticles at a
 microelectrode: a baseline of a few pA with a slow drift, low-pass filtered
@@ -92,8 +94,22 @@ def main() -> None:
         for name, events in (("impact_example.csv", ev_csv), ("impact_example.npz", ev_npz)):
             for t_ev, peak, charge in events:
                 fh.write(f"{name},{t_ev:.6f},{peak:.6e},{charge:.6e}\n")
-    for f in sorted(HERE.glob("impact_example*")):
+    write_blank(fs)
+    for f in sorted(HERE.glob("impact_*")):
         print(f"{f.name:<28} {f.stat().st_size / 1e3:8.1f} kB")
+
+
+def write_blank(fs: float = 10_000.0) -> None:
+    """``impact_blank.npz``: the example's noise and baseline without particles."""
+    cur, events = impact_recording(10.0, fs, rate=0.0, seed=3)
+    assert not events
+    np.savez_compressed(
+        HERE / "impact_blank.npz",
+        current=cur.astype(np.float32),
+        fs=np.float64(fs),
+        t0=np.float64(0.0),
+        current_unit=np.array("A"),
+    )
 
 
 if __name__ == "__main__":
