@@ -109,6 +109,7 @@ def test_traceview_unit_follows_trace_and_overlays_scale():
     view.add_overlay("events", [1.0, 2.0], [1e-9, 2e-9])
     np.testing.assert_allclose(view.source.data["y"].max(), 3.0)
     assert len(view.figure.renderers) == 2
+    assert view.has_overlay("events") and not view.has_overlay("fit")
     view.update_overlay("events", [5.0], [0.5e-9])
     span = view.add_hline("threshold", 1.5e-9)
     assert span.location == pytest.approx(1.5)

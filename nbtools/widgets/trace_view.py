@@ -14,7 +14,8 @@ Public API (other widgets build on it, e.g. the spike picker):
   ``.auto_y`` (default True: the current axis follows the visible window)
 - ``.set_trace(trace)``, ``.zoom_to(t0, t1)``, ``.redraw()``, ``.window``
 - ``.add_overlay(name, t, current, kind="scatter", **glyph)`` and
-  ``.update_overlay(name, t, current)`` for markers and fitted lines (in A);
+  ``.update_overlay(name, t, current)``, ``.has_overlay(name)``,
+  ``.remove_overlay(name)`` for markers and fitted lines (in A);
   ``.add_hline(name, current)`` for thresholds and baselines (in A)
 """
 
@@ -203,6 +204,10 @@ class TraceView:
             raise ParameterError(f"add_overlay kind must be 'scatter' or 'line', found {kind!r}")
         self._overlays[name] = (src, renderer)
         return renderer
+
+    def has_overlay(self, name: str) -> bool:
+        """True when an overlay called ``name`` is drawn."""
+        return name in self._overlays
 
     def update_overlay(self, name: str, t, current) -> None:
         """Replace the points of overlay ``name`` (time in s, current in A)."""
