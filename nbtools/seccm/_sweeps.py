@@ -28,42 +28,68 @@ def arrays(ds, need_time=False):
 
 
 def moving_average(a, w):
-    """Centred moving average along axis 1 (NaN-aware), odd window w."""
+    """Centred moving average along axis 1 of odd width w (edges kept raw).
+
+    NaN spreads over the w-wide neighbourhood; the edges (w // 2 samples)
+    keep their raw values.
+    """
     if w is None or w <= 1:
         return a
     w = int(w) | 1
     h = w // 2
-    fin = np.isfinite(a)
-    v = np.where(fin, a, 0.0)
-    pad = ((0, 0), (h + 1, h))
-    S = np.cumsum(np.pad(v, pad), axis=1)
-    C = np.cumsum(np.pad(fin.astype(np.float64), pad), axis=1)
-    s = S[:, w:] - S[:, :-w]
-    c = C[:, w:] - C[:, :-w]
-    with np.errstate(all="ignore"):
-        out = s / c
-    out[~fin] = np.nan
+    m = a.shape[1]
+    if m <= w:
+        return a
+    out = a.copy()
+    acc = a[:, : m - w + 1].copy()
+    for j in range(1, w):  # w shifted adds, not a loop over pixels
+        acc += a[:, j : m - w + 1 + j]
+    acc *= 1.0 / w
+    out[:, h : m - h] = acc
+    # keep raw values where the neighbourhood touches NaN padding
+    bad = ~np.isfinite(out) & np.isfinite(a)
+    if bad.any():
+        out[bad] = a[bad]
     return out
 
 
 def directions(pot, smooth=5):
-    """Direction (+1/-1, int8), sweep-start flag and validity of every segment."""
-    ps = moving_average(np.asarray(pot, dtype=np.float64), smooth)
-    dE = np.diff(ps, axis=1)
-    d = np.sign(np.nan_to_num(dE, nan=0.0)).astype(np.int8)
-    n, m1 = d.shape
-    if m1 == 0:
-        return d, np.zeros(d.shape, bool), np.zeros(d.shape, bool)
-    idx = np.where(d != 0, np.arange(m1)[None, :], 0)
-    np.maximum.accumulate(idx, axis=1, out=idx)
-    d = np.take_along_axis(d, idx, axis=1)
-    # leading zeros take the first direction
-    first_nz = np.argmax(d != 0, axis=1)
-    first = d[np.arange(n), first_nz]
-    d = np.where(d == 0, first[:, None], d)
+    """Direction (+1/-1, int8), sweep-start flag and validity of every segment.
+
+    The direction of segment k (sample k to k+1) is the sign of the potential
+    change across ``smooth`` samples centred on it, which ignores readback
+    noise; a segment without change takes the previous direction.
+    """
+    p = np.asarray(pot)
+    n, m = p.shape
+    if m < 2:
+        z = np.zeros((n, 0), bool)
+        return z.astype(np.int8), z, z
+    h = max(int(smooth or 1) // 2, 0)
+    k = np.arange(m - 1)
+    hi = np.minimum(k + 1 + h, m - 1)
+    lo = np.maximum(k - h, 0)
+    D = p[:, hi] - p[:, lo]
+    valid = np.isfinite(p[:, 1:]) & np.isfinite(p[:, :-1])
+    # near the end of a NaN-padded curve the wide difference is NaN: use the plain one
+    nan = ~np.isfinite(D) & valid
+    if nan.any():
+        D[nan] = (p[:, 1:] - p[:, :-1])[nan]
+    d = (D > 0).astype(np.int8)
+    d -= (D < 0)
+    zero = (d == 0) & valid
+    if zero.any():
+        rows = np.flatnonzero(zero.any(axis=1))
+        dd = d[rows]
+        idx = np.where(dd != 0, k[None, :].astype(np.int32), 0).astype(np.int32)
+        np.maximum.accumulate(idx, axis=1, out=idx)
+        dd = np.take_along_axis(dd, idx, axis=1)
+        first_nz = np.argmax(dd != 0, axis=1)
+        first = dd[np.arange(len(rows)), first_nz]
+        dd = np.where(dd == 0, first[:, None], dd).astype(np.int8)
+        d[rows] = dd
     start = np.ones_like(d, dtype=bool)
     start[:, 1:] = d[:, 1:] != d[:, :-1]
-    valid = np.isfinite(dE)
     return d, start, valid
 
 
@@ -85,8 +111,10 @@ def select(d, start, valid, branch, cycle):
     if not isinstance(cycle, (int, np.integer)):
         raise ParameterError(f"cycle={cycle!r}: expected an integer (0 first sweep of the branch, -1 last) or None (all)")
     bs = start & on
-    rank = np.cumsum(bs, axis=1) - 1
     total = bs.sum(axis=1)
+    if total.max(initial=0) <= 1:  # one sweep of this branch per curve: nothing to choose
+        return on if cycle in (0, -1) else np.zeros_like(on)
+    rank = np.cumsum(bs, axis=1, dtype=np.int16) - 1
     target = cycle if cycle >= 0 else total[:, None] + cycle
     return on & (rank == target)
 

@@ -31,6 +31,44 @@ def _to_map(values, ds, name, attrs):
     return to_grid(da, ds).drop_vars(["ix", "iy", "pixel"], errors="ignore")
 
 
+def _directions(ds, p, smooth):
+    """Sweep directions of a chunk; computed once when the waveform is shared."""
+    if ds.potential.ndim == 1:
+        d, start, valid = sw.directions(ds.potential.values[None, :], smooth)
+        shape = (p.shape[0], d.shape[1])
+        return np.broadcast_to(d, shape), np.broadcast_to(start, shape), np.broadcast_to(valid, shape)
+    return sw.directions(p, smooth)
+
+
+_BCODE = {"anodic": 1, "cathodic": -1, "forward": 2, "reverse": -2}
+ENGINES = ("numba", "numpy")
+
+
+def _kargs(ds, branch, cycle, smooth):
+    """Arrays and codes for the numba kernels."""
+    if branch not in _BCODE:
+        raise ParameterError(f"branch={branch!r}: expected one of {sw.BRANCHES}")
+    if cycle is not None and not isinstance(cycle, (int, np.integer)):
+        raise ParameterError(f"cycle={cycle!r}: expected an integer (0 first sweep of the branch, -1 last) or None (all)")
+    from . import _kernels as K
+
+    cur = ds.current.values
+    if cur.dtype not in (np.float32, np.float64):
+        cur = cur.astype(np.float64)
+    # one compiled variant per current dtype: potential and time follow it
+    pot = np.ascontiguousarray(ds.potential.values, dtype=cur.dtype)
+    pot = pot[None, :] if pot.ndim == 1 else pot
+    ns = ds.n_samples.values.astype(np.int64)
+    cyc = K.ALL if cycle is None else int(cycle)
+    return K, cur, pot, ns, max(int(smooth or 1) // 2, 0), _BCODE[branch], cyc
+
+
+def _engine(engine):
+    if engine not in ENGINES:
+        raise ParameterError(f"engine={engine!r}: expected one of {ENGINES}")
+    return engine
+
+
 def _check_window(window, name="window"):
     if window is None:
         return None
@@ -56,7 +94,7 @@ def _crossing(cur, pot, sel, level):
         return np.where(cnt > 0, iv.sum(axis=1) / cnt, np.nan)
 
 
-def current_at(ds, potential, *, branch="anodic", cycle=-1, smooth=5):
+def current_at(ds, potential, *, branch="anodic", cycle=-1, smooth=5, engine="numba"):
     """Current at a given potential on one branch of every voltammogram.
 
     Parameters
@@ -81,24 +119,29 @@ def current_at(ds, potential, *, branch="anodic", cycle=-1, smooth=5):
     validate(ds)
     level = float(potential)
     if branch == "both":
-        a = current_at(ds, level, branch="anodic", cycle=cycle, smooth=smooth)
-        c = current_at(ds, level, branch="cathodic", cycle=cycle, smooth=smooth)
+        a = current_at(ds, level, branch="anodic", cycle=cycle, smooth=smooth, engine=engine)
+        c = current_at(ds, level, branch="cathodic", cycle=cycle, smooth=smooth, engine=engine)
         out = (a + c) / 2
         out.attrs = dict(a.attrs, branch="both")
         return out
-    cur, pot = sw.arrays(ds)
-    out = np.full(cur.shape[0], np.nan)
-    for sl in sw.chunks(*cur.shape):
-        c, p = cur[sl].astype(np.float64), pot[sl].astype(np.float64)
-        d, start, valid = sw.directions(p, smooth)
-        sel = sw.select(d, start, valid, branch, cycle)
-        out[sl] = _crossing(c, p, sel, level)
+    if _engine(engine) == "numba":
+        K, cur, pot, ns, h, b, cyc = _kargs(ds, branch, cycle, smooth)
+        out = np.empty(cur.shape[0])
+        K.crossing_kernel(cur, pot, ns, h, b, cyc, level, out)
+    else:
+        cur, pot = sw.arrays(ds)
+        out = np.full(cur.shape[0], np.nan)
+        for sl in sw.chunks(*cur.shape):
+            c, p = cur[sl], pot[sl]
+            d, start, valid = _directions(ds, p, smooth)
+            sel = sw.select(d, start, valid, branch, cycle)
+            out[sl] = _crossing(c, p, sel, level)
     return _to_map(out, ds, "current", {"units": "A", "long_name": f"current at {level:g} V ({branch})",
                                         "potential": level, "branch": branch})
 
 
 def charge(ds, window=None, *, time_window=None, branch="anodic", cycle=-1, baseline="linear", smooth=5,
-           end_points=15):
+           end_points=15, engine="numba"):
     """Charge passed in a potential (or time) window of every landing.
 
     Parameters
@@ -137,83 +180,115 @@ def charge(ds, window=None, *, time_window=None, branch="anodic", cycle=-1, base
         raise ParameterError(f"baseline={baseline!r}: expected 'linear', 'none' or a current in A")
     if branch not in sw.BRANCHES:
         raise ParameterError(f"branch={branch!r}: expected one of {sw.BRANCHES}")
+    if _engine(engine) == "numba":
+        K, cur, pot, ns, h, b, cyc = _kargs(ds, branch, cycle, smooth)
+        if "time" not in ds:
+            sw.arrays(ds, need_time=True)  # raises the explanatory error
+        tim = np.ascontiguousarray(ds.time.values, dtype=cur.dtype)
+        tim = tim[None, :] if tim.ndim == 1 else tim
+        mode = 1 if baseline == "linear" else (0 if baseline == "none" else 2)
+        const = float(baseline) if mode == 2 else 0.0
+        out = np.empty(cur.shape[0])
+        K.charge_kernel(cur, pot, tim, ns, h, b, cyc, win is not None, *(win or (0.0, 0.0)), twin is not None,
+                        *(twin or (0.0, 0.0)), mode, const, max(int(end_points), 1), out)
+        return _to_map(out, ds, "charge", _charge_attrs(branch, twin, baseline, win))
     cur, pot, tim = sw.arrays(ds, need_time=True)
     out = np.full(cur.shape[0], np.nan)
     for sl in sw.chunks(*cur.shape):
-        c, p, t = (a[sl].astype(np.float64) for a in (cur, pot, tim))
+        c, p, t = cur[sl], pot[sl], tim[sl]
         if twin is not None:
             tm = (t[:, :-1] + t[:, 1:]) / 2
             sel = (tm >= twin[0]) & (tm <= twin[1]) & np.isfinite(c[:, :-1] + c[:, 1:])
             x = t
         else:
-            d, start, valid = sw.directions(p, smooth)
+            d, start, valid = _directions(ds, p, smooth)
             sel = sw.select(d, start, valid, branch, cycle)
             if win is not None:
                 pm = (p[:, :-1] + p[:, 1:]) / 2
                 sel &= (pm >= win[0]) & (pm <= win[1])
             x = p
-        sel &= np.isfinite(c[:, :-1]) & np.isfinite(c[:, 1:]) & np.isfinite(t[:, :-1]) & np.isfinite(t[:, 1:])
+        fin = np.isfinite(c) & np.isfinite(t)
+        sel &= fin[:, :-1] & fin[:, 1:]
         dt = np.diff(t, axis=1)
         cb = c
         if baseline == "linear":
             x0, y0, x1, y1 = _window_ends(sel, x, c, end_points)
             with np.errstate(invalid="ignore", divide="ignore"):
                 slope = np.where(x1 != x0, (y1 - y0) / (x1 - x0), 0.0)
-            cb = c - (y0[:, None] + slope[:, None] * (x - x0[:, None]))
+            ft = c.dtype.type
+            cb = c - (y0.astype(ft)[:, None] + slope.astype(ft)[:, None] * (x - x0.astype(ft)[:, None]))
         elif baseline != "none":
             cb = c - float(baseline)
-        seg = (cb[:, :-1] + cb[:, 1:]) / 2 * dt
-        q = np.where(sel, seg, 0.0).sum(axis=1)
+        seg = (cb[:, :-1] + cb[:, 1:]) * (0.5 * dt)
+        q = np.where(sel, seg, 0).sum(axis=1, dtype=np.float64)
         q[~sel.any(axis=1)] = np.nan
         out[sl] = q
+    return _to_map(out, ds, "charge", _charge_attrs(branch, twin, baseline, win))
+
+
+def _charge_attrs(branch, twin, baseline, win):
     attrs = {"units": "C", "long_name": "charge", "branch": branch if twin is None else "time",
              "baseline": str(baseline)}
     if win is not None:
         attrs["window"] = np.array(win)
     if twin is not None:
         attrs["time_window"] = np.array(twin)
-    return _to_map(out, ds, "charge", attrs)
+    return attrs
 
 
 def _window_ends(sel, x, c, n_end):
-    """Mean (x, current) of the first and last ``n_end`` samples of the selection.
+    """Mean (x, current) of ``n_end`` samples at each end of the selection.
 
-    Only samples inside the selected segments are averaged, and the outermost
-    one is skipped, so a vertex (where the capacitive current flips sign) does
-    not leak into the ends.
+    The selection is taken from its first to its last selected segment; the
+    outermost sample at each end is skipped, so a vertex (where the capacitive
+    current flips sign) does not leak into the ends.
     """
     n_end = max(int(n_end or 1), 1)
-    ins = np.zeros(c.shape, bool)
-    ins[:, :-1] |= sel
-    ins[:, 1:] |= sel
-    ins &= np.isfinite(c) & np.isfinite(x)
-    rank = np.cumsum(ins, axis=1) - 1
-    tot = ins.sum(axis=1)[:, None]
-    # skip the outermost sample: at a vertex it already carries the other branch's current
-    lo = ins & (rank >= 1) & (rank <= n_end)
-    hi = ins & (rank >= tot - 1 - n_end) & (rank <= tot - 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        nl, nh = lo.sum(axis=1), hi.sum(axis=1)
-        x0 = np.where(lo, x, 0.0).sum(axis=1) / nl
-        y0 = np.where(lo, c, 0.0).sum(axis=1) / nl
-        x1 = np.where(hi, x, 0.0).sum(axis=1) / nh
-        y1 = np.where(hi, c, 0.0).sum(axis=1) / nh
-    return x0, y0, x1, y1
+    first, last = sw.first_last(sel)
+    s0, s1 = first, last + 1  # first and last sample of the selection
+    j = np.arange(1, n_end + 1)
+    lo = s0[:, None] + j[None, :]
+    hi = s1[:, None] - j[None, :]
+    ok_lo = (lo < s1[:, None]) & (first[:, None] >= 0)
+    ok_hi = (hi > s0[:, None]) & (first[:, None] >= 0)
+    # very short selections: fall back to the end samples themselves
+    ok_lo[:, 0] |= first >= 0
+    ok_hi[:, 0] |= first >= 0
+    lo = np.where(ok_lo, lo, np.maximum(s0, 0)[:, None])
+    hi = np.where(ok_hi, hi, np.maximum(s1, 0)[:, None])
+
+    def mean(a, idx, ok):
+        v = np.take_along_axis(a, np.clip(idx, 0, a.shape[1] - 1), axis=1).astype(np.float64)
+        ok = ok & np.isfinite(v)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(ok, v, 0.0).sum(axis=1) / ok.sum(axis=1)
+
+    return mean(x, lo, ok_lo), mean(c, lo, ok_lo), mean(x, hi, ok_hi), mean(c, hi, ok_hi)
 
 
-def _peak_arrays(ds, direction, window, cycle, smooth, min_prominence):
+def _peak_arrays(ds, direction, window, cycle, smooth, min_prominence, engine="numba"):
     if direction not in ("anodic", "cathodic"):
         raise ParameterError(f"direction={direction!r}: expected 'anodic' or 'cathodic'")
     win = _check_window(window)
     sign = 1.0 if direction == "anodic" else -1.0
+    if _engine(engine) == "numba":
+        K, cur, pot, ns, h, b, cyc = _kargs(ds, direction, cycle, 5)
+        n = cur.shape[0]
+        E, I, P = np.empty(n), np.empty(n), np.empty(n)
+        inner = np.empty(n, dtype=bool)
+        w = int(smooth or 1) | 1
+        K.peak_kernel(cur, pot, ns, h, b, cyc, win is not None, *(win or (0.0, 0.0)), w, sign, E, I, P, inner)
+        with np.errstate(invalid="ignore"):
+            good = inner & (P > min_prominence)
+        return np.where(good, E, np.nan), I, P
     cur, pot = sw.arrays(ds)
     n = cur.shape[0]
     E = np.full(n, np.nan)
     I = np.full(n, np.nan)
     P = np.full(n, np.nan)
     for sl in sw.chunks(*cur.shape):
-        c, p = cur[sl].astype(np.float64), pot[sl].astype(np.float64)
-        d, start, valid = sw.directions(p, 5)
+        c, p = cur[sl], pot[sl]
+        d, start, valid = _directions(ds, p, 5)
         sel = sw.select(d, start, valid, direction, cycle)
         # sample k is in the branch when segment k-1 or k is
         ins = np.zeros(c.shape, bool)
@@ -253,15 +328,13 @@ def _min_prom(ds, min_prominence):
     if min_prominence is None:
         if "noise" in ds:
             return 5.0 * np.nan_to_num(ds.noise.values, nan=0.0)
-        from .quality import noise_level
+        from .quality import quality
 
-        cur = ds.current.values
-        noise = np.concatenate([noise_level(cur[sl]) for sl in sw.chunks(*cur.shape)])
-        return 5.0 * np.nan_to_num(noise, nan=0.0)
+        return 5.0 * np.nan_to_num(quality(ds).noise.values, nan=0.0)
     return np.full(ds.sizes["pixel"], float(min_prominence))
 
 
-def peak(ds, direction="anodic", *, window=None, cycle=-1, smooth=5, min_prominence=None):
+def peak(ds, direction="anodic", *, window=None, cycle=-1, smooth=5, min_prominence=None, engine="numba"):
     """Potential and current of the anodic or cathodic peak of every landing.
 
     Parameters
@@ -289,7 +362,7 @@ def peak(ds, direction="anodic", *, window=None, cycle=-1, smooth=5, min_promine
         Maps (y, x): ``potential`` (V), ``current`` (A, signed), ``prominence`` (A).
     """
     validate(ds)
-    E, I, P = _peak_arrays(ds, direction, window, cycle, smooth, _min_prom(ds, min_prominence))
+    E, I, P = _peak_arrays(ds, direction, window, cycle, smooth, _min_prom(ds, min_prominence), engine)
     common = {"direction": direction}
     return xr.Dataset(
         {
@@ -300,19 +373,19 @@ def peak(ds, direction="anodic", *, window=None, cycle=-1, smooth=5, min_promine
     )
 
 
-def peak_separation(ds, *, window=None, cycle=-1, smooth=5, min_prominence=None):
+def peak_separation(ds, *, window=None, cycle=-1, smooth=5, min_prominence=None, engine="numba"):
     """Anodic minus cathodic peak potential (V) of every landing, as a map.
 
     ``window`` (E1, E2) restricts both peak searches to one couple.
     """
     validate(ds)
     mp = _min_prom(ds, min_prominence)
-    Ea, _, _ = _peak_arrays(ds, "anodic", window, cycle, smooth, mp)
-    Ec, _, _ = _peak_arrays(ds, "cathodic", window, cycle, smooth, mp)
+    Ea, _, _ = _peak_arrays(ds, "anodic", window, cycle, smooth, mp, engine)
+    Ec, _, _ = _peak_arrays(ds, "cathodic", window, cycle, smooth, mp, engine)
     return _to_map(Ea - Ec, ds, "peak_separation", {"units": "V", "long_name": "peak separation Ep,a - Ep,c"})
 
 
-def onset(ds, current, *, branch="anodic", cycle=-1, window=None, smooth=5):
+def onset(ds, current, *, branch="anodic", cycle=-1, window=None, smooth=5, engine="numba"):
     """Potential at which the current first reaches ``current`` on a sweep.
 
     Parameters
@@ -338,11 +411,17 @@ def onset(ds, current, *, branch="anodic", cycle=-1, window=None, smooth=5):
         raise ParameterError(f"current={current!r}: expected a non-zero threshold in amperes")
     win = _check_window(window)
     sign = 1.0 if thr > 0 else -1.0
+    if _engine(engine) == "numba":
+        K, cur, pot, ns, h, b, cyc = _kargs(ds, branch, cycle, smooth)
+        out = np.empty(cur.shape[0])
+        K.onset_kernel(cur, pot, ns, h, b, cyc, win is not None, *(win or (0.0, 0.0)), int(smooth or 1) | 1, thr, out)
+        return _to_map(out, ds, "onset", {"units": "V", "long_name": f"onset potential at {thr:g} A",
+                                          "branch": branch})
     cur, pot = sw.arrays(ds)
     out = np.full(cur.shape[0], np.nan)
     for sl in sw.chunks(*cur.shape):
-        c, p = cur[sl].astype(np.float64), pot[sl].astype(np.float64)
-        d, start, valid = sw.directions(p, smooth)
+        c, p = cur[sl], pot[sl]
+        d, start, valid = _directions(ds, p, smooth)
         sel = sw.select(d, start, valid, branch, cycle)
         if win is not None:
             pm = (p[:, :-1] + p[:, 1:]) / 2

@@ -105,6 +105,7 @@ def quality(
     min_dead_windows=2,
     no_contact_fraction=0.9,
     noisy_factor=3.0,
+    engine="numba",
 ):
     """Landing-quality metrics and labels for every pixel.
 
@@ -131,6 +132,8 @@ def quality(
         Fraction of no-contact windows that makes ``'no_contact'``.
     noisy_factor : float
         Noise above this multiple of the median noise makes ``'noisy'``.
+    engine : {'numba', 'numpy'}
+        Compiled kernel (default) or the NumPy reference.
 
     Returns
     -------
@@ -146,15 +149,8 @@ def quality(
     n_s = ds.n_samples.values.astype(np.int64)
     if offset is None:
         offset = float(ds.attrs.get("current_offset", 0.0))
-    noise = np.empty(len(n_s))
-    for sl in _chunks(*c.shape):
-        noise[sl] = noise_level(c[sl])
-    has = n_s > 0
-    ref = float(np.nanmedian(noise[has])) if has.any() else np.nan
-    if not np.isfinite(ref) or ref <= 0:
-        ref = float(np.nanmax(np.abs(c))) * 1e-6 or 1e-15
-
-    # saturation
+    if engine not in ("numba", "numpy"):
+        raise ParameterError(f"engine={engine!r}: expected 'numba' or 'numpy'")
     if rail is None:
         rail = ds.attrs.get("current_range")
     if rail is not None:
@@ -163,20 +159,39 @@ def quality(
     else:
         hi, lo = float(np.nanmax(c)), float(np.nanmin(c))
         hi, lo = hi - 1e-9 * abs(hi), lo + 1e-9 * abs(lo)
-    sat_n = np.empty(len(n_s), dtype=np.int64)
-    a_w = np.empty((len(n_s), n_windows))
-    cnt = np.empty((len(n_s), n_windows))
-    for sl in _chunks(*c.shape):
-        cc = c[sl]
-        with np.errstate(invalid="ignore"):
-            sat_n[sl] = ((cc >= hi) | (cc <= lo)).sum(axis=1)
-        a_w[sl], cnt[sl] = _windows_mean_abs(cc, n_s[sl], n_windows, offset)
+    n = len(n_s)
+    if engine == "numba":
+        from ._kernels import quality_kernel
+
+        noise = np.empty(n)
+        a_w = np.empty((n, n_windows))
+        cnt = np.empty((n, n_windows))
+        sat_n = np.empty(n, dtype=np.int64)
+        quality_kernel(c, n_s, int(n_windows), float(offset), hi, lo, noise, a_w, cnt, sat_n)
+    else:
+        noise = np.empty(n)
+        sat_n = np.empty(n, dtype=np.int64)
+        a_w = np.empty((n, n_windows))
+        cnt = np.empty((n, n_windows))
+        for sl in _chunks(*c.shape):
+            cc = c[sl]
+            noise[sl] = noise_level(cc)
+            with np.errstate(invalid="ignore"):
+                sat_n[sl] = ((cc >= hi) | (cc <= lo)).sum(axis=1)
+            a_w[sl], cnt[sl] = _windows_mean_abs(cc, n_s[sl], n_windows, offset)
+    has = n_s > 0
+    ref = float(np.nanmedian(noise[has])) if has.any() else np.nan
+    if not np.isfinite(ref) or ref <= 0:
+        ref = float(np.nanmax(np.abs(c))) * 1e-6 or 1e-15
+
+    # saturation
     if rail is None and sat_n.sum() < min_saturated:  # a single extreme is no rail
         sat_n[:] = 0
     saturated = sat_n >= min_saturated
 
     # contact per window
-    dead = (a_w < dead_factor * ref) & (cnt > 0)
+    with np.errstate(invalid="ignore"):
+        dead = (a_w < dead_factor * ref) & (cnt > 0)
     nwin = np.maximum((cnt > 0).sum(axis=1), 1)
     dead_frac = dead.sum(axis=1) / nwin
     run = _longest_run(dead)

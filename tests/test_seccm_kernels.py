@@ -1,0 +1,79 @@
+"""numba kernels of SECCM maps against their NumPy reference, and properties."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nbtools import seccm
+from nbtools.simulate import seccm_scan
+
+
+@pytest.fixture(scope="module")
+def scans():
+    ds, _ = seccm_scan(nx=12, ny=10, n_samples=300, seed=11)
+    # ragged, per-pixel potentials, float64, two cycles with readback noise
+    rng = np.random.default_rng(0)
+    curves, pots, times = [], [], []
+    for k in range(12):
+        m = 200 + 10 * k
+        E = np.r_[np.linspace(0, 1, m // 4), np.linspace(1, 0, m // 4), np.linspace(0, 1, m // 4),
+                  np.linspace(1, 0, m - 3 * (m // 4))]
+        E = E + rng.normal(0, 1e-4, E.size)
+        I = 1e-9 * np.exp(-((E - 0.5) / 0.08) ** 2) * np.sign(np.gradient(E)) + 1e-10 * E + rng.normal(0, 1e-12, E.size)
+        curves.append(I)
+        pots.append(E)
+        times.append(np.arange(m) * 0.01)
+    rag = seccm.from_arrays(curves, pots, x=np.arange(12) % 4 * 1e-6, y=np.arange(12) // 4 * 1e-6, time=times)
+    return [ds, rag]
+
+
+def both(fn, ds, **kw):
+    a = fn(ds, engine="numba", **kw)
+    b = fn(ds, engine="numpy", **kw)
+    return a, b
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_kernels_match_numpy(scans, which):
+    ds = scans[which]
+    E = float(np.nanmedian(ds.potential.values))
+    for branch in ("anodic", "cathodic", "forward", "reverse"):
+        for cycle in (0, -1, None):
+            a, b = both(seccm.current_at, ds, potential=E, branch=branch, cycle=cycle)
+            np.testing.assert_allclose(a.values, b.values, rtol=1e-5, atol=1e-16, equal_nan=True)
+    for kw in ({}, {"window": (E - 0.2, E + 0.2)}, {"baseline": "none"}, {"baseline": 1e-12, "cycle": 0},
+               {"time_window": (0.1, 1.0)}):
+        a, b = both(seccm.charge, ds, **kw)
+        np.testing.assert_allclose(a.values, b.values, rtol=1e-4, atol=1e-18, equal_nan=True)
+    for d in ("anodic", "cathodic"):
+        a, b = both(seccm.peak, ds, direction=d)
+        for v in ("potential", "current", "prominence"):
+            np.testing.assert_allclose(a[v].values, b[v].values, rtol=1e-4, atol=1e-15, equal_nan=True)
+    thr = float(np.nanpercentile(ds.current.values, 80))
+    a, b = both(seccm.onset, ds, current=thr)
+    np.testing.assert_allclose(a.values, b.values, rtol=1e-5, atol=1e-7, equal_nan=True)
+    qa, qb = seccm.quality(ds, engine="numba"), seccm.quality(ds, engine="numpy")
+    np.testing.assert_array_equal(qa.status.values, qb.status.values)
+    np.testing.assert_allclose(qa.noise.values, qb.noise.values, rtol=1e-5)
+    np.testing.assert_allclose(qa.dead_fraction.values, qb.dead_fraction.values)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(offset=st.floats(-5e-11, 5e-11), scale=st.floats(0.1, 10))
+def test_charge_offset_invariance_and_scaling(scans, offset, scale):
+    ds = scans[0]
+    ref = seccm.charge(ds).values
+    ds2 = ds.assign(current=ds.current * scale + offset)
+    np.testing.assert_allclose(seccm.charge(ds2).values, ref * scale, rtol=1e-3, atol=2e-15)
+
+
+def test_polarity_mirror(scans):
+    ds = scans[0]
+    mir = ds.assign(current=-ds.current, potential=-ds.potential)
+    a = seccm.charge(ds, (3.8, 4.3), branch="anodic").values
+    c = seccm.charge(mir, (-4.3, -3.8), branch="cathodic").values
+    np.testing.assert_allclose(c, -a, rtol=1e-5, atol=1e-18)
+    pa = seccm.peak(ds, "anodic").potential.values
+    pc = seccm.peak(mir, "cathodic").potential.values
+    np.testing.assert_allclose(pc, -pa, rtol=1e-6, equal_nan=True)
