@@ -90,8 +90,6 @@ def read_table(path: Path, *, skiprows: int, sep: str, decimal: str = ".", ncols
         sep=sep, header=None, skiprows=skiprows, decimal=decimal, engine="c",
         skip_blank_lines=True, encoding="utf-8", encoding_errors="replace", nrows=nrows,
     )
-    if sep != r"\s+":
-        kw["skipinitialspace"] = True
     if usecols is not None:
         kw["usecols"] = list(usecols)
     elif ncols is not None:
@@ -167,7 +165,7 @@ def regularise_time(time: np.ndarray, *, path, header_dt: float | None = None):
     (time printed with few digits), uneven steps or gaps are reported in
     the warnings rather than kept.
     """
-    t = np.asarray(time, dtype=np.float64)
+    t = np.ascontiguousarray(time, dtype=np.float64)
     n = t.size
     check_finite(t, path=path, what="the time column")
     warnings: list[str] = []
@@ -243,12 +241,17 @@ def trace_from_columns(current: np.ndarray, *, path, meta: dict, time: np.ndarra
                        fs: float | None = None, header_dt: float | None = None,
                        current_scale: float = 1.0, time_scale: float = 1.0, column: str = "current") -> Trace:
     """Trace from a current column (and an optional time column) in file units."""
-    current = np.asarray(current, dtype=np.float64)
+    # a contiguous copy: a column view would keep the whole table alive and be slow to scan
+    given = current
+    current = np.ascontiguousarray(current, dtype=np.float64)
     if current.size == 0:
         raise DataError(f"{path}: no samples found in column {column!r}")
     check_finite(current, path=path, what=f"column {column!r}")
     if current_scale != 1.0:
-        current = current * current_scale
+        if current.flags.writeable and not np.may_share_memory(current, given):
+            current *= current_scale  # our own copy: scale in place
+        else:
+            current = current * current_scale  # never modify the caller's (or a file's) array
     meta.setdefault("converted", {})["current_scale"] = current_scale
     t0 = 0.0
     if fs is not None:
@@ -260,7 +263,8 @@ def trace_from_columns(current: np.ndarray, *, path, meta: dict, time: np.ndarra
         meta["converted"]["time_scale"] = time_scale
         if header_dt is not None:
             header_dt = header_dt
-        fs, t0, warns = regularise_time(np.asarray(time, np.float64) * time_scale, path=path, header_dt=header_dt)
+        fs, t0, warns = regularise_time(np.ascontiguousarray(time, np.float64) * time_scale, path=path,
+                                        header_dt=header_dt)
         meta["warnings"].extend(warns)
     elif header_dt is not None:
         fs = 1.0 / header_dt
