@@ -49,22 +49,28 @@ def test_block_means_reports_first_nan():
     assert _kernels.block_means(x, 10)[1] == 37
 
 
+@pytest.mark.parametrize("skip", [False, True])
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("B", [1, 16, 333])
-def test_hysteresis_matches_reference(seed, B):
+def test_hysteresis_matches_reference(seed, B, skip):
     rng = np.random.default_rng(seed)
     n = 5000
     x = rng.normal(size=n) + np.sin(np.arange(n) / 300.0)
+    x[rng.integers(0, n, 20)] += 6.0  # isolated spikes among quiet blocks
     bvals = rng.normal(scale=0.3, size=(n + B - 1) // B)
     r = x - ref_baseline(n, B, bvals)
     on_neg = np.inf if seed == 3 else 2.0
     ref = ref_hysteresis(r, 2.5, 0.5, on_neg, 0.7)
+    mins = maxs = None
+    if skip:
+        _, mins, maxs, _ = _kernels.block_stats(x, B)
     cap = 8  # small capacity exercises the restart path
     got = []
     i, state = 0, 0
     while i < n:
         s = np.empty(cap, np.int64); e = np.empty(cap, np.int64); g = np.empty(cap, np.int8)
-        cnt, stop, state = _kernels.hysteresis(x, i, n, 0, B, bvals, 2.5, 0.5, on_neg, 0.7, s, e, g, state)
+        cnt, stop, state = _kernels.hysteresis(x, i, n, 0, B, bvals, 2.5, 0.5, on_neg, 0.7, s, e, g, state,
+                                                mins, maxs)
         got += list(zip(s[:cnt].tolist(), e[:cnt].tolist(), g[:cnt].tolist()))
         i = stop
     assert got == ref

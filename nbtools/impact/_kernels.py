@@ -14,27 +14,59 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _block_sum(x, i0, i1):
+    s = 0.0
+    for i in range(i0, i1):
+        s += x[i]
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _block_minmax(x, i0, i1):
+    lo = x[i0]
+    hi = x[i0]
+    for i in range(i0 + 1, i1):
+        v = x[i]
+        if v < lo:
+            lo = v
+        if v > hi:
+            hi = v
+    return lo, hi
+
+
 @njit(cache=True, nogil=True)
 def block_means(x, B):
     """Mean of each block of ``B`` samples and the index of the first
     non-finite sample (-1 if none). One pass, float64 accumulation."""
+    m, lo, hi, bad = block_stats(x, B)
+    return m, bad
+
+
+@njit(cache=True, nogil=True)
+def block_stats(x, B):
+    """Mean, min and max of each block of ``B`` samples and the index of the
+    first non-finite sample (-1 if none), in one pass over ``x``."""
     n = x.shape[0]
     nb = (n + B - 1) // B
     out = np.empty(nb, np.float64)
+    mins = np.empty(nb, np.float64)
+    maxs = np.empty(nb, np.float64)
     bad = -1
     for k in range(nb):
         i0 = k * B
         i1 = min(i0 + B, n)
-        s = 0.0
-        for i in range(i0, i1):
-            s += x[i]
+        s = _block_sum(x, i0, i1)
         if not np.isfinite(s) and bad < 0:
             for i in range(i0, i1):
                 if not np.isfinite(x[i]):
                     bad = i
                     break
+        lo, hi = _block_minmax(x, i0, i1)
         out[k] = s / (i1 - i0)
-    return out, bad
+        mins[k] = lo
+        maxs[k] = hi
+    return out, mins, maxs, bad
 
 
 @njit(cache=True, nogil=True)
@@ -59,8 +91,67 @@ def baseline_fill(i0, i1, B, bvals, out):
 
 
 @njit(cache=True, nogil=True)
+def _scan(x, i, j, b0, slope, on_pos, off_pos, on_neg, off_neg, starts, ends, signs,
+          count, state, cur_start, lo):
+    """Hysteresis over local samples [i, j) with baseline b0 + slope*(ii - lo)."""
+    cap = starts.shape[0]
+    ii = i
+    while ii < j:
+        if state == 0:
+            up = b0 + on_pos
+            dn = b0 - on_neg
+            while ii < j:
+                d = slope * (ii - lo)
+                v = x[ii]
+                if v > up + d or v < dn + d:
+                    break
+                ii += 1
+            if ii == j:
+                break
+            r = x[ii] - (b0 + slope * (ii - lo))
+            state = 1 if r > on_pos else -1
+            cur_start = ii
+            ii += 1
+        elif state == 1:
+            lim = b0 + off_pos
+            while ii < j and x[ii] > lim + slope * (ii - lo):
+                ii += 1
+            if ii == j:
+                break
+            if count >= cap:
+                return count, state, cur_start, -1
+            starts[count] = cur_start
+            ends[count] = ii
+            signs[count] = 1
+            count += 1
+            state = 0
+            if -(x[ii] - (b0 + slope * (ii - lo))) > on_neg:
+                state = -1
+                cur_start = ii
+            ii += 1
+        else:
+            lim = b0 - off_neg
+            while ii < j and x[ii] < lim + slope * (ii - lo):
+                ii += 1
+            if ii == j:
+                break
+            if count >= cap:
+                return count, state, cur_start, -1
+            starts[count] = cur_start
+            ends[count] = ii
+            signs[count] = -1
+            count += 1
+            state = 0
+            if x[ii] - (b0 + slope * (ii - lo)) > on_pos:
+                state = 1
+                cur_start = ii
+            ii += 1
+    return count, state, cur_start, 0
+
+
+@njit(cache=True, nogil=True)
 def hysteresis(x, i0, i1, offset, B, bvals, on_pos, off_pos, on_neg, off_neg,
-               starts, ends, signs, state0):
+               starts, ends, signs, state0, mins=None, maxs=None):
     """Hysteresis detection on the residual ``x - baseline``.
 
     Samples ``x[i0:i1]`` are scanned; global sample index = local + ``offset``
@@ -68,84 +159,66 @@ def hysteresis(x, i0, i1, offset, B, bvals, on_pos, off_pos, on_neg, off_neg,
     ``on_pos`` (or falls below ``-on_neg``) and closes at the first sample back
     within ``off_pos`` (``-off_neg``). Set ``on_pos``/``on_neg`` to ``inf`` to
     disable a polarity. ``state0`` is the sign of an event open at ``i0``
-    (0: none, the scan then starts idle).
+    (0: none, the scan then starts idle). ``mins``/``maxs`` (per block, from
+    :func:`block_stats`) let the scan skip, while idle, whole blocks in which
+    no sample can cross the threshold (the result is the same).
 
     Returns ``(count, stop, state)``: events found (local indices, end
     exclusive; an event still open at ``i1`` gets ``end = i1``), the local
     index where the scan stopped (``i1`` unless the output arrays filled up,
-    in which case it stopped idle right after the last closed event), and the
-    sign of the event open at ``i1`` (0 if none).
+    in which case it stopped idle at the start of the event that did not
+    fit), and the sign of the event open at ``i1`` (0 if none).
     """
-    cap = starts.shape[0]
     nb = bvals.shape[0]
     half = (B - 1) / 2.0
+    skip = mins is not None and maxs is not None
     count = 0
     state = state0
     cur_start = i0
     i = i0
     while i < i1:
-        # one linear baseline segment [i, j)
         g = i + offset
+        kb = g // B
+        # idle and the whole block is inside the band: skip it
+        if skip and state == 0 and g == kb * B:
+            e_g = min((kb + 1) * B, offset + i1)
+            bl = baseline_at(g, B, bvals)
+            bc = baseline_at(min(max(kb * B + half, g), e_g - 1), B, bvals)
+            br = baseline_at(e_g - 1, B, bvals)
+            bmin = min(bl, bc, br)
+            bmax = max(bl, bc, br)
+            if maxs[kb] - bmin <= on_pos and bmax - mins[kb] <= on_neg:
+                i = e_g - offset
+                continue
+        # one linear baseline segment [i, j): base(ii) = b0 + slope * (ii - i)
         p = (g - half) / B
         if p < 0.0:
-            # before the first centre: constant
-            k = -1
             j_glob = int(np.ceil(half))
-            b = bvals[0]
+            b0 = bvals[0]
             slope = 0.0
         elif p >= nb - 1:
-            k = nb - 1
             j_glob = g + (i1 - i)
-            b = bvals[nb - 1]
+            b0 = bvals[nb - 1]
             slope = 0.0
         else:
             k = int(p)
-            c_next = (k + 1) * B + half
-            j_glob = int(np.ceil(c_next))
+            j_glob = int(np.ceil((k + 1) * B + half))
             f = p - k
-            b = bvals[k] * (1.0 - f) + bvals[k + 1] * f
+            b0 = bvals[k] * (1.0 - f) + bvals[k + 1] * f
             slope = (bvals[k + 1] - bvals[k]) / B
         if j_glob <= g:
             j_glob = g + 1
+        if skip:
+            # stop at the next block boundary so idle blocks can be skipped
+            j_glob = min(j_glob, (kb + 1) * B)
         j = min(i1, j_glob - offset)
-        for ii in range(i, j):
-            r = x[ii] - b
-            b += slope
-            if state == 0:
-                if r > on_pos:
-                    state = 1
-                    cur_start = ii
-                elif -r > on_neg:
-                    state = -1
-                    cur_start = ii
-            elif state == 1:
-                if r <= off_pos:
-                    if count >= cap:
-                        return count, cur_start, 0
-                    starts[count] = cur_start
-                    ends[count] = ii
-                    signs[count] = 1
-                    count += 1
-                    state = 0
-                    # the same sample may open an event of the other sign
-                    if -r > on_neg:
-                        state = -1
-                        cur_start = ii
-            else:
-                if -r <= off_neg:
-                    if count >= cap:
-                        return count, cur_start, 0
-                    starts[count] = cur_start
-                    ends[count] = ii
-                    signs[count] = -1
-                    count += 1
-                    state = 0
-                    if r > on_pos:
-                        state = 1
-                        cur_start = ii
+        count, state, cur_start, full = _scan(x, i, j, b0, slope, on_pos, off_pos, on_neg, off_neg,
+                                              starts, ends, signs, count, state, cur_start, i)
+        if full:
+            return count, cur_start, 0
         i = j
     if state != 0:
-        if count >= cap:
+        if count >= starts.shape[0]:
             return count, cur_start, 0
         starts[count] = cur_start
         ends[count] = i1
@@ -169,56 +242,83 @@ def _interp_cross(a, b, level):
 
 
 @njit(cache=True, nogil=True)
-def _res(x, offset, g, B, bvals, sg):
-    return sg * (x[g - offset] - baseline_at(g, B, bvals))
+def _fill_base(g0, g1, B, bvals, out):
+    """Baseline of samples ``g0 .. g1-1`` into ``out[0:g1-g0]`` (segment-wise)."""
+    nb = bvals.shape[0]
+    half = (B - 1) / 2.0
+    g = g0
+    while g < g1:
+        p = (g - half) / B
+        if p < 0.0:
+            j = min(g1, int(np.ceil(half)))
+            if j <= g:
+                j = g + 1
+            for q in range(g, j):
+                out[q - g0] = bvals[0]
+        elif p >= nb - 1:
+            j = g1
+            for q in range(g, j):
+                out[q - g0] = bvals[nb - 1]
+        else:
+            k = int(p)
+            j = min(g1, int(np.ceil((k + 1) * B + half)))
+            if j <= g:
+                j = g + 1
+            f = p - k
+            b0 = bvals[k] * (1.0 - f) + bvals[k + 1] * f
+            slope = (bvals[k + 1] - bvals[k]) / B
+            for q in range(g, j):
+                out[q - g0] = b0 + slope * (q - g)
+        g = j
 
 
 @njit(cache=True, nogil=True)
-def _resl(x, offset, g, B, bvals, sg, m0, sl, c0):
-    # residual after the local linear baseline m0 + sl * (g - c0)
-    return sg * (x[g - offset] - baseline_at(g, B, bvals) - m0 - sl * (g - c0))
-
-
-@njit(cache=True, nogil=True)
-def event_features(x, offset, n_total, B, bvals, starts, ends, signs, e0, e1,
+def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
                    off_pos, off_neg, out):
-    """Features of events ``e0 .. e1-1`` (global sample indices).
+    """Features of the events ``idx`` (global sample indices).
 
     ``x`` holds samples ``offset .. offset+len(x)`` and must cover
-    ``[ends[e0-1], starts[e1])`` (trace ends at the first/last event).
-    ``out`` is an (e1-e0, 13) float64 array, columns:
+    ``[ends[e-1], starts[e+1])`` of every event e in ``idx`` (trace ends for the
+    first/last event). ``out`` is a (len(idx), 13) float64 array, columns:
     0 i_a (integration start), 1 i_b (integration end, exclusive),
-    2 i_peak, 3 peak (signed residual, A), 4 sum of residual (A samples),
-    5 rise 10-90 % (samples), 6 decay time constant (samples, first moment
-    of the tail), 7 fwhm (samples), 8 baseline at the peak (A),
+    2 i_peak, 3 peak (signed, A, above the local baseline), 4 sum of the
+    residual over [i_a, i_b) after the local baseline (A samples),
+    5 rise 10-90 % (samples), 6 decay time constant (samples, first moment of
+    the tail), 7 fwhm (samples), 8 background at the peak (A),
     9 i_cross (lower-level crossing before the threshold crossing),
-    10 threshold-crossing end, 11 sub-sample peak position (parabola).
+    10 threshold-crossing end, 11 sub-sample peak position (parabola),
+    12 rising-edge half-maximum crossing (sub-sample, NaN if none).
     """
     ne = starts.shape[0]
-    for e in range(e0, e1):
+    buf = np.empty(1024, np.float64)
+    for k in range(idx.shape[0]):
+        e = idx[k]
         s = starts[e]
         t = ends[e]
         sg = signs[e]
         off = off_pos if sg > 0 else off_neg
         lo = 0 if e == 0 else ends[e - 1]
         hi = n_total if e == ne - 1 else starts[e + 1]
-        # peak
-        ip = s
-        pv = -np.inf
-        for g in range(s, t):
-            r = _res(x, offset, g, B, bvals, sg)
-            if r > pv:
-                pv = r
-                ip = g
         # lower-level crossing before the threshold crossing
         a = s
         while a > lo:
-            if _res(x, offset, a - 1, B, bvals, sg) <= off:
+            if sg * (x[a - 1 - offset] - baseline_at(a - 1, B, bvals)) <= off:
                 break
             a -= 1
+        # peak (global baseline)
+        if buf.shape[0] < t - s:
+            buf = np.empty(2 * (t - s), np.float64)
+        _fill_base(s, t, B, bvals, buf)
+        ip = s
+        pv = -np.inf
+        for g in range(s, t):
+            r = sg * (x[g - offset] - buf[g - s])
+            if r > pv:
+                pv = r
+                ip = g
         # integrate beyond the lower-level crossings by the length of the
-        # rise / fall (the part of the transient hidden in the noise),
-        # bounded by the midpoints to the neighbours
+        # rise and twice the fall (the part of the transient hidden in the
+        # noise), bounded by the midpoints to the neighbours
         ext_a = max(2, ip - a + 1)
         ext_b = max(2, 2 * (t - ip))
         lo2 = lo if e == 0 else (ends[e - 1] + s) // 2
@@ -226,16 +326,23 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, e0, e1,
         ia = min(a, max(lo2, a - ext_a, 0))
         ib = max(t, min(hi2, t + ext_b, n_total))
         # local linear baseline from the residual just before and after the
-        # integration range (removes 1/f and pickup the slow baseline misses)
+        # integration range (removes 1/f noise the slow baseline misses)
         wl = max(4, (ib - ia) // 2)
         pa0 = max(ia - wl, lo, 0)
         pb1 = min(ib + wl, hi, n_total)
+        L = pb1 - pa0
+        if buf.shape[0] < L:
+            buf = np.empty(2 * L, np.float64)
+        _fill_base(pa0, pb1, B, bvals, buf)
+        for g in range(pa0, pb1):
+            buf[g - pa0] = sg * (x[g - offset] - buf[g - pa0])
+        # buf now holds the signed residual (sg * r) over [pa0, pb1)
         m_pre = 0.0
         for g in range(pa0, ia):
-            m_pre += x[g - offset] - baseline_at(g, B, bvals)
+            m_pre += buf[g - pa0]
         m_post = 0.0
         for g in range(ib, pb1):
-            m_post += x[g - offset] - baseline_at(g, B, bvals)
+            m_post += buf[g - pa0]
         if ia > pa0 and pb1 > ib:
             m_pre /= ia - pa0
             m_post /= pb1 - ib
@@ -257,12 +364,14 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, e0, e1,
             c_pre = 0.0
             c_post = 1.0
         lslope = (m_post - m_pre) / (c_post - c_pre)
+        # residual above the local baseline, in place over [ia, ib)
         q = 0.0
         for g in range(ia, ib):
-            q += x[g - offset] - baseline_at(g, B, bvals)
-        q -= (ib - ia) * (m_pre + lslope * (0.5 * (ia + ib - 1) - c_pre))
-        loc_pk = m_pre + lslope * (ip - c_pre)
-        pv -= sg * loc_pk
+            v = buf[g - pa0] - (m_pre + lslope * (g - c_pre))
+            buf[g - pa0] = v
+            q += v
+        pv = buf[ip - pa0]
+        loc_pk = sg * (m_pre + lslope * (ip - c_pre))
         # rise time 10-90 % on the leading edge (scan back from the peak)
         p10 = 0.1 * pv
         p90 = 0.9 * pv
@@ -270,7 +379,7 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, e0, e1,
         i10 = -1.0
         prev = pv
         for g in range(ip - 1, ia - 1, -1):
-            r = _resl(x, offset, g, B, bvals, sg, m_pre, lslope, c_pre)
+            r = buf[g - pa0]
             if i90 < 0 and r < p90:
                 i90 = g + 1 - _interp_cross(prev, r, p90)
             if r < p10:
@@ -281,52 +390,88 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, e0, e1,
             i10 = float(ia)
         rise_t = (i90 - i10) if (i90 >= 0 and i10 >= 0) else 0.0
         # full width at half maximum
-        half = 0.5 * pv
+        halfv = 0.5 * pv
         left = np.nan
         prev = pv
         for g in range(ip - 1, ia - 1, -1):
-            r = _resl(x, offset, g, B, bvals, sg, m_pre, lslope, c_pre)
-            if r < half:
-                left = g + 1 - _interp_cross(prev, r, half)
+            r = buf[g - pa0]
+            if r < halfv:
+                left = g + 1 - _interp_cross(prev, r, halfv)
                 break
             prev = r
         right = np.nan
         prev = pv
         for g in range(ip + 1, ib):
-            r = _resl(x, offset, g, B, bvals, sg, m_pre, lslope, c_pre)
-            if r < half:
-                right = g - 1 + (1.0 - _interp_cross(r, prev, half))
+            r = buf[g - pa0]
+            if r < halfv:
+                right = g - 1 + _interp_cross(prev, r, halfv)
                 break
             prev = r
         # decay: first moment of the tail (tau of an exponential)
         m0 = 0.0
         m1 = 0.0
         for g in range(ip, ib):
-            r = _resl(x, offset, g, B, bvals, sg, m_pre, lslope, c_pre)
+            r = buf[g - pa0]
             m0 += r
             m1 += r * (g - ip)
         decay = m1 / m0 if m0 > 0 else np.nan
         # sub-sample peak position
         sub = float(ip)
-        if ip > 0 and ip < n_total - 1 and ip - 1 >= offset and ip + 1 < offset + x.shape[0]:
-            ym = _resl(x, offset, ip - 1, B, bvals, sg, m_pre, lslope, c_pre)
-            yp = _resl(x, offset, ip + 1, B, bvals, sg, m_pre, lslope, c_pre)
+        if ip - 1 >= ia and ip + 1 < ib:
+            ym = buf[ip - 1 - pa0]
+            yp = buf[ip + 1 - pa0]
             den = ym - 2.0 * pv + yp
             if den < 0.0:
                 d = 0.5 * (ym - yp) / den
                 if d > -1.0 and d < 1.0:
                     sub = ip + d
-        k = e - e0
         out[k, 0] = ia
         out[k, 1] = ib
         out[k, 2] = ip
         out[k, 3] = sg * pv
-        out[k, 4] = q
+        out[k, 4] = sg * q
         out[k, 5] = rise_t
         out[k, 6] = decay
         out[k, 7] = right - left
-        out[k, 12] = left
         out[k, 8] = baseline_at(ip, B, bvals) + loc_pk
         out[k, 9] = a
         out[k, 10] = t
         out[k, 11] = sub
+        out[k, 12] = left
+
+
+@njit(cache=True, nogil=True)
+def merge_tails(starts, ends, signs, peaks, ipeaks, keep, changed):
+    """Merge candidates rising out of the previous event's decaying tail.
+
+    Event k joins the last kept event j when they have the same sign, k
+    starts within ``max(2, 2 * (end_j - ipeak_j))`` samples of j's end and
+    ``|peak_k| < 0.5 |peak_j|``. Writes kept indices into ``keep`` and the
+    output positions of extended events into ``changed``; modifies ``ends``
+    of kept events in place. Returns ``(n_keep, n_changed, n_merged)``.
+    """
+    n = starts.shape[0]
+    if n == 0:
+        return 0, 0, 0
+    nk = 1
+    keep[0] = 0
+    nch = 0
+    merged = 0
+    j = 0
+    end_j = ends[0]
+    for k in range(1, n):
+        if (signs[k] == signs[j] and starts[k] - end_j <= max(2, 2 * (end_j - ipeaks[j]))
+                and abs(peaks[k]) < 0.5 * abs(peaks[j])):
+            if ends[k] > end_j:
+                end_j = ends[k]
+            ends[j] = end_j
+            merged += 1
+            if nch == 0 or changed[nch - 1] != nk - 1:
+                changed[nch] = nk - 1
+                nch += 1
+        else:
+            keep[nk] = k
+            nk += 1
+            j = k
+            end_j = ends[k]
+    return nk, nch, merged

@@ -51,7 +51,7 @@ DEFAULTS = dict(
     range_mask="auto",
     noise=None,
     false_rate=1e-7,
-    iterations=2,
+    iterations=3,
     chunk_size=None,
 )
 
@@ -209,14 +209,14 @@ def _chunks(n, chunk, B):
     return [(i, min(i + chunk, n)) for i in range(0, n, chunk)]
 
 
-def _block_means(src, chunks, B):
+def _block_stats(src, chunks, B):
     parts = []
     for i0, i1 in chunks:
-        m, bad = _kernels.block_means(src.read(i0, i1), B)
-        if bad >= 0:
-            return None, i0 + bad
-        parts.append(m)
-    return np.concatenate(parts), -1
+        st = _kernels.block_stats(src.read(i0, i1), B)
+        if st[3] >= 0:
+            return None, None, None, i0 + st[3]
+        parts.append(st[:3])
+    return tuple(np.concatenate([q[k] for q in parts]) for k in range(3)) + (-1,)
 
 
 def _baseline_values(method, means, B, win_blocks, mask, degree):
@@ -237,7 +237,7 @@ def _baseline_values(method, means, B, win_blocks, mask, degree):
     return running_median(means, win_blocks, None if mask is None else mask)
 
 
-def _hysteresis(src, chunks, B, bvals, on_pos, off_pos, on_neg, off_neg):
+def _hysteresis(src, chunks, B, bvals, on_pos, off_pos, on_neg, off_neg, mins=None, maxs=None):
     """All events (global start, end, sign); exact across chunks (state carry)."""
     S, E, G = [], [], []
     cap = 4096
@@ -251,7 +251,7 @@ def _hysteresis(src, chunks, B, bvals, on_pos, off_pos, on_neg, off_neg):
         m = c1 - c0
         while i < m:
             cnt, stop, st = _kernels.hysteresis(x, i, m, c0, B, bvals, on_pos, off_pos,
-                                                on_neg, off_neg, starts, ends, signs, state)
+                                                on_neg, off_neg, starts, ends, signs, state, mins, maxs)
             s_g = starts[:cnt] + c0
             e_g = ends[:cnt] + c0
             g_g = signs[:cnt].copy()
@@ -282,24 +282,25 @@ def _hysteresis(src, chunks, B, bvals, on_pos, off_pos, on_neg, off_neg):
     return np.concatenate(S), np.concatenate(E), np.concatenate(G)
 
 
-def _features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg):
+def _features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg, which=None):
+    """Feature rows for events ``which`` (default all), reading near them only."""
     ne = starts.size
-    out = np.empty((ne, 13), np.float64)
-    if ne == 0:
+    which = np.arange(ne, dtype=np.int64) if which is None else np.asarray(which, np.int64)
+    out = np.empty((which.size, 13), np.float64)
+    if which.size == 0:
         return out
     n = src.n
-    bounds = np.searchsorted(starts, [c0 for c0, _ in chunks] + [n + 1])
-    for k in range(len(chunks)):
-        e0, e1 = int(bounds[k]), int(bounds[k + 1])
-        if e1 <= e0:
-            continue
-        w0 = 0 if e0 == 0 else int(ends[e0 - 1])
-        w0 = min(w0, int(starts[e0]))
-        w1 = n if e1 == ne else int(starts[e1])
-        w1 = max(w1, int(ends[e1 - 1]))
+    chunk_of = np.searchsorted([c1 for _, c1 in chunks], starts[which], side="right")
+    for k in np.unique(chunk_of):
+        sel = np.flatnonzero(chunk_of == k)
+        ev = which[sel]
+        e0, e1 = int(ev[0]), int(ev[-1])
+        w0 = 0 if e0 == 0 else min(int(ends[e0 - 1]), int(starts[e0]))
+        w1 = n if e1 == ne - 1 else max(int(starts[e1 + 1]), int(ends[e1]))
         x = src.read(w0, w1)
-        _kernels.event_features(x, w0, n, B, bvals, starts, ends, signs, e0, e1,
-                                off_pos, off_neg, out[e0:e1])
+        o = np.empty((ev.size, 13), np.float64)
+        _kernels.event_features(x, w0, n, B, bvals, starts, ends, signs, ev, off_pos, off_neg, o)
+        out[sel] = o
         del x
     return out
 
@@ -348,23 +349,75 @@ def _merge_tails(starts, ends, signs, feat):
     """Merge a candidate that rises out of the decaying tail of the previous
     event (same sign, starting within twice the previous event's fall time of
     its end, and peaking below half of it): a noise dip under the lower level
+    split one transient in two. Returns the merged arrays, the number merged,
+    the kept row indices and the positions of the extended events."""
+    n = starts.size
+    keep = np.empty(n, np.int64)
+    changed = np.empty(n, np.int64)
+    ends2 = ends.copy()
+    nk, nch, merged = _kernels.merge_tails(starts, ends2, signs, feat[:, 3].copy(),
+                                           feat[:, 2].astype(np.int64), keep, changed)
+    keep = keep[:nk]
+    return starts[keep], ends2[keep], signs[keep], merged, keep, changed[:nch]
+
+
+#: events above this SNR give their own peak time; weaker ones use the
+#: rising edge (see _peak_positions)
+SNR_PEAK_OWN = 20.0
+
+
+def _peak_positions(feat, snr):
+    """Peak position (samples) of each event.
+
+    On the slowly decaying top of a filtered transient the arg-max of a weak
+    event wanders by many samples, while its rising edge is steep: the
+    half-maximum crossing is precise to a fraction of a sample. Events with
+    SNR < 20 get ``t_half + D``, with D the median half-max -> peak delay of
+    the recording's events with SNR >= 20 (at least 3 of them; otherwise
+    every event keeps its own parabolic arg-max).
+    """
+    sub = feat[:, 11].copy()
+    half = feat[:, 12]
+    strong = (snr >= SNR_PEAK_OWN) & np.isfinite(half)
+    if strong.sum() >= 3:
+        delay = float(np.median(sub[strong] - half[strong]))
+        weak = (snr < SNR_PEAK_OWN) & np.isfinite(half)
+        sub[weak] = half[weak] + delay
+    return sub
+
+
+def _merge_tails(starts, ends, signs, feat):
+    """Merge a candidate that rises out of the decaying tail of the previous
+    event (same sign, starting within twice the previous event's fall time of
+    its end, and peaking below half of it): a noise dip under the lower level
     split one transient in two. Returns the merged arrays and the count."""
     if starts.size < 2:
-        return starts, ends, signs, 0
-    S, E, G, P, IP = [int(starts[0])], [int(ends[0])], [int(signs[0])], [abs(feat[0, 3])], [int(feat[0, 2])]
+        return starts, ends, signs, 0, np.arange(starts.size), np.empty(0, np.int64)
+    pk = np.abs(feat[:, 3])
+    ip = feat[:, 2].astype(np.int64)
+    # fast path: no candidate pair at all
+    cand = (signs[1:] == signs[:-1]) & (starts[1:] - ends[:-1] <= np.maximum(2, 2 * (ends[:-1] - ip[:-1])))
+    if not cand.any():
+        return starts, ends, signs, 0, np.arange(starts.size), np.empty(0, np.int64)
+    S, E, G, P, IP, K = [int(starts[0])], [int(ends[0])], [int(signs[0])], [pk[0]], [int(ip[0])], [0]
+    changed = []
     merged = 0
     for k in range(1, starts.size):
-        s, e, g, pk = int(starts[k]), int(ends[k]), int(signs[k]), abs(feat[k, 3])
-        if g == G[-1] and s - E[-1] <= max(2, 2 * (E[-1] - IP[-1])) and pk < 0.5 * P[-1]:
+        s, e, g = int(starts[k]), int(ends[k]), int(signs[k])
+        if g == G[-1] and s - E[-1] <= max(2, 2 * (E[-1] - IP[-1])) and pk[k] < 0.5 * P[-1]:
             E[-1] = max(E[-1], e)
             merged += 1
+            if not changed or changed[-1] != len(S) - 1:
+                changed.append(len(S) - 1)
             continue
         S.append(s)
         E.append(e)
         G.append(g)
-        P.append(pk)
-        IP.append(int(feat[k, 2]))
-    return np.array(S, np.int64), np.array(E, np.int64), np.array(G, np.int8), merged
+        P.append(pk[k])
+        IP.append(int(ip[k]))
+        K.append(k)
+    return (np.array(S, np.int64), np.array(E, np.int64), np.array(G, np.int8), merged,
+            np.array(K, np.int64), np.array(changed, np.int64))
 
 
 def _table(feat, signs, fs, noise, kind):
@@ -448,7 +501,7 @@ def find_events(trace, fs=None, *, blank=None, **params) -> pd.DataFrame:
     false_rate : float
         Target false events per sample for ``threshold='auto'`` (1e-7).
     iterations : int
-        Baseline/noise re-estimations with events masked (2).
+        Baseline/noise re-estimations with event blocks masked (3).
     chunk_size : int, optional
         Samples per chunk; default whole array in memory, 2**24 for memory
         maps. Results do not depend on it.
@@ -517,7 +570,7 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
     B = block_size(win_s * fs)
     chunk = p["chunk_size"] or (AUTO_CHUNK if src.filename else n)
     chunks = _chunks(n, chunk, B)
-    means, bad = _block_means(src, chunks, B)
+    means, mins, maxs, bad = _block_stats(src, chunks, B)
     if bad >= 0:
         raise DataError(
             f"the trace has a non-finite sample (NaN or Inf) at index {bad} (t = {bad / fs:g} s); "
@@ -545,18 +598,17 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
             skip_b.append(min(n, c + w + 1))
             skip_why.append("range switch")
 
-    ev_a = np.empty(0, np.int64)
-    ev_b = np.empty(0, np.int64)
-    bvals = None
-    for it in range(p["iterations"]):
-        mask = blocks_of_events(nb, B, np.concatenate([ev_a, skip_a]).astype(np.int64),
-                                np.concatenate([ev_b, skip_b]).astype(np.int64))
-        bnew = _baseline_values(method, means, B, win_blocks, mask if mask.any() else None,
-                                p["baseline_degree"])
-        pieces = residual_sample(src.read, n, B, bnew, exclude=(ev_a, ev_b),
-                                 skip=(np.asarray(skip_a, np.int64), np.asarray(skip_b, np.int64)))
-        sig_est = robust_sigma(np.concatenate(pieces)) if pieces else float("nan")
-        nu0 = upcrossing_rate(pieces)
+    # baseline, noise and threshold, iterated in the decimated domain: blocks
+    # whose min/max leave the threshold band around the current baseline hold
+    # events (or artefacts) and are masked for the next baseline/noise estimate
+    skip_blocks = blocks_of_events(nb, B, np.asarray(skip_a, np.int64), np.asarray(skip_b, np.int64))
+    flagged = skip_blocks.copy()
+    for it in range(p["iterations"] + 1):
+        bvals = _baseline_values(method, means, B, win_blocks, flagged if flagged.any() else None,
+                                 p["baseline_degree"])
+        res, contiguous = residual_sample(src.read, n, B, bvals, flagged)
+        sig_est = robust_sigma(res)
+        nu0 = upcrossing_rate(res, contiguous)
         if blank_noise is not None:
             sigma, nu0 = blank_noise
         elif p["noise"] is not None:
@@ -570,23 +622,20 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
         th = auto_threshold(nu0, p["false_rate"], npol) if p["threshold"] == "auto" else p["threshold"]
         if h >= th:
             raise ParameterError(f"hysteresis ({h:g}) must be below the threshold ({th:g} SD)")
-        inf = np.inf
-        on_pos = th * sigma if pol in ("both", "positive") else inf
-        on_neg = th * sigma if pol in ("both", "negative") else inf
-        off = h * sigma
-        if bvals is not None and it > 0 and np.max(np.abs(bnew - bvals)) < 0.02 * sigma \
-                and abs(sigma / prev_sigma - 1) < 1e-3 and th == prev_th:
-            break  # converged: keep the events of the previous pass
-        bvals, prev_sigma, prev_th = bnew, sigma, th
-        starts, ends, signs = _hysteresis(src, chunks, B, bvals, on_pos, off, on_neg, off)
-        if it + 1 < p["iterations"]:
-            # mask the events (widened by their length) for the next estimate
-            # (excursions longer than half the baseline window are background
-            # the median could not follow, e.g. a charging decay: not masked)
-            L = ends - starts
-            short = L < win_blocks * B // 2
-            ev_a = np.maximum(starts - L - 2, 0)[short]
-            ev_b = np.minimum(ends + 2 * L + 2, n)[short]
+        if it == p["iterations"]:
+            break
+        slack = np.abs(np.diff(bvals, prepend=bvals[0])) + np.abs(np.diff(bvals, append=bvals[-1]))
+        hot = ((maxs - bvals) > th * sigma + slack) | ((bvals - mins) > th * sigma + slack)
+        hot = hot | np.r_[False, hot[:-1]] | np.r_[hot[1:], False]  # event tails spill over
+        new_flag = hot | skip_blocks
+        if np.array_equal(new_flag, flagged):
+            break
+        flagged = new_flag
+    inf = np.inf
+    on_pos = th * sigma if pol in ("both", "positive") else inf
+    on_neg = th * sigma if pol in ("both", "negative") else inf
+    off = h * sigma
+    starts, ends, signs = _hysteresis(src, chunks, B, bvals, on_pos, off, on_neg, off, mins, maxs)
 
     gap = int(round(p["min_separation"] * fs))
     rej_s, rej_e, rej_g, rej_r = [], [], [], []
@@ -595,9 +644,11 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
     feat = _features(src, chunks, B, bvals, starts, ends, signs, off, off)
     n_merged = 0
     if p["merge"]:
-        starts, ends, signs, n_merged = _merge_tails(starts, ends, signs, feat)
+        starts, ends, signs, n_merged, keep, changed = _merge_tails(starts, ends, signs, feat)
         if n_merged:
-            feat = _features(src, chunks, B, bvals, starts, ends, signs, off, off)
+            feat = feat[keep]
+            redo = np.unique(np.clip(np.concatenate([changed - 1, changed, changed + 1]), 0, starts.size - 1))
+            feat[redo] = _features(src, chunks, B, bvals, starts, ends, signs, off, off, redo)
     reason = np.full(starts.size, "", dtype=object)
     # charging transient at the start
     masked = [[a / fs + t0, b / fs + t0] for a, b in zip(skip_a, skip_b)]

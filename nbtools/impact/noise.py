@@ -2,7 +2,7 @@
 
 The residual is evaluated on up to ``max_samples`` samples taken as evenly
 spaced contiguous segments of the trace (all of it when short), with the
-samples of detected events removed. The noise is the median absolute
+blocks that hold events removed. The noise is the median absolute
 deviation scaled to a Gaussian standard deviation (1.4826 MAD), which a few
 spikes do not inflate. Quantised recordings (MAD of a handful of levels) fall
 back to a clipped standard deviation so the estimate never collapses to 0.
@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _kernels
 
-MAX_NOISE_SAMPLES = 1 << 21
+MAX_NOISE_SAMPLES = 1 << 18
 N_SEGMENTS = 64
 
 
@@ -27,35 +27,36 @@ def sample_segments(n: int, max_samples: int = MAX_NOISE_SAMPLES, n_segments: in
     return [(int(s), int(s) + L) for s in starts]
 
 
-def residual_sample(read, n, B, bvals, exclude=None, skip=None, max_samples=MAX_NOISE_SAMPLES):
-    """Residual samples (float64) for the noise estimate, events excluded.
+def residual_sample(read, n, B, bvals, flagged=None, max_samples=MAX_NOISE_SAMPLES):
+    """Residual samples (float64) for the noise estimate.
 
-    ``read(i0, i1)`` returns samples; ``exclude`` is ``(ia, ib)`` arrays of
-    sample ranges to drop; ``skip`` ranges likewise (masked regions).
-    Returns a list of residual arrays, one per contiguous piece.
+    ``read(i0, i1)`` returns samples; ``flagged`` (bool per block) marks
+    blocks to leave out (events, masked regions). Returns ``(res, contiguous)``
+    where ``contiguous[i]`` says that ``res[i]`` directly follows ``res[i-1]``
+    in the trace (for counting crossings). If every block is flagged, all are
+    used.
     """
-    pieces = []
-    rngs = []
-    for a, b in ([] if exclude is None else [exclude]) + ([] if skip is None else [skip]):
-        rngs.append((np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)))
-    for i0, i1 in sample_segments(n, max_samples):
+    segs = sample_segments(n, max_samples)
+    out = []
+    cont = []
+    for i0, i1 in segs:
         x = np.asarray(read(i0, i1), dtype=np.float64)
         base = np.empty(i1 - i0)
-        _kernels.baseline_fill(i0, i1, B, bvals, base)
+        _kernels._fill_base(i0, i1, B, bvals, base)
         r = x - base
         keep = np.ones(i1 - i0, dtype=bool)
-        for a, b in rngs:
-            sel = (b > i0) & (a < i1)
-            for aa, bb in zip(a[sel], b[sel]):
-                keep[max(aa, i0) - i0:min(bb, i1) - i0] = False
-        # split at removed samples so differences/crossings stay contiguous
-        if keep.all():
-            pieces.append(r)
-        else:
-            edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.view(np.int8), [0]])))
-            for s, e in zip(edges[::2], edges[1::2]):
-                pieces.append(r[s:e])
-    return pieces
+        if flagged is not None and not flagged.all():
+            keep = ~flagged[np.arange(i0, i1) // B]
+        c = np.empty(i1 - i0, dtype=bool)
+        c[0] = False
+        c[1:] = keep[1:] & keep[:-1]
+        out.append(r[keep])
+        cont.append(c[keep])
+    res = np.concatenate(out) if out else np.empty(0)
+    contiguous = np.concatenate(cont) if cont else np.empty(0, bool)
+    if res.size < 64 and flagged is not None and flagged.any():
+        return residual_sample(read, n, B, bvals, None, max_samples)
+    return res, contiguous
 
 
 def robust_sigma(r: np.ndarray) -> float:
@@ -80,17 +81,17 @@ def robust_sigma(r: np.ndarray) -> float:
     return sigma
 
 
-def upcrossing_rate(pieces) -> float:
-    """Mean-level up-crossings per sample of the residual (Rice's nu_0/fs)."""
-    n = 0
-    c = 0
-    for r in pieces:
-        if r.size < 2:
-            continue
-        s = r > np.median(r)
-        c += int(np.count_nonzero(~s[:-1] & s[1:]))
-        n += r.size - 1
-    return c / n if n else 0.25
+def upcrossing_rate(res, contiguous) -> float:
+    """Median-level up-crossings per sample of the residual (Rice's nu_0/fs)."""
+    if res.size < 2:
+        return 0.25
+    above = res > np.median(res)
+    pairs = contiguous[1:]
+    npairs = int(np.count_nonzero(pairs))
+    if npairs == 0:
+        return 0.25
+    c = int(np.count_nonzero(pairs & ~above[:-1] & above[1:]))
+    return c / npairs
 
 
 def auto_threshold(nu0: float, false_rate: float, n_polarities: int) -> float:
