@@ -363,3 +363,26 @@ def test_csv_from_excel_with_bom_and_quotes(tmp_path):
     tr = load_trace(path)
     _check(tr, "csv", rtol=1e-9)
     assert tr.meta["channels"] == ["Time (s)", "Current (nA)"]
+
+
+def test_channel_labels_in_meta_reload(tmp_path):
+    """Every label a reader lists in meta['channels'] for the current is accepted back as channel=."""
+    from nptdms import ChannelObject, TdmsWriter
+
+    paths = [write_chi(tmp_path / "a.txt"), write_dta(tmp_path / "a.DTA"), write_mpt(tmp_path / "a.mpt"),
+             write_table(tmp_path / "a.csv", "I/A", 1.0)]
+    xy = tmp_path / "xy.txt"
+    xy.write_text("XY\n\tCURVE (a.DTA)\n" + "".join(f"{t}\t{i}\n" for t, i in zip(T_S, I_A)))
+    np.savez(tmp_path / "a.npz", current=I_A, fs=FS)
+    _h5(tmp_path / "a.h5")
+    with TdmsWriter(str(tmp_path / "a.tdms")) as w:
+        w.write_segment([ChannelObject("G", "V (V)", np.ones(N)),
+                         ChannelObject("G", "I (A)", I_A, properties={"wf_increment": 1 / FS})])
+    np.save(tmp_path / "a.npy", I_A)
+    paths += [xy, tmp_path / "a.npz", tmp_path / "a.h5", tmp_path / "a.tdms"]
+    for p in paths:
+        tr = load_trace(p)
+        assert tr.meta["channel"] in tr.meta["channels"], p
+        again = load_trace(p, channel=tr.meta["channel"])
+        np.testing.assert_array_equal(again.current, tr.current)
+    assert load_trace(tmp_path / "a.npy", fs=FS, channel="array").meta["channel"] == "array"

@@ -155,12 +155,16 @@ def read(path, *, curve=None, channel=None, current_unit=None, fs=None) -> Trace
                               current_scale=cscale, time_scale=tscale, column=labels[ci])
 
 
-def read_xy(path, *, fs=None) -> Trace:
+def read_xy(path, *, fs=None, channel=None) -> Trace:
     """Read a Gamry Echem Analyst XY export: two tab-separated columns, t in s and I in A.
+
+    ``channel`` is accepted for symmetry (``'I'`` or 1: the only current column).
 
     The export has no unit line; Gamry writes SI units, which is what this
     reader takes (``meta['units_source']``).
     """
+    if channel not in (None, 1, "I"):
+        raise ParameterError(f"{path}: a Gamry XY export has one current column, 'I'; found channel={channel!r}")
     lines = read_text_lines(path, 3)
     curve = lines[1].strip() if len(lines) > 1 else ""
     values = read_table(path, skiprows=2, sep="\t", ncols=2)

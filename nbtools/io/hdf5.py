@@ -48,13 +48,14 @@ def _attr(objs, keys):
     return None, None
 
 
-def read(path, *, dataset=None, time_dataset=None, current_unit=None, fs=None) -> Trace:
+def read(path, *, dataset=None, channel=None, time_dataset=None, current_unit=None, fs=None) -> Trace:
     """Read one dataset of an HDF5 file (see module docstring).
 
     Parameters
     ----------
-    dataset : str, optional
-        Path of the current dataset inside the file.
+    dataset, channel : str, optional
+        Path of the current dataset inside the file (``channel`` is an alias,
+        as listed in ``meta['channels']``).
     time_dataset : str, optional
         Path of a time dataset (s, or its ``units`` attribute).
     current_unit : str, optional
@@ -64,6 +65,8 @@ def read(path, *, dataset=None, time_dataset=None, current_unit=None, fs=None) -
     """
     import h5py
 
+    if dataset is None:
+        dataset = channel
     with h5py.File(path, "r") as f:
         found = []
         f.visititems(lambda name, obj: found.append(obj) if isinstance(obj, h5py.Dataset) else None)

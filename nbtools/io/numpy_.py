@@ -31,8 +31,13 @@ def sniff_npz(head: bytes, text) -> int:
     return 1 if head[:4] == b"PK\x03\x04" else 0
 
 
-def read_npy(path, *, fs=None, current_unit=None, t0=0.0) -> Trace:
-    """Read a 1-D ``.npy`` array of current (A unless ``current_unit=``); ``fs=`` is required."""
+def read_npy(path, *, fs=None, current_unit=None, t0=0.0, channel=None) -> Trace:
+    """Read a 1-D ``.npy`` array of current (A unless ``current_unit=``); ``fs=`` is required.
+
+    ``channel`` is accepted for symmetry with other formats (``'array'`` or 0).
+    """
+    if channel not in (None, 0, "array"):
+        raise ParameterError(f"{path}: a .npy file holds one channel ('array'); found channel={channel!r}")
     arr = np.load(path, mmap_mode="r", allow_pickle=False)
     if arr.ndim == 2 and 1 in arr.shape:
         arr = arr.reshape(-1)
@@ -61,18 +66,21 @@ def _scalar(z, key):
     return v.item()
 
 
-def read_npz(path, *, key=None, fs=None, current_unit=None) -> Trace:
+def read_npz(path, *, key=None, channel=None, fs=None, current_unit=None) -> Trace:
     """Read the current array of an ``.npz`` archive (see module docstring).
 
     Parameters
     ----------
-    key : str, optional
-        Name of the current array; default ``current`` (or ``i``, ``data``...).
+    key, channel : str, optional
+        Name of the current array (``channel`` is an alias); default
+        ``current`` (or ``i``, ``data``...).
     fs : float, optional
         Sampling rate (Hz) when the archive has no ``fs``/``dt``/``time``.
     current_unit : str, optional
         Unit of the current (default the ``current_unit`` entry, else A).
     """
+    if key is None:
+        key = channel
     try:
         z = np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, ValueError) as exc:

@@ -77,7 +77,15 @@ def _read(f, path, *, group, channel, time_channel, current_unit, fs) -> Trace:
     if group is not None:
         groups = [_find(group, groups, "group", path, listing)]
     chosen = None
-    if channel is not None:
+    if isinstance(channel, str) and "/" in channel and group is None:
+        # a label from meta['channels']: 'group/channel'
+        gname, _, cname = channel.partition("/")
+        hit = [(g, c) for g in groups if g.name == gname for c in g.channels() if c.name == cname]
+        if hit:
+            chosen = hit[0]
+    if chosen is not None:
+        pass
+    elif channel is not None:
         if len(groups) > 1 and isinstance(channel, str):
             hits = [(g, c) for g in groups for c in g.channels() if c.name.strip().lower() == channel.strip().lower()]
             if len(hits) != 1:
