@@ -1,0 +1,228 @@
+"""ImageOverlay: a microscope image registered onto a PixelSelector's map.
+
+The panel gathers an image (path or upload) and control points, and draws
+the image over the map; the numerics are :func:`nbtools.overlay.load_image`,
+:func:`~nbtools.overlay.fit_affine` and :func:`~nbtools.overlay.warp_to_grid`.
+Pixels are then selected "on the image" with the map's lasso or box tool:
+the pixel centres under the drawn region are selected.
+
+Control points, one per line: ``column_px, row_px, x_um, y_um`` (image
+column and row counted from the top-left pixel; map position in µm, as on
+the map's axes). Clicking the map shows the clicked position to copy.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import ipywidgets as W
+import numpy as np
+
+from ..errors import ParameterError
+
+__all__ = ["ImageOverlay", "parse_points"]
+
+
+def parse_points(text):
+    """Control points from text lines ``column_px, row_px, x_um, y_um``.
+
+    Returns
+    -------
+    (src, dst) : numpy.ndarray (n, 2) each
+        Image (column, row) in px and map (x, y) in metres.
+    """
+    rows = []
+    for k, line in enumerate(str(text).splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = [p for p in line.replace(";", ",").replace("\t", ",").replace(" ", ",").split(",") if p]
+        try:
+            vals = [float(p) for p in parts]
+        except ValueError:
+            raise ParameterError(f"control point line {k} {line!r}: expected four numbers "
+                                 "'column_px, row_px, x_um, y_um'") from None
+        if len(vals) != 4:
+            raise ParameterError(f"control point line {k} {line!r}: expected four numbers "
+                                 f"'column_px, row_px, x_um, y_um', found {len(vals)}")
+        rows.append(vals)
+    a = np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+    return a[:, :2], a[:, 2:] * 1e-6
+
+
+def format_points(src, dst):
+    """Text for the control-point box (inverse of :func:`parse_points`)."""
+    lines = ["# column_px, row_px, x_um, y_um"]
+    for (c, r), (x, y) in zip(np.asarray(src), np.asarray(dst)):
+        lines.append(f"{c:g}, {r:g}, {x * 1e6:.4g}, {y * 1e6:.4g}")
+    return "\n".join(lines)
+
+
+class ImageOverlay:
+    """Load, register and draw a microscope image over a :class:`PixelSelector` map.
+
+    Parameters
+    ----------
+    selector : PixelSelector
+        The selector whose map receives the image.
+    image : str or pathlib.Path, optional
+        Image to put in the path box (not loaded until :meth:`load`).
+    """
+
+    def __init__(self, selector, image=None):
+        self.sel = selector
+        self.status = selector.status
+        self.image = None  # RGBA (rows, cols, 4)
+        self.image_path = None
+        self.affine = None
+        g = self.status.guard
+        self.path = W.Text(value=str(image) if image else "", placeholder="/path/to/sem_image.png (PNG, TIFF)",
+                           description="Image:", layout=W.Layout(width="520px"))
+        self.load_button = W.Button(description="Load image", icon="image", layout=W.Layout(width="120px"))
+        self.upload = W.FileUpload(accept=".png,.tif,.tiff,.jpg,.jpeg,.bmp", multiple=False,
+                                   description="Upload image")
+        self.points = W.Textarea(value="# column_px, row_px, x_um, y_um\n", rows=6,
+                                 layout=W.Layout(width="420px"),
+                                 placeholder="one control point per line: column_px, row_px, x_um, y_um")
+        self.register_button = W.Button(description="Register and overlay", button_style="primary",
+                                        layout=W.Layout(width="180px"),
+                                        tooltip="Fit the affine map image -> scan through the control points")
+        self.corners_button = W.Button(description="Stretch over scan area", layout=W.Layout(width="180px"),
+                                       tooltip="Control points at three image corners -> scan corners "
+                                               "(when the image shows exactly the scanned area)")
+        self.opacity = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="Opacity:",
+                                     continuous_update=True, layout=W.Layout(width="320px"))
+        self.visible = W.Checkbox(value=True, description="Show image", indent=False)
+        self.info = W.HTML("<span style='color:#555'>No image loaded.</span>")
+        self.tap_info = W.HTML("")
+        self.load_button.on_click(g(lambda b: self.load(self.path.value)))
+        self.upload.observe(g(self._on_upload), names="value")
+        self.register_button.on_click(g(lambda b: self.register()))
+        self.corners_button.on_click(g(lambda b: self.stretch_to_scan()))
+        self.opacity.observe(g(lambda c: self._apply_style()), names="value")
+        self.visible.observe(g(lambda c: self._apply_style()), names="value")
+        self.widget = W.VBox([
+            W.HTML("<span style='color:#555'>Load an SEM or optical image, give three or more control points "
+                   "(a feature's image column and row in px, and its position on the map in µm; click the map "
+                   "to read a position), then <b>Register</b>. Draw a lasso on the map to select the pixels "
+                   "under a region of the image.</span>"),
+            W.HBox([self.path, self.load_button, self.upload]),
+            W.HBox([self.points, W.VBox([self.register_button, self.corners_button, self.tap_info])]),
+            W.HBox([self.opacity, self.visible]),
+            self.info,
+        ])
+
+    # ------------------------------------------------------------ image
+    def load(self, source):
+        """Load an image: a path (str, Path) or an RGBA/greyscale array (row 0 at the top)."""
+        from ..overlay import load_image
+
+        if isinstance(source, np.ndarray):
+            a = source
+            if a.ndim == 2:
+                a = np.dstack([a, a, a, np.full_like(a, 255)])
+            if a.ndim != 3 or a.shape[2] not in (3, 4):
+                raise ParameterError(f"image array: expected (rows, cols), (rows, cols, 3) or (rows, cols, 4); "
+                                     f"found shape {a.shape}")
+            if a.shape[2] == 3:
+                a = np.dstack([a, np.full(a.shape[:2], 255, dtype=a.dtype)])
+            self.image, self.image_path = np.ascontiguousarray(a, dtype=np.uint8), None
+        else:
+            text = str(source).strip()
+            if not text:
+                raise ParameterError("type the path of an image file (PNG or TIFF) first")
+            self.image, self.image_path = load_image(Path(text).expanduser()), str(Path(text).expanduser())
+        self.affine = None
+        self.sel._overlay_r.visible = False
+        rows, cols = self.image.shape[:2]
+        self.info.value = (f"Image {cols} x {rows} px loaded. Give control points and press "
+                           "<b>Register and overlay</b>.")
+        self.status.info(f"Image loaded: {cols} x {rows} px")
+        return self.image
+
+    def _on_upload(self, change):
+        files = change["new"]
+        if not files:
+            return
+        f = files[0] if isinstance(files, (list, tuple)) else next(iter(files.values()))
+        name = Path(f["name"] if isinstance(f, dict) else f.name).name
+        content = f["content"] if isinstance(f, dict) else f.content
+        tmp = Path(tempfile.mkdtemp(prefix="nbtools_img_")) / name
+        tmp.write_bytes(bytes(content))
+        self.path.value = str(tmp)
+        self.load(tmp)
+
+    # ------------------------------------------------------------ registration
+    def set_points(self, src, dst):
+        """Control points: image (column, row) px and map (x, y) m, (n, 2) each."""
+        self.points.value = format_points(src, dst)
+
+    def stretch_to_scan(self):
+        """Control points mapping three image corners onto the scan area's corners."""
+        if self.image is None:
+            raise ParameterError("load an image first")
+        rows, cols = self.image.shape[:2]
+        x0, x1, y0, y1, _, _ = self.sel._extent()
+        # image top-left -> map top-left (x0, y1): image rows grow downwards, map y upwards
+        src = [[-0.5, -0.5], [cols - 0.5, -0.5], [-0.5, rows - 0.5]]
+        dst = [[x0, y1], [x1, y1], [x0, y0]]
+        self.set_points(src, dst)
+        return self.register()
+
+    def register(self):
+        """Fit the control points and draw the image over the map; returns the Affine."""
+        from ..overlay import fit_affine, warp_to_grid
+
+        if self.image is None:
+            raise ParameterError("load an image first (path or upload), then register it")
+        src, dst = parse_points(self.points.value)
+        self.affine = fit_affine(src, dst)
+        x0, x1, y0, y1, _, _ = self.sel._extent()
+        n = 500
+        w, h = (n, max(2, int(n * (y1 - y0) / (x1 - x0)))) if x1 - x0 >= y1 - y0 else \
+            (max(2, int(n * (x1 - x0) / (y1 - y0))), n)
+        xs = x0 + (np.arange(w) + 0.5) * (x1 - x0) / w
+        ys = y0 + (np.arange(h) + 0.5) * (y1 - y0) / h
+        rgba = warp_to_grid(self.image, self.affine, xs, ys)
+        self.sel._overlay_src.data = dict(image=[rgba.view(np.uint32).reshape(h, w)], x=[x0 * 1e6], y=[y0 * 1e6],
+                                          dw=[(x1 - x0) * 1e6], dh=[(y1 - y0) * 1e6])
+        self._apply_style()
+        covered = float((rgba[..., 3] > 0).mean())
+        pitch = min(self.sel._extent()[4:])
+        self.info.value = (f"Registered with {len(src)} control points: residual {self.affine.rms * 1e6:.3g} µm rms "
+                           f"({self.affine.rms / pitch:.2f} pixel pitch); the image covers {covered:.0%} of the map.")
+        if self.affine.rms > pitch:
+            self.status.warning(f"the control points disagree by {self.affine.rms * 1e6:.3g} µm rms, more than one "
+                                "pixel pitch: check them")
+        else:
+            self.status.info("Image registered and drawn over the map.")
+        return self.affine
+
+    def _apply_style(self):
+        r = self.sel._overlay_r
+        r.glyph.global_alpha = float(self.opacity.value)
+        r.visible = bool(self.visible.value and self.affine is not None)
+
+    def show_tap(self, xy):
+        """Show the last clicked map position (m) for typing control points."""
+        self.tap_info.value = (f"<span style='color:#555'>last click on the map:<br>"
+                               f"x = {xy[0] * 1e6:.4g} µm, y = {xy[1] * 1e6:.4g} µm</span>")
+
+    # ------------------------------------------------------------ params
+    @property
+    def params(self):
+        src, dst = parse_points(self.points.value)
+        return {"image": self.image_path, "control_points": np.column_stack([src, dst]).tolist(),
+                "opacity": float(self.opacity.value), "visible": bool(self.visible.value)}
+
+    def set_params(self, p):
+        pts = np.asarray(p.get("control_points") or np.zeros((0, 4)), dtype=np.float64).reshape(-1, 4)
+        self.set_points(pts[:, :2], pts[:, 2:])
+        self.opacity.value = float(p.get("opacity", 0.5))
+        self.visible.value = bool(p.get("visible", True))
+        if p.get("image"):
+            self.path.value = str(p["image"])
+            self.load(p["image"])
+            if len(pts) >= 3:
+                self.register()

@@ -1,0 +1,410 @@
+"""PixelSelector, ImageOverlay and nbtools.overlay without a browser.
+
+Selections are made as the map's Bokeh tools make them (``source.selected.indices``);
+state is read from ``.groups``, ``.params``, the Bokeh sources and the status line.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from nbtools import seccm
+from nbtools.errors import FormatError, ParameterError
+from nbtools.overlay import apply_affine, fit_affine, load_image, warp_to_grid
+from nbtools.simulate import seccm_scan
+from nbtools.widgets._curve_stats import curve_stats
+from nbtools.widgets.pixel_selector import MAPS, PixelSelector, export_groups, robust_limits
+
+
+@pytest.fixture(scope="module")
+def scan():
+    return seccm_scan(nx=16, ny=14, n_samples=240, seed=5)
+
+
+@pytest.fixture
+def sel(scan):
+    return PixelSelector(scan[0])
+
+
+def _status_text(s):
+    return s.status.value
+
+
+# ------------------------------------------------------------------ curve statistics
+def test_curve_stats_matches_numpy_reference():
+    rng = np.random.default_rng(1)
+    cur = rng.normal(3e-12, 1e-12, (50, 80)).astype(np.float32)
+    cur[7, 60:] = np.nan  # padded curve
+    rows = np.array([1, 7, 9, 20, 33])
+    st = curve_stats(cur, rows)
+    ref = cur[rows].astype(np.float64)
+    np.testing.assert_allclose(st["mean"], np.nanmean(ref, axis=0), rtol=1e-9)
+    np.testing.assert_allclose(st["sd"], np.nanstd(ref, axis=0, ddof=1), rtol=1e-6)
+    np.testing.assert_array_equal(st["n"], np.isfinite(ref).sum(axis=0))
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, st["n"] - 1) * st["sd"] / np.sqrt(st["n"])
+    np.testing.assert_allclose(st["high"] - st["mean"], half, rtol=1e-6)
+
+
+def test_curve_stats_agrees_with_core_group_stats(scan):
+    ds, _ = scan
+    rows = np.flatnonzero(ds.status.values == "landed")[:40]
+    st = curve_stats(ds.current.values, rows)
+    g = seccm.group_stats(ds, rows)
+    np.testing.assert_allclose(st["mean"], g.current.values, rtol=1e-6, atol=1e-18)
+    np.testing.assert_allclose(st["low"], g.ci_low.values, rtol=1e-5, atol=1e-17)
+
+
+def test_robust_limits_ignore_outliers():
+    v = np.r_[np.linspace(0, 1, 1000), 1e6, np.nan]
+    lo, hi = robust_limits(v)
+    assert 0 <= lo < 0.05 and 0.95 < hi <= 1.0
+
+
+# ------------------------------------------------------------------ map and selection
+def test_map_image_and_colour_limits(sel, scan):
+    ds, _ = scan
+    img = sel._image_src.data["image"][0]
+    assert img.shape == tuple(ds.attrs["grid_shape"])
+    q = seccm.charge(ds).values
+    # image row 0 is the first grid row (y ascending: Bokeh draws row 0 at the bottom)
+    label, scale = sel.colorbar.title.rsplit("/ ", 1)[1], None
+    assert label.endswith("C")
+    assert np.nanargmax(img) == np.nanargmax(q)
+    assert sel.mapper.low < sel.mapper.high
+    assert sel.mapper.high <= np.nanmax(img)
+
+
+@pytest.mark.parametrize("key", list(MAPS))
+def test_every_map_shows(sel, key):
+    sel.show_map(key)
+    assert sel.map_choice.value == key
+    assert sel.colorbar.title
+    assert "error" not in _status_text(sel).lower()
+
+
+def test_failed_landings_marked(sel, scan):
+    ds, _ = scan
+    n_bad = int((ds.status.values != "landed").sum())
+    assert n_bad > 0
+    assert len(sel._failed_src.data["x"]) == n_bad
+    sel.mark_failed.value = False
+    assert len(sel._failed_src.data["x"]) == 0
+
+
+def test_selection_updates_curves_and_means(sel, scan):
+    ds, _ = scan
+    landed = np.flatnonzero(ds.status.values == "landed")
+    failed = np.flatnonzero(ds.status.values != "landed")[:2]
+    pick = np.r_[landed[:5], failed]
+    sel.source.selected.indices = pick.tolist()  # what tap/box/lasso do
+    np.testing.assert_array_equal(sel.selection, np.sort(pick))
+    assert len(sel._curves_src.data["xs"]) == 5  # failed pixels left out
+    assert "7 pixels" in sel.selection_info.value and "2 failed left out" in sel.selection_info.value
+    names = sel._mean_src.data["name"]
+    assert any(n.startswith("selection (n=5)") for n in names)
+    mean = sel._mean_src.data["ys"][names.index("selection (n=5)")]
+    np.testing.assert_allclose(mean, ds.current.values[landed[:5]].mean(axis=0) * sel.cur_scale, rtol=1e-5)
+    sel.include_failed.value = True
+    assert len(sel._curves_src.data["xs"]) == 7
+
+
+def test_at_most_max_curves_are_drawn(scan):
+    ds, _ = scan
+    s = PixelSelector(ds, max_curves=10)
+    s.select(np.arange(ds.sizes["pixel"]))
+    assert len(s._curves_src.data["xs"]) == 10
+    assert s.last_response_s < 1.0
+
+
+def test_groups_add_remove_clear(sel, scan):
+    ds, _ = scan
+    sel.select([3, 4, 5])
+    sel.add_to_group("particle")
+    sel.select([5, 6])
+    sel.add_to_group("substrate")
+    sel.remove_button.click()  # removes the selection from the chosen group (substrate)
+    g = sel.groups
+    assert set(g) == {"particle", "substrate"}
+    p = g["particle"]
+    assert p.dims == ("y", "x") and p.dtype == bool and int(p.sum()) == 3
+    for i in (3, 4, 5):
+        assert bool(p.values[ds.iy.values[i], ds.ix.values[i]])
+    assert int(g["substrate"].sum()) == 0
+    sel.group_choice.value = "particle"
+    sel.clear_button.click()
+    assert int(sel.groups["particle"].sum()) == 0
+    assert "cleared" in _status_text(sel)
+
+
+def test_add_with_empty_selection_warns(sel):
+    sel.source.selected.indices = []
+    sel.add_button.click()
+    assert "Nothing selected" in _status_text(sel)
+
+
+def test_new_group_and_bad_names(sel):
+    sel.new_name.value = "crack"
+    sel.new_button.click()
+    assert "crack" in sel.group_choice.options and sel.group_choice.value == "crack"
+    assert sel._colors["crack"] not in (sel._colors["particle"], sel._colors["substrate"])
+    sel.new_name.value = "particle"
+    sel.new_button.click()
+    assert "exists already" in _status_text(sel) and "nbtools-error" in _status_text(sel)
+    sel.new_name.value = "  "
+    sel.new_button.click()
+    assert "empty" in _status_text(sel)
+
+
+def test_auto_classify_button(sel, scan):
+    ds, truth = scan
+    sel.auto_button.click()
+    text = _status_text(sel)
+    n_part = int(sel.groups["particle"].sum())
+    assert f"particle: {n_part} pixels" in text
+    expected = seccm.classify(ds).values
+    np.testing.assert_array_equal(sel.groups["particle"].values, expected)
+    np.testing.assert_array_equal(sel.groups["substrate"].values, ~expected)
+    # particle pixels carry more charge than substrate pixels
+    df = sel.summary()
+    q = df.set_index("group")["charge_mean_C"]
+    assert q["particle"] > 5 * abs(q["substrate"])
+    assert "particle" in sel.summary_html.value and "±" in sel.summary_html.value
+    # the group means are drawn with a band
+    assert len(sel._band_src.data["xs"]) == 2
+
+
+def test_params_round_trip(sel, scan):
+    ds, _ = scan
+    sel.select([1, 2, 30])
+    sel.add_to_group("particle")
+    sel.new_group("edge")
+    sel.select([40, 41])
+    sel.add_to_group("edge")
+    sel.show_map("peak_potential_anodic")
+    sel.include_failed.value = True
+    p = json.loads(json.dumps(sel.params))  # JSON-serialisable
+    other = PixelSelector(ds, params=p)
+    for name in ("particle", "substrate", "edge"):
+        xr.testing.assert_equal(other.groups[name], sel.groups[name])
+    assert other.map_choice.value == "peak_potential_anodic"
+    assert other.include_failed.value is True
+    assert other.params["groups"] == p["groups"]
+
+
+def test_params_for_another_scan_rejected(sel):
+    p = dict(sel.params, n_pixels=5)
+    with pytest.raises(ParameterError, match="5 pixels"):
+        sel.set_params(p)
+
+
+def test_custom_map_and_bad_map(scan):
+    ds, _ = scan
+    q = seccm.charge(ds) * 2
+    q.attrs = {"units": "C", "long_name": "double charge"}
+    s = PixelSelector(ds, map=q.rename("double"))
+    assert s.map_choice.value == "double"
+    assert "double charge" in s.colorbar.title
+    with pytest.raises(ParameterError, match="expected one of"):
+        PixelSelector(ds, map="nonsense")
+    with pytest.raises(ParameterError, match="scan grid"):
+        s.add_map("bad", xr.DataArray(np.zeros((3, 3)), dims=("y", "x")))
+
+
+def test_set_group_from_map(sel, scan):
+    ds, truth = scan
+    m = xr.DataArray(truth["particle"], dims=("y", "x"))
+    sel.set_group("truth", m)
+    assert int(sel.groups["truth"].sum()) == int(truth["particle"].sum())
+
+
+# ------------------------------------------------------------------ export
+def test_export_never_overwrites(sel, scan, tmp_path):
+    ds, _ = scan
+    sel.select([1, 2, 3])
+    sel.add_to_group("particle")
+    first = sel.export(tmp_path)
+    assert sorted(p.name for p in first) == ["seccm_groups.csv", "seccm_groups.nc", "seccm_mean_curves.csv"]
+    masks = xr.open_dataset(tmp_path / "seccm_groups.nc", engine="h5netcdf").load()
+    assert int(masks["particle"].sum()) == 3
+    table = pd.read_csv(tmp_path / "seccm_groups.csv")
+    assert table["particle"].sum() == 3 and len(table) == ds.sizes["pixel"]
+    curves = pd.read_csv(tmp_path / "seccm_mean_curves.csv")
+    use = [i for i in (1, 2, 3) if ds.status.values[i] == "landed"]
+    np.testing.assert_allclose(curves["particle mean_A"], ds.current.values[use].mean(axis=0), rtol=1e-5)
+    before = (tmp_path / "seccm_groups.csv").read_bytes()
+    second = sel.export(tmp_path)
+    assert {p.name for p in second} == {"seccm_groups_2.csv", "seccm_groups_2.nc", "seccm_mean_curves_2.csv"}
+    assert (tmp_path / "seccm_groups.csv").read_bytes() == before
+
+
+def test_export_button_errors_shown(sel, tmp_path):
+    sel.export_folder.value = str(tmp_path / "missing")
+    sel.export_button.click()
+    assert "does not exist" in _status_text(sel)
+    sel.export_folder.value = str(tmp_path)
+    sel.export_button.click()  # no pixels in any group
+    assert "no groups" in _status_text(sel)
+
+
+def test_export_groups_function(scan, tmp_path):
+    ds, truth = scan
+    out = export_groups(ds, {"p": xr.DataArray(truth["particle"], dims=("y", "x"))}, tmp_path, formats=("csv",))
+    assert [p.suffix for p in out] == [".csv", ".csv"]
+    with pytest.raises(ParameterError, match="formats"):
+        export_groups(ds, {"p": [1]}, tmp_path, formats=("xlsx",))
+
+
+# ------------------------------------------------------------------ overlay: pure functions
+def _known_affine():
+    a = np.deg2rad(12.0)
+    s = 0.4e-6
+    M = np.eye(3)
+    M[:2, :2] = s * np.array([[np.cos(a), np.sin(a)], [np.sin(a), -np.cos(a)]])
+    M[:2, 2] = [3e-6, 30e-6]
+    return M
+
+
+def test_fit_affine_recovers_known_map():
+    M = _known_affine()
+    rng = np.random.default_rng(2)
+    src = rng.uniform(0, 100, (6, 2))
+    dst = src @ M[:2, :2].T + M[:2, 2]
+    a = fit_affine(src, dst)
+    np.testing.assert_allclose(a.matrix, M, atol=1e-15, rtol=1e-9)
+    assert a.rms < 1e-15
+    np.testing.assert_allclose(apply_affine(a, src), dst, atol=1e-15)
+    np.testing.assert_allclose(a.inverse()(dst), src, atol=1e-8)
+    # noisy points: the rms residual reports the disagreement
+    noisy = dst + rng.normal(0, 0.5e-6, dst.shape)
+    assert 0.1e-6 < fit_affine(src, noisy).rms < 1e-6
+
+
+@pytest.mark.parametrize(
+    "src,dst,words",
+    [
+        ([[0, 0], [1, 1]], [[0, 0], [1, 1]], "at least 3"),
+        ([[0, 0], [1, 1], [2, 2]], [[0, 0], [1, 0], [0, 1]], "one line"),
+        ([[0, 0], [1, 0], [0, 1]], [[0, 0], [1, 1], [2, 2]], "one line"),
+        ([[0, 0], [1, 0], [0, np.nan]], [[0, 0], [1, 0], [0, 1]], "finite"),
+        ([[0, 0], [1, 0], [0, 1]], [[0, 0], [1, 0]], "3 points but dst_points has 2"),
+    ],
+)
+def test_fit_affine_bad_points(src, dst, words):
+    with pytest.raises(ParameterError, match=words):
+        fit_affine(src, dst)
+
+
+def test_load_image_png_tiff16_and_bad_files(tmp_path):
+    from PIL import Image
+
+    g = (np.arange(20 * 30) % 256).astype(np.uint8).reshape(20, 30)
+    Image.fromarray(g, mode="L").save(tmp_path / "a.png")
+    a = load_image(tmp_path / "a.png")
+    assert a.shape == (20, 30, 4) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a[..., 0], g)
+    g16 = (np.arange(20 * 30).reshape(20, 30) * 50).astype(np.uint16)
+    Image.fromarray(g16).save(tmp_path / "b.tif")
+    b = load_image(tmp_path / "b.tif")
+    assert b.shape == (20, 30, 4) and b[..., 0].max() == 255 and b[..., 0].min() == 0
+    (tmp_path / "bad.png").write_bytes(b"not an image at all")
+    with pytest.raises(FormatError, match="bad.png"):
+        load_image(tmp_path / "bad.png")
+    with pytest.raises(FormatError, match="no such image"):
+        load_image(tmp_path / "missing.png")
+
+
+def test_warp_to_grid_places_image():
+    img = np.zeros((10, 20, 4), np.uint8)
+    img[..., 3] = 255
+    img[0, 0, :3] = 200  # top-left pixel
+    # image (c, r) -> map (x, y) = (c, -r) + (0, 9): top-left pixel at (0, 9)
+    a = fit_affine([[0, 0], [19, 0], [0, 9]], [[0, 9], [19, 9], [0, 0]])
+    out = warp_to_grid(img, a, np.arange(20.0), np.arange(10.0))
+    assert out.shape == (10, 20, 4)
+    assert out[9, 0, 0] == 200 and out[0, 0, 0] == 0  # row 9 of the output is y = 9: the top of the image
+    outside = warp_to_grid(img, a, np.array([100.0]), np.array([100.0]))
+    assert outside[0, 0, 3] == 0
+
+
+# ------------------------------------------------------------------ overlay in the widget
+def test_overlay_registration_and_lasso_selection(scan, tmp_path):
+    from PIL import Image
+
+    ds, truth = scan
+    s = PixelSelector(ds)
+    M = _known_affine()
+    Image.fromarray(np.full((120, 160), 128, np.uint8), mode="L").save(tmp_path / "sem.png")
+    ov = s.overlay
+    ov.path.value = str(tmp_path / "sem.png")
+    ov.load_button.click()
+    assert "160 x 120" in _status_text(s)
+    src = np.array([[10.0, 10.0], [150.0, 12.0], [20.0, 110.0], [140.0, 100.0]])
+    ov.set_points(src, src @ M[:2, :2].T + M[:2, 2])
+    ov.register_button.click()
+    np.testing.assert_allclose(ov.affine.matrix, M, rtol=1e-3, atol=1e-9)
+    assert s._overlay_r.visible and "residual" in ov.info.value
+    ov.opacity.value = 0.2
+    assert s._overlay_r.glyph.global_alpha == pytest.approx(0.2)
+    ov.visible.value = False
+    assert not s._overlay_r.visible
+    # a lasso drawn on the image selects the pixel centres inside it (the lasso tool's job in the
+    # browser): here the pixels under the image's first 40 columns
+    inv = ov.affine.inverse()
+    cr = inv(np.column_stack([s.source.data["x"], s.source.data["y"]]) * 1e-6)
+    under = np.flatnonzero((cr[:, 0] >= 0) & (cr[:, 0] < 40) & (cr[:, 1] >= 0) & (cr[:, 1] < 120))
+    assert under.size > 0
+    s.source.selected.indices = under.tolist()
+    s.add_to_group("particle")
+    assert int(s.groups["particle"].sum()) == under.size
+    p = json.loads(json.dumps(s.params))
+    assert p["overlay"]["image"].endswith("sem.png") and len(p["overlay"]["control_points"]) == 4
+    again = PixelSelector(ds, params=p)
+    np.testing.assert_allclose(again.overlay.affine.matrix, ov.affine.matrix)
+
+
+def test_overlay_bad_input_shown(scan, tmp_path):
+    ds, _ = scan
+    s = PixelSelector(ds)
+    ov = s.overlay
+    (tmp_path / "broken.tif").write_bytes(b"II*\x00garbage")
+    ov.path.value = str(tmp_path / "broken.tif")
+    ov.load_button.click()
+    assert "nbtools-error" in _status_text(s) and "broken.tif" in _status_text(s)
+    ov.register_button.click()
+    assert "load an image first" in _status_text(s)
+    ov.load(np.zeros((20, 20), np.uint8))
+    ov.points.value = "# column_px, row_px, x_um, y_um\n1, 2, 3, 4\n5, 6, 7, 8\n"
+    ov.register_button.click()
+    assert "2 control point(s)" in _status_text(s) and "at least 3" in _status_text(s)
+    ov.points.value = "1, 2, 3\n"
+    ov.register_button.click()
+    assert "four numbers" in _status_text(s)
+    ov.corners_button.click()  # stretch over the scan: always registrable
+    assert ov.affine is not None and s._overlay_r.visible
+
+
+def test_bundled_example_registers_to_truth():
+    """data/seccm_example_sem_points.csv registers the bundled SEM image onto the scan."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    if not (data / "seccm_example_sem.png").exists():
+        pytest.skip("bundled SECCM example not generated (python data/make_seccm_example.py)")
+    pts = pd.read_csv(data / "seccm_example_sem_points.csv")
+    a = fit_affine(pts[["column_px", "row_px"]].values, pts[["x_um", "y_um"]].values * 1e-6)
+    assert a.rms < 1e-8
+    img = load_image(data / "seccm_example_sem.png")
+    ds = seccm.load(data / "seccm_example.nc")
+    truth = np.load(data / "seccm_example_truth.npz")
+    grid_x, grid_y = np.asarray(ds.attrs["grid_x"]), np.asarray(ds.attrs["grid_y"])
+    warped = warp_to_grid(img, a, grid_x, grid_y)[..., 0].astype(float)
+    # bright image regions are the particles
+    part = truth["particle"]
+    assert warped[part].mean() > warped[~part].mean() + 50
