@@ -123,9 +123,9 @@ class Trace:
     def _scale(self, raw: np.ndarray) -> np.ndarray:
         if self._gain == 1.0 and self._offset == 0.0 and raw.dtype == self._dtype:
             return raw
-        out = raw.astype(self._dtype)
-        if self._gain != 1.0:
-            out *= self._dtype.type(self._gain)
+        out = np.empty(raw.shape, dtype=self._dtype)
+        # one pass from the file's dtype to amperes (no intermediate copy)
+        np.multiply(raw, self._dtype.type(self._gain), out=out, casting="unsafe")
         if self._offset != 0.0:
             out += self._dtype.type(self._offset)
         return out
