@@ -38,12 +38,14 @@ load, save, from_arrays, to_grid, from_grid
 current_at, charge, peak, onset, peak_separation
 quality, label_landings, classify, group_stats
 read_wecspm_tdms, read_folder, read_columns
+load_image, register_image, Registration, warp_to_map, pixels_in_polygon (overlay)
 STATUS_VALUES
 """
 
 from .classify import classify, otsu_threshold
 from .dataset import STATUS_VALUES, from_arrays, from_grid, good_pixels, to_grid
 from .maps import charge, current_at, onset, peak, peak_separation
+from .overlay import Registration, load_image, pixels_in_polygon, register_image, warp_to_map
 from .quality import label_landings, quality
 from .readers import load, read_columns, read_folder, read_wecspm_tdms, save
 from .stats import group_stats, pixel_mask
@@ -70,4 +72,9 @@ __all__ = [
     "read_wecspm_tdms",
     "read_folder",
     "read_columns",
+    "load_image",
+    "register_image",
+    "Registration",
+    "warp_to_map",
+    "pixels_in_polygon",
 ]
