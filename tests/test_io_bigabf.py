@@ -56,3 +56,5 @@ def test_2gib_abf_opens_lazily(tmp_path):
     np.testing.assert_allclose(first.current, head * 1e-12, atol=step)
     assert not np.any(tr[n - 10:].current)  # the sparse tail reads as zeros
     assert tr.is_lazy  # slices did not materialise the whole trace
+    del tr, first
+    path.unlink()  # do not leave a 2 GiB (sparse) file in pytest's temp folders
