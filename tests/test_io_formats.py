@@ -386,3 +386,10 @@ def test_channel_labels_in_meta_reload(tmp_path):
         again = load_trace(p, channel=tr.meta["channel"])
         np.testing.assert_array_equal(again.current, tr.current)
     assert load_trace(tmp_path / "a.npy", fs=FS, channel="array").meta["channel"] == "array"
+
+
+@pytest.mark.parametrize("delimiter", [";", "semicolon"])
+def test_csv_forced_delimiter_and_decimal(tmp_path, delimiter):
+    path = write_table(tmp_path / "x.txt", "I (nA)", 1e-9, "t (s)", 1.0, sep=";", decimal=",")
+    tr = load_trace(path, delimiter=delimiter, decimal=",")
+    _check(tr, "csv", rtol=1e-12)

@@ -261,8 +261,6 @@ def trace_from_columns(current: np.ndarray, *, path, meta: dict, time: np.ndarra
             t0 = float(time[0]) * time_scale
     elif time is not None:
         meta["converted"]["time_scale"] = time_scale
-        if header_dt is not None:
-            header_dt = header_dt
         fs, t0, warns = regularise_time(np.ascontiguousarray(time, np.float64) * time_scale, path=path,
                                         header_dt=header_dt)
         meta["warnings"].extend(warns)

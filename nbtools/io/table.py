@@ -55,7 +55,7 @@ def _numeric_fields(line: str, sep: str, dec: str) -> int:
 def sniff_layout(lines: list[str], *, delimiter=None, decimal=None):
     """(first data line, delimiter, decimal, number of fields) or None."""
     cands = [(s, d) for s, d in _CANDIDATES
-             if (delimiter is None or s == delimiter or (delimiter in (" ", "whitespace") and s == r"\s+"))
+             if (delimiter is None or s == delimiter)
              and (decimal is None or d == decimal)]
     if delimiter is not None and not cands:
         cands = [(delimiter, decimal or ".")]
@@ -150,6 +150,11 @@ def read(path, *, fs=None, channel=None, time_column=None, current_unit=None, ti
     delimiter, decimal : str, optional
         Force the field separator (',', '\\t', ';', 'whitespace') and decimal mark.
     """
+    aliases = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "whitespace": r"\s+", "space": r"\s+",
+               " ": r"\s+"}
+    delimiter = aliases.get(delimiter, delimiter)
+    if decimal not in (None, ".", ","):
+        raise ParameterError(f"decimal must be '.' or ',', found {decimal!r}")
     lines = read_text_lines(path, 400)
     layout = sniff_layout(lines, delimiter=delimiter, decimal=decimal)
     if layout is None:
