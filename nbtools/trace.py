@@ -130,6 +130,16 @@ class Trace:
             out += self._dtype.type(self._offset)
         return out
 
+    def __reduce_ex__(self, protocol):
+        # A lazy trace over a file pickles as (file, byte position, strides), not as its
+        # samples, so that sending it to a Dask worker does not read the recording.
+        if self.is_lazy:
+            spec = _memmap_spec(self._raw)
+            if spec is not None:
+                args = (spec, self.fs, self._gain, self._offset, self._dtype.str, self.t0, self.meta, self.source)
+                return (_lazy_from_file, args)
+        return super().__reduce_ex__(protocol)
+
     @property
     def is_lazy(self) -> bool:
         """True while ``current`` has not been computed from the file's raw samples."""
@@ -248,3 +258,31 @@ class Trace:
             meta=dict(self.meta),
             source=self.source,
         )
+
+
+def _memmap_spec(raw: np.ndarray):
+    """(filename, byte position, dtype, length, stride) of a 1-D view of a np.memmap, else None."""
+    import mmap
+
+    root = raw
+    while isinstance(root, np.ndarray) and not isinstance(root.base, mmap.mmap):
+        root = root.base
+    if not isinstance(root, np.memmap) or getattr(root, "filename", None) is None or raw.ndim != 1:
+        return None
+    stride = raw.strides[0]
+    if stride <= 0 and len(raw) > 1:
+        return None
+    pos = root.offset + (raw.__array_interface__["data"][0] - root.__array_interface__["data"][0])
+    return (root.filename, int(pos), raw.dtype.str, int(raw.shape[0]), int(stride))
+
+
+def _lazy_from_file(spec, fs, gain, offset, dtype, t0, meta, source):
+    filename, pos, raw_dtype, n, stride = spec
+    raw_dtype = np.dtype(raw_dtype)
+    if n == 0:
+        raw = np.empty(0, raw_dtype)
+    else:
+        extent = (n - 1) * stride + raw_dtype.itemsize
+        block = np.memmap(filename, dtype=np.uint8, mode="r", offset=pos, shape=(extent,))
+        raw = np.ndarray((n,), dtype=raw_dtype, buffer=block, strides=(stride,))
+    return Trace.from_raw(raw, fs=fs, gain=gain, offset=offset, dtype=dtype, t0=t0, meta=meta, source=source)
