@@ -95,3 +95,23 @@ def test_tdms_seccm_channel_choice(realdata):
     assert other.meta["channel"] == "Data/Current 2 (A)"
     assert not np.array_equal(other.current, tr.current)
     assert 50 < tr.fs < 500  # from the dt(s) channel
+
+
+def test_abf2_float32_samples(realdata, tmp_path):
+    """ABF2 with float32 samples (nDataFormat=1), made from the real file in tmp_path: no ADC scaling."""
+    import struct
+
+    pyabf = pytest.importorskip("pyabf")
+    src = realdata / "abf" / "File_axon_1.abf"
+    ref = pyabf.ABF(str(src)).data[0].astype("<f4")  # pA
+    data = src.read_bytes()
+    block = -(-len(data) // 512)
+    new = bytearray(data) + bytes(block * 512 - len(data)) + ref.tobytes()
+    struct.pack_into("<H", new, 30, 1)  # nDataFormat: float32
+    struct.pack_into("<II", new, 236, block, 4)  # DataSection: new block, 4 bytes per sample
+    path = tmp_path / "float.abf"
+    path.write_bytes(bytes(new))
+    np.testing.assert_array_equal(pyabf.ABF(str(path)).data[0], ref)  # the crafted file is valid for pyabf
+    tr = load_trace(path)
+    assert tr.meta["converted"]["sample_dtype"] == "float32" and tr.meta["converted"]["adc_gain"] == 1.0
+    np.testing.assert_allclose(tr.current, ref.astype(np.float64) * 1e-12, rtol=1e-6)
