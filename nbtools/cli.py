@@ -73,6 +73,11 @@ def serve(args) -> int:
         "--Voila.port_retries=0",
         "--VoilaConfiguration.classic_tree=True",
         "--theme=light",
+        # a closed tab's kernel is not shut down by Voila 0.5.13 (its shutdown request fails the
+        # XSRF check, voila-dashboards/voila#1458): cull kernels idle with no page connected
+        f"--MappingKernelManager.cull_idle_timeout={args.cull_after}",
+        "--MappingKernelManager.cull_interval=30",
+        "--MappingKernelManager.cull_connected=False",
     ]
     if not args.open_browser:
         argv.append("--no-browser")
@@ -126,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("path", nargs="?", metavar="PATH",
                    help="folder of dashboard notebooks (default: notebooks/ of the checkout)")
     s.add_argument("--port", type=int, default=8866, help="port (default 8866)")
+    s.add_argument("--cull-after", type=int, default=300, metavar="SECONDS",
+                   help="stop a dashboard's kernel this long after its page was closed (default 300)")
     s.add_argument("--ip", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: only this computer can connect)")
     g = s.add_mutually_exclusive_group()

@@ -108,7 +108,7 @@ def test_cli_help_lists_commands():
         assert re.search(rf"^\s+{cmd}\s", out, re.M), f"'{cmd}' missing from nbtools --help:\n{out}"
     serve = subprocess.run([sys.executable, "-m", "nbtools.cli", "serve", "--help"], capture_output=True,
                            text=True, timeout=60, check=True).stdout
-    for opt in ("--port", "--ip", "--no-browser", "PATH"):
+    for opt in ("--port", "--ip", "--no-browser", "--cull-after", "PATH"):
         assert opt in serve
 
 
