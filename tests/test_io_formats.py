@@ -393,3 +393,26 @@ def test_csv_forced_delimiter_and_decimal(tmp_path, delimiter):
     path = write_table(tmp_path / "x.txt", "I (nA)", 1e-9, "t (s)", 1.0, sep=";", decimal=",")
     tr = load_trace(path, delimiter=delimiter, decimal=",")
     _check(tr, "csv", rtol=1e-12)
+
+
+def test_register_a_plugin_reader(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from nbtools.io import ReaderInfo, register_reader
+    from nbtools.io import _registry
+
+    mod = types.ModuleType("nbtools_test_plugin")
+    mod.sniff = lambda head, text: 2 if head.startswith(b"MYFMT") else 0
+    mod.read = lambda path, *, fs=1.0: Trace(np.frombuffer(path.read_bytes()[5:], dtype="<f8"), fs=fs)
+    monkeypatch.setitem(sys.modules, "nbtools_test_plugin", mod)
+    monkeypatch.setattr(_registry, "_FORMATS", dict(_registry._FORMATS))
+    monkeypatch.setattr("nbtools.io._load._FORMATS", _registry._FORMATS)
+    register_reader(ReaderInfo("myfmt", "test format", (".my",), "nbtools_test_plugin"))
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"MYFMT" + I_A.astype("<f8").tobytes())
+    tr = load_trace(path, fs=FS)
+    assert tr.meta["format"] == "myfmt" and tr.source == str(path)
+    np.testing.assert_array_equal(tr.current, I_A)
+    with pytest.raises(ValueError, match="already registered"):
+        register_reader(ReaderInfo("myfmt", "again", (".my",), "nbtools_test_plugin"))

@@ -39,9 +39,10 @@ def head_text(head: bytes) -> str | None:
     if b"\x00" in head[:4096]:
         return None
     try:
-        return head.decode("utf-8")
+        text = head.decode("utf-8")
     except UnicodeDecodeError:
-        return head.decode("latin-1")
+        text = head.decode("latin-1")
+    return text.lstrip("\ufeff")
 
 
 def read_text_lines(path: Path, max_lines: int) -> list[str]:
