@@ -240,3 +240,4 @@ def test_format_quantity():
     assert format_quantity(-3.2e-13, "C") == "-320 fC"
     assert format_quantity(0.45, "") == "0.45"
     assert format_quantity(25.0, "s") == "25 s"
+    assert format_quantity(1e-6 - 1e-15, "A") == "1 µA"

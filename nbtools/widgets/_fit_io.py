@@ -48,7 +48,7 @@ def format_quantity(value: float, unit: str = "", digits: int = 5) -> str:
     if unit in _PREFIXED_UNITS and value != 0:
         mag = abs(value)
         for base, p in _PREFIXES:
-            if mag < base * 1000.0:
+            if float(f"{mag / base:.{digits}g}") < 1000.0:  # after rounding
                 return f"{value / base:.{digits}g} {p}{unit}"
         return f"{value:.{digits}g} {unit}"
     return f"{value:.{digits}g} {unit}".strip()

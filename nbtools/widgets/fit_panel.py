@@ -20,6 +20,7 @@ params=None, models=None, options=None, export_dir=".")``
 - controls for tests and notebooks: ``.model_select``, ``.rows[name]`` (dict of
   ``value``/``min``/``max`` Text and ``vary`` Checkbox), ``.fit_button``,
   ``.export_button``, ``.status`` (ErrorDisplay), ``.report`` (HTML)
+- CSS classes for browser tests: ``nbtools-fit-panel`` (root), ``nbtools-fit-button``
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ class FitPanel:
             "Copy the fitted values into the table (to refit with other bounds or fixed parameters)"))
         self.fit_button = W.Button(description="Fit", button_style="primary", icon="check",
                                    tooltip="Fit the model to the data with the table's starting values")
+        self.fit_button.add_class("nbtools-fit-button")
         self.warning_box = W.HTML()
         self.report = W.HTML()
         self.export_folder = W.Text(value=str(export_dir), description="Folder",

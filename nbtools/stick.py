@@ -1,0 +1,364 @@
+"""Particle-on-a-stick workflow: kinetics and diffusion of one particle.
+
+Plain functions (no widgets) composing :mod:`nbtools.kinetics` for one particle
+measured by cyclic voltammetry at several scan rates and by potential steps:
+
+- :func:`read_curve_csv`, :func:`load_cv_series`: CSV files with units in the headers
+  (``Time / s``, ``Potential / V``, ``Current / pA``) -> SI DataFrames;
+- :func:`cv_peak_table`: peak potentials, currents and charges per scan rate;
+- :func:`particle_size`: charge -> capacity and equivalent radius (nbtools.materials);
+- :func:`scan_rate_verdict`: log i_p vs log v slope and what it means;
+- :func:`split_steps`, :func:`pitt_table`: tau = r^2/D (and D) per potential step;
+- :func:`laviron_table`: peak separation -> k_s and k0, only where the CV is thin-layer;
+- :func:`truth_comparison`: recovered values next to the known answers of an example.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, FormatError, MissingFileError, NbtoolsWarning, ParameterError
+
+__all__ = ["read_curve_csv", "load_cv_series", "scan_rate", "cv_peak_table", "particle_size",
+           "scan_rate_verdict", "split_steps", "pitt_table", "laviron_table", "truth_comparison",
+           "format_si"]
+
+_KINDS = ("time", "potential", "current")
+
+
+def read_curve_csv(path) -> pd.DataFrame:
+    """Read a CSV/TSV with time, potential and current columns named with their units.
+
+    Headers like ``Time / s``, ``Potential / V``, ``Current / pA`` (also ``E (mV)``,
+    ``I [nA]``); the separator is detected.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``t`` (s), ``E`` (V), ``i`` (A); ``attrs``: ``source``, ``columns``.
+    """
+    from .units import kind_of, scale, split_label
+
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"{path}: file not found")
+    try:
+        raw = pd.read_csv(path, sep=None, engine="python", comment="#")
+    except Exception as exc:  # pandas raises many types for bad text
+        raise FormatError(f"{path.name}: not a readable CSV/TSV table ({exc})") from exc
+    found = {}
+    for col in raw.columns:
+        _, unit = split_label(str(col))
+        kind = kind_of(unit) if unit else None
+        if kind in _KINDS and kind not in found:
+            found[kind] = (col, unit)
+    missing = [k for k in _KINDS if k not in found]
+    if missing:
+        raise FormatError(
+            f"{path.name}: found columns {list(map(str, raw.columns))}, but no "
+            f"{' or '.join(missing)} column with a unit; name them like 'Time / s', "
+            f"'Potential / V', 'Current / pA'")
+    out = {}
+    for kind, name in zip(_KINDS, ("t", "E", "i")):
+        col, unit = found[kind]
+        vals = pd.to_numeric(raw[col], errors="coerce").to_numpy(dtype=float)
+        out[name] = vals * scale(unit, kind, where=f"{path.name} column {col!r}")
+    df = pd.DataFrame(out)
+    bad = ~np.isfinite(df.to_numpy()).all(axis=1)
+    if bad.all() or len(df) < 5:
+        raise DataError(f"{path.name}: fewer than 5 numeric rows")
+    if bad.any():
+        df = df[~bad].reset_index(drop=True)
+    df.attrs.update(source=str(path), columns={k: str(v[0]) for k, v in found.items()})
+    return df
+
+
+def scan_rate(df: pd.DataFrame) -> float:
+    """Scan rate (V/s): median |dE/dt| of a voltammogram."""
+    dE, dt = np.diff(df["E"].to_numpy()), np.diff(df["t"].to_numpy())
+    ok = (dt > 0) & (dE != 0)
+    if ok.sum() < 3:
+        raise DataError(f"{df.attrs.get('source', 'CV')}: potential does not sweep; not a voltammogram")
+    return float(np.median(np.abs(dE[ok] / dt[ok])))
+
+
+def load_cv_series(paths) -> list[pd.DataFrame]:
+    """Read voltammograms of one particle, sorted by scan rate (``attrs["v"]`` in V/s)."""
+    cvs = []
+    for p in paths:
+        df = read_curve_csv(p)
+        df.attrs["v"] = scan_rate(df)
+        cvs.append(df)
+    if not cvs:
+        raise DataError("no voltammogram files given")
+    return sorted(cvs, key=lambda d: d.attrs["v"])
+
+
+def _smooth(E, i, window_V):
+    from scipy.signal import savgol_filter
+
+    step = np.median(np.abs(np.diff(E)))
+    n = int(round(window_V / step)) if step > 0 else 0
+    n += 1 - n % 2
+    if n < 5 or n >= i.size:
+        return i
+    return savgol_filter(i, n, 3, mode="interp")
+
+
+def cv_peak_table(cvs, *, smooth=0.015) -> pd.DataFrame:
+    """One row per voltammogram: anodic/cathodic peak potentials, currents and charges.
+
+    Parameters
+    ----------
+    cvs : list of DataFrame
+        From :func:`load_cv_series` (``t``, ``E``, ``i``; ``attrs["v"]``).
+    smooth : float
+        Savitzky-Golay window (V) applied before locating the peaks, so that noise
+        does not move the peak potential (0: none). Charges use the same current.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``v`` (V/s), ``E_pa``, ``E_pc``, ``dEp``, ``E_mid`` (V), ``i_pa``, ``i_pc`` (A,
+        baseline-corrected), ``Q_a``, ``Q_c`` (C), ``file``.
+    """
+    from .kinetics import find_cv_peaks
+
+    rows = []
+    for df in cvs:
+        E, t = df["E"].to_numpy(), df["t"].to_numpy()
+        i = _smooth(E, df["i"].to_numpy(), smooth) if smooth else df["i"].to_numpy()
+        pk = find_cv_peaks(E, i, t=t)
+        an, ca = pk[pk["direction"] == "anodic"], pk[pk["direction"] == "cathodic"]
+        name = Path(df.attrs.get("source", "")).name
+        if an.empty or ca.empty:
+            raise DataError(f"{name}: needs one anodic and one cathodic sweep, found "
+                            f"{len(an)} and {len(ca)}")
+        a, c = an.iloc[0], ca.iloc[0]
+        rows.append({"v": df.attrs.get("v", np.nan), "E_pa": a["E_peak"], "E_pc": c["E_peak"],
+                     "dEp": a["E_peak"] - c["E_peak"], "E_mid": 0.5 * (a["E_peak"] + c["E_peak"]),
+                     "i_pa": a["i_peak"], "i_pc": c["i_peak"], "Q_a": a["charge"],
+                     "Q_c": c["charge"], "file": name})
+    out = pd.DataFrame(rows)
+    out.attrs["units"] = {"v": "V/s", "E_pa": "V", "E_pc": "V", "dEp": "V", "E_mid": "V",
+                          "i_pa": "A", "i_pc": "A", "Q_a": "C", "Q_c": "C"}
+    return out
+
+
+def particle_size(charge, material="LiMn2O4", *, conversion=1.0) -> pd.Series:
+    """Capacity and equivalent-sphere radius of a particle whose full (de)lithiation passed ``charge`` (C)."""
+    from .impact import charge_to_radius
+    from .materials import get_material
+
+    m = get_material(material)
+    q = abs(float(charge))
+    r = charge_to_radius(q, m, conversion)
+    return pd.Series({"charge": q, "capacity_Ah": q / 3600.0, "radius": r,
+                      "mass": m.density * 4.0 / 3.0 * np.pi * r**3, "material": m.name,
+                      "conversion": conversion})
+
+
+def scan_rate_verdict(v, ip, *, tolerance=0.12) -> pd.Series:
+    """Slope of log|i_p| against log v, with a plain-words verdict.
+
+    Adds to :func:`nbtools.kinetics.scan_rate_slope` a ``verdict``: slope within
+    ``tolerance`` of 1 -> surface-confined / thin-layer (the whole particle reacts
+    uniformly), of 1/2 -> limited by solid-state diffusion, otherwise mixed.
+    """
+    from .kinetics import scan_rate_slope
+
+    s = scan_rate_slope(v, ip).copy()
+    b = s["slope"]
+    if abs(b - 1) <= tolerance:
+        s["verdict"] = "surface-confined / thin-layer (i_p ∝ v): the whole particle reacts uniformly"
+    elif abs(b - 0.5) <= tolerance:
+        s["verdict"] = "diffusion-limited (i_p ∝ √v): solid-state diffusion limits the current"
+    else:
+        s["verdict"] = "mixed: between thin-layer (1) and diffusion-limited (1/2) behaviour"
+    return s
+
+
+def split_steps(df: pd.DataFrame, *, min_jump=1e-3) -> list[pd.DataFrame]:
+    """Cut a potential-step series where the potential jumps by more than ``min_jump`` (V).
+
+    Each piece gets ``t_step`` (s since its step; the step time is taken half a sample
+    before the first point) and ``attrs``: ``E`` (V), ``E_before`` (V, NaN for the first).
+    """
+    E = df["E"].to_numpy()
+    cut = np.flatnonzero(np.abs(np.diff(E)) > min_jump) + 1
+    edges = np.r_[0, cut, E.size]
+    out = []
+    for k, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
+        if b - a < 5:
+            continue
+        piece = df.iloc[a:b].reset_index(drop=True).copy()
+        t = piece["t"].to_numpy()
+        dt = np.median(np.diff(t)) if t.size > 1 else 0.0
+        t_start = t[0] - dt if a == 0 else 0.5 * (df["t"].iloc[a - 1] + t[0])
+        if a == 0 and t[0] > 0 and t[0] <= 1.5 * dt:
+            t_start = 0.0  # the record starts at the step (t = 0)
+        piece["t_step"] = t - t_start
+        piece.attrs.update(E=float(np.median(piece["E"])),
+                           E_before=float(np.median(df["E"].iloc[max(a - 5, 0):a])) if a else np.nan,
+                           index=k)
+        out.append(piece)
+    if not out:
+        raise DataError("no potential steps found (the potential never holds for 5 samples)")
+    return out
+
+
+def pitt_table(steps, *, model="PITTSphereBiot", radius=None, level=0.95) -> pd.DataFrame:
+    """Fit each potential step; one row per step with tau = r^2/D and, given ``radius`` (m), D.
+
+    A step whose fit fails gets NaN and its reason in ``status``; the others go on.
+    """
+    from .kinetics import fit
+
+    rows = []
+    for k, s in enumerate(steps):
+        row = {"step": k, "E_before": s.attrs.get("E_before", np.nan), "E": s.attrs.get("E", np.nan),
+               "Q": np.nan, "tau": np.nan, "tau_lower": np.nan, "tau_upper": np.nan,
+               "biot": np.nan, "status": "ok", "warnings": ""}
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                res = fit(model, s["t_step"].to_numpy(), s["i"].to_numpy(), level=level)
+            msgs = [str(w.message) for w in caught if issubclass(w.category, NbtoolsWarning)]
+            ci = res.ci
+            row.update(Q=res.params["Q"].value, tau=res.params["tau"].value,
+                       tau_lower=ci.loc["tau", "lower"], tau_upper=ci.loc["tau", "upper"],
+                       warnings="; ".join(msgs))
+            if "biot" in res.params:
+                row["biot"] = res.params["biot"].value
+            if msgs:
+                row["status"] = "check warnings"
+        except Exception as exc:  # one bad step must not stop the series
+            row["status"] = f"failed: {exc}"
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if radius is not None:
+        out["D"] = radius**2 / out["tau"]
+        out["D_lower"] = radius**2 / out["tau_upper"].where(out["tau_upper"] > 0)
+        out["D_upper"] = radius**2 / out["tau_lower"].where(out["tau_lower"] > 0)
+    good = out["status"] != "failed"
+    tau_ok = out.loc[good & np.isfinite(out["tau"]) & (out["tau"] > 0), "tau"]
+    out.attrs.update(model=model, radius=radius, level=level,
+                     tau=float(np.exp(np.mean(np.log(tau_ok)))) if len(tau_ok) else np.nan,
+                     tau_spread=float(np.std(np.log10(tau_ok))) if len(tau_ok) > 1 else np.nan)
+    return out
+
+
+def laviron_table(peaks: pd.DataFrame, *, tau=None, alpha=0.5, radius=None, sigma_max=3.0,
+                  min_dEp=0.010, T=298.15) -> pd.DataFrame:
+    """k_s from the peak separation of each scan rate (Laviron), with the solid-diffusion correction.
+
+    The Laviron working curve assumes a uniformly reacting particle. Solid diffusion
+    adds its own delay, so the peak separation gives an *apparent* rate ``ks_app``.
+    For small perturbations the mean delays add (first moments), 1/ks_app ~ 1/ks + tau/15
+    with tau = r^2/D from PITT; ``ks`` is corrected accordingly (an approximation:
+    good to ~10 % for sigma <~ 3 in simulations).
+
+    Parameters
+    ----------
+    peaks : DataFrame
+        From :func:`cv_peak_table`.
+    tau : float, optional
+        r^2/D (s) from PITT: enables the correction and sigma = F v tau/(R T).
+    alpha : float
+        Transfer coefficient of the working curve.
+    radius : float, optional
+        Particle radius (m): adds ``k0 = k_s r / 3`` (m/s).
+    sigma_max : float
+        CVs with a larger sigma (diffusion-dominated) are not used.
+    min_dEp : float
+        CVs with a smaller peak separation (V) are not used: it is within the noise of
+        the peak potentials (a few mV for pA currents), and k_s is measurable only for
+        Lambda = k_s/(f v) <~ 10.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per scan rate: ``v``, ``dEp``, ``Lambda``, ``ks_app``, ``ks`` (corrected, or
+        ``ks_app`` without tau), ``sigma``, ``used``, ``k0``; ``attrs``: ``ks_app``, ``ks``,
+        ``k0`` (geometric means over the used rows), ``ks_spread`` (std of log10),
+        ``n_used``, ``note``.
+    """
+    from .kinetics import laviron_ks
+
+    F_RT = 96485.33212 / (8.314462618 * T)
+    base = laviron_ks(peaks["v"].to_numpy(), peaks["E_pa"].to_numpy(), peaks["E_pc"].to_numpy(),
+                      alpha=alpha, T=T)
+    df = base[["v", "dEp", "Lambda"]].copy()
+    df["ks_app"] = base["ks"]
+    if tau is not None:
+        inv = 1.0 / df["ks_app"] - tau / 15.0
+        df["ks"] = np.where(inv > 0, 1.0 / inv, np.nan)
+        df["sigma"] = F_RT * df["v"] * tau
+        ok_sigma = df["sigma"] <= sigma_max
+    else:
+        df["ks"] = df["ks_app"]
+        df["sigma"] = np.nan
+        ok_sigma = True
+    df["used"] = np.isfinite(df["ks"]) & (df["dEp"] >= min_dEp) & ok_sigma
+    df["k0"] = df["ks"] * radius / 3.0 if radius is not None else np.nan
+
+    def gmean(col):
+        vals = df.loc[df["used"], col]
+        return float(10 ** np.mean(np.log10(vals))) if len(vals) else np.nan
+
+    ks = gmean("ks")
+    used = df.loc[df["used"], "ks"]
+    df.attrs.update(ks=ks, ks_app=gmean("ks_app"), n_used=int(len(used)),
+                    ks_spread=float(np.std(np.log10(used))) if len(used) > 1 else np.nan,
+                    k0=ks * radius / 3.0 if radius is not None else np.nan,
+                    note=(f"used: peak separation >= {min_dEp * 1e3:g} mV"
+                          + (f" and sigma <= {sigma_max:g}; ks corrected for solid diffusion "
+                             f"(1/ks = 1/ks_app - tau/15)" if tau is not None else
+                             "; no tau: ks is the apparent rate (solid diffusion not removed)")))
+    return df
+
+
+_PREFIX = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, "")]
+
+
+def format_si(value, unit, digits=3) -> str:
+    """``value`` with an SI prefix: ``format_si(2.5e-12, 'Ah') -> '2.5 pAh'``."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    if value == 0:
+        return f"0 {unit}"
+    for base, p in _PREFIX:
+        if float(f"{abs(value) / base:.{digits}g}") < 1000:  # after rounding: 999.99 nm -> 1 µm
+            return f"{value / base:.{digits}g} {p}{unit}"
+    return f"{value:.{digits}g} {unit}"
+
+
+def truth_comparison(rows) -> pd.DataFrame:
+    """Table of recovered values against the truth of a simulated example.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Each with ``quantity``, ``unit``, ``recovered``, ``truth`` and optional
+        ``lower``/``upper`` (interval) and ``how``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Adds ``error_%`` = 100 (recovered - truth)/truth and ``covered`` (truth inside
+        the interval, where one is given).
+    """
+    if not rows:
+        raise ParameterError("no rows to compare")
+    df = pd.DataFrame(rows)
+    for col in ("lower", "upper", "how"):
+        if col not in df:
+            df[col] = np.nan if col != "how" else ""
+    df["error_%"] = 100.0 * (df["recovered"] - df["truth"]) / df["truth"]
+    has = df["lower"].notna() & df["upper"].notna()
+    df["covered"] = np.where(has, (df["lower"] <= df["truth"]) & (df["truth"] <= df["upper"]), None)
+    return df

@@ -1,0 +1,170 @@
+"""Particle-on-a-stick workflow (nbtools.stick) and its dashboard sections, without a browser.
+
+The bundled example in data/ was simulated by data/make_particle_examples.py with known truth
+(data/particle_truth.json): the workflow must recover it within the stated accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nbtools import stick
+from nbtools.errors import DataError, FormatError, MissingFileError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+TRUTH = json.loads((DATA / "particle_truth.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def cvs():
+    return stick.load_cv_series(sorted(DATA.glob("particle_cv_*.csv")))
+
+
+@pytest.fixture(scope="module")
+def peaks(cvs):
+    return stick.cv_peak_table(cvs)
+
+
+@pytest.fixture(scope="module")
+def steps():
+    return stick.split_steps(stick.read_curve_csv(DATA / "particle_pitt.csv"))
+
+
+def test_read_curve_csv_converts_header_units(tmp_path):
+    p = tmp_path / "cv.tsv"
+    p.write_text("E (mV)\tI [nA]\ttime/ms\n100\t1.5\t0\n101\t2.5\t10\n102\t3\t20\n103\t2\t30\n104\t1\t40\n")
+    df = stick.read_curve_csv(p)
+    np.testing.assert_allclose(df["E"], [0.1, 0.101, 0.102, 0.103, 0.104])
+    np.testing.assert_allclose(df["i"], [1.5e-9, 2.5e-9, 3e-9, 2e-9, 1e-9])
+    np.testing.assert_allclose(df["t"], [0, 0.01, 0.02, 0.03, 0.04])
+    assert stick.scan_rate(df) == pytest.approx(0.1)
+
+
+def test_read_curve_csv_bad_inputs(tmp_path):
+    with pytest.raises(MissingFileError, match="not found"):
+        stick.read_curve_csv(tmp_path / "nope.csv")
+    p = tmp_path / "x.csv"
+    p.write_text("a,b\n1,2\n3,4\n")
+    with pytest.raises(FormatError, match="Potential / V"):
+        stick.read_curve_csv(p)
+
+
+def test_example_series_sorted_by_scan_rate(cvs):
+    v = [c.attrs["v"] for c in cvs]
+    np.testing.assert_allclose(v, [c["v"] for c in TRUTH["cv"]], rtol=1e-3)
+
+
+def test_charge_size_and_formal_potential_recovered(peaks):
+    q = np.median(np.r_[peaks["Q_a"].abs(), peaks["Q_c"].abs()])
+    assert q == pytest.approx(TRUTH["Q"], rel=0.02)
+    size = stick.particle_size(q, TRUTH["material"])
+    assert size["radius"] == pytest.approx(TRUTH["radius"], rel=0.01)
+    assert size["capacity_Ah"] == pytest.approx(TRUTH["capacity_Ah"], rel=0.02)
+    assert abs(peaks["E_mid"].median() - TRUTH["E0"]) < 0.002
+    assert (peaks["i_pa"] > 0).all() and (peaks["i_pc"] < 0).all()
+
+
+def test_peak_separation_grows_with_scan_rate(peaks):
+    fast = peaks.sort_values("v").tail(4)["dEp"].to_numpy()
+    assert np.all(np.diff(fast) > 0)
+
+
+def test_scan_rate_verdicts():
+    v = np.geomspace(1e-3, 1, 6)
+    thin = stick.scan_rate_verdict(v, 2e-9 * v)
+    diff = stick.scan_rate_verdict(v, 2e-9 * np.sqrt(v))
+    assert thin["slope"] == pytest.approx(1.0) and thin["verdict"].startswith("surface-confined")
+    assert diff["slope"] == pytest.approx(0.5) and diff["verdict"].startswith("diffusion-limited")
+    assert stick.scan_rate_verdict(v, v**0.75)["verdict"].startswith("mixed")
+
+
+def test_example_slope_is_thin_layer(peaks):
+    s = stick.scan_rate_verdict(peaks["v"], peaks["i_pa"])
+    assert 0.9 < s["slope"] <= 1.01 and "thin-layer" in s["verdict"]
+
+
+def test_split_steps(steps):
+    assert len(steps) == len(TRUTH["pitt"]["steps"])
+    np.testing.assert_allclose([s.attrs["E"] for s in steps], [s["E"] for s in TRUTH["pitt"]["steps"]])
+    for s in steps:
+        assert 0 < s["t_step"].iloc[0] <= 0.1 + 1e-9
+    assert np.isnan(steps[0].attrs["E_before"]) and steps[1].attrs["E_before"] == pytest.approx(3.97)
+
+
+def test_pitt_recovers_tau_and_records_failures(steps):
+    bad = steps[0].copy()
+    bad["i"] = 0.0  # constant: cannot be fitted
+    bad.attrs.update(steps[0].attrs)
+    pt = stick.pitt_table([bad] + steps[1:4], radius=TRUTH["radius"])
+    assert pt.loc[0, "status"].startswith("failed") and np.isnan(pt.loc[0, "tau"])
+    good = pt.iloc[1:]
+    # 20 mV steps with Biot ~2-5: the linear model is good to ~15 % on tau (see the dashboard)
+    assert np.all(np.abs(good["tau"] / TRUTH["tau"] - 1) < 0.2)
+    assert np.all((good["tau_lower"] <= TRUTH["tau"]) & (TRUTH["tau"] <= good["tau_upper"]))
+    assert pt.attrs["tau"] == pytest.approx(TRUTH["tau"], rel=0.2)
+    np.testing.assert_allclose(good["D"], TRUTH["radius"] ** 2 / good["tau"])
+    assert np.allclose(good["Q"], [s["dQ"] for s in TRUTH["pitt"]["steps"][1:4]], rtol=0.1)
+
+
+def test_laviron_with_diffusion_correction(peaks):
+    lt = stick.laviron_table(peaks, tau=TRUTH["tau"], radius=TRUTH["radius"])
+    assert lt.attrs["n_used"] >= 1
+    assert not lt.loc[lt["dEp"] < 0.010, "used"].any()
+    assert lt.attrs["ks"] == pytest.approx(TRUTH["ks"], rel=0.15)
+    assert lt.attrs["k0"] == pytest.approx(TRUTH["k0"], rel=0.15)
+    # without the correction the apparent rate is lower (diffusion adds delay)
+    assert lt.attrs["ks_app"] < lt.attrs["ks"]
+    plain = stick.laviron_table(peaks)
+    assert np.isnan(plain["sigma"]).all() and "apparent" in plain.attrs["note"]
+
+
+def test_truth_comparison():
+    df = stick.truth_comparison([{"quantity": "D", "unit": "m^2/s", "recovered": 1.1, "truth": 1.0,
+                                  "lower": 0.9, "upper": 1.2},
+                                 {"quantity": "r", "unit": "m", "recovered": 2.0, "truth": 1.0}])
+    assert df["error_%"].tolist() == pytest.approx([10.0, 100.0])
+    assert df["covered"].tolist() == [True, None]
+
+
+def test_format_si():
+    assert stick.format_si(2.66e-12, "Ah") == "2.66 pAh"
+    assert stick.format_si(1.0e-6, "m") == "1 µm"
+    assert stick.format_si(float("nan"), "m") == "n/a"
+
+
+def test_dashboard_sections_headless():
+    import ipywidgets as W
+
+    from nbtools.widgets.particle_stick import ParticleOnAStick
+
+    app = ParticleOnAStick(DATA, small=True)
+    assert app.status.last_error is None, app.status.value
+    for name in ("data_section", "scan_rate_section", "pitt_section", "laviron_section", "fit_section",
+                 "trust_section"):
+        assert isinstance(getattr(app, name), W.VBox)
+    assert "thin-layer" in app.slope_html.value
+    assert len(app.results["steps"]) == (len(TRUTH["pitt"]["steps"]) + 1) // 2
+    assert app.panel is not None and "D" in app.panel.rows
+    app.panel.fit_button.click()
+    assert app.panel.status.last_error is None and "Fit converged" in app.panel.status.value
+    assert app.panel.figure.yaxis[0].axis_label in ("Current / pA", "Current / nA")
+    app._show_trust()
+    trust = app.results["trust"]
+    assert isinstance(trust, pd.DataFrame) and "D (FitPanel, one step)" in trust["quantity"].tolist()
+    assert trust.set_index("quantity").loc["radius r", "error_%"] == pytest.approx(0, abs=2)
+    # a bad folder is shown, not raised
+    app.folder.value = "/no/such/folder"
+    app.analyse_button.click()
+    assert isinstance(app.status.last_error, MissingFileError) and "nbtools-error" in app.status.value
+
+
+def test_dashboard_pattern_without_files(tmp_path):
+    from nbtools.widgets.particle_stick import ParticleOnAStick
+
+    app = ParticleOnAStick(tmp_path)
+    assert isinstance(app.status.last_error, DataError) and "no file matches" in app.status.value
