@@ -1,4 +1,4 @@
-"""PixelSelector, ImageOverlay and nbtools.overlay without a browser.
+"""PixelSelector and its ImageOverlay panel without a browser.
 
 Selections are made as the map's Bokeh tools make them (``source.selected.indices``);
 state is read from ``.groups``, ``.params``, the Bokeh sources and the status line.
@@ -14,8 +14,8 @@ import pytest
 import xarray as xr
 
 from nbtools import seccm
-from nbtools.errors import FormatError, ParameterError
-from nbtools.overlay import apply_affine, fit_affine, load_image, warp_to_grid
+from nbtools.errors import ParameterError
+from nbtools.seccm.overlay import load_image, register_image, warp_to_map
 from nbtools.simulate import seccm_scan
 from nbtools.widgets._curve_stats import curve_stats
 from nbtools.widgets.pixel_selector import MAPS, PixelSelector, export_groups, robust_limits
@@ -129,7 +129,9 @@ def test_groups_add_remove_clear(sel, scan):
     sel.add_to_group("particle")
     sel.select([5, 6])
     sel.add_to_group("substrate")
-    sel.remove_button.click()  # removes the selection from the chosen group (substrate)
+    assert sel.group_choice.value == "particle"  # the first group is chosen at start
+    sel.group_choice.value = "substrate"
+    sel.remove_button.click()  # removes the selection from the chosen group
     g = sel.groups
     assert set(g) == {"particle", "substrate"}
     p = g["particle"]
@@ -271,66 +273,17 @@ def _known_affine():
     return M
 
 
-def test_fit_affine_recovers_known_map():
-    M = _known_affine()
-    rng = np.random.default_rng(2)
-    src = rng.uniform(0, 100, (6, 2))
-    dst = src @ M[:2, :2].T + M[:2, 2]
-    a = fit_affine(src, dst)
-    np.testing.assert_allclose(a.matrix, M, atol=1e-15, rtol=1e-9)
-    assert a.rms < 1e-15
-    np.testing.assert_allclose(apply_affine(a, src), dst, atol=1e-15)
-    np.testing.assert_allclose(a.inverse()(dst), src, atol=1e-8)
-    # noisy points: the rms residual reports the disagreement
-    noisy = dst + rng.normal(0, 0.5e-6, dst.shape)
-    assert 0.1e-6 < fit_affine(src, noisy).rms < 1e-6
+def test_as_rgba_for_display():
+    from nbtools.widgets.image_overlay import as_rgba
 
-
-@pytest.mark.parametrize(
-    "src,dst,words",
-    [
-        ([[0, 0], [1, 1]], [[0, 0], [1, 1]], "at least 3"),
-        ([[0, 0], [1, 1], [2, 2]], [[0, 0], [1, 0], [0, 1]], "one line"),
-        ([[0, 0], [1, 0], [0, 1]], [[0, 0], [1, 1], [2, 2]], "one line"),
-        ([[0, 0], [1, 0], [0, np.nan]], [[0, 0], [1, 0], [0, 1]], "finite"),
-        ([[0, 0], [1, 0], [0, 1]], [[0, 0], [1, 0]], "3 points but dst_points has 2"),
-    ],
-)
-def test_fit_affine_bad_points(src, dst, words):
-    with pytest.raises(ParameterError, match=words):
-        fit_affine(src, dst)
-
-
-def test_load_image_png_tiff16_and_bad_files(tmp_path):
-    from PIL import Image
-
-    g = (np.arange(20 * 30) % 256).astype(np.uint8).reshape(20, 30)
-    Image.fromarray(g, mode="L").save(tmp_path / "a.png")
-    a = load_image(tmp_path / "a.png")
-    assert a.shape == (20, 30, 4) and a.dtype == np.uint8
-    np.testing.assert_array_equal(a[..., 0], g)
-    g16 = (np.arange(20 * 30).reshape(20, 30) * 50).astype(np.uint16)
-    Image.fromarray(g16).save(tmp_path / "b.tif")
-    b = load_image(tmp_path / "b.tif")
-    assert b.shape == (20, 30, 4) and b[..., 0].max() == 255 and b[..., 0].min() == 0
-    (tmp_path / "bad.png").write_bytes(b"not an image at all")
-    with pytest.raises(FormatError, match="bad.png"):
-        load_image(tmp_path / "bad.png")
-    with pytest.raises(FormatError, match="no such image"):
-        load_image(tmp_path / "missing.png")
-
-
-def test_warp_to_grid_places_image():
-    img = np.zeros((10, 20, 4), np.uint8)
-    img[..., 3] = 255
-    img[0, 0, :3] = 200  # top-left pixel
-    # image (c, r) -> map (x, y) = (c, -r) + (0, 9): top-left pixel at (0, 9)
-    a = fit_affine([[0, 0], [19, 0], [0, 9]], [[0, 9], [19, 9], [0, 0]])
-    out = warp_to_grid(img, a, np.arange(20.0), np.arange(10.0))
-    assert out.shape == (10, 20, 4)
-    assert out[9, 0, 0] == 200 and out[0, 0, 0] == 0  # row 9 of the output is y = 9: the top of the image
-    outside = warp_to_grid(img, a, np.array([100.0]), np.array([100.0]))
-    assert outside[0, 0, 3] == 0
+    g16 = (np.arange(20 * 30).reshape(20, 30) * 50).astype(np.float64)
+    a = as_rgba(g16)
+    assert a.shape == (20, 30, 4) and a.dtype == np.uint8 and a[..., 0].max() == 255 and a[..., 0].min() == 0
+    assert (a[..., 3] == 255).all()
+    rgb = np.zeros((4, 5, 3), np.uint8)
+    assert as_rgba(rgb).shape == (4, 5, 4)
+    with pytest.raises(ParameterError, match="expected"):
+        as_rgba(np.zeros((2, 2, 7)))
 
 
 # ------------------------------------------------------------------ overlay in the widget
@@ -348,7 +301,7 @@ def test_overlay_registration_and_lasso_selection(scan, tmp_path):
     src = np.array([[10.0, 10.0], [150.0, 12.0], [20.0, 110.0], [140.0, 100.0]])
     ov.set_points(src, src @ M[:2, :2].T + M[:2, 2])
     ov.register_button.click()
-    np.testing.assert_allclose(ov.affine.matrix, M, rtol=1e-3, atol=1e-9)
+    np.testing.assert_allclose(ov.registration.matrix, M, rtol=1e-3, atol=1e-9)
     assert s._overlay_r.visible and "residual" in ov.info.value
     ov.opacity.value = 0.2
     assert s._overlay_r.glyph.global_alpha == pytest.approx(0.2)
@@ -356,8 +309,7 @@ def test_overlay_registration_and_lasso_selection(scan, tmp_path):
     assert not s._overlay_r.visible
     # a lasso drawn on the image selects the pixel centres inside it (the lasso tool's job in the
     # browser): here the pixels under the image's first 40 columns
-    inv = ov.affine.inverse()
-    cr = inv(np.column_stack([s.source.data["x"], s.source.data["y"]]) * 1e-6)
+    cr = ov.registration.to_image(np.column_stack([s.source.data["x"], s.source.data["y"]]) * 1e-6)
     under = np.flatnonzero((cr[:, 0] >= 0) & (cr[:, 0] < 40) & (cr[:, 1] >= 0) & (cr[:, 1] < 120))
     assert under.size > 0
     s.source.selected.indices = under.tolist()
@@ -366,7 +318,7 @@ def test_overlay_registration_and_lasso_selection(scan, tmp_path):
     p = json.loads(json.dumps(s.params))
     assert p["overlay"]["image"].endswith("sem.png") and len(p["overlay"]["control_points"]) == 4
     again = PixelSelector(ds, params=p)
-    np.testing.assert_allclose(again.overlay.affine.matrix, ov.affine.matrix)
+    np.testing.assert_allclose(again.overlay.registration.matrix, ov.registration.matrix)
 
 
 def test_overlay_bad_input_shown(scan, tmp_path):
@@ -382,12 +334,12 @@ def test_overlay_bad_input_shown(scan, tmp_path):
     ov.load(np.zeros((20, 20), np.uint8))
     ov.points.value = "# column_px, row_px, x_um, y_um\n1, 2, 3, 4\n5, 6, 7, 8\n"
     ov.register_button.click()
-    assert "2 control point(s)" in _status_text(s) and "at least 3" in _status_text(s)
+    assert "2 pair(s)" in _status_text(s) and "at least 3" in _status_text(s)
     ov.points.value = "1, 2, 3\n"
     ov.register_button.click()
     assert "four numbers" in _status_text(s)
     ov.corners_button.click()  # stretch over the scan: always registrable
-    assert ov.affine is not None and s._overlay_r.visible
+    assert ov.registration is not None and s._overlay_r.visible
 
 
 def test_bundled_example_registers_to_truth():
@@ -398,13 +350,13 @@ def test_bundled_example_registers_to_truth():
     if not (data / "seccm_example_sem.png").exists():
         pytest.skip("bundled SECCM example not generated (python data/make_seccm_example.py)")
     pts = pd.read_csv(data / "seccm_example_sem_points.csv")
-    a = fit_affine(pts[["column_px", "row_px"]].values, pts[["x_um", "y_um"]].values * 1e-6)
-    assert a.rms < 1e-8
     img = load_image(data / "seccm_example_sem.png")
+    a = register_image(img, pts[["column_px", "row_px"]].values, pts[["x_um", "y_um"]].values * 1e-6)
+    assert a.rms < 1e-8
     ds = seccm.load(data / "seccm_example.nc")
     truth = np.load(data / "seccm_example_truth.npz")
     grid_x, grid_y = np.asarray(ds.attrs["grid_x"]), np.asarray(ds.attrs["grid_y"])
-    warped = warp_to_grid(img, a, grid_x, grid_y)[..., 0].astype(float)
+    warped = warp_to_map(img, a, grid_x, grid_y).values.astype(float)
     # bright image regions are the particles
     part = truth["particle"]
     assert warped[part].mean() > warped[~part].mean() + 50

@@ -1,8 +1,8 @@
 """ImageOverlay: a microscope image registered onto a PixelSelector's map.
 
 The panel gathers an image (path or upload) and control points, and draws
-the image over the map; the numerics are :func:`nbtools.overlay.load_image`,
-:func:`~nbtools.overlay.fit_affine` and :func:`~nbtools.overlay.warp_to_grid`.
+the image over the map; the numerics are :func:`nbtools.seccm.load_image`,
+:func:`~nbtools.seccm.register_image` and :func:`~nbtools.seccm.warp_to_map`.
 Pixels are then selected "on the image" with the map's lasso or box tool:
 the pixel centres under the drawn region are selected.
 
@@ -21,7 +21,35 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["ImageOverlay", "parse_points"]
+__all__ = ["ImageOverlay", "parse_points", "as_rgba"]
+
+
+def as_rgba(image):
+    """An image array as RGBA ``uint8`` (rows, cols, 4) for display.
+
+    Greyscale of any numeric type is stretched between its 0.5 and 99.5
+    percentiles; RGB gets an opaque alpha channel.
+    """
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim == 2:
+        if a.dtype != np.uint8:
+            f = a.astype(np.float64)
+            fin = np.isfinite(f)
+            if not fin.any():
+                raise ParameterError("image: no finite pixel value")
+            lo, hi = np.percentile(f[fin], [0.5, 99.5])
+            if not hi > lo:
+                lo, hi = float(f[fin].min()), float(f[fin].max()) + 1e-12
+            a = (np.clip((np.nan_to_num(f, nan=lo) - lo) / (hi - lo), 0, 1) * 255).round().astype(np.uint8)
+        return np.dstack([a, a, a, np.full_like(a, 255)])
+    if a.ndim == 3 and a.shape[2] in (3, 4):
+        a = a if a.dtype == np.uint8 else np.clip(a, 0, 255).astype(np.uint8)
+        if a.shape[2] == 3:
+            a = np.dstack([a, np.full(a.shape[:2], 255, np.uint8)])
+        return np.ascontiguousarray(a)
+    raise ParameterError(f"image: expected (rows, cols), (rows, cols, 3) or (rows, cols, 4); found shape {a.shape}")
 
 
 def parse_points(text):
@@ -75,7 +103,7 @@ class ImageOverlay:
         self.status = selector.status
         self.image = None  # RGBA (rows, cols, 4)
         self.image_path = None
-        self.affine = None
+        self.registration = None  # nbtools.seccm.Registration
         g = self.status.guard
         self.path = W.Text(value=str(image) if image else "", placeholder="/path/to/sem_image.png (PNG, TIFF)",
                            description="Image:", layout=W.Layout(width="520px"))
@@ -115,25 +143,23 @@ class ImageOverlay:
 
     # ------------------------------------------------------------ image
     def load(self, source):
-        """Load an image: a path (str, Path) or an RGBA/greyscale array (row 0 at the top)."""
-        from ..overlay import load_image
+        """Load an image: a path (str, Path) or an array (greyscale, RGB or RGBA; row 0 at the top)."""
+        import warnings
+
+        from ..seccm.overlay import load_image
 
         if isinstance(source, np.ndarray):
-            a = source
-            if a.ndim == 2:
-                a = np.dstack([a, a, a, np.full_like(a, 255)])
-            if a.ndim != 3 or a.shape[2] not in (3, 4):
-                raise ParameterError(f"image array: expected (rows, cols), (rows, cols, 3) or (rows, cols, 4); "
-                                     f"found shape {a.shape}")
-            if a.shape[2] == 3:
-                a = np.dstack([a, np.full(a.shape[:2], 255, dtype=a.dtype)])
-            self.image, self.image_path = np.ascontiguousarray(a, dtype=np.uint8), None
+            self.image, self.image_path = as_rgba(source), None
         else:
             text = str(source).strip()
             if not text:
                 raise ParameterError("type the path of an image file (PNG or TIFF) first")
-            self.image, self.image_path = load_image(Path(text).expanduser()), str(Path(text).expanduser())
-        self.affine = None
+            path = Path(text).expanduser()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on odd metadata
+                self.image = as_rgba(load_image(path))
+            self.image_path = str(path)
+        self.registration = None
         self.sel._overlay_r.visible = False
         rows, cols = self.image.shape[:2]
         self.info.value = (f"Image {cols} x {rows} px loaded. Give control points and press "
@@ -165,44 +191,45 @@ class ImageOverlay:
         rows, cols = self.image.shape[:2]
         x0, x1, y0, y1, _, _ = self.sel._extent()
         # image top-left -> map top-left (x0, y1): image rows grow downwards, map y upwards
-        src = [[-0.5, -0.5], [cols - 0.5, -0.5], [-0.5, rows - 0.5]]
+        src = [[-0.5, -0.5], [cols - 0.5, -0.5], [-0.5, rows - 0.5]]  # outer corners of the corner pixels
         dst = [[x0, y1], [x1, y1], [x0, y0]]
         self.set_points(src, dst)
         return self.register()
 
     def register(self):
-        """Fit the control points and draw the image over the map; returns the Affine."""
-        from ..overlay import fit_affine, warp_to_grid
+        """Fit the control points and draw the image over the map; returns the Registration."""
+        from ..seccm.overlay import register_image, warp_to_map
 
         if self.image is None:
             raise ParameterError("load an image first (path or upload), then register it")
         src, dst = parse_points(self.points.value)
-        self.affine = fit_affine(src, dst)
+        reg = register_image(self.image, src, dst)
+        self.registration = reg
         x0, x1, y0, y1, _, _ = self.sel._extent()
         n = 500
         w, h = (n, max(2, int(n * (y1 - y0) / (x1 - x0)))) if x1 - x0 >= y1 - y0 else \
             (max(2, int(n * (x1 - x0) / (y1 - y0))), n)
         xs = x0 + (np.arange(w) + 0.5) * (x1 - x0) / w
         ys = y0 + (np.arange(h) + 0.5) * (y1 - y0) / h
-        rgba = warp_to_grid(self.image, self.affine, xs, ys)
+        rgba = np.ascontiguousarray(warp_to_map(self.image, reg, xs, ys).values, dtype=np.uint8)
         self.sel._overlay_src.data = dict(image=[rgba.view(np.uint32).reshape(h, w)], x=[x0 * 1e6], y=[y0 * 1e6],
                                           dw=[(x1 - x0) * 1e6], dh=[(y1 - y0) * 1e6])
         self._apply_style()
         covered = float((rgba[..., 3] > 0).mean())
         pitch = min(self.sel._extent()[4:])
-        self.info.value = (f"Registered with {len(src)} control points: residual {self.affine.rms * 1e6:.3g} µm rms "
-                           f"({self.affine.rms / pitch:.2f} pixel pitch); the image covers {covered:.0%} of the map.")
-        if self.affine.rms > pitch:
-            self.status.warning(f"the control points disagree by {self.affine.rms * 1e6:.3g} µm rms, more than one "
+        self.info.value = (f"Registered with {len(src)} control points: residual {reg.rms * 1e6:.3g} µm rms "
+                           f"({reg.rms / pitch:.2f} pixel pitch); the image covers {covered:.0%} of the map.")
+        if reg.rms > pitch:
+            self.status.warning(f"the control points disagree by {reg.rms * 1e6:.3g} µm rms, more than one "
                                 "pixel pitch: check them")
         else:
             self.status.info("Image registered and drawn over the map.")
-        return self.affine
+        return reg
 
     def _apply_style(self):
         r = self.sel._overlay_r
         r.glyph.global_alpha = float(self.opacity.value)
-        r.visible = bool(self.visible.value and self.affine is not None)
+        r.visible = bool(self.visible.value and self.registration is not None)
 
     def show_tap(self, xy):
         """Show the last clicked map position (m) for typing control points."""

@@ -258,6 +258,9 @@ class PixelSelector:
         always use every selected pixel).
     image : str or pathlib.Path, optional
         A microscope image to offer in the overlay panel.
+    panels : sequence of {'overlay', 'export'}
+        Collapsible panels shown under the groups (the overlay panel is
+        ``.overlay.widget`` either way).
 
     Examples
     --------
@@ -270,7 +273,7 @@ class PixelSelector:
     """
 
     def __init__(self, ds, map=None, *, groups=("particle", "substrate"), params=None, max_curves=50,
-                 image=None, map_width=430):
+                 image=None, panels=("overlay", "export")):
         from ..seccm.dataset import validate
 
         validate(ds)
@@ -294,6 +297,7 @@ class PixelSelector:
         self._widget = None
         self._selection = np.zeros(0, dtype=np.int64)
         self._building = True
+        self._panels = tuple(panels)
 
         good = self._status == "landed"
         sample = self._cur[np.flatnonzero(good)[:: max(1, good.sum() // 400)]] if good.any() else self._cur[:1]
@@ -309,6 +313,8 @@ class PixelSelector:
         self.overlay = None
         for g in groups:
             self.new_group(g)
+        if self._groups:
+            self.group_choice.value = next(iter(self._groups))
         self._building = False
         if isinstance(map, xr.DataArray):
             self.add_map(map.name or "custom", map)
@@ -338,6 +344,8 @@ class PixelSelector:
                                       layout=W.Layout(width="210px"))
         self.include_failed = W.Checkbox(value=False, description="Use failed landings in statistics",
                                          indent=False, layout=W.Layout(width="250px"))
+        self.show_groups = W.Checkbox(value=True, description="Show groups on the map", indent=False,
+                                      layout=W.Layout(width="200px"))
         self.group_choice = W.Dropdown(options=[], description="Group:", layout=W.Layout(width="230px"))
         self.add_button = W.Button(description="Add selection to group", button_style="primary",
                                    layout=W.Layout(width="190px"),
@@ -351,8 +359,7 @@ class PixelSelector:
                                     tooltip="Fill 'particle' and 'substrate' by thresholding the charge map (Otsu)")
         self.new_name = W.Text(placeholder="new group name", layout=W.Layout(width="160px"))
         self.new_button = W.Button(description="New group", layout=W.Layout(width="100px"))
-        self.selection_info = W.HTML("<i>Select pixels on the map: click, or drag a box or a lasso "
-                                     "(tool buttons above the map; hold Shift to add to the selection).</i>")
+        self.selection_info = W.HTML("<i>No pixel selected: drag a box or a lasso on the map, or click a pixel.</i>")
         self.summary_html = W.HTML()
         self.export_folder = W.Text(placeholder="/folder/for/results", description="Folder:",
                                     layout=W.Layout(width="420px"))
@@ -365,6 +372,7 @@ class PixelSelector:
         self.potential_box.observe(g(self._on_map_option), names="value")
         self.onset_box.observe(g(self._on_map_option), names="value")
         self.mark_failed.observe(g(lambda c: self._refresh_failed()), names="value")
+        self.show_groups.observe(g(lambda c: setattr(self._group_r, "visible", bool(c["new"]))), names="value")
         self.include_failed.observe(g(lambda c: (self._refresh_groups(), self._on_indices(None, None, None))),
                                     names="value")
         self.add_button.on_click(g(lambda b: self.add_to_group(self.group_choice.value)))
@@ -419,8 +427,8 @@ class PixelSelector:
                   line_color="black", line_width=1.2)
         # group membership: translucent rectangles
         self._group_src = ColumnDataSource(dict(x=[], y=[], color=[]))
-        f.rect("x", "y", width=dx, height=dy, source=self._group_src, fill_color="color", fill_alpha=0.4,
-               line_color="color", line_alpha=0.8, line_width=1)
+        self._group_r = f.rect("x", "y", width=dx, height=dy, source=self._group_src, fill_color="color",
+                               fill_alpha=0.35, line_color=None)
         # pixel centres: carry the selection
         xs = self._gx[self._ix] * 1e6
         ys = self._gy[self._iy] * 1e6
@@ -460,12 +468,12 @@ class PixelSelector:
     def widget(self):
         """The root ipywidget (created on first use)."""
         if self._widget is None:
-            hint = W.HTML("<span style='color:#555'>Map tools above the plot: box select (default), lasso, "
-                          "click; Shift adds to the selection. Pixels marked × are failed landings: shown, "
+            hint = W.HTML("<span style='color:#555'>Map tools (right of the map): box select (default), lasso, "
+                          "click (tap); Shift adds to the selection. Pixels marked × are failed landings: shown, "
                           "but left out of means and statistics unless ticked below.</span>")
             rows = [
                 W.HBox([self.map_choice, self.potential_box, self.onset_box]),
-                W.HBox([self.mark_failed, self.include_failed]),
+                W.HBox([self.mark_failed, self.show_groups, self.include_failed]),
                 hint,
                 bokeh_widget(self.layout),
                 self.selection_info,
@@ -475,17 +483,24 @@ class PixelSelector:
                 W.HTML("<b>Groups</b> (statistics over landed pixels)"),
                 self.summary_html,
             ]
-            if self.overlay is not None:
+            if self.overlay is not None and "overlay" in self._panels:
                 acc = W.Accordion(children=[self.overlay.widget])
                 acc.set_title(0, "Correlative overlay: SEM / optical image")
                 rows.append(acc)
-            exp = W.Accordion(children=[W.VBox([
-                W.HBox([self.export_folder, self.export_prefix]), self.export_button])])
-            exp.set_title(0, "Export masks and mean curves")
-            rows.append(exp)
+            if "export" in self._panels:
+                exp = W.Accordion(children=[self.export_widget])
+                exp.set_title(0, "Export masks and mean curves")
+                rows.append(exp)
             self._widget = W.VBox(rows)
             self._sync_option_boxes()
         return self._widget
+
+    @property
+    def export_widget(self):
+        """The export controls (folder, name, button)."""
+        if getattr(self, "_export_w", None) is None:
+            self._export_w = W.VBox([W.HBox([self.export_folder, self.export_prefix]), self.export_button])
+        return self._export_w
 
     def _ipython_display_(self):
         from IPython.display import display
@@ -703,12 +718,12 @@ class PixelSelector:
                 self.new_group(name)
         self._groups["particle"] = part
         self._groups["substrate"] = ~part
-        self._refresh_groups()
         thr = mask.attrs.get("threshold", np.nan)
         label, scale = display_scale(str(mask.attrs.get("threshold_units", "")), [thr])
         self.status.info(f"Auto (classify): particle: {int(part.sum())} pixels, substrate: {int((~part).sum())} "
                          f"pixels (Otsu threshold {thr * scale:.3g} {label} on the charge map; "
                          "failed landings take their neighbours' label).")
+        self._refresh_groups()
         return mask
 
     @property
@@ -829,7 +844,7 @@ class PixelSelector:
             "map_options": {"potential": self._opts["potential"], "onset_current": self._opts["onset_current"]},
             "groups": {name: np.flatnonzero(m).tolist() for name, m in self._groups.items()},
             "colors": dict(self._colors),
-            "options": {"mark_failed": bool(self.mark_failed.value),
+            "options": {"mark_failed": bool(self.mark_failed.value), "show_groups": bool(self.show_groups.value),
                         "include_failed": bool(self.include_failed.value)},
             "n_pixels": int(len(self._status)),
         }
@@ -850,6 +865,7 @@ class PixelSelector:
         self.onset_box.value = self._opts["onset_current"] * self.cur_scale
         opt = params.get("options", {})
         self.mark_failed.value = bool(opt.get("mark_failed", True))
+        self.show_groups.value = bool(opt.get("show_groups", True))
         self.include_failed.value = bool(opt.get("include_failed", False))
         self._building = True
         try:
