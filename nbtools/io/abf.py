@@ -4,7 +4,9 @@ Opening never reads the sample block: the trace keeps a read-only
 ``numpy.memmap`` of the chosen channel (a strided view of the interleaved
 block) with pyabf's gain and offset, and converts to amperes on first use of
 ``trace.current`` or block by block through ``trace.chunks()``. A multi-GB
-gap-free file therefore opens in milliseconds.
+gap-free file therefore opens in milliseconds. ``trace.current`` is float32
+(the file holds 16-bit or float32 samples: float32 keeps every bit). Float32
+sample blocks are not checked for NaN/Inf at open (that would read them).
 """
 
 from __future__ import annotations
@@ -146,6 +148,8 @@ def read(path, *, channel=None, sweep=None, current_unit=None) -> Trace:
     except (IndexError, TypeError, ValueError, AttributeError):
         pass
 
+    if dtype.kind == "f":
+        meta["warnings"].append("float samples memory-mapped: NaN/Inf not checked at open")
     t0 = 0.0
     if sweep is not None:
         if isinstance(sweep, bool) or not isinstance(sweep, (int, np.integer)) or not 0 <= sweep < sweeps:
