@@ -66,9 +66,10 @@ class RecoveryPanel:
         self.result: pd.DataFrame | None = None
         self.status = ErrorDisplay()
         wide = {"description_width": "initial"}
-        self.w_radius = W.FloatRangeSlider(value=(5.0, 50.0), min=1.0, max=500.0, step=0.5,
-                                           description="Radii to test / nm", style=wide,
-                                           continuous_update=False, layout=W.Layout(width="480px"))
+        self.w_rmin = W.BoundedFloatText(value=5.0, min=0.1, max=1e5, step=0.5, description="Radii to test / nm: from",
+                                         style=wide, layout=W.Layout(width="250px"))
+        self.w_rmax = W.BoundedFloatText(value=50.0, min=0.1, max=1e5, step=0.5, description="to", style=wide,
+                                         layout=W.Layout(width="120px"))
         self.w_sizes = W.BoundedIntText(value=int(n_sizes), min=2, max=30, description="Sizes", style=wide,
                                         layout=W.Layout(width="120px"))
         self.w_n = W.BoundedIntText(value=int(n_per_size), min=1, max=500, description="Particles per size",
@@ -101,7 +102,7 @@ class RecoveryPanel:
                 self.w_false,
                 W.HTML("<b>Injection-recovery test</b>: synthetic impacts of known size are added to your own "
                        "recording (its real noise and baseline) and the detection is run again."),
-                W.HBox([self.w_radius, self.w_sizes, self.w_n]),
+                W.HBox([self.w_rmin, self.w_rmax, self.w_sizes, self.w_n]),
                 W.HBox([self.w_run, self.w_progress]),
                 self.status,
                 self.w_result,
@@ -136,7 +137,7 @@ class RecoveryPanel:
         if r.size:
             med = float(np.median(r)) * 1e9
             lo, hi = max(med * 0.2, 1.0), min(max(med * 1.2, 2.0), 500.0)
-            self.w_radius.value = (round(lo, 1), round(hi, 1))
+            self.w_rmin.value, self.w_rmax.value = round(lo, 1), round(hi, 1)
 
     def _event_radii(self):
         from ..impact import charge_to_radius
@@ -158,7 +159,9 @@ class RecoveryPanel:
         if params.get("kind") == "step":
             raise ParameterError("the injection-recovery test injects transients: it needs kind='spike' events")
         material, conversion = sp.w_material.value, sp.w_conversion.value
-        r0, r1 = self.w_radius.value
+        r0, r1 = float(self.w_rmin.value), float(self.w_rmax.value)
+        if not r1 > r0:
+            raise ParameterError(f"the largest radius ({r1:g} nm) must exceed the smallest ({r0:g} nm)")
         radii = np.geomspace(r0, r1, int(self.w_sizes.value)) * 1e-9
         charges = radius_to_charge(radii, material, conversion)
         ev = sp.accepted_events

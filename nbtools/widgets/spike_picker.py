@@ -19,6 +19,8 @@ export_folder=None, max_points=2000, auto_refine=None, **params)``
   ``.set_trace(trace, blank=None)``, ``.select(i)`` (zoom to event ``i``),
   ``.reject(i)``, ``.accept(i)``, ``.toggle(i)``, ``.export(folder=None)``.
 - ``.widget``: the root ipywidget; the object displays itself.
+- ``.on_result(func)``: call ``func(picker)`` after every new result (preview
+  or exact, accept/reject), e.g. to refresh a trust panel.
 
 A threshold change first shows a preview from a cached low-threshold run
 (milliseconds), then, for traces up to ``auto_refine`` samples, the exact
@@ -130,7 +132,7 @@ class SpikePicker:
         self._selected: int | None = None
         self._busy = False  # programmatic control updates: no callbacks
         self._cache = CandidateCache(self._run)
-        self._download = None
+        self._listeners = []
 
         self.view = TraceView(max_points=max_points, height=300)
         self._build_controls(material, conversion, export_folder, list_materials())
@@ -146,7 +148,7 @@ class SpikePicker:
         th = p["threshold"]
         wide = {"description_width": "initial"}
         self.w_threshold = W.FloatSlider(
-            value=5.5 if th == "auto" else float(th), min=3.0, max=30.0, step=0.1, readout_format=".1f",
+            value=5.5 if th == "auto" else float(th), min=3.0, max=20.0, step=0.1, readout_format=".1f",
             continuous_update=False, description="Threshold (× noise σ)", style=wide,
             layout=W.Layout(width="420px"))
         self.w_threshold_A = W.HTML()
@@ -213,7 +215,7 @@ class SpikePicker:
         return name if name in names else names[0]
 
     def _build_table(self):
-        from bokeh.models import (BooleanFormatter, ColumnDataSource, DataTable, NumberFormatter,
+        from bokeh.models import (ColumnDataSource, DataTable, NumberFormatter,
                                   StringFormatter, TableColumn)
 
         self.table_source = ColumnDataSource(data=self._table_data(None))
@@ -226,12 +228,12 @@ class SpikePicker:
             "radius": TableColumn(field="radius", title="radius / nm", formatter=NumberFormatter(format="0.0")),
             "duration": TableColumn(field="duration", title="duration / ms", formatter=num),
             "snr": TableColumn(field="snr", title="SNR", formatter=NumberFormatter(format="0.0")),
-            "accepted": TableColumn(field="accepted", title="accepted", formatter=BooleanFormatter()),
-            "status": TableColumn(field="status", title="", formatter=StringFormatter(), width=70),
+            # text, not BooleanFormatter: its check mark is an icon font that is missing offline
+            "status": TableColumn(field="status", title="accepted?", formatter=StringFormatter(), width=80),
         }
+        # a fixed width: a stretching DataTable inside an ipywidgets flex box renders empty
         self.table = DataTable(source=self.table_source, columns=list(self._table_columns.values()),
-                               height=230, sizing_mode="stretch_width", index_position=None,
-                               selectable=True, sortable=True)
+                               height=230, width=900, index_position=None, selectable=True, sortable=True)
         self.table_source.selected.on_change("indices", self._on_table_select)
 
     def _build_hists(self):
@@ -298,8 +300,7 @@ class SpikePicker:
                    "threshold; red dots: accepted events; grey crosses: rejected events.</span>"),
             self.view.widget,
             h("Events: click a row to zoom to it"),
-            W.HBox([W.Box([bokeh_widget(self.table)], layout=W.Layout(flex="1 1 auto", width="auto")),
-                    W.VBox([self.w_toggle, self.w_whole])]),
+            W.HBox([bokeh_widget(self.table), W.VBox([self.w_toggle, self.w_whole])]),
             h("Histograms of the accepted events and impact frequency (95 % Poisson interval)"),
             W.HBox([self.w_material, self.w_conversion]),
             bokeh_widget(self.hist_layout),
@@ -318,6 +319,8 @@ class SpikePicker:
         self._rejected.clear()
         self._result, self._exact, self._blank_rate, self._selected = None, False, None, None
         self.w_export_out.value = ""
+        for func in self._listeners:
+            func(self)
         self.view.set_trace(trace)
         self.detect()
 
@@ -438,6 +441,10 @@ class SpikePicker:
                                    f"{html.escape(str(paths[0].parent))}{dl}</span>")
         self.status.info(f"Exported {len(ev)} events ({int(ev['accepted'].sum())} accepted) to {paths[0].parent}.")
         return paths
+
+    def on_result(self, func) -> None:
+        """Call ``func(picker)`` after every new result (detection, preview, accept/reject)."""
+        self._listeners.append(func)
 
     # ------------------------------------------------------------------ internals
     def _require_trace(self):
@@ -687,7 +694,19 @@ class SpikePicker:
                     peak=df["peak"].to_numpy(float) * self.view.scale, charge=q * self._qscale,
                     radius=np.asarray(radius, float), duration=df["duration"].to_numpy(float) * 1e3,
                     snr=df["snr"].to_numpy(float), accepted=acc,
-                    status=np.where(acc, "", "rejected"))
+                    status=np.where(acc, "yes", "REJECTED"))
+
+    def _set_table(self, data):
+        """New rows for the table. The DataTable gets a new source: in jupyter_bokeh (Bokeh 3.9) a
+        DataTable does not redraw when only its source's data change (checked in Chromium)."""
+        from bokeh.models import ColumnDataSource
+
+        self._selected = None
+        self.w_toggle.description = "Reject selected"
+        src = ColumnDataSource(data=data)
+        src.selected.on_change("indices", self._on_table_select)
+        self.table_source = src
+        self.table.source = src
 
     def _draw_table_and_hists(self):
         from ..impact import frequency_over_time, histogram
@@ -698,8 +717,7 @@ class SpikePicker:
         self._qunit, self._qscale = _charge_unit(qmed)
         self._table_columns["peak"].title = f"peak / {self.view.unit}"
         self._table_columns["charge"].title = f"charge / {self._qunit}"
-        self.table_source.selected.indices = []
-        self.table_source.data = self._table_data(df)
+        self._set_table(self._table_data(df))
         acc = df[mark_accepted(df, self._rejected)] if len(df) else df
         kind_step = self._result.attrs.get("kind") == "step"
         cols = {"charge": ("step_height" if kind_step else "charge", self._qscale if not kind_step
@@ -721,7 +739,7 @@ class SpikePicker:
         f.xaxis.axis_label = f"Radius / nm ({self.w_material.value})"
         a = self._result.attrs
         dur = float(a["duration"])
-        fo = frequency_over_time(acc, bin=max(dur / 20.0, 1.0 / a["fs"]), duration=dur)
+        fo = frequency_over_time(acc, bin=max(dur / 10.0, 1.0 / a["fs"]), duration=dur)
         t0 = self.trace.t0
         f, src = self._hist["frequency"]
         src.data = dict(left=fo["t_start"].to_numpy() + t0, right=fo["t_end"].to_numpy() + t0,
@@ -770,3 +788,5 @@ class SpikePicker:
             reasons = rej["reason"].value_counts().to_dict() if "reason" in rej else {}
             msg += " Left out by the detector: " + ", ".join(f"{v} {k}" for k, v in reasons.items()) + "."
         self.status.info(msg)
+        for func in self._listeners:
+            func(self)
