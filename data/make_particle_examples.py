@@ -9,7 +9,7 @@ One LiMn2O4 particle (radius 1 um) on a microwire, simulated with
 - ``particle_cv_<v>mVs.csv``: one cyclic voltammogram per scan rate (0.2 ... 10 mV/s),
   columns ``Time / s, Potential / V, Current / pA`` (anodic current positive);
 - ``particle_pitt.csv``: a potential-step (PITT) series, 20 mV steps held 60 s each,
-  same columns, sampled every 0.1 s;
+  same columns, sampled every 0.1 s (0.1 ... 59.9 s after each step);
 - ``particle_truth.json``: the parameters of the simulation (the answers).
 
 What a real recording adds is imitated: Gaussian current noise (0.2 pA rms)
@@ -79,6 +79,9 @@ def make_pitt(seed: int = 5):
     df = particle_step(E_initial=STEP_E_INITIAL, E_steps=STEP_POTENTIALS, t_step=STEP_DURATION,
                        radius=RADIUS, D=D, k0=K0, alpha=ALPHA, E0=E0, c_max=_cmax(), n_points=n,
                        spacing="linear", noise=NOISE, seed=seed)
+    # keep samples strictly inside each step: particle_step evaluates the sample at the
+    # exact end of a step with the next step's potential (a one-sample spike)
+    df = df[df["t_step"] < STEP_DURATION - 0.5 * STEP_DT]
     name = _write(df, "particle_pitt.csv").name
     tr = df.attrs["truth"]
     steps = [{"E": e, "dQ": q, "biot": b} for e, q, b in zip(STEP_POTENTIALS, tr["dQ"], tr["biot"])]

@@ -105,6 +105,8 @@ def test_pitt_fit_and_derived_diffusion_coefficient(pitt_data):
     assert panel.result.params["tau"].value == pytest.approx(25.0, rel=0.03)
     assert panel.result.params["D"].value == pytest.approx((200e-9) ** 2 / 25.0, rel=0.03)
     assert "derived" in panel.report.value
+    d = panel.params["result"]["params"]["D"]
+    assert d["derived"] and d["lower"] < (200e-9) ** 2 / 25.0 < d["upper"]
     assert panel.figure.yaxis[0].axis_label == "i / pA"
 
 

@@ -103,10 +103,9 @@ def test_pitt_recovers_tau_and_records_failures(steps):
     pt = stick.pitt_table([bad] + steps[1:4], radius=TRUTH["radius"])
     assert pt.loc[0, "status"].startswith("failed") and np.isnan(pt.loc[0, "tau"])
     good = pt.iloc[1:]
-    # 20 mV steps with Biot ~2-5: the linear model is good to ~15 % on tau (see the dashboard)
-    assert np.all(np.abs(good["tau"] / TRUTH["tau"] - 1) < 0.2)
-    assert np.all((good["tau_lower"] <= TRUTH["tau"]) & (TRUTH["tau"] <= good["tau_upper"]))
-    assert pt.attrs["tau"] == pytest.approx(TRUTH["tau"], rel=0.2)
+    # 20 mV steps with Biot ~2-5 fitted by the linear (small-step) model: within a few %
+    assert np.all(np.abs(good["tau"] / TRUTH["tau"] - 1) < 0.03)
+    assert pt.attrs["tau"] == pytest.approx(TRUTH["tau"], rel=0.03)
     np.testing.assert_allclose(good["D"], TRUTH["radius"] ** 2 / good["tau"])
     assert np.allclose(good["Q"], [s["dQ"] for s in TRUTH["pitt"]["steps"][1:4]], rtol=0.1)
 
@@ -156,7 +155,11 @@ def test_dashboard_sections_headless():
     app._show_trust()
     trust = app.results["trust"]
     assert isinstance(trust, pd.DataFrame) and "D (FitPanel, one step)" in trust["quantity"].tolist()
-    assert trust.set_index("quantity").loc["radius r", "error_%"] == pytest.approx(0, abs=2)
+    trust = trust.set_index("quantity")
+    assert trust.loc["radius r", "error_%"] == pytest.approx(0, abs=2)
+    assert trust.loc["D", "error_%"] == pytest.approx(0, abs=5)
+    assert trust.loc["D (FitPanel, one step)", "error_%"] == pytest.approx(0, abs=5)
+    assert trust.loc["k0", "error_%"] == pytest.approx(0, abs=15)
     # a bad folder is shown, not raised
     app.folder.value = "/no/such/folder"
     app.analyse_button.click()

@@ -145,6 +145,12 @@ def fit_summary(result) -> dict:
                "derived": bool(p.expr), "unit": info.unit if info else ""}
         if ci is not None and name in ci.index:
             row["lower"], row["upper"] = _num(ci.loc[name, "lower"]), _num(ci.loc[name, "upper"])
+        elif p.expr and row["stderr"] is not None and ci is not None and len(ci):
+            # derived parameter: value +- t * propagated standard error
+            from scipy import stats as _st
+
+            tq = _st.t.ppf(0.5 + float(ci["level"].iloc[0]) / 2, max(result.ndata - result.nvarys, 1))
+            row["lower"], row["upper"] = row["value"] - tq * row["stderr"], row["value"] + tq * row["stderr"]
         pars[name] = row
     stats = {"success": bool(result.success), "message": str(result.message),
              "ndata": int(result.ndata), "nvarys": int(result.nvarys), "nfev": int(result.nfev),

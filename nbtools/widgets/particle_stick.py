@@ -42,8 +42,6 @@ def _table(df, columns, *, highlight=None) -> str:
     return f"<table style='border-collapse:collapse'><tr>{head}</tr>{''.join(body)}</table>"
 
 
-def _h(text):
-    return W.HTML(f"<h3 style='margin:8px 0 4px 0'>{html.escape(text)}</h3>")
 
 
 class ParticleOnAStick:
@@ -63,13 +61,16 @@ class ParticleOnAStick:
         Name in :mod:`nbtools.materials`.
     small : bool
         Fit every other potential step only (quick tests).
+    headings : bool
+        Start each section with its heading (off when the notebook has its own).
     """
 
     def __init__(self, data_dir, *, cv_pattern="particle_cv_*.csv", pitt_file="particle_pitt.csv",
-                 truth_file="particle_truth.json", material="LiMn2O4", small=False):
+                 truth_file="particle_truth.json", material="LiMn2O4", small=False, headings=True):
         from ..materials import list_materials
 
         self.small = bool(small)
+        self.headings = bool(headings)
         self.results: dict = {}
         self.status = ErrorDisplay()
         self.folder = W.Text(str(Path(data_dir)), description="Folder", layout=W.Layout(width="520px"))
@@ -180,17 +181,21 @@ class ParticleOnAStick:
             self.slope_html.value = "<p>Need at least 3 scan rates for the slope.</p>"
             return
         p = r["peaks"]
+        unit, k = current_display_unit(float(np.max(np.abs(np.r_[p["i_pa"], p["i_pc"]]))))
+        mv = 1e3  # V/s -> mV/s on the axis
         fig = figure(height=300, sizing_mode="stretch_width", x_axis_type="log", y_axis_type="log",
-                     x_axis_label="Scan rate / (V/s)", y_axis_label="|Peak current| / A",
+                     x_axis_label="Scan rate / (mV/s)", y_axis_label=f"|Peak current| / {unit}",
                      title="log |i_p| against log v", tools="pan,box_zoom,reset,save")
-        fig.scatter(p["v"], p["i_pa"].abs(), size=8, color="#b00020", legend_label="anodic")
-        fig.scatter(p["v"], p["i_pc"].abs(), size=8, marker="triangle", color="#1f4e9c", legend_label="cathodic")
+        fig.scatter(p["v"] * mv, p["i_pa"].abs() * k, size=8, color="#b00020", legend_label="anodic")
+        fig.scatter(p["v"] * mv, p["i_pc"].abs() * k, size=8, marker="triangle", color="#1f4e9c",
+                    legend_label="cathodic")
         v = np.geomspace(p["v"].min(), p["v"].max(), 20)
-        fig.line(v, 10 ** (s["intercept"] + s["slope"] * np.log10(v)), color="#b00020",
+        fig.line(v * mv, 10 ** (s["intercept"] + s["slope"] * np.log10(v)) * k, color="#b00020",
                  legend_label=f"fit, slope {s['slope']:.2f}")
-        v0, i0 = p["v"].iloc[0], abs(p["i_pa"].iloc[0])
-        fig.line(v, i0 * (v / v0), color="#888", line_dash="dashed", legend_label="slope 1 (thin layer)")
-        fig.line(v, i0 * np.sqrt(v / v0), color="#888", line_dash="dotted", legend_label="slope 1/2 (diffusion)")
+        v0, i0 = p["v"].iloc[0], abs(p["i_pa"].iloc[0]) * k
+        fig.line(v * mv, i0 * (v / v0), color="#888", line_dash="dashed", legend_label="slope 1 (thin layer)")
+        fig.line(v * mv, i0 * np.sqrt(v / v0), color="#888", line_dash="dotted",
+                 legend_label="slope 1/2 (diffusion)")
         fig.legend.location = "top_left"
         fig.toolbar.logo = None
         self.slope_plot.children = [bokeh_widget(fig)]
@@ -205,8 +210,12 @@ class ParticleOnAStick:
         if r["pitt"] is None:
             self.pitt_plot.children, self.pitt_html.value = [], "<p>No potential-step file given.</p>"
             return
-        unit, k = current_display_unit(max(float(np.max(np.abs(s["i"]))) for s in r["steps"]))
+        from bokeh.models import Range1d
+
+        peak = max(float(np.max(np.abs(s["i"]))) for s in r["steps"])
+        unit, k = current_display_unit(peak)
         fig = figure(height=300, sizing_mode="stretch_width", y_axis_type="log",
+                     y_range=Range1d(peak * k * 1e-3, peak * k * 2),
                      x_axis_label="Time since the step / s", y_axis_label=f"|Current| / {unit}",
                      title="Potential-step transients", tools="pan,box_zoom,reset,save")
         for j, s in enumerate(r["steps"]):
@@ -225,8 +234,11 @@ class ParticleOnAStick:
                 ("biot", "Biot L", lambda v: f"{v:.3g}"), ("D", "D", lambda v: f"{v:.3g} m²/s"),
                 ("status", "status", str)]
         tau, rad = pt.attrs["tau"], pt.attrs["radius"]
+        notes = sorted({w for ws in pt["warnings"] for w in ws.split("; ") if w})
+        warn = ("<p style='color:#8a5300'>Fit warnings: " + " ".join(html.escape(w) for w in notes) + "</p>"
+                if notes else "")
         self.pitt_html.value = (
-            _table(pt, cols) +
+            _table(pt, cols) + warn +
             f"<p>τ over all steps (geometric mean): <b>{tau:.3g} s</b> (spread ×{10 ** pt.attrs['tau_spread']:.2f}); "
             f"with r = {stick.format_si(rad, 'm')} from the charge, <b>D = {rad ** 2 / tau:.3g} m²/s</b> "
             f"({rad ** 2 / tau * 1e4:.3g} cm²/s). Biot L = k r/D: above ~30 diffusion alone controls the step, "
@@ -324,33 +336,37 @@ class ParticleOnAStick:
                                  "truth.</p>")
 
     # --- section roots --------------------------------------------------------------------
+    def _section(self, title, *children):
+        head = [W.HTML(f"<h3 style='margin:8px 0 4px 0'>{html.escape(title)}</h3>")] if self.headings else []
+        return W.VBox(head + list(children))
+
     @property
     def data_section(self):
         """Files, material, the voltammograms, peak table, charge, capacity and size."""
-        return W.VBox([_h("1. Data and peaks"),
-                       W.HBox([self.folder]), W.HBox([self.cv_pattern, self.pitt_file, self.truth_file]),
-                       W.HBox([self.material, self.conversion, self.analyse_button]),
-                       self.status, self.cv_plot, self.peak_html, self.size_html])
+        return self._section("1. Data and peaks",
+                             W.HBox([self.folder]), W.HBox([self.cv_pattern, self.pitt_file, self.truth_file]),
+                             W.HBox([self.material, self.conversion, self.analyse_button]),
+                             self.status, self.cv_plot, self.peak_html, self.size_html)
 
     @property
     def scan_rate_section(self):
-        return W.VBox([_h("2. Surface-confined or diffusion-limited?"), self.slope_plot, self.slope_html])
+        return self._section("2. Surface-confined or diffusion-limited?", self.slope_plot, self.slope_html)
 
     @property
     def pitt_section(self):
-        return W.VBox([_h("3. Potential steps: τ = r²/D and D"), self.pitt_plot, self.pitt_html])
+        return self._section("3. Potential steps: τ = r²/D and D", self.pitt_plot, self.pitt_html)
 
     @property
     def laviron_section(self):
-        return W.VBox([_h("4. Laviron: peak separation to k_s and k0"), self.laviron_plot, self.laviron_html])
+        return self._section("4. Laviron: peak separation to k_s and k0", self.laviron_plot, self.laviron_html)
 
     @property
     def fit_section(self):
-        return W.VBox([_h("5. Fit one transient yourself"), self.step_select, self.fit_box])
+        return self._section("5. Fit one transient yourself", self.step_select, self.fit_box)
 
     @property
     def trust_section(self):
         refresh = W.Button(description="Compare again", tooltip="include the latest fit of section 5")
         refresh.on_click(self.status.guard(lambda _: self._show_trust()))
-        return W.VBox([_h("6. How far to trust it: recovered against the simulation's truth"),
-                       self.trust_html, refresh])
+        return self._section("6. How far to trust it: recovered against the simulation's truth",
+                             self.trust_html, refresh)
