@@ -215,6 +215,7 @@ def pitt_table(steps, *, model="PITTSphereBiot", radius=None, level=0.95) -> pd.
     """Fit each potential step; one row per step with tau = r^2/D and, given ``radius`` (m), D.
 
     A step whose fit fails gets NaN and its reason in ``status``; the others go on.
+    Warnings of a fit (NbtoolsWarning messages) are in ``warnings``, joined by " | ".
     """
     from .kinetics import fit
 
@@ -231,7 +232,7 @@ def pitt_table(steps, *, model="PITTSphereBiot", radius=None, level=0.95) -> pd.
             ci = res.ci
             row.update(Q=res.params["Q"].value, tau=res.params["tau"].value,
                        tau_lower=ci.loc["tau", "lower"], tau_upper=ci.loc["tau", "upper"],
-                       warnings="; ".join(msgs))
+                       warnings=" | ".join(msgs))
             if "biot" in res.params:
                 row["biot"] = res.params["biot"].value
             if msgs:

@@ -147,6 +147,10 @@ def test_dashboard_sections_headless():
                  "trust_section"):
         assert isinstance(getattr(app, name), W.VBox)
     assert "thin-layer" in app.slope_html.value
+    app.per_scan_rate.value = True  # i/v view
+    assert app.status.last_error is None, app.status.value
+    assert app.cv_figure.yaxis[0].axis_label.startswith("Current / scan rate")
+    assert "Fit warnings" in app.pitt_html.value or "check warnings" not in app.pitt_html.value
     assert len(app.results["steps"]) == (len(TRUTH["pitt"]["steps"]) + 1) // 2
     assert app.panel is not None and "D" in app.panel.rows
     app.panel.fit_button.click()

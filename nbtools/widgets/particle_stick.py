@@ -87,6 +87,8 @@ class ParticleOnAStick:
                                                      "potential window (e.g. 0.5 for LiCoO2)")
         self.analyse_button = W.Button(description="Analyse", button_style="primary", icon="play")
         self.analyse_button.add_class("nbtools-analyse-button")
+        self.per_scan_rate = W.Checkbox(False, description="divide by the scan rate (i/v: thin-layer CVs overlap)",
+                                        indent=False, layout=W.Layout(width="420px"))
         self.cv_plot, self.peak_html, self.size_html = W.VBox(), W.HTML(), W.HTML()
         self.slope_plot, self.slope_html = W.VBox(), W.HTML()
         self.pitt_plot, self.pitt_html = W.VBox(), W.HTML()
@@ -98,6 +100,7 @@ class ParticleOnAStick:
         g = self.status.guard
         self.analyse_button.on_click(g(lambda _: self.analyse()))
         self.step_select.observe(g(lambda ch: self._show_fit_panel(ch["new"])), names="value")
+        self.per_scan_rate.observe(g(lambda _: self._show_cvs() if self.results else None), names="value")
         g(self.analyse)()
 
     # --- analysis ------------------------------------------------------------------
@@ -142,17 +145,22 @@ class ParticleOnAStick:
         from bokeh.plotting import figure
 
         r = self.results
-        unit, k = current_display_unit(max(float(np.max(np.abs(c["i"]))) for c in r["cvs"]))
+        per_v = self.per_scan_rate.value
+        div = [c.attrs["v"] if per_v else 1.0 for c in r["cvs"]]
+        unit, k = current_display_unit(max(float(np.max(np.abs(c["i"]))) / d for c, d in zip(r["cvs"], div)))
+        ylab = f"Current / scan rate / ({unit}·s/V)" if per_v else f"Current / {unit}"
         fig = figure(height=330, sizing_mode="stretch_width", x_axis_label="Potential / V",
-                     y_axis_label=f"Current / {unit}", title="Cyclic voltammograms (anodic current up)",
+                     y_axis_label=ylab, title="Cyclic voltammograms (anodic current up)",
                      tools="pan,box_zoom,wheel_zoom,reset,save", active_scroll=None)
-        for j, (c, row) in enumerate(zip(r["cvs"], r["peaks"].itertuples())):
+        for j, (c, row, d) in enumerate(zip(r["cvs"], r["peaks"].itertuples(), div)):
             col = _COLORS[j % len(_COLORS)]
-            fig.line(c["E"], c["i"] * k, color=col, legend_label=f"{row.v * 1e3:g} mV/s")
-            fig.scatter([row.E_pa, row.E_pc], [row.i_pa * k, row.i_pc * k], color=col, size=7, marker="x")
+            fig.line(c["E"], c["i"] * k / d, color=col, legend_label=f"{row.v * 1e3:g} mV/s")
+            fig.scatter([row.E_pa, row.E_pc], [row.i_pa * k / d, row.i_pc * k / d], color=col, size=7,
+                        marker="x")
         fig.legend.location = "top_left"
         fig.legend.click_policy = "hide"
         fig.toolbar.logo = None
+        self.cv_figure = fig
         self.cv_plot.children = [bokeh_widget(fig)]
         cols = [("v", "scan rate", lambda v: f"{v * 1e3:.3g} mV/s"),
                 ("E_pa", "E peak, anodic", lambda v: f"{v:.4f} V"),
@@ -234,9 +242,9 @@ class ParticleOnAStick:
                 ("biot", "Biot L", lambda v: f"{v:.3g}"), ("D", "D", lambda v: f"{v:.3g} m²/s"),
                 ("status", "status", str)]
         tau, rad = pt.attrs["tau"], pt.attrs["radius"]
-        notes = sorted({w for ws in pt["warnings"] for w in ws.split("; ") if w})
-        warn = ("<p style='color:#8a5300'>Fit warnings: " + " ".join(html.escape(w) for w in notes) + "</p>"
-                if notes else "")
+        notes = [f"→ {e:.3f} V: {w}" for e, ws in zip(pt["E"], pt["warnings"]) for w in ws.split(" | ") if w]
+        warn = ("<div style='color:#8a5300'>Fit warnings:<ul style='margin:2px 0'>"
+                + "".join(f"<li>{html.escape(w)}</li>" for w in notes) + "</ul></div>" if notes else "")
         self.pitt_html.value = (
             _table(pt, cols) + warn +
             f"<p>τ over all steps (geometric mean): <b>{tau:.3g} s</b> (spread ×{10 ** pt.attrs['tau_spread']:.2f}); "
@@ -346,7 +354,7 @@ class ParticleOnAStick:
         return self._section("1. Data and peaks",
                              W.HBox([self.folder]), W.HBox([self.cv_pattern, self.pitt_file, self.truth_file]),
                              W.HBox([self.material, self.conversion, self.analyse_button]),
-                             self.status, self.cv_plot, self.peak_html, self.size_html)
+                             self.status, self.per_scan_rate, self.cv_plot, self.peak_html, self.size_html)
 
     @property
     def scan_rate_section(self):
