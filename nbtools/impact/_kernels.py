@@ -273,8 +273,60 @@ def _fill_base(g0, g1, B, bvals, out):
 
 
 @njit(cache=True, nogil=True)
+def _mains_fit(buf, pa0, pb1, ia, ib, omega, nh, gc, W):
+    """Least-squares fit of c0 + c1 u + sum_h (a_h cos h w g + b_h sin h w g),
+    u = (g - gc)/W, to buf over [pa0, pb1) outside [ia, ib) (strided).
+    Returns the coefficients, or an empty array if ill-posed."""
+    npar = 2 + 2 * nh
+    G = np.zeros((npar, npar))
+    rhs = np.zeros(npar)
+    phi = np.empty(npar)
+    n_out = (ia - pa0) + (pb1 - ib)
+    stride = max(1, n_out // 1200)
+    c1 = np.cos(omega * pa0)
+    s1 = np.sin(omega * pa0)
+    cd = np.cos(omega * stride)
+    sd = np.sin(omega * stride)
+    m = 0
+    for g in range(pa0, pb1, stride):
+        if g < ia or g >= ib:
+            phi[0] = 1.0
+            phi[1] = (g - gc) / W
+            ch = c1
+            sh = s1
+            for h in range(nh):
+                phi[2 + 2 * h] = ch
+                phi[3 + 2 * h] = sh
+                ch, sh = ch * c1 - sh * s1, sh * c1 + ch * s1
+            y = buf[g - pa0]
+            for a_ in range(npar):
+                rhs[a_] += phi[a_] * y
+                for b_ in range(npar):
+                    G[a_, b_] += phi[a_] * phi[b_]
+            m += 1
+        c1, s1 = c1 * cd - s1 * sd, s1 * cd + c1 * sd
+    if m < 4 * npar:
+        return np.empty(0)
+    # ridge-regularise lightly so a short window cannot blow up
+    tr = 0.0
+    for a_ in range(npar):
+        tr += G[a_, a_]
+    for a_ in range(npar):
+        G[a_, a_] += 1e-9 * tr / npar
+    return np.linalg.solve(G, rhs)
+
+
+@njit(cache=True, nogil=True)
+def _mains_model(g, coef, omega, nh, gc, W):
+    v = coef[0] + coef[1] * (g - gc) / W
+    for h in range(nh):
+        v += coef[2 + 2 * h] * np.cos((h + 1) * omega * g) + coef[3 + 2 * h] * np.sin((h + 1) * omega * g)
+    return v
+
+
+@njit(cache=True, nogil=True)
 def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
-                   off_pos, off_neg, out):
+                   off_pos, off_neg, out, omega=0.0, nh=3):
     """Features of the events ``idx`` (global sample indices).
 
     ``x`` holds samples ``offset .. offset+len(x)`` and must cover
@@ -288,6 +340,8 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
     9 i_cross (lower-level crossing before the threshold crossing),
     10 threshold-crossing end, 11 sub-sample peak position (parabola),
     12 rising-edge half-maximum crossing (sub-sample, NaN if none).
+    ``omega`` > 0 (rad/sample, mains pickup) makes the local baseline a line
+    plus ``nh`` mains harmonics fitted over 1.5 periods on each side.
     """
     ne = starts.shape[0]
     buf = np.empty(1024, np.float64)
@@ -328,7 +382,12 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         # local linear baseline from the residual just before and after the
         # integration range (removes 1/f noise the slow baseline misses)
         wl = max(4, (ib - ia) // 2)
-        pa0 = max(ia - wl, lo, 0)
+        if omega > 0.0:
+            wl = max(wl, int(1.5 * 2.0 * np.pi / omega))
+        # neighbours' tails (about twice their duration) stay out of the
+        # local-baseline windows
+        lo_t = lo if e == 0 else min(ia, ends[e - 1] + 2 * (ends[e - 1] - starts[e - 1]))
+        pa0 = max(ia - wl, lo_t, 0)
         pb1 = min(ib + wl, hi, n_total)
         L = pb1 - pa0
         if buf.shape[0] < L:
@@ -337,41 +396,68 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         for g in range(pa0, pb1):
             buf[g - pa0] = sg * (x[g - offset] - buf[g - pa0])
         # buf now holds the signed residual (sg * r) over [pa0, pb1)
-        m_pre = 0.0
-        for g in range(pa0, ia):
-            m_pre += buf[g - pa0]
-        m_post = 0.0
-        for g in range(ib, pb1):
-            m_post += buf[g - pa0]
-        if ia > pa0 and pb1 > ib:
-            m_pre /= ia - pa0
-            m_post /= pb1 - ib
-            c_pre = 0.5 * (pa0 + ia - 1)
-            c_post = 0.5 * (ib + pb1 - 1)
-        elif ia > pa0:
-            m_pre /= ia - pa0
-            m_post = m_pre
-            c_pre = 0.5 * (pa0 + ia - 1)
-            c_post = c_pre + 1.0
-        elif pb1 > ib:
-            m_post /= pb1 - ib
-            m_pre = m_post
-            c_post = 0.5 * (ib + pb1 - 1)
-            c_pre = c_post - 1.0
-        else:
-            m_pre = 0.0
-            m_post = 0.0
-            c_pre = 0.0
-            c_post = 1.0
-        lslope = (m_post - m_pre) / (c_post - c_pre)
-        # residual above the local baseline, in place over [ia, ib)
+        coef = np.empty(0)
+        gc = 0.5 * (ia + ib)
+        Wn = max(1.0, 0.5 * (pb1 - pa0))
+        if omega > 0.0:
+            coef = _mains_fit(buf, pa0, pb1, ia, ib, omega, nh, gc, Wn)
         q = 0.0
-        for g in range(ia, ib):
-            v = buf[g - pa0] - (m_pre + lslope * (g - c_pre))
-            buf[g - pa0] = v
-            q += v
+        loc_m = 0.0
+        if coef.shape[0] > 0:
+            # remove the fitted mains harmonics (only) over the whole buffer
+            c1 = np.cos(omega * pa0)
+            s1 = np.sin(omega * pa0)
+            cd = np.cos(omega)
+            sd = np.sin(omega)
+            for g in range(pa0, pb1):
+                mv = 0.0
+                ch = c1
+                sh = s1
+                for h in range(nh):
+                    mv += coef[2 + 2 * h] * ch + coef[3 + 2 * h] * sh
+                    ch, sh = ch * c1 - sh * s1, sh * c1 + ch * s1
+                buf[g - pa0] -= mv
+                c1, s1 = c1 * cd - s1 * sd, s1 * cd + c1 * sd
+            loc_m = _mains_model(ip, coef, omega, nh, gc, Wn) - coef[0] - coef[1] * (ip - gc) / Wn
+        if True:
+            # local line from the residual just before and after the
+            # integration range (removes 1/f noise the slow baseline misses)
+            wl2 = max(4, (ib - ia) // 2)
+            qa0 = max(ia - wl2, pa0)
+            qb1 = min(ib + wl2, pb1)
+            m_pre = 0.0
+            for g in range(qa0, ia):
+                m_pre += buf[g - pa0]
+            m_post = 0.0
+            for g in range(ib, qb1):
+                m_post += buf[g - pa0]
+            if ia > qa0 and qb1 > ib:
+                m_pre /= ia - qa0
+                m_post /= qb1 - ib
+                c_pre = 0.5 * (qa0 + ia - 1)
+                c_post = 0.5 * (ib + qb1 - 1)
+            elif ia > qa0:
+                m_pre /= ia - qa0
+                m_post = m_pre
+                c_pre = 0.5 * (qa0 + ia - 1)
+                c_post = c_pre + 1.0
+            elif qb1 > ib:
+                m_post /= qb1 - ib
+                m_pre = m_post
+                c_post = 0.5 * (ib + qb1 - 1)
+                c_pre = c_post - 1.0
+            else:
+                m_pre = 0.0
+                m_post = 0.0
+                c_pre = 0.0
+                c_post = 1.0
+            lslope = (m_post - m_pre) / (c_post - c_pre)
+            for g in range(ia, ib):
+                v = buf[g - pa0] - (m_pre + lslope * (g - c_pre))
+                buf[g - pa0] = v
+                q += v
+            loc_pk = sg * (m_pre + lslope * (ip - c_pre) + loc_m)
         pv = buf[ip - pa0]
-        loc_pk = sg * (m_pre + lslope * (ip - c_pre))
         # rise time 10-90 % on the leading edge (scan back from the peak)
         p10 = 0.1 * pv
         p90 = 0.9 * pv

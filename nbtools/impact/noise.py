@@ -18,16 +18,23 @@ MAX_NOISE_SAMPLES = 1 << 18
 N_SEGMENTS = 64
 
 
-def sample_segments(n: int, max_samples: int = MAX_NOISE_SAMPLES, n_segments: int = N_SEGMENTS):
-    """``[(i0, i1), ...]`` evenly spaced segments covering at most ``max_samples``."""
-    if n <= max_samples:
+def sample_segments(n: int, max_samples: int = MAX_NOISE_SAMPLES, n_segments: int = N_SEGMENTS,
+                    min_length: int = 0):
+    """``[(i0, i1), ...]`` evenly spaced segments covering at most ``max_samples``
+    (each at least ``min_length`` long, e.g. two mains periods)."""
+    if n <= max(max_samples, 2 * min_length):
         return [(0, n)]
     L = max_samples // n_segments
+    if L < min_length:
+        L = min_length
+        n_segments = max(4, min(n_segments, (2 * max_samples) // L))
+    if L * n_segments >= n:
+        return [(0, n)]
     starts = np.linspace(0, n - L, n_segments).astype(np.int64)
     return [(int(s), int(s) + L) for s in starts]
 
 
-def residual_sample(read, n, B, bvals, flagged=None, max_samples=MAX_NOISE_SAMPLES):
+def residual_sample(read, n, B, bvals, flagged=None, max_samples=MAX_NOISE_SAMPLES, min_length=0):
     """Residual samples (float64) for the noise estimate.
 
     ``read(i0, i1)`` returns samples; ``flagged`` (bool per block) marks
@@ -36,7 +43,7 @@ def residual_sample(read, n, B, bvals, flagged=None, max_samples=MAX_NOISE_SAMPL
     in the trace (for counting crossings). If every block is flagged, all are
     used.
     """
-    segs = sample_segments(n, max_samples)
+    segs = sample_segments(n, max_samples, min_length=min_length)
     out = []
     cont = []
     for i0, i1 in segs:
@@ -55,7 +62,7 @@ def residual_sample(read, n, B, bvals, flagged=None, max_samples=MAX_NOISE_SAMPL
     res = np.concatenate(out) if out else np.empty(0)
     contiguous = np.concatenate(cont) if cont else np.empty(0, bool)
     if res.size < 64 and flagged is not None and flagged.any():
-        return residual_sample(read, n, B, bvals, None, max_samples)
+        return residual_sample(read, n, B, bvals, None, max_samples, min_length)
     return res, contiguous
 
 
@@ -104,3 +111,26 @@ def auto_threshold(nu0: float, false_rate: float, n_polarities: int) -> float:
     nu0 = min(max(nu0, 1e-6), 0.5)
     u = np.sqrt(2.0 * np.log(n_polarities * nu0 / false_rate))
     return float(np.clip(u, 3.0, 10.0))
+
+
+def mains_amplitude(res, contiguous, fs, freq):
+    """Amplitude (A) of a sinusoid at ``freq`` Hz in the residual sample.
+
+    Fitted (offset + cos + sin, least squares) on each contiguous run at
+    least one period long; the RMS of the run amplitudes. NaN if no run is
+    long enough.
+    """
+    period = fs / freq
+    breaks = np.flatnonzero(~contiguous)
+    edges = np.concatenate([breaks, [res.size]])
+    amps = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        if b - a < 3 * period:
+            continue
+        step = max(1, int((b - a) // 4096))
+        idx = np.arange(a, b, step)
+        ph = 2 * np.pi * freq / fs * idx
+        A = np.column_stack([np.ones(idx.size), np.cos(ph), np.sin(ph)])
+        coef = np.linalg.lstsq(A, res[idx], rcond=None)[0]
+        amps.append(coef[1] ** 2 + coef[2] ** 2)
+    return float(np.sqrt(np.mean(amps))) if amps else float("nan")
