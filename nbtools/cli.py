@@ -61,8 +61,24 @@ def _voila_app_class():
     return NbtoolsVoila
 
 
+def _check_port(ip: str, port: int) -> None:
+    """Exit with a clear message when the address cannot be bound (port in use, bad address)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET) as s:
+            s.bind((ip, port))
+    except OSError as exc:
+        raise SystemExit(
+            f"nbtools: cannot listen on {ip}:{port} ({exc.strerror or exc}). Is another `nbtools serve` "
+            f"running? Stop it, or choose another port: nbtools serve --port {port + 1} "
+            f"(make run PORT={port + 1})."
+        ) from None
+
+
 def serve(args) -> int:
     folder = _notebooks_dir(args.path)
+    _check_port(args.ip, args.port)
     url = f"http://{args.ip}:{args.port}/"
     print(f"nbtools: serving the dashboards of {folder}")
     print(f"nbtools: open {url} in your browser (Ctrl+C to stop)", flush=True)

@@ -140,3 +140,16 @@ def test_cli_serve_refuses_missing_folder(tmp_path):
     res = subprocess.run([sys.executable, "-m", "nbtools.cli", "serve", str(tmp_path / "nope")],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode != 0 and "is not a folder" in res.stderr
+
+
+def test_cli_serve_reports_busy_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        res = subprocess.run([sys.executable, "-m", "nbtools.cli", "serve", "--port", str(port)],
+                             capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in res.stderr and "--port" in res.stderr
