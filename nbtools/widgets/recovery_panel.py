@@ -83,7 +83,8 @@ class RecoveryPanel:
         self.w_result = W.HTML()
         self.source = ColumnDataSource(data=dict(r=[], eff=[], low=[], high=[]))
         f = figure(height=260, sizing_mode="stretch_width", x_axis_type="log", x_axis_label="Radius / nm",
-                   y_axis_label="Detection efficiency", y_range=(-0.03, 1.05), tools="pan,box_zoom,reset,save")
+                   y_axis_label="Detection efficiency", y_range=(-0.03, 1.05), tools="pan,box_zoom,reset,save",
+                   title="Press 'Run injection-recovery test' to measure the detection efficiency")
         f.toolbar.logo = None
         f.segment(x0="r", x1="r", y0="low", y1="high", source=self.source, color="black")
         f.line("r", "eff", source=self.source, color="#1f77b4", line_width=2)
@@ -188,6 +189,8 @@ class RecoveryPanel:
         df.attrs.update(detection_limit_radius=lim_r, detection_limit=lim_q, level=self.level,
                         material=material, conversion=conversion, params=params, tau=tau)
         self.result = df
+        self.figure.title.text = (f"Fraction of {int(self.w_n.value)} injected particles found per radius "
+                                  "(bars: 95 % interval); dashed: " + f"{self.level * 100:.0f} %")
         self.source.data = dict(r=df["radius"].to_numpy() * 1e9, eff=df["efficiency"].to_numpy(),
                                 low=df["low"].to_numpy(), high=df["high"].to_numpy())
         pct = f"{self.level * 100:.0f} %"

@@ -1,0 +1,52 @@
+"""RecoveryPanel without a browser: false-event text, injection-recovery run, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nbtools.simulate import impact_trace
+from nbtools.widgets.recovery_panel import RecoveryPanel, detection_limit
+from nbtools.widgets.spike_picker import SpikePicker
+
+
+@pytest.fixture(scope="module")
+def picker():
+    tr, _ = impact_trace(duration=3.0, fs=20e3, rate=5.0, radius_median=25e-9, seed=21)
+    return SpikePicker(tr)
+
+
+def test_false_event_text_follows_the_picker(picker):
+    panel = RecoveryPanel(picker, n_sizes=3, n_per_size=5)
+    picker.on_result(lambda _: panel.refresh())
+    assert "False events" in panel.w_false.value and "per second" in panel.w_false.value
+    picker.w_threshold.value = 9.0
+    assert "9.00 σ" in panel.w_false.value
+    assert 0 < panel.w_rmin.value < panel.w_rmax.value
+
+
+def test_injection_recovery_efficiency_rises_with_radius(picker):
+    panel = RecoveryPanel(picker, n_sizes=4, n_per_size=10)
+    panel.w_rmin.value, panel.w_rmax.value = 3.0, 40.0
+    df = panel.run()
+    assert len(df) == 4 and panel.w_progress.value == 4
+    assert df["efficiency"].iloc[0] < 0.5 and df["efficiency"].iloc[-1] >= 0.9
+    assert (df["low"] <= df["efficiency"]).all() and (df["efficiency"] <= df["high"]).all()
+    lim = df.attrs["detection_limit_radius"]
+    assert 3e-9 < lim <= 40e-9
+    assert "90 % detection limit" in panel.w_result.value
+    assert len(panel.source.data["r"]) == 4
+
+
+def test_bad_radius_range_shows_error(picker):
+    panel = RecoveryPanel(picker)
+    panel.w_rmin.value, panel.w_rmax.value = 30.0, 10.0
+    panel.w_run.click()
+    assert "nbtools-error" in panel.status.value and "must exceed" in panel.status.value
+    assert panel.result is None
+
+
+def test_detection_limit_interpolates_in_log():
+    assert detection_limit([1, 10], [0.0, 1.0], 0.5) == pytest.approx(10**0.5)
+    assert detection_limit([1, 2, 4], [0.95, 1, 1]) == 1
+    assert np.isnan(detection_limit([1, 2], [0.1, 0.2]))
