@@ -28,7 +28,7 @@ def test_layout(scan):
 
 def test_failed_landings_precision_recall(scan):
     ds, truth = scan
-    for label in ("failed_landing", "no_contact", "saturated"):
+    for label in ("failed_landing", "no_contact", "saturated", "noisy"):
         pred = ds.status.values == label
         true = truth["status"] == label
         tp = (pred & true).sum()

@@ -81,7 +81,7 @@ def classify(
         of the landed pixels.
     min_size : int
         Particles and holes smaller than this many pixels are removed
-        (8-connected).
+        (8-connected); skipped on scans of fewer than 25 grid cells.
     fill_failed : bool
         Give pixels left out (failed, no contact...) the majority label of
         their usable neighbours; otherwise they are False.
@@ -120,7 +120,7 @@ def classify(
         tot = ndimage.convolve(grid_use.astype(float), k, mode="constant")
         fill = ~grid_use & (tot > 0) & (pos > tot / 2)
         grid_lab = grid_lab | fill
-    if min_size > 1:
+    if min_size > 1 and grid_lab.size >= 25:  # no morphology on tiny scans
         grid_lab = _remove_small(grid_lab, min_size)
         grid_lab = ~_remove_small(~grid_lab, min_size)
     out = xr.DataArray(
