@@ -175,3 +175,18 @@ def test_dashboard_pattern_without_files(tmp_path):
 
     app = ParticleOnAStick(tmp_path)
     assert isinstance(app.status.last_error, DataError) and "no file matches" in app.status.value
+
+
+def test_dashboard_cvs_only(tmp_path):
+    """A user's folder with voltammograms only: analysed, with a warning about the missing step file."""
+    import shutil
+
+    from nbtools.widgets.particle_stick import ParticleOnAStick
+
+    for f in ("particle_cv_0.2mVs.csv", "particle_cv_0.5mVs.csv", "particle_cv_1mVs.csv"):
+        shutil.copy(DATA / f, tmp_path / f)
+    app = ParticleOnAStick(tmp_path)
+    assert app.status.last_error is None, app.status.value
+    assert "not found" in app.status.value and "nbtools-warning" in app.status.value
+    assert app.results["pitt"] is None and "not measurable" in app.laviron_html.value
+    assert "No truth file" in app.trust_html.value

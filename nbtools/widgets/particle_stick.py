@@ -121,7 +121,8 @@ class ParticleOnAStick:
         r["slope"] = stick.scan_rate_verdict(r["peaks"]["v"], r["peaks"]["i_pa"]) if len(paths) >= 3 else None
         r["steps"], r["pitt"] = [], None
         pf = self.pitt_file.value.strip()
-        if pf:
+        missing_pitt = bool(pf) and not (folder / pf).is_file()
+        if pf and not missing_pitt:
             steps = stick.split_steps(stick.read_curve_csv(folder / pf))
             r["steps"] = steps[::2] if self.small else steps
             r["pitt"] = stick.pitt_table(r["steps"], radius=radius)
@@ -138,6 +139,9 @@ class ParticleOnAStick:
         self._show_trust()
         self.status.info(f"Analysed {len(r['cvs'])} voltammograms and {len(r['steps'])} potential steps "
                          f"from {folder}.")
+        if missing_pitt:
+            self.status.warning(f"step file {pf!r} not found in {folder}: analysed the voltammograms only "
+                                f"(no D; k_s without the diffusion correction).")
         return r
 
     # --- sections --------------------------------------------------------------------
@@ -270,6 +274,12 @@ class ParticleOnAStick:
                 ("ks_app", "apparent k_s", lambda v: f"{v:.3g} 1/s"), ("ks", "k_s", lambda v: f"{v:.3g} 1/s"),
                 ("k0", "k0", lambda v: f"{v:.3g} m/s"), ("used", "used", lambda v: "yes" if v else "no")]
         a = lt.attrs
+        if not a["n_used"]:
+            self.laviron_html.value = (
+                _table(lt, cols, highlight=used) +
+                "<p><b>k_s not measurable here</b>: no scan rate has a peak separation of at least 10 mV "
+                "with σ ≤ 3. Faster scans separate the peaks more (if σ stays small).</p>")
+            return
         self.laviron_html.value = (
             _table(lt, cols, highlight=used) +
             f"<p><b>k_s = {a['ks']:.3g} 1/s</b> (apparent {a['ks_app']:.3g} 1/s) from {a['n_used']} scan rate(s); "
