@@ -19,14 +19,16 @@ def _sums(cur, rows):  # pragma: no cover - compiled
     m = cur.shape[1]
     s1 = np.zeros(m)
     s2 = np.zeros(m)
-    cnt = np.zeros(m, dtype=np.int64)
+    cnt = np.zeros(m)
     for r in rows:
+        row = cur[r]
         for j in range(m):
-            v = np.float64(cur[r, j])  # square in float64 even for float32 data
-            if v == v:  # not NaN
-                s1[j] += v
-                s2[j] += v * v
-                cnt[j] += 1
+            v = np.float64(row[j])  # square in float64 even for float32 data
+            ok = v == v  # not NaN; branch-free so that the loop vectorises (3-4x faster)
+            w = v if ok else 0.0
+            s1[j] += w
+            s2[j] += w * w
+            cnt[j] += 1.0 if ok else 0.0
     return s1, s2, cnt
 
 
@@ -53,11 +55,13 @@ def curve_stats(current, rows, *, level=0.95):
     if cur.dtype not in (np.float32, np.float64):
         cur = cur.astype(np.float64)
     s1, s2, n = _sums(cur, rows)
+    n = n.astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
         var = np.clip(s2 - n * mean * mean, 0, None) / (n - 1)
         sd = np.where(n > 1, np.sqrt(var), np.nan)
-        tq = _st.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
+        dof, inv = np.unique(np.maximum(n - 1, 1), return_inverse=True)  # usually one value
+        tq = _st.t.ppf(0.5 + level / 2, dof)[inv.reshape(n.shape)]
         half = tq * sd / np.sqrt(n)
     return {"mean": mean, "sd": sd, "low": mean - half, "high": mean + half, "n": n}
 

@@ -285,6 +285,8 @@ class PixelSelector:
         pot = np.asarray(ds.potential.values)
         self._pot = pot
         self._status = np.asarray(ds.status.values).astype(str)
+        self._landed = self._status == "landed"
+        self._has_data = self._status != "empty"
         ny, nx = (int(v) for v in np.asarray(ds.attrs["grid_shape"]).ravel()[:2])
         self._shape = (ny, nx)
         self._gx = np.asarray(ds.attrs["grid_x"], dtype=np.float64).ravel()
@@ -373,7 +375,8 @@ class PixelSelector:
         self.onset_box.observe(g(self._on_map_option), names="value")
         self.mark_failed.observe(g(lambda c: self._refresh_failed()), names="value")
         self.show_groups.observe(g(lambda c: setattr(self._group_r, "visible", bool(c["new"]))), names="value")
-        self.include_failed.observe(g(lambda c: (self._refresh_groups(), self._on_indices(None, None, None))),
+        self.include_failed.observe(g(lambda c: (self._refresh_groups(), self._on_indices(None, None, None,
+                                                                                         force=True))),
                                     names="value")
         self.add_button.on_click(g(lambda b: self.add_to_group(self.group_choice.value)))
         self.remove_button.on_click(g(lambda b: self.remove_from_group(self.group_choice.value)))
@@ -460,6 +463,12 @@ class PixelSelector:
                      legend_field="name")
         c.legend.location = "top_left"
         c.legend.background_fill_alpha = 0.6
+        from bokeh.models import Label
+
+        self._empty_label = Label(x=0.5 * 470, y=0.5 * max(h, 300), x_units="screen", y_units="screen",
+                                  text="Select pixels on the map, or fill a group", text_align="center",
+                                  text_color="#888888", text_font_size="13px")
+        c.add_layout(self._empty_label)
         self.curve_figure = c
         self.layout = row(f, c)
 
@@ -614,13 +623,13 @@ class PixelSelector:
         self.source.selected.indices = idx.tolist()
 
     def _use(self, rows):
-        if self.include_failed.value:
-            return rows[self._status[rows] != "empty"]
-        return rows[self._status[rows] == "landed"]
+        return rows[(self._has_data if self.include_failed.value else self._landed)[rows]]
 
-    def _on_indices(self, attr, old, new):
+    def _on_indices(self, attr, old, new, *, force=False):
         t0 = time.perf_counter()
         rows = np.unique(np.asarray(self.source.selected.indices, dtype=np.int64))
+        if not force and attr is not None and np.array_equal(rows, self._selection):
+            return  # jupyter_bokeh 4.1 calls on_change callbacks twice per browser event
         self._selection = rows
         use = self._use(rows)
         shown = pick_rows(use, self.max_curves)
@@ -779,6 +788,8 @@ class PixelSelector:
                 by.append(np.concatenate([st["low"][okb], st["high"][okb][::-1]]) * self.cur_scale)
                 bc.append(color)
         self._mean_src.data = dict(xs=xs, ys=ys, color=cs, name=names, dash=["dash"] * len(xs))
+        self.curve_figure.legend.visible = bool(names)
+        self._empty_label.visible = not names
         self._band_src.data = dict(xs=bx, ys=by, color=bc)
 
     # ----------------------------------------------------------- summary
