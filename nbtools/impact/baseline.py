@@ -23,14 +23,19 @@ def block_size(window_samples: float) -> int:
 
 
 def running_median(values: np.ndarray, width: int, mask: np.ndarray | None = None) -> np.ndarray:
-    """NaN-aware centred running median of ``values`` over ``width`` points.
+    """Centred running median of ``values`` over ``width`` points.
 
-    ``mask`` (bool) marks points to ignore. Windows with no valid point are
-    filled by linear interpolation between valid results (constant at ends).
+    ``mask`` (bool) marks points to ignore: they are replaced by linear
+    interpolation between the valid neighbours before the median. Near the
+    ends the window shrinks symmetrically (unbiased on monotone trends).
+    NaN values are ignored.
     """
     v = np.asarray(values, dtype=np.float64).copy()
-    if mask is not None:
-        v[mask] = np.nan
+    if mask is not None and mask.any() and not mask.all():
+        # masked points are bridged linearly first, so a steep trend is not
+        # biased by windows that lose points on one side only
+        good = np.flatnonzero(~mask)
+        v[mask] = np.interp(np.flatnonzero(mask), good, v[good])
     n = v.size
     width = max(1, int(width) | 1)  # odd
     h = width // 2
@@ -39,26 +44,32 @@ def running_median(values: np.ndarray, width: int, mask: np.ndarray | None = Non
     else:
         pad = np.concatenate([np.full(h, np.nan), v, np.full(h, np.nan)])
         win = sliding_window_view(pad, width)
-        if not np.isnan(v).any() and n > width:
-            out = np.empty(n)
-            out[h:n - h] = np.median(win[h:n - h], axis=1)
-            for i in list(range(h)) + list(range(n - h, n)):
-                out[i] = np.nanmedian(win[i])
-        else:
-            with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):
+            if not np.isnan(v).any() and n > width:
+                out = np.empty(n)
+                out[h:n - h] = np.median(win[h:n - h], axis=1)
+            else:
                 valid = np.isfinite(win)
                 cnt = valid.sum(axis=1)
                 out = np.full(n, np.nan)
                 ok = cnt > 0
                 if ok.any():
-                    s = np.sort(np.where(valid, win, np.inf), axis=1)
+                    srt = np.sort(np.where(valid, win, np.inf), axis=1)
                     idx = np.arange(n)
-                    lo = (cnt - 1) // 2
-                    hi = cnt // 2
-                    lo = np.clip(lo, 0, width - 1)
-                    hi = np.clip(hi, 0, width - 1)
-                    med = 0.5 * (s[idx, lo] + s[idx, hi])
+                    lo = np.clip((cnt - 1) // 2, 0, width - 1)
+                    hi = np.clip(cnt // 2, 0, width - 1)
+                    med = 0.5 * (srt[idx, lo] + srt[idx, hi])
                     out[ok] = med[ok]
+            # edges: shrinking windows kept symmetric about the point, so a
+            # monotone trend (charging decay, drift) is followed without bias
+            for i in list(range(min(h, n))) + list(range(max(n - h, h), n)):
+                r = min(i, n - 1 - i)
+                seg = v[i - r:i + r + 1]
+                seg = seg[np.isfinite(seg)]
+                if seg.size:
+                    out[i] = np.median(seg)
+                elif not np.isfinite(out[i]):
+                    out[i] = np.nan
     bad = ~np.isfinite(out)
     if bad.all():
         finite = np.isfinite(values)

@@ -646,7 +646,12 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
         if it == p["iterations"]:
             break
         slack = np.abs(np.diff(bvals, prepend=bvals[0])) + np.abs(np.diff(bvals, append=bvals[-1]))
-        hot = ((maxs - bvals) > th * sigma + slack) | ((bvals - mins) > th * sigma + slack)
+        exc = np.maximum(maxs - bvals, bvals - mins)
+        hot = exc > th * sigma + slack
+        # leading blocks whose mean moved with their extreme are the charging
+        # decay, which the median must follow: not masked as events
+        moved = hot & (np.abs(means - bvals) >= 0.5 * exc)
+        hot &= ~(np.cumprod(moved) > 0)
         hot = hot | np.r_[False, hot[:-1]] | np.r_[hot[1:], False]  # event tails spill over
         new_flag = hot | skip_blocks
         if np.array_equal(new_flag, flagged):
