@@ -47,7 +47,12 @@ def preview_events(candidates: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """
     a = candidates.attrs
     keep = _score(candidates) >= threshold
-    df = candidates[keep].reset_index(drop=True)
+    # index without attrs: pandas would deep-copy them (incl. the rejected-candidates table)
+    candidates.attrs = {}
+    try:
+        df = candidates[keep].reset_index(drop=True)
+    finally:
+        candidates.attrs = a
     attrs = dict(a)
     th_low = float(a["threshold"])
     attrs["threshold"] = float(threshold)

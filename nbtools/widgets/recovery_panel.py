@@ -173,7 +173,7 @@ class RecoveryPanel:
         # injection_recovery's own `polarity` is the sign of the injected transients, so the
         # detection there runs with polarity='both': keep the picker's threshold in noise SDs
         det = {k: v for k, v in params.items() if k != "polarity"}
-        det["threshold"] = float(sp._result.attrs["threshold"])
+        det["threshold"] = float(sp._attrs["threshold"])
         self.w_progress.max, self.w_progress.value = len(radii), 0
         rows = []
         t_start = time.perf_counter()

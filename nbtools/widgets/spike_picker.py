@@ -125,7 +125,8 @@ class SpikePicker:
             raise ParameterError(f"unknown find_events parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
         self._params = dict(DEFAULTS)
         self._params.update(params)
-        self._result: pd.DataFrame | None = None  # last table shown (exact or preview)
+        self._result: pd.DataFrame | None = None  # last table shown (exact or preview), attrs in _attrs
+        self._attrs: dict = {}
         self._exact = False
         self._rejected: set[int] = set()  # i_peak of events the user rejected
         self._blank_rate = None
@@ -328,7 +329,7 @@ class SpikePicker:
     def params(self) -> dict:
         """Parameters for ``find_events(trace, **params)`` (JSON-serialisable) reproducing ``.events``."""
         self._ensure_exact()
-        return dict(self._result.attrs["params"])
+        return dict(self._attrs["params"])
 
     @property
     def events(self) -> pd.DataFrame:
@@ -357,7 +358,7 @@ class SpikePicker:
         if self._result is None:
             return {}
         ev = self._with_accepted(self._result)
-        a = self._result.attrs
+        a = self._attrs
         acc = int(ev["accepted"].sum())
         f = impact_frequency(acc, duration=self._observed_time(a))
         out = dict(n_events=acc, n_rejected=int(len(ev) - acc), frequency=f["frequency"], frequency_low=f["low"],
@@ -466,8 +467,8 @@ class SpikePicker:
 
     def _with_accepted(self, df):
         out = df.copy()
-        out.attrs = df.attrs
         out["accepted"] = mark_accepted(df, self._rejected)
+        out.attrs = dict(self._attrs)
         return out
 
     @staticmethod
@@ -598,8 +599,11 @@ class SpikePicker:
 
     # --- drawing -----------------------------------------------------------------
     def _show(self, df, *, exact: bool):
+        # attrs kept apart: pandas deep-copies attrs (with the table of rejected candidates) on
+        # every indexing operation, which dominated the redraw time
+        self._attrs, df.attrs = df.attrs, {}
         self._result, self._exact = df, exact
-        a = df.attrs
+        a = self._attrs
         if exact and self._params["threshold"] == "auto":
             self._busy = True
             try:
@@ -613,7 +617,7 @@ class SpikePicker:
 
     def _baseline_curve(self):
         """(t, baseline A) for display: running median of block means like the core (events not masked)."""
-        a = self._result.attrs
+        a = self._attrs
         tr = self.trace
         key = (id(tr), a.get("baseline_method"), a.get("baseline_window"), a.get("baseline_block"))
         if getattr(self, "_base_key", None) == key:
@@ -647,7 +651,7 @@ class SpikePicker:
         return curve
 
     def _draw_band(self):
-        a = self._result.attrs
+        a = self._attrs
         t, base = self._baseline_curve()
         t = t + self.trace.t0
         th = float(a["threshold_A"])
@@ -719,7 +723,7 @@ class SpikePicker:
         self._table_columns["charge"].title = f"charge / {self._qunit}"
         self._set_table(self._table_data(df))
         acc = df[mark_accepted(df, self._rejected)] if len(df) else df
-        kind_step = self._result.attrs.get("kind") == "step"
+        kind_step = self._attrs.get("kind") == "step"
         cols = {"charge": ("step_height" if kind_step else "charge", self._qscale if not kind_step
                            else self.view.scale),
                 "radius": ("radius", 1e9), "duration": ("duration", 1e3)}
@@ -737,7 +741,7 @@ class SpikePicker:
         f.xaxis.axis_label = (f"|Step height| / {self.view.unit}" if kind_step else f"|Charge| / {self._qunit}")
         f, _ = self._hist["radius"]
         f.xaxis.axis_label = f"Radius / nm ({self.w_material.value})"
-        a = self._result.attrs
+        a = self._attrs
         dur = float(a["duration"])
         fo = frequency_over_time(acc, bin=max(dur / 10.0, 1.0 / a["fs"]), duration=dur)
         t0 = self.trace.t0
@@ -752,7 +756,7 @@ class SpikePicker:
             return
         from ..impact import false_event_rate
 
-        p = dict(self._result.attrs["params"])
+        p = dict(self._attrs["params"])
         th = p.pop("threshold")
         p.pop("chunk_size", None)
         self._blank_rate = false_event_rate(self.blank, threshold=th, **p)
@@ -779,7 +783,7 @@ class SpikePicker:
         self.w_summary.value = "<div class='nbtools-summary'>" + " · ".join(parts) + note + "</div>"
         self.w_threshold_A.value = (f"<span style='padding:0 10px'>= {s['threshold_A'] * scale:.3g} {unit} "
                                     f"(σ = {s['noise'] * scale:.3g} {unit})</span>")
-        a = self._result.attrs
+        a = self._attrs
         rej = a.get("rejected")
         nrej = 0 if rej is None else len(rej)
         msg = (f"{s['n_events']} events found with a threshold of {s['threshold']:.2f} σ"
