@@ -109,7 +109,8 @@ def test_dashboard_renders_and_reacts(voila_server, page, artifacts, dash):
         target.click()
         page.get_by_text(expect).first.wait_for(state="visible", timeout=120_000)
         page.wait_for_timeout(500)
-        page.set_viewport_size({"width": 1280, "height": 2400})  # Voila scrolls inside the page: show it all
+        page.set_viewport_size({"width": 1280, "height": 3000})  # Voila scrolls inside the page: show it all
+        page.evaluate("document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
         page.wait_for_timeout(500)
         page.screenshot(path=str(artifacts / f"{stem}.png"))
         assert_clean(page)
