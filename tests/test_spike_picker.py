@@ -254,3 +254,22 @@ def test_export_events_bad_formats(tmp_path):
         export_events(pd.DataFrame({"a": [1]}), {}, tmp_path, formats=("xlsx",))
     with pytest.raises(ParameterError, match="folder"):
         export_events(pd.DataFrame({"a": [1]}), {}, "  ")
+
+
+# --- real recordings (skipped when ../shared/realdata is absent) ------------------------
+def test_real_aunp_recording_with_blank(realdata):
+    import warnings
+
+    folder = realdata / "nanoimpact"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # reader notes about the quantised time column
+        sp = SpikePicker(folder / "AuNPs_NIE_gamry.txt")
+        n_own = len(sp.events)
+        assert n_own >= 20, sp.status.value
+        _same(sp.events, find_events(sp.trace, **sp.params))
+        sp.set_trace(sp.trace, blank=folder / "AuNPs_blank_gamry.txt")
+    s = sp.summary
+    assert s["blank_count"] <= 5 and s["blank_duration"] > 100
+    assert "blank:" in sp.w_summary.value
+    # this blank is noisier than the recording: the picker says so
+    assert "nbtools-warning" in sp.status.value and "blank's noise" in sp.status.value.replace("&#x27;", "'")

@@ -791,6 +791,14 @@ class SpikePicker:
         if nrej:
             reasons = rej["reason"].value_counts().to_dict() if "reason" in rej else {}
             msg += " Left out by the detector: " + ", ".join(f"{v} {k}" for k, v in reasons.items()) + "."
-        self.status.info(msg)
+        own = a.get("noise_estimate")
+        if self.blank is not None and own and np.isfinite(own) and own > 0 and \
+                not 1 / 1.5 < s["noise"] / own < 1.5:
+            self.status.warning(
+                msg + f" The blank's noise (σ = {s['noise'] * scale:.3g} {unit}) is {s['noise'] / own:.2g} × the "
+                f"recording's own ({own * scale:.3g} {unit}): same electrode, filter and gain? The threshold "
+                "follows the blank; choose 'no blank' to use the recording's own noise.")
+        else:
+            self.status.info(msg)
         for func in self._listeners:
             func(self)
