@@ -219,3 +219,13 @@ def test_traceview_current_axis_follows_the_window():
     view.auto_y = False
     view.zoom_to(0.0, 1.0)
     assert view.figure.y_range.end == pytest.approx(0.020 * 1.05, rel=1e-6)  # left alone
+
+
+def test_traceview_survives_nan_gaps():
+    y = np.random.default_rng(0).normal(0, 1e-12, 100_000)
+    y[500:600] = np.nan  # e.g. a lazily opened file whose gap was not checked
+    view = TraceView(Trace(y, fs=1e3), max_points=500)
+    assert view.unit == "pA"
+    assert np.isfinite([view.figure.y_range.start, view.figure.y_range.end]).all()
+    view.zoom_to(0.5, 0.6)  # a window of NaN only: keeps the previous axis
+    assert np.isfinite([view.figure.y_range.start, view.figure.y_range.end]).all()

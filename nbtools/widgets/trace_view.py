@@ -109,7 +109,7 @@ class TraceView:
         """Show another recording: choose its current unit, show it whole, drop the overlays."""
         self.trace = trace
         t, y = downsample_window(trace, n_out=self.max_points) if len(trace) else (np.zeros(0), np.zeros(0))
-        peak = float(np.max(np.abs(y))) if len(y) else 0.0
+        peak = float(np.nanmax(np.abs(y))) if np.isfinite(y).any() else 0.0
         self.unit, self.scale = current_display_unit(peak)
         self.figure.yaxis.axis_label = f"Current / {self.unit}"
         if self._title is None:
@@ -146,8 +146,9 @@ class TraceView:
         """Send points to the plot (in the display unit); fit the current axis when ``auto_y``."""
         y = np.asarray(y_amperes, dtype=np.float64) * self.scale
         self.source.data = dict(t=t, y=y)
-        if self.auto_y and len(y):
-            lo, hi = float(np.min(y)), float(np.max(y))
+        finite = y[np.isfinite(y)]
+        if self.auto_y and len(finite):
+            lo, hi = float(finite.min()), float(finite.max())
             pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi) * 0.05, 1e-3)
             self.figure.y_range.start, self.figure.y_range.end = lo - pad, hi + pad
 
