@@ -23,7 +23,7 @@ import pandas as pd
 
 from .errors import DataError, FormatError, MissingFileError, NbtoolsWarning, ParameterError
 
-__all__ = ["read_curve_csv", "load_cv_series", "scan_rate", "cv_peak_table", "particle_size",
+__all__ = ["read_curve_csv", "classify_curve", "load_cv_series", "scan_rate", "cv_peak_table", "particle_size",
            "scan_rate_verdict", "split_steps", "pitt_table", "laviron_table", "truth_comparison",
            "format_si"]
 
@@ -75,6 +75,16 @@ def read_curve_csv(path) -> pd.DataFrame:
         df = df[~bad].reset_index(drop=True)
     df.attrs.update(source=str(path), columns={k: str(v[0]) for k, v in found.items()})
     return df
+
+
+def classify_curve(df: pd.DataFrame, *, max_levels=50) -> str:
+    """``"steps"`` for a potential-step series (few distinct potentials), else ``"cv"``.
+
+    A staircase voltammogram has one level per potential step (hundreds), a PITT
+    series a handful: potentials are compared to 0.1 mV.
+    """
+    levels = np.unique(np.round(df["E"].to_numpy() / 1e-4)).size
+    return "steps" if levels <= max_levels else "cv"
 
 
 def scan_rate(df: pd.DataFrame) -> float:

@@ -190,3 +190,32 @@ def test_dashboard_cvs_only(tmp_path):
     assert "not found" in app.status.value and "nbtools-warning" in app.status.value
     assert app.results["pitt"] is None and "not measurable" in app.laviron_html.value
     assert "No truth file" in app.trust_html.value
+
+
+def test_classify_curve(cvs, steps):
+    assert stick.classify_curve(cvs[0]) == "cv"
+    pitt = stick.read_curve_csv(DATA / "particle_pitt.csv")
+    assert stick.classify_curve(pitt) == "steps"
+    stair = cvs[0].loc[cvs[0].index.repeat(5)]  # staircase: 5 samples per potential
+    assert stick.classify_curve(stair) == "cv"
+
+
+def test_dashboard_upload():
+    from nbtools.widgets.particle_stick import ParticleOnAStick
+
+    app = ParticleOnAStick(DATA, small=True)
+    names = ["particle_cv_1mVs.csv", "particle_cv_2mVs.csv", "particle_cv_5mVs.csv", "particle_pitt.csv"]
+    # the FileUpload widget's value format (ipywidgets 8)
+    import datetime
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    app.upload.set_trait("value", tuple({"name": n, "type": "text/csv", "size": 0, "last_modified": now,
+                                         "content": memoryview((DATA / n).read_bytes())} for n in names))
+    assert app.status.last_error is None, app.status.value
+    assert len(app.results["cvs"]) == 3 and len(app.results["steps"]) >= 1
+    assert app.pitt_file.value == "steps_particle_pitt.csv" and app.truth_file.value == ""
+    assert Path(app.folder.value) != DATA and not (DATA / "cv_particle_cv_1mVs.csv").exists()
+    bad = app.load_uploaded  # two step files
+    with pytest.raises(DataError, match="upload one"):
+        bad([("a.csv", (DATA / "particle_pitt.csv").read_bytes()),
+             ("b.csv", (DATA / "particle_pitt.csv").read_bytes())])

@@ -87,6 +87,8 @@ class ParticleOnAStick:
                                                      "potential window (e.g. 0.5 for LiCoO2)")
         self.analyse_button = W.Button(description="Analyse", button_style="primary", icon="play")
         self.analyse_button.add_class("nbtools-analyse-button")
+        self.upload = W.FileUpload(accept=".csv,.tsv,.txt", multiple=True, description="Upload files",
+                                   tooltip="your CSV files: one per scan rate and optionally one step series")
         self.per_scan_rate = W.Checkbox(False, description="divide by the scan rate (i/v: thin-layer CVs overlap)",
                                         indent=False, layout=W.Layout(width="420px"))
         self.cv_plot, self.peak_html, self.size_html = W.VBox(), W.HTML(), W.HTML()
@@ -99,11 +101,45 @@ class ParticleOnAStick:
         self.panel: FitPanel | None = None
         g = self.status.guard
         self.analyse_button.on_click(g(lambda _: self.analyse()))
+        self.upload.observe(g(lambda ch: self.load_uploaded(
+            [(f["name"], bytes(f["content"])) for f in ch["new"]]) if ch["new"] else None), names="value")
         self.step_select.observe(g(lambda ch: self._show_fit_panel(ch["new"])), names="value")
         self.per_scan_rate.observe(g(lambda _: self._show_cvs() if self.results else None), names="value")
         g(self.analyse)()
 
     # --- analysis ------------------------------------------------------------------
+    def load_uploaded(self, files) -> dict:
+        """Analyse uploaded files: ``files`` = [(name, bytes)].
+
+        They are written to a new temporary folder (never over the user's files);
+        each is classified as a voltammogram or a potential-step series by
+        :func:`nbtools.stick.classify_curve`.
+        """
+        import tempfile
+
+        files = list(files)
+        if not files:
+            raise DataError("no files uploaded")
+        tmp = Path(tempfile.mkdtemp(prefix="nbtools_particle_"))
+        cvs, steps = [], []
+        for name, content in files:
+            safe = Path(str(name)).name or "upload.csv"
+            path = tmp / f"upload_{safe}"
+            path.write_bytes(content)
+            kind = stick.classify_curve(stick.read_curve_csv(path))
+            target = tmp / (f"cv_{safe}" if kind == "cv" else f"steps_{safe}")
+            path.rename(target)
+            (cvs if kind == "cv" else steps).append(target.name)
+        if len(steps) > 1:
+            raise DataError(f"{len(steps)} potential-step files uploaded ({', '.join(steps)}); upload one")
+        if not cvs:
+            raise DataError("no voltammogram among the uploaded files (each had only a few potentials)")
+        self.folder.value = str(tmp)
+        self.cv_pattern.value = "cv_*"
+        self.pitt_file.value = steps[0] if steps else ""
+        self.truth_file.value = ""
+        return self.analyse()
+
     def analyse(self) -> dict:
         """Read the files and run the whole workflow; update every section."""
         folder = Path(self.folder.value).expanduser()
@@ -363,7 +399,7 @@ class ParticleOnAStick:
         """Files, material, the voltammograms, peak table, charge, capacity and size."""
         return self._section("1. Data and peaks",
                              W.HBox([self.folder]), W.HBox([self.cv_pattern, self.pitt_file, self.truth_file]),
-                             W.HBox([self.material, self.conversion, self.analyse_button]),
+                             W.HBox([self.material, self.conversion, self.analyse_button, self.upload]),
                              self.status, self.per_scan_rate, self.cv_plot, self.peak_html, self.size_html)
 
     @property
