@@ -77,3 +77,28 @@ def test_polarity_mirror(scans):
     pa = seccm.peak(ds, "anodic").potential.values
     pc = seccm.peak(mir, "cathodic").potential.values
     np.testing.assert_allclose(pc, -pa, rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_group_stats_matches_numpy(scans, which):
+    from scipy import stats
+
+    ds = scans[which]
+    idx = np.flatnonzero(ds.status.values == "landed")[::2]
+    g = seccm.group_stats(ds, idx)
+    c = ds.current.values[idx].astype(float)
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning) if np.isnan(c).all(axis=0).any() else _null():
+        mean = np.nanmean(c, axis=0)
+        sd = np.nanstd(c, axis=0, ddof=1)
+    n = np.isfinite(c).sum(axis=0)
+    np.testing.assert_allclose(g.current.values, mean, rtol=1e-6, atol=1e-18)
+    np.testing.assert_allclose(g.current_std.values, sd, rtol=1e-4, atol=1e-16)
+    half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+    np.testing.assert_allclose(g.ci_high.values, mean + half, rtol=1e-4, atol=1e-16)
+    np.testing.assert_array_equal(g.n.values, n)
+
+
+def _null():
+    import contextlib
+
+    return contextlib.nullcontext()

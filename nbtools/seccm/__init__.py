@@ -21,8 +21,9 @@ data variables
     ``status`` (pixel, str): one of ``'landed'``, ``'failed_landing'``,
     ``'no_contact'``, ``'saturated'``, ``'noisy'``, ``'empty'``
     (see :func:`quality`); ``noise`` (pixel, A) when labelled.
-    Readers may add per-sample ``segment`` (pixel, sample; the instrument's
-    line number, NaN-padded) and per-pixel ``t_start`` (s), ``z`` (m).
+    Readers may add per-sample ``segment`` and ``line_number`` (pixel,
+    sample; programme step within the landing and the instrument's line
+    number, NaN-padded) and per-pixel ``t_start`` (s), ``z`` (m).
 attrs
     ``source``, ``reference_electrode``, ``current_sign``, ``grid_shape``
     (ny, nx), ``grid_x``/``grid_y`` (grid axes, m), ``units_found_*`` (units

@@ -387,3 +387,21 @@ def quality_kernel(cur, nsamp, n_windows, offset, hi, lo, noise, a_w, cnt, sat):
         for j in range(n_windows):
             a_w[i, j] = a_w[i, j] / cnt[i, j] if cnt[i, j] > 0 else np.nan
         sat[i] = ns
+
+
+@njit(cache=True)
+def group_sums(a, rows, s, s2, cnt):
+    """Per-sample sum, sum of squares and count of finite values over rows."""
+    m = a.shape[1]
+    for j in range(m):
+        s[j] = 0.0
+        s2[j] = 0.0
+        cnt[j] = 0
+    for r in rows:
+        row = a[r]
+        for j in range(m):
+            v = row[j]
+            if np.isfinite(v):
+                s[j] += v
+                s2[j] += v * v
+                cnt[j] += 1

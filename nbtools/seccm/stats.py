@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy import stats as _st
+from scipy.special import stdtrit
 
 from ..errors import DataError, ParameterError
 from .dataset import from_grid, good_pixels, validate
@@ -65,16 +65,23 @@ def group_stats(ds, mask, *, include_failed=False, spread=False):
             f"group_stats: none of the {int(sel.sum())} selected pixels is usable "
             f"({int((sel & ~ok).sum())} have a failed status); select landed pixels or pass include_failed=True"
         )
-    cur = ds.current.values[idx].astype(np.float64)
-    n = np.isfinite(cur).sum(axis=0)
-    with np.errstate(all="ignore"):
-        import warnings
+    from ._kernels import group_sums
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(cur, axis=0)
-            sd = np.nanstd(cur, axis=0, ddof=1) if idx.size > 1 else np.full(cur.shape[1], np.nan)
-        half = _st.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+    def sums(a):
+        m = a.shape[1]
+        S, S2, N = np.empty(m), np.empty(m), np.empty(m, dtype=np.int64)
+        group_sums(a, idx.astype(np.int64), S, S2, N)
+        with np.errstate(all="ignore"):
+            mean = S / N
+            var = np.maximum(S2 - N * mean**2, 0.0) / (N - 1)
+        mean[N == 0] = np.nan
+        var[N < 2] = np.nan
+        return mean, np.sqrt(var), N
+
+    cur = ds.current.values
+    mean, sd, n = sums(cur)
+    with np.errstate(all="ignore"):
+        half = stdtrit(np.maximum(n - 1, 1), 0.975) * sd / np.sqrt(n)
     data = {
         "current": ("sample", mean, {"units": "A", "long_name": "mean current"}),
         "current_std": ("sample", sd, {"units": "A"}),
@@ -85,19 +92,14 @@ def group_stats(ds, mask, *, include_failed=False, spread=False):
     for nm in ("potential", "time"):
         if nm in ds:
             v = ds[nm].values
-            with np.errstate(all="ignore"):
-                import warnings
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    mv = np.nanmean(v[idx].astype(np.float64), axis=0) if v.ndim == 2 else v.astype(np.float64)
+            mv = sums(v)[0] if v.ndim == 2 else v.astype(np.float64)
             data[nm] = ("sample", mv, dict(ds[nm].attrs))
     if spread:
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            lo, hi = np.nanpercentile(cur, [2.5, 97.5], axis=0)
+            lo, hi = np.nanpercentile(cur[idx], [2.5, 97.5], axis=0)
         data["p2_5"] = ("sample", lo, {"units": "A"})
         data["p97_5"] = ("sample", hi, {"units": "A"})
     return xr.Dataset(

@@ -6,13 +6,20 @@ with channels ``X (um)``, ``Y (um)``, ``Z (um)``, ``V1 (V)``, ``V2 (V)``,
 (trailing space), ``Line Number``, ``Lockin Amplitude``, ``Lockin  Phase``,
 ``dt(s)``: one continuous stream sampled every ``dt``.
 
-How landings are delimited (read from the data, see ``docs`` in the report):
+How landings are delimited (read from the real test file, 8,194 samples):
 ``FeedbackType`` is 1 during the first (slow) approach, 2 during each later
 approach, 3 while the tip retracts, and 0 otherwise: both while the tip is in
 contact running the potential programme (Z constant at its approach end) and
 while it moves laterally to the next point (Z retracted, X or Y changing).
 A landing is therefore the run of samples between the end of an approach
-(FeedbackType 1 or 2) and the start of the next retract (3). ``Line Number``
+(FeedbackType 1 or 2) and the start of the next retract (3). In the test file:
+5 approaches (samples 0-5127 slow, then 4 at y = 0.19, 10.1, 10.1 and 19.8
+um), 4 retracts, 4 lateral moves of ~10 um (serpentine 2 x 2 hop); the 5th
+approach runs to the end of the file, so there are 4 landings of 277-282
+samples (a hold at -0.9 V after the first approach only, 6 sweeps at ~5 V/s
+between -0.9 and -0.18 V, then 2 sweeps at ~1 V/s). While retracted the
+current reads a constant +0.24 nA: the amplifier offset, kept in
+``attrs['current_offset']`` (not subtracted). ``Line Number``
 numbers the steps of the programme (hold, sweeps): it becomes the per-sample
 ``segment`` (0, 1, ... within each landing). An approach with no sample before
 the file ends is not a landing (reported in ``attrs['skipped']``).
