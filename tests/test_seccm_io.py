@@ -177,3 +177,24 @@ def test_map_bad_parameters():
     nt = ds.drop_vars("time")
     with pytest.raises(ParameterError, match="time"):
         seccm.charge(nt)
+
+
+def test_zero_length_landing_marked_empty():
+    E = np.linspace(0, 1, 20)
+    with pytest.warns(NbtoolsWarning, match="1 of 3 pixels"):
+        ds = seccm.from_arrays([E * 1e-9, np.array([]), E * 2e-9], [E, np.array([]), E], x=[0, 1e-6, 2e-6],
+                               y=[0, 0, 0], dt=0.01)
+    assert ds.status.values.tolist()[1] == "empty"
+    assert ds.n_samples.values.tolist() == [20, 0, 20]
+    # maps give NaN for it, statistics leave it out
+    assert np.isnan(seccm.charge(ds).values[0, 1])
+    assert seccm.group_stats(ds, np.array([0, 1, 2]), include_failed=True).attrs["n_pixels"] == 2
+
+
+def test_real_file_round_trip(realdata, tmp_path):
+    p = realdata / "seccm" / "wecspm_x22500_y-4500.tdms"
+    if not p.exists():
+        pytest.skip("real TDMS absent")
+    ds = seccm.load(p)
+    seccm.save(ds, tmp_path / "real.nc")
+    xr.testing.assert_identical(ds, seccm.load(tmp_path / "real.nc"))

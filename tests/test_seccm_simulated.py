@@ -124,9 +124,11 @@ def test_maps_do_not_modify_input(scan):
 
 def test_chunking_invariance(scan, monkeypatch):
     ds, _ = scan
-    ref = seccm.charge(ds).values
+    ref = seccm.charge(ds, engine="numpy").values
+    pk = seccm.peak(ds, engine="numpy").potential.values
     from nbtools.seccm import _sweeps
 
     orig = _sweeps.chunks
     monkeypatch.setattr(_sweeps, "chunks", lambda n, m, max_elems=0: orig(n, m, max_elems=7 * m))
-    np.testing.assert_allclose(seccm.charge(ds).values, ref, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(seccm.charge(ds, engine="numpy").values, ref, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(seccm.peak(ds, engine="numpy").potential.values, pk, rtol=1e-12, equal_nan=True)
