@@ -132,7 +132,8 @@ def test_histograms_and_material(picker):
     r_au = np.asarray(picker.table_source.data["radius"])
     assert np.all(r_au < r_lmo)  # denser, 3 electrons: smaller particle for the same charge
     f = picker._hist["frequency"][1].data
-    assert np.all(np.asarray(f["low"]) <= np.asarray(f["top"])) and np.all(np.asarray(f["top"]) <= np.asarray(f["high"]))
+    low, top, high = (np.asarray(f[k]) for k in ("low", "top", "high"))
+    assert np.all(low <= top) and np.all(top <= high)
 
 
 def test_export_never_overwrites(picker, tmp_path):

@@ -227,7 +227,7 @@ class SpikePicker:
             "peak": TableColumn(field="peak", title="peak", formatter=num),
             "charge": TableColumn(field="charge", title="charge", formatter=num),
             "radius": TableColumn(field="radius", title="radius / nm", formatter=NumberFormatter(format="0.0")),
-            "duration": TableColumn(field="duration", title="duration / ms", formatter=num),
+            "duration": TableColumn(field="duration", title="duration / ms", formatter=NumberFormatter(format="0.00")),
             "snr": TableColumn(field="snr", title="SNR", formatter=NumberFormatter(format="0.0")),
             # text, not BooleanFormatter: its check mark is an icon font that is missing offline
             "status": TableColumn(field="status", title="accepted?", formatter=StringFormatter(), width=80),
@@ -634,7 +634,7 @@ class SpikePicker:
             t = np.array([0.0, n / tr.fs])
             curve = (t, np.full(2, float(np.median(x))))
         else:
-            means = np.asarray(x[: nb * B], dtype=np.float64).reshape(nb, B).mean(axis=1)
+            means = np.asarray(x[: nb * B]).reshape(nb, B).mean(axis=1, dtype=np.float64)  # no float64 copy
             if method == "none":
                 vals = np.zeros(nb)
             elif method == "constant":
@@ -769,7 +769,8 @@ class SpikePicker:
         if s["noise"] * scale < 0.1 or s["noise"] * scale >= 1000:
             unit, scale = current_display_unit(s["noise"] * 100)
         parts = [
-            f"<b>{s['n_events']} events found</b>" + (f" ({s['n_rejected']} rejected by you)" if s["n_rejected"] else ""),
+            f"<b>{s['n_events']} events found</b>"
+            + (f" ({s['n_rejected']} rejected by you)" if s["n_rejected"] else ""),
             f"frequency {s['frequency']:.3g} s⁻¹ (95 % CI {s['frequency_low']:.3g}–{s['frequency_high']:.3g})",
             f"noise σ = {s['noise'] * scale:.3g} {unit}" + (" (from the blank)" if self.blank is not None else ""),
             f"threshold {s['threshold_A'] * scale:.3g} {unit} ({s['threshold']:.2f} σ)",
