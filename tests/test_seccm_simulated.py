@@ -132,3 +132,20 @@ def test_chunking_invariance(scan, monkeypatch):
     monkeypatch.setattr(_sweeps, "chunks", lambda n, m, max_elems=0: orig(n, m, max_elems=7 * m))
     np.testing.assert_allclose(seccm.charge(ds, engine="numpy").values, ref, rtol=1e-12, equal_nan=True)
     np.testing.assert_allclose(seccm.peak(ds, engine="numpy").potential.values, pk, rtol=1e-12, equal_nan=True)
+
+
+def test_summary_leaves_failed_out(scan):
+    ds, truth = scan
+    q = seccm.charge(ds)
+    df = seccm.summary(ds, {"charge": q, "noise": seccm.to_grid(ds.noise, ds)})
+    landed = int((ds.status.values == "landed").sum())
+    assert df.loc["charge", "n"] == landed
+    assert df.attrs["n_left_out"] == ds.sizes["pixel"] - landed
+    assert df.attrs["status_counts"]["failed_landing"] == int((truth["status"] == "failed_landing").sum())
+    assert df.loc["charge", "units"] == "C"
+    # the failed pixels' charges are garbage; including them changes the statistics
+    df_all = seccm.summary(ds, q, include_failed=True)
+    assert df_all.iloc[0]["n"] > landed
+    m = seccm.classify(ds)
+    dfp = seccm.summary(ds, q, mask=m)
+    assert dfp.iloc[0]["median"] > df.loc["charge", "median"]

@@ -37,7 +37,7 @@ Public API
 ----------
 load, save, from_arrays, to_grid, from_grid
 current_at, charge, peak, onset, peak_separation
-quality, label_landings, classify, group_stats
+quality, label_landings, classify, group_stats, summary
 fit_pixels (per-pixel kinetic fits -> parameter and error maps), pixel_curve
 read_wecspm_tdms, read_folder, read_columns
 load_image, register_image, Registration, warp_to_map, pixels_in_polygon (overlay)
@@ -51,7 +51,7 @@ from .maps import charge, current_at, onset, peak, peak_separation
 from .overlay import Registration, load_image, pixels_in_polygon, register_image, warp_to_map
 from .quality import label_landings, quality
 from .readers import load, read_columns, read_folder, read_wecspm_tdms, save
-from .stats import group_stats, pixel_mask
+from .stats import group_stats, pixel_mask, summary
 
 __all__ = [
     "STATUS_VALUES",
@@ -71,6 +71,7 @@ __all__ = [
     "classify",
     "otsu_threshold",
     "group_stats",
+    "summary",
     "pixel_mask",
     "read_wecspm_tdms",
     "read_folder",

@@ -6,8 +6,6 @@ See :mod:`nbtools.seccm` for the layout.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
-
 import numpy as np
 import xarray as xr
 
@@ -510,7 +508,3 @@ def from_grid(map2d, ds):
     v = map2d.transpose("y", "x", ...).values[ds.iy.values, ds.ix.values]
     return xr.DataArray(v, dims=("pixel",) + map2d.dims[2:], coords={"pixel": ds.pixel, "x": ds.x, "y": ds.y,
                         "ix": ds.ix, "iy": ds.iy}, attrs=dict(map2d.attrs), name=map2d.name)
-
-
-def _ensure_seq(v) -> Sequence:
-    return v if isinstance(v, (list, tuple)) else [v]

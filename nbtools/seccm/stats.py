@@ -9,7 +9,7 @@ from scipy.special import stdtrit
 from ..errors import DataError, ParameterError
 from .dataset import from_grid, good_pixels, validate
 
-__all__ = ["group_stats", "pixel_mask"]
+__all__ = ["group_stats", "pixel_mask", "summary"]
 
 
 def pixel_mask(ds, mask):
@@ -106,3 +106,60 @@ def group_stats(ds, mask, *, include_failed=False, spread=False):
         data,
         attrs={"n_pixels": int(idx.size), "n_excluded": int((sel & ~ok).sum()), "pixels": idx.astype(np.int64)},
     )
+
+
+def summary(ds, maps, *, mask=None, include_failed=False):
+    """Statistics of maps over the usable pixels (optionally of one group).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        SECCM Dataset.
+    maps : dict of name -> DataArray (y, x), or one DataArray
+        Maps from :mod:`nbtools.seccm` functions.
+    mask : optional
+        Pixels of a group (see :func:`group_stats`); default all.
+    include_failed : bool
+        Also count pixels whose status is not ``'landed'``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per map: ``units``, ``n``, ``mean``, ``std``, ``median``,
+        ``p2_5``, ``p97_5``, ``sem``; ``df.attrs`` records the status counts,
+        how many pixels were left out and why.
+    """
+    import pandas as pd
+
+    validate(ds)
+    if isinstance(maps, xr.DataArray):
+        maps = {maps.name or "map": maps}
+    sel = np.ones(ds.sizes["pixel"], bool) if mask is None else pixel_mask(ds, mask)
+    ok = good_pixels(ds, include_failed).values
+    use = sel & ok
+    rows = []
+    for name, mp in maps.items():
+        v = from_grid(mp, ds).values.astype(np.float64)[use]
+        v = v[np.isfinite(v)]
+        n = v.size
+        rows.append({
+            "map": name,
+            "units": mp.attrs.get("units", ""),
+            "n": n,
+            "mean": v.mean() if n else np.nan,
+            "std": v.std(ddof=1) if n > 1 else np.nan,
+            "median": np.median(v) if n else np.nan,
+            "p2_5": np.percentile(v, 2.5) if n else np.nan,
+            "p97_5": np.percentile(v, 97.5) if n else np.nan,
+            "sem": v.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
+        })
+    df = pd.DataFrame(rows).set_index("map")
+    st, cnt = np.unique(ds.status.values[sel], return_counts=True)
+    df.attrs = {
+        "source": ds.attrs.get("source", ""),
+        "status_counts": {str(s): int(c) for s, c in zip(st, cnt)},
+        "n_selected": int(sel.sum()),
+        "n_left_out": int((sel & ~ok).sum()),
+        "include_failed": bool(include_failed),
+    }
+    return df
