@@ -52,6 +52,11 @@ def test_threshold_slider_changes_events_and_params_reproduce(picker, recording)
     assert picker.params["threshold"] == 15.0
     _same(ev, find_events(tr, **picker.params))
     assert "15.00 σ" in picker.status.value
+    # the threshold band on the plot: baseline ± threshold (in the plot unit)
+    up = np.asarray(picker.overlays["upper"].data_source.data["y"])
+    base = np.asarray(picker.overlays["baseline"].data_source.data["y"])
+    assert np.allclose(up - base, ev.attrs["threshold_A"] * picker.view.scale)
+    assert ev.attrs["threshold_A"] == pytest.approx(15.0 * ev.attrs["noise"])
 
 
 def test_preview_then_exact_on_long_traces(recording):
@@ -75,6 +80,7 @@ def test_other_settings_rerun(picker, recording):
     picker.w_polarity.value = "positive"
     ev = picker.events
     assert 0 < len(ev) < n_both and (ev["peak"] > 0).all()
+    assert "lower" not in picker.overlays and "upper" in picker.overlays
     picker.w_min_dur.value = 0.5  # ms
     assert picker.params["min_duration"] == pytest.approx(0.5e-3)
     picker.w_window.value = "0.4"
@@ -105,7 +111,7 @@ def test_reject_accept_and_stats(picker):
     assert s1["n_events"] == s0["n_events"] - 1 and s1["n_rejected"] == 1
     assert s1["frequency"] < s0["frequency"]
     assert list(picker.table_source.data["accepted"]).count(False) == 1
-    assert len(picker.view._overlays["rejected"][0].data["t"]) == 1
+    assert len(picker.overlays["rejected"].data_source.data["t"]) == 1
     # a rejection survives a re-detection that keeps the event
     picker.w_threshold.value = picker.w_threshold.value + 0.2
     assert picker.events["accepted"].sum() == len(picker.events) - 1

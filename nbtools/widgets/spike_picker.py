@@ -136,6 +136,8 @@ class SpikePicker:
         self._listeners = []
 
         self.view = TraceView(max_points=max_points, height=300)
+        #: TraceView overlay renderers by name: baseline, upper, lower (band), accepted, rejected
+        self.overlays: dict = {}
         self._build_controls(material, conversion, export_folder, list_materials())
         self._build_table()
         self._build_hists()
@@ -322,7 +324,8 @@ class SpikePicker:
         self.w_export_out.value = ""
         for func in self._listeners:
             func(self)
-        self.view.set_trace(trace)
+        self.view.set_trace(trace)  # drops the overlays
+        self.overlays.clear()
         self.detect()
 
     @property
@@ -664,12 +667,13 @@ class SpikePicker:
         for name in ("baseline", "upper", "lower"):
             if name not in lines:
                 self.view.remove_overlay(name)
-            elif name in self.view._overlays:
+                self.overlays.pop(name, None)
+            elif name in self.overlays:
                 self.view.update_overlay(name, t, lines[name])
             else:
                 style = dict(color="#777777", line_width=1) if name == "baseline" else \
                     dict(color="#ff7f0e", line_dash="dashed", line_width=1.5)
-                self.view.add_overlay(name, t, lines[name], kind="line", **style)
+                self.overlays[name] = self.view.add_overlay(name, t, lines[name], kind="line", **style)
 
     def _draw_events(self):
         df = self._result
@@ -679,10 +683,10 @@ class SpikePicker:
         for name, sel, style in (("accepted", acc, dict(color="#d62728", size=7)),
                                  ("rejected", ~acc, dict(color="#7f7f7f", size=9, marker="x",
                                                          line_width=2))):
-            if name in self.view._overlays:
+            if name in self.overlays:
                 self.view.update_overlay(name, t[sel], y[sel])
             else:
-                self.view.add_overlay(name, t[sel], y[sel], kind="scatter", **style)
+                self.overlays[name] = self.view.add_overlay(name, t[sel], y[sel], kind="scatter", **style)
 
     def _table_data(self, df):
         if df is None or len(df) == 0:
