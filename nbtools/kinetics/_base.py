@@ -169,5 +169,17 @@ class KineticsModel(lmfit.Model):
 
         return MODELS.get(self.entry_name)
 
+    def guess_values(self, data, x, **kwargs) -> dict:
+        """Starting values (dict name -> value) from one curve; models override this."""
+        raise NotImplementedError(f"{type(self).__name__} has no guess")
+
+    def guess(self, data, *args, **kwargs):
+        """lmfit-style guess: Parameters with values from :meth:`guess_values`."""
+        xname = self.independent_vars[0]
+        x = args[0] if args else kwargs.pop(xname)
+        extra = {k: kwargs.pop(k) for k in ("v", "T") if k in kwargs}
+        vals = self.guess_values(data, x, **extra)
+        return self._guess_finish(self.make_params(**vals), **kwargs)
+
     def _guess_finish(self, params, **kwargs):
         return lmfit.models.update_param_vals(params, self.prefix, **kwargs)

@@ -178,10 +178,10 @@ class FrumkinCVModel(KineticsModel):
         kwargs.setdefault("entry_name", "FrumkinCV")
         super().__init__(frumkin_cv, independent_vars=["E"], **kwargs)
 
-    def guess(self, data, E, v=None, **kwargs):
+    def guess_values(self, data, E, v=None, T=T_DEFAULT):
         v = v if v is not None else self.param_hints["v"]["value"]
         q, E0, _ = _guess_cv(data, E, v)
-        return self._guess_finish(self.make_params(Q=q, E0=E0, v=v), **kwargs)
+        return {"Q": q, "E0": E0, "v": v}
 
 
 class LavironCVModel(KineticsModel):
@@ -196,11 +196,11 @@ class LavironCVModel(KineticsModel):
         kwargs.setdefault("entry_name", "LavironCV")
         super().__init__(laviron_cv, independent_vars=["E"], **kwargs)
 
-    def guess(self, data, E, v=None, **kwargs):
+    def guess_values(self, data, E, v=None, T=T_DEFAULT):
         v = v if v is not None else self.param_hints["v"]["value"]
         q, E0, dEp = _guess_cv(data, E, v)
         from .cv import laviron_lambda
 
         lam = laviron_lambda(dEp)
-        ks = lam * _f(T_DEFAULT) * v if np.isfinite(lam) else _f(T_DEFAULT) * v
-        return self._guess_finish(self.make_params(Q=q, E0=E0, v=v, ks=ks), **kwargs)
+        ks = lam * _f(T) * v if np.isfinite(lam) else 10 * _f(T) * v
+        return {"Q": q, "E0": E0, "v": v, "ks": ks}

@@ -275,16 +275,14 @@ class ButlerVolmerModel(KineticsModel):
         kwargs.setdefault("entry_name", "ButlerVolmerMT" if self.mass_transport else "ButlerVolmer")
         super().__init__(func, independent_vars=["eta"], **kwargs)
 
-    def guess(self, data, eta, **kwargs):
-        T = kwargs.pop("T", T_DEFAULT)
+    def guess_values(self, data, eta, T=T_DEFAULT):
         i0, alpha = _guess_i0_alpha(data, eta, T)
         vals = {"i0": i0, "alpha": alpha}
         if self.mass_transport:
             d = np.asarray(data, dtype=float)
             vals["il_a"] = max(float(np.nanmax(d)), i0) * 1.2
             vals["il_c"] = min(float(np.nanmin(d)), -i0) * 1.2
-        pars = self.make_params(**vals)
-        return self._guess_finish(pars, **kwargs)
+        return vals
 
 
 class TafelModel(KineticsModel):
@@ -296,9 +294,9 @@ class TafelModel(KineticsModel):
         kwargs.setdefault("entry_name", "Tafel")
         super().__init__(tafel, independent_vars=["eta"], **kwargs)
 
-    def guess(self, data, eta, **kwargs):
-        i0, alpha = _guess_i0_alpha(data, eta, kwargs.pop("T", T_DEFAULT))
-        return self._guess_finish(self.make_params(i0=i0, alpha=alpha), **kwargs)
+    def guess_values(self, data, eta, T=T_DEFAULT):
+        i0, alpha = _guess_i0_alpha(data, eta, T)
+        return {"i0": i0, "alpha": alpha}
 
 
 class MarcusHushChidseyModel(KineticsModel):
@@ -323,6 +321,6 @@ class MarcusHushChidseyModel(KineticsModel):
                           else "MarcusHushChidseyZeng")
         super().__init__(func, independent_vars=["eta"], **kwargs)
 
-    def guess(self, data, eta, **kwargs):
-        i0, _ = _guess_i0_alpha(data, eta, kwargs.pop("T", T_DEFAULT))
-        return self._guess_finish(self.make_params(i0=i0, lam=0.3), **kwargs)
+    def guess_values(self, data, eta, T=T_DEFAULT):
+        i0, _ = _guess_i0_alpha(data, eta, T)
+        return {"i0": i0, "lam": 0.3}

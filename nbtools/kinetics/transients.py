@@ -99,10 +99,9 @@ class ImpactKineticModel(KineticsModel):
         kwargs.setdefault("entry_name", "ImpactKinetic")
         super().__init__(impact_kinetic, independent_vars=["t"], **kwargs)
 
-    def guess(self, data, t, **kwargs):
+    def guess_values(self, data, t, **kwargs):
         q, t0, mt = _guess_event(data, t)
-        pars = self.make_params(Q=q, k=1.0 / mt, t0=t0)
-        return self._guess_finish(pars, **kwargs)
+        return {"Q": q, "k": 1.0 / mt, "t0": t0}
 
 
 class ImpactDiffusionModel(KineticsModel):
@@ -116,11 +115,11 @@ class ImpactDiffusionModel(KineticsModel):
         super().__init__(impact_mixed if self.biot else impact_diffusion,
                          independent_vars=["t"], **kwargs)
 
-    def guess(self, data, t, **kwargs):
+    def guess_values(self, data, t, **kwargs):
         q, t0, mt = _guess_event(data, t)
         t = np.asarray(t, dtype=float)
         ts = float(np.median(np.diff(t))) if t.size > 1 else 1e-5
         vals = {"Q": q, "tau": 15.0 * mt, "t0": t0, "t_s": ts}
         if self.biot:
             vals["biot"] = 5.0
-        return self._guess_finish(self.make_params(**vals), **kwargs)
+        return vals

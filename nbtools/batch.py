@@ -1,0 +1,401 @@
+"""Fit the same model to many curves in parallel with Dask.
+
+One call fits thousands of curves (SECCM pixels, impact events, PITT steps); a
+curve that cannot be fitted becomes a row of NaN with ``status="failed"`` and the
+reason in ``message`` -- it never aborts the batch.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, ParameterError
+
+__all__ = ["fit_many"]
+
+_LOCAL = ("sync", "synchronous", "single-threaded", "threads", "processes")
+
+
+def _row_failed(exc):
+    return {"redchi": np.nan, "chisqr": np.nan, "nfev": 0, "success": False,
+            "status": "failed", "message": f"{type(exc).__name__}: {exc}"}
+
+
+def _fit_chunk(model, xs, ys, params, fit_kws, engine):
+    rows = []
+    for x, y in zip(xs, ys):
+        try:
+            if engine == "fast":
+                row = _fast_fit(model, x, y, params, fit_kws)
+            else:
+                row = _lmfit_fit(model, x, y, params, fit_kws)
+        except Exception as exc:  # one bad curve must not stop the batch
+            row = _row_failed(exc)
+        rows.append(row)
+    return rows
+
+
+def _lmfit_fit(model, x, y, params, fit_kws):
+    from .kinetics.fitting import fit
+
+    y = np.asarray(y, dtype=float)
+    nbad = int(np.sum(~np.isfinite(y)))
+    res = fit(model, x, y, params, conf=None, warn=False, **fit_kws)
+    row = {}
+    for n, p in res.params.items():
+        if p.vary or p.expr:
+            row[n] = p.value
+            row[f"{n}_stderr"] = p.stderr if p.stderr is not None else np.nan
+    msgs = list(res.nb_warnings)
+    if nbad and fit_kws.get("nan_policy") == "omit":
+        msgs.insert(0, f"{nbad} NaN/Inf points omitted")
+    row.update(redchi=res.redchi, chisqr=res.chisqr, nfev=res.nfev, success=bool(res.success),
+               status="warning" if msgs else "ok", message="; ".join(msgs))
+    return row
+
+
+class _Bounds:
+    """lmfit's bound transforms between external p and unbounded internal u (vectorised)."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+        self.both = np.isfinite(lo) & np.isfinite(hi)
+        self.low = np.isfinite(lo) & ~np.isfinite(hi)
+        self.up = ~np.isfinite(lo) & np.isfinite(hi)
+
+    def to_internal(self, p):
+        u = p.astype(float).copy()
+        lo, hi = self.lo, self.hi
+        b, lw, up = self.both, self.low, self.up
+        u[b] = np.arcsin(np.clip(2 * (p[b] - lo[b]) / (hi[b] - lo[b]) - 1, -1, 1))
+        u[lw] = np.sqrt(np.maximum((p[lw] - lo[lw] + 1) ** 2 - 1, 0))
+        u[up] = np.sqrt(np.maximum((hi[up] - p[up] + 1) ** 2 - 1, 0))
+        return u
+
+    def to_external(self, u):
+        p = u.astype(float).copy()
+        lo, hi = self.lo, self.hi
+        b, lw, up = self.both, self.low, self.up
+        p[b] = lo[b] + (np.sin(u[b]) + 1) * (hi[b] - lo[b]) / 2
+        p[lw] = lo[lw] - 1 + np.sqrt(u[lw] ** 2 + 1)
+        p[up] = hi[up] + 1 - np.sqrt(u[up] ** 2 + 1)
+        return p
+
+    def derivative(self, u):
+        d = np.ones_like(u, dtype=float)
+        lo, hi = self.lo, self.hi
+        b, lw, up = self.both, self.low, self.up
+        d[b] = np.cos(u[b]) * (hi[b] - lo[b]) / 2
+        d[lw] = u[lw] / np.sqrt(u[lw] ** 2 + 1)
+        d[up] = -u[up] / np.sqrt(u[up] ** 2 + 1)
+        return d
+
+
+def _fast_fit(model, x, y, template, fit_kws):
+    """Same problem as :func:`nbtools.kinetics.fit`, solved with scipy least_squares directly.
+
+    Skips lmfit's per-fit Parameters/asteval machinery (several ms per curve); the
+    covariance comes from the Jacobian at the optimum, as in lmfit.
+    """
+    from scipy.optimize import leastsq
+
+    from .errors import DataError, FitError
+    from .kinetics.fitting import CORR_LIMIT, check_data
+
+    entry, pars, weights = template["entry"], template["params"], fit_kws.get("weights")
+    xname = model.independent_vars[0]
+    y = np.asarray(y, dtype=float)
+    nbad = int(np.sum(~np.isfinite(y)))
+    x, y = check_data(x, y, entry=entry, x_name=xname, nan_policy=fit_kws.get("nan_policy", "omit"))
+    vals = {n: p.value for n, p in pars.items()}
+    if template["guess"]:
+        extra = {k: vals[k] for k in ("v", "T") if k in vals}
+        vals.update(model.guess_values(y, x, **extra))
+    free = template["free"]
+    lo, hi = template["lo"], template["hi"]
+    p0 = np.array([vals[n] for n in free], dtype=float)
+    span = np.where(np.isfinite(hi - lo), hi - lo, np.maximum(np.abs(p0), 1e-300))
+    p0 = np.clip(p0, lo + 1e-9 * span, hi - 1e-9 * span)
+    fixed = {n: vals[n] for n in pars if n not in free}
+    w = 1.0 if weights is None else np.asarray(weights, dtype=float)
+    if y.size <= len(free):
+        raise DataError(f"{y.size} points cannot determine {len(free)} varying parameters")
+    func = model.func
+    kw = {xname: x, **fixed}
+    ys = float(np.max(np.abs(y * w))) or 1.0  # residuals O(1) for the tolerances
+
+    def resid(p):
+        with np.errstate(all="ignore"):
+            r = (func(**kw, **dict(zip(free, p))) - y) * (w / ys)
+        return np.where(np.isfinite(r), r, 1e150)
+
+    r0 = resid(p0)
+    if not np.all(np.abs(r0) < 1e150):
+        raise FitError("model gives NaN/Inf at the starting values")
+    # MINPACK Levenberg-Marquardt on internal variables u: parameters scaled by their
+    # starting magnitude, bounds by lmfit's transforms (sin / sqrt)
+    sc = np.where(np.abs(p0) > 0, np.abs(p0), 1.0)
+    tf = _Bounds(lo / sc, hi / sc)
+    u0 = tf.to_internal(p0 / sc)
+
+    def resid_u(u):
+        return resid(tf.to_external(u) * sc)
+
+    u, cov_u, lsq, mesg, ier = leastsq(resid_u, u0, full_output=True, ftol=1e-10, xtol=1e-10,
+                                        maxfev=200 * (len(free) + 1))
+    pbest = tf.to_external(u) * sc
+    if not np.all(np.isfinite(pbest)):
+        raise FitError("fit ended with non-finite parameters")
+    n, k = y.size, len(free)
+    rr = resid(pbest)
+    chisqr = float(rr @ rr) * ys**2
+    redchi = chisqr / max(n - k, 1)
+    success = ier in (1, 2, 3, 4)
+    msgs = []
+    if not success:
+        msgs.append(f"the fit did not converge: {mesg}")
+    err = np.full(k, np.nan)
+    if cov_u is not None:
+        d = tf.derivative(u) * sc  # dp/du
+        cov = cov_u * np.outer(d, d) * (redchi / ys**2)
+        err = np.sqrt(np.abs(np.diag(cov)))
+        with np.errstate(all="ignore"):
+            corr = cov / np.outer(err, err)
+        for a in range(k):
+            for b in range(a + 1, k):
+                if abs(corr[a, b]) > CORR_LIMIT:
+                    msgs.append(f"parameters {free[a]!r} and {free[b]!r} are strongly correlated "
+                                f"(r = {corr[a, b]:+.3f})")
+    if not np.all(np.isfinite(err)) or cov_u is None:
+        msgs.append("parameter uncertainties could not be estimated (singular covariance)")
+    res_x = pbest
+    for j, name in enumerate(free):
+        spanj = hi[j] - lo[j] if np.isfinite(hi[j] - lo[j]) else max(abs(res_x[j]), 1e-300)
+        if min(abs(res_x[j] - lo[j]), abs(hi[j] - res_x[j])) <= 1e-6 * spanj:
+            msgs.append(f"parameter {name!r} = {res_x[j]:.4g} is stuck at a bound")
+        info = model.param_info(name)
+        if info is not None and info.plausible is not None:
+            a, b = info.plausible
+            if not a <= res_x[j] <= b:
+                msgs.append(f"fitted {name} = {res_x[j]:.4g} {info.unit} is outside the "
+                            f"plausible range [{a:g}, {b:g}] {info.unit}")
+    if nbad:
+        msgs.insert(0, f"{nbad} NaN/Inf points omitted")
+    row = {}
+    for j, name in enumerate(free):
+        row[name] = res_x[j]
+        row[f"{name}_stderr"] = err[j]
+    row.update(redchi=redchi, chisqr=chisqr, nfev=int(lsq["nfev"]), success=bool(success),
+               status="warning" if msgs else "ok", message="; ".join(msgs))
+    return row
+
+
+def _fast_template(model, entry, params):
+    """Bounds, free names and defaults for the fast engine (None if not applicable)."""
+    import lmfit
+
+    from .kinetics._base import KineticsModel
+    from .kinetics.fitting import _build_params, check_params
+
+    if not isinstance(model, KineticsModel):
+        return None
+    has_guess = type(model).guess_values is not KineticsModel.guess_values
+    if params is None and not has_guess:
+        return None
+    pars = model.make_params() if params is None else _build_params(model, params, None, None, None)
+    if isinstance(pars, lmfit.Parameters):
+        check_params(pars) if params is not None else None
+    if any(p.expr for p in pars.values()):
+        return None
+    free = [n for n, p in pars.items() if p.vary]
+    return {"entry": entry, "params": pars, "guess": params is None, "free": free,
+            "lo": np.array([pars[n].min for n in free], dtype=float),
+            "hi": np.array([pars[n].max for n in free], dtype=float)}
+
+
+def _as_curves(x, Y):
+    """Normalise inputs to lists of 1-D x and y arrays."""
+    if isinstance(Y, np.ndarray) or (hasattr(Y, "shape") and not isinstance(Y, (list, tuple))):
+        Y = np.asarray(Y, dtype=float)
+        if Y.ndim == 1:
+            Y = Y[None, :]
+        if Y.ndim != 2:
+            raise DataError(f"Y must be 2-D (n_curves, n_points), got shape {Y.shape}")
+        ys = list(Y)
+    else:
+        ys = [np.asarray(y, dtype=float).ravel() for y in Y]
+    if len(ys) == 0:
+        raise DataError("Y holds no curves")
+    xa = np.asarray(x, dtype=float) if not isinstance(x, (list, tuple)) else None
+    if xa is not None and xa.ndim == 1:
+        xs = [xa] * len(ys)
+    elif xa is not None and xa.ndim == 2:
+        xs = list(xa)
+    else:
+        xs = [np.asarray(v, dtype=float).ravel() for v in x]
+    if len(xs) != len(ys):
+        raise DataError(f"x describes {len(xs)} curves but Y has {len(ys)}")
+    for k, (a, b) in enumerate(zip(xs, ys)):
+        if a.size != b.size:
+            raise DataError(f"curve {k}: x has {a.size} points but y has {b.size}")
+    return xs, ys
+
+
+def _compute(tasks, scheduler, n_workers):
+    import dask
+
+    if scheduler is None:
+        scheduler = "processes" if len(tasks) > 1 else "sync"
+    if isinstance(scheduler, str) and scheduler in _LOCAL:
+        kw = {"scheduler": scheduler}
+        if scheduler in ("threads", "processes") and n_workers:
+            kw["num_workers"] = n_workers
+        if scheduler == "processes" and sys.platform.startswith("linux"):
+            # fork: workers inherit the imported modules (fast start, no __main__ guard)
+            with dask.config.set({"multiprocessing.context": "fork"}):
+                return dask.compute(*tasks, **kw), scheduler
+        return dask.compute(*tasks, **kw), scheduler
+    from distributed import Client
+
+    if isinstance(scheduler, Client):
+        futs = scheduler.compute(list(tasks))
+        return scheduler.gather(futs), f"distributed:{scheduler.scheduler.address}"
+    if isinstance(scheduler, str):
+        with Client(scheduler, set_as_default=False) as client:
+            futs = client.compute(list(tasks))
+            return client.gather(futs), f"distributed:{scheduler}"
+    raise ParameterError(
+        f"scheduler must be None, 'sync', 'threads', 'processes', a dask.distributed address "
+        f"or Client, got {scheduler!r}")
+
+
+def fit_many(model, x, Y, params=None, *, scheduler=None, n_workers=None, chunk_size=None,
+             index=None, nan_policy="omit", engine="auto", output="dataframe", **fit_kws):
+    """Fit one model to many curves in parallel; failures become NaN rows with a status.
+
+    Parameters
+    ----------
+    model : lmfit.Model or str
+        A model or a name in :data:`nbtools.kinetics.MODELS`.
+    x : array_like
+        Independent variable: 1-D (shared by all curves), 2-D (one row per curve) or
+        a list of 1-D arrays (ragged curves).
+    Y : array_like
+        Data, 2-D ``(n_curves, n_points)`` or a list of 1-D arrays.
+    params : lmfit.Parameters or dict, optional
+        Starting values for every curve; default ``model.guess`` per curve.
+    scheduler : None, "sync", "threads", "processes", str address or distributed.Client
+        Where to run: ``None`` = local processes (``sync`` for one chunk); an
+        address such as ``"tcp://10.0.0.5:8786"`` uses that dask.distributed cluster.
+    n_workers : int, optional
+        Workers of the local threads/processes pool (default: number of cores).
+    chunk_size : int, optional
+        Curves per task (default: enough for ~4 tasks per core).
+    index : sequence, optional
+        Labels of the curves (e.g. pixel ids); default 0..n-1.
+    nan_policy : {"omit", "raise"}
+        NaN points in a curve are dropped (``status="warning"``) or fail that curve.
+    engine : {"auto", "fast", "lmfit"}
+        "lmfit": :func:`nbtools.kinetics.fit` per curve (full ModelResult
+        machinery); "fast": the same least-squares problem (same model function,
+        bounds, guess and checks) solved by ``scipy.optimize.least_squares``
+        without lmfit's per-fit overhead; "auto": fast unless a parameter has an
+        ``expr`` or the model has no ``guess_values``.
+    output : {"dataframe", "xarray"}
+        Return a DataFrame, or an ``xarray.Dataset`` along dimension ``curve``.
+    **fit_kws
+        Passed to :func:`nbtools.kinetics.fit` (e.g. ``weights``, ``method``).
+
+    Returns
+    -------
+    pandas.DataFrame or xarray.Dataset
+        One row per curve: each varying parameter and ``<name>_stderr``, ``redchi``,
+        ``chisqr``, ``nfev``, ``success`` (bool), ``status`` ("ok", "warning",
+        "failed") and ``message``. ``attrs``: ``model``, ``scheduler``, ``n_failed``,
+        ``elapsed_s``, ``units`` (parameter units from the registry).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nbtools.batch import fit_many
+    >>> from nbtools.kinetics import butler_volmer
+    >>> eta = np.linspace(-0.15, 0.15, 100)
+    >>> Y = np.array([butler_volmer(eta, i0, 0.5) for i0 in (1e-9, 2e-9, 3e-9)])
+    >>> df = fit_many("ButlerVolmer", eta, Y, scheduler="sync")
+    >>> list(df["status"])
+    ['ok', 'ok', 'ok']
+    """
+    import dask
+
+    from .kinetics.fitting import _resolve_model
+
+    model, entry = _resolve_model(model)
+    if nan_policy not in ("omit", "raise"):
+        raise ParameterError(f"nan_policy must be 'omit' or 'raise', got {nan_policy!r}")
+    if output not in ("dataframe", "xarray"):
+        raise ParameterError(f"output must be 'dataframe' or 'xarray', got {output!r}")
+    xs, ys = _as_curves(x, Y)
+    n = len(ys)
+    if index is not None and len(index) != n:
+        raise DataError(f"index has {len(index)} labels for {n} curves")
+    if params is not None and not isinstance(params, dict):
+        params = params.copy()
+    if chunk_size is None:
+        import os
+
+        cores = n_workers or os.cpu_count() or 1
+        chunk_size = max(1, int(np.ceil(n / (4 * cores))))
+    fit_kws = dict(fit_kws, nan_policy=nan_policy)
+    if engine not in ("auto", "fast", "lmfit"):
+        raise ParameterError(f"engine must be 'auto', 'fast' or 'lmfit', got {engine!r}")
+    job = params
+    if engine in ("auto", "fast"):
+        template = _fast_template(model, entry, params)
+        if template is None and engine == "fast":
+            raise ParameterError("engine='fast' needs a KineticsModel without expr parameters")
+        if template is not None:
+            engine, job = "fast", template
+        else:
+            engine = "lmfit"
+    t0 = time.perf_counter()
+    fn = dask.delayed(_fit_chunk, pure=False)
+    tasks = [fn(model, xs[i:i + chunk_size], ys[i:i + chunk_size], job, fit_kws, engine)
+             for i in range(0, n, chunk_size)]
+    sched = scheduler
+    if scheduler is None and len(tasks) == 1:
+        sched = "sync"
+    parts, used = _compute(tasks, sched, n_workers)
+    rows = [r for part in parts for r in part]
+    df = pd.DataFrame(rows, index=pd.Index(index if index is not None else np.arange(n),
+                                           name="curve"))
+    # parameter columns first, in model order; NaN for failed curves
+    names = [p for p in model.param_names if p in df.columns]
+    for p in model.make_params():
+        if p not in names and p in df.columns:
+            names.append(p)
+    cols = []
+    for p in names:
+        cols += [p, f"{p}_stderr"]
+    tail = ["redchi", "chisqr", "nfev", "success", "status", "message"]
+    df = df.reindex(columns=cols + tail)
+    df["success"] = df["success"].astype(bool)
+    df["nfev"] = df["nfev"].fillna(0).astype(int)
+    units = {}
+    for p in names:
+        info = model.param_info(p) if hasattr(model, "param_info") else None
+        units[p] = info.unit if info is not None else ""
+    df.attrs.update({"model": entry.name if entry is not None else type(model).__name__,
+                     "scheduler": used, "engine": engine, "n_failed": int((df["status"] == "failed").sum()),
+                     "elapsed_s": time.perf_counter() - t0, "units": units,
+                     "source": "nbtools.batch.fit_many"})
+    if output == "xarray":
+        ds = df.to_xarray()
+        ds.attrs.update({k: (v if not isinstance(v, dict) else str(v)) for k, v in df.attrs.items()})
+        for p, u in units.items():
+            ds[p].attrs["units"] = u
+        return ds
+    return df
