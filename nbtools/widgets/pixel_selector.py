@@ -15,8 +15,8 @@ is a method that a script or test can call:
 - ``.select(indices)``, ``.selection`` (pixel indices), ``.add_to_group(name)``,
   ``.remove_from_group(name)``, ``.clear_group(name)``, ``.new_group(name)``,
   ``.auto_classify()``, ``.show_map(name)``, ``.add_map(name, dataarray)``
-- ``.groups`` (name -> boolean DataArray (y, x)), ``.params`` / ``.set_params``
-- ``.summary()`` (DataFrame per group), ``.export(folder)``
+- ``.groups`` (name -> boolean DataArray (y, x)), ``.group_names``, ``.params`` / ``.set_params``
+- ``.summary()`` (DataFrame per group), ``.export(folder)``; :func:`map_plot` (a small map figure)
 - ``.widget`` (root ipywidget), ``.status`` (ErrorDisplay), ``.source``
   (ColumnDataSource of pixel centres carrying the selection)
 """
@@ -38,7 +38,7 @@ from ..plotting import current_display_unit
 from ._curve_stats import curve_stats, pick_rows
 from .display import ErrorDisplay, bokeh_widget
 
-__all__ = ["PixelSelector", "MAPS", "export_groups"]
+__all__ = ["PixelSelector", "MAPS", "export_groups", "map_plot"]
 
 GROUP_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 STATUS_COLORS = {"landed": "#4daf4a", "failed_landing": "#e41a1c", "no_contact": "#377eb8",
@@ -138,6 +138,40 @@ def robust_limits(values, low=2.0, high=98.0):
     if not hi > lo:
         lo, hi = lo - 0.5 * (abs(lo) or 1.0), hi + 0.5 * (abs(hi) or 1.0)
     return float(lo), float(hi)
+
+
+def map_plot(map2d, *, title=None, width=300, palette=None):
+    """A small Bokeh figure of a map (y, x): robust colour limits, units on the colour bar, µm axes.
+
+    NaN (failed or unfitted pixels) are grey. Returns a ``bokeh.plotting.figure``
+    (show it with :func:`nbtools.widgets.bokeh_widget`).
+    """
+    from bokeh.models import ColorBar, HoverTool, LinearColorMapper
+    from bokeh.palettes import Viridis256
+    from bokeh.plotting import figure
+
+    if not isinstance(map2d, xr.DataArray) or map2d.dims[:2] != ("y", "x"):
+        raise ParameterError("map_plot: expected a DataArray with dims ('y', 'x')")
+    vals = np.asarray(map2d.values, dtype=np.float64)
+    x = np.asarray(map2d.x.values, dtype=np.float64) * 1e6
+    y = np.asarray(map2d.y.values, dtype=np.float64) * 1e6
+    dx = float(np.min(np.diff(x))) if x.size > 1 else 1.0
+    dy = float(np.min(np.diff(y))) if y.size > 1 else dx
+    unit = str(map2d.attrs.get("units", ""))
+    label, scale = display_scale(unit, vals)
+    lo, hi = robust_limits(vals * scale)
+    mapper = LinearColorMapper(palette=palette or Viridis256, low=lo, high=hi, nan_color="#d0d0d0")
+    x0, y0, w, h = x[0] - dx / 2, y[0] - dy / 2, x[-1] - x[0] + dx, y[-1] - y[0] + dy
+    f = figure(frame_width=width, frame_height=int(np.clip(width * h / w, 80, 2 * width)),
+               x_range=(x0, x0 + w), y_range=(y0, y0 + h), tools="pan,wheel_zoom,reset,save",
+               x_axis_label="x / µm", y_axis_label="y / µm", title=title or str(map2d.attrs.get("long_name", map2d.name)),
+               output_backend="canvas")
+    f.toolbar.logo = None
+    f.grid.visible = False
+    r = f.image(image=[vals * scale], x=x0, y=y0, dw=w, dh=h, color_mapper=mapper)
+    f.add_tools(HoverTool(renderers=[r], tooltips=[("x, y", "$x{0.0}, $y{0.0} µm"), ("value", "@image")]))
+    f.add_layout(ColorBar(color_mapper=mapper, title=label, width=10), "right")
+    return f
 
 
 # --------------------------------------------------------------- export
@@ -734,6 +768,11 @@ class PixelSelector:
                          "failed landings take their neighbours' label).")
         self._refresh_groups()
         return mask
+
+    @property
+    def group_names(self):
+        """Names of the groups, in creation order."""
+        return list(self._groups)
 
     @property
     def groups(self):
