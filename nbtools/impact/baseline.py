@@ -14,7 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 #: blocks per baseline window
-BLOCKS_PER_WINDOW = 25
+BLOCKS_PER_WINDOW = 50
 
 
 def block_size(window_samples: float) -> int:

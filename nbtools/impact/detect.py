@@ -24,7 +24,8 @@ from ..errors import DataError, ParameterError
 from ..trace import Trace
 from . import _kernels
 from .baseline import blocks_of_events, block_size, running_median
-from .noise import auto_threshold, mains_amplitude, residual_sample, robust_sigma, upcrossing_rate
+from .noise import (NoiseSample, auto_threshold, mains_amplitude, mains_sample, robust_sigma,
+                    upcrossing_rate)
 
 __all__ = ["find_events", "EVENT_COLUMNS", "DEFAULTS"]
 
@@ -62,7 +63,7 @@ _BASELINES = ("auto", "median", "poly", "constant", "none")
 #: mains pickup is modelled ('auto') when its amplitude exceeds MAINS_MIN
 #: noise SD and MAINS_LINE times the broadband level at nearby frequencies
 MAINS_MIN = 0.05
-MAINS_LINE = 3.0
+MAINS_LINE = 2.0
 #: arrays larger than this many samples (or memory maps) are processed in chunks
 AUTO_CHUNK = 1 << 24
 
@@ -450,8 +451,9 @@ def _table(feat, signs, fs, noise, kind):
         "decay_tau": feat[:, 6] / fs,
         "fwhm": feat[:, 7] / fs,
         "baseline": feat[:, 8],
-        "polarity": np.where(signs > 0, "positive", "negative"),
-        "kind": kind,
+        "polarity": pd.Categorical.from_codes((np.asarray(signs) > 0).astype(np.int8),
+                                              categories=["negative", "positive"]),
+        "kind": pd.Categorical.from_codes(np.zeros(len(peak), np.int8), categories=[kind]),
         "step_height": np.nan,
         "i_start": feat[:, 9].astype(np.int64),
         "i_peak": ip.astype(np.int64),
@@ -520,7 +522,7 @@ def find_events(trace, fs=None, *, blank=None, **params) -> pd.DataFrame:
         Mains pickup (Hz) modelled in each event's local baseline (a line
         plus 3 harmonics fitted over 1.5 periods on each side) so it does not
         bias the charge. 'auto' tests 50 and 60 Hz in the residual and models
-        the one that stands out as a spectral line (3x the neighbouring
+        the one that stands out as a spectral line (2x the neighbouring
         frequencies, > 0.05 noise SD); None: a line only.
     chunk_size : int, optional
         Samples per chunk; default whole array in memory, 2**24 for memory
@@ -623,11 +625,11 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
     # events (or artefacts) and are masked for the next baseline/noise estimate
     skip_blocks = blocks_of_events(nb, B, np.asarray(skip_a, np.int64), np.asarray(skip_b, np.int64))
     flagged = skip_blocks.copy()
+    sample = NoiseSample(src.read, n)
     for it in range(p["iterations"] + 1):
         bvals = _baseline_values(method, means, B, win_blocks, flagged if flagged.any() else None,
                                  p["baseline_degree"])
-        res, contiguous = residual_sample(src.read, n, B, bvals, flagged,
-                                          min_length=int(np.ceil(5 * fs / 50.0)) if p["mains"] else 0)
+        res, contiguous = sample.residual(B, bvals, flagged)
         sig_est = robust_sigma(res)
         nu0 = upcrossing_rate(res, contiguous)
         if blank_noise is not None:
@@ -652,13 +654,17 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
         # decay, which the median must follow: not masked as events
         moved = hot & (np.abs(means - bvals) >= 0.5 * exc)
         hot &= ~(np.cumprod(moved) > 0)
-        hot = hot | np.r_[False, hot[:-1]] | np.r_[hot[1:], False]  # event tails spill over
+        hot = hot | np.r_[False, hot[:-1]]  # event tails spill into the next block
         new_flag = hot | skip_blocks
         if np.array_equal(new_flag, flagged):
             break
         flagged = new_flag
     # mains pickup: fitted in each event's local baseline when present
     mains_f, mains_A = None, float("nan")
+    if p["mains"]:
+        # 1 s runs (events clipped) resolve a 50/60 Hz line from the
+        # broadband noise around it
+        res, contiguous, fs_m = mains_sample(src.read, n, fs, B, bvals, sig_est)
     if p["mains"] == "auto":
         # a spectral line: the amplitude at 50 (60) Hz well above that of the
         # broadband noise at neighbouring frequencies
@@ -666,8 +672,8 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
         for f in (50.0, 60.0):
             if f >= fs / 4:
                 continue
-            line = mains_amplitude(res, contiguous, fs, f)
-            cont = np.nanmedian([mains_amplitude(res, contiguous, fs, f * k)
+            line = mains_amplitude(res, contiguous, fs_m, f)
+            cont = np.nanmedian([mains_amplitude(res, contiguous, fs_m, f * k)
                                  for k in (0.6, 0.7, 1.4, 1.5)])
             if np.isfinite(line) and line > MAINS_LINE * cont and line > MAINS_MIN * sig_est \
                     and line / max(cont, 1e-300) > best:
@@ -675,7 +681,7 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
                 mains_f, mains_A = f, line
     elif p["mains"] is not None:
         mains_f = float(p["mains"])
-        mains_A = mains_amplitude(res, contiguous, fs, mains_f)
+        mains_A = mains_amplitude(res, contiguous, fs_m, mains_f)
     omega = 2 * np.pi * mains_f / fs if mains_f else 0.0
     inf = np.inf
     on_pos = th * sigma if pol in ("both", "positive") else inf

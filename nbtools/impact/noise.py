@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _kernels
 
-MAX_NOISE_SAMPLES = 1 << 18
+MAX_NOISE_SAMPLES = 1 << 17
 N_SEGMENTS = 64
 
 
@@ -34,36 +34,47 @@ def sample_segments(n: int, max_samples: int = MAX_NOISE_SAMPLES, n_segments: in
     return [(int(s), int(s) + L) for s in starts]
 
 
-def residual_sample(read, n, B, bvals, flagged=None, max_samples=MAX_NOISE_SAMPLES, min_length=0):
-    """Residual samples (float64) for the noise estimate.
+class NoiseSample:
+    """Raw samples of evenly spaced segments, read once; residuals on demand.
 
-    ``read(i0, i1)`` returns samples; ``flagged`` (bool per block) marks
-    blocks to leave out (events, masked regions). Returns ``(res, contiguous)``
-    where ``contiguous[i]`` says that ``res[i]`` directly follows ``res[i-1]``
-    in the trace (for counting crossings). If every block is flagged, all are
-    used.
+    ``read(i0, i1)`` returns samples of the trace (length ``n``).
     """
-    segs = sample_segments(n, max_samples, min_length=min_length)
-    out = []
-    cont = []
-    for i0, i1 in segs:
-        x = np.asarray(read(i0, i1), dtype=np.float64)
-        base = np.empty(i1 - i0)
-        _kernels._fill_base(i0, i1, B, bvals, base)
-        r = x - base
-        keep = np.ones(i1 - i0, dtype=bool)
-        if flagged is not None and not flagged.all():
-            keep = ~flagged[np.arange(i0, i1) // B]
-        c = np.empty(i1 - i0, dtype=bool)
-        c[0] = False
-        c[1:] = keep[1:] & keep[:-1]
-        out.append(r[keep])
-        cont.append(c[keep])
-    res = np.concatenate(out) if out else np.empty(0)
-    contiguous = np.concatenate(cont) if cont else np.empty(0, bool)
-    if res.size < 64 and flagged is not None and flagged.any():
-        return residual_sample(read, n, B, bvals, None, max_samples, min_length)
-    return res, contiguous
+
+    def __init__(self, read, n, max_samples=None, min_length=0):
+        self.segs = sample_segments(n, max_samples or MAX_NOISE_SAMPLES, min_length=min_length)
+        self.raw = [np.asarray(read(i0, i1), dtype=np.float64) for i0, i1 in self.segs]
+
+    def residual(self, B, bvals, flagged=None):
+        """``(res, contiguous)``: residual samples outside ``flagged`` blocks
+        and whether each directly follows the previous one in the trace (for
+        counting crossings). Falls back to all blocks if too few remain."""
+        out = []
+        cont = []
+        use_flags = flagged is not None and flagged.any() and not flagged.all()
+        for (i0, i1), x in zip(self.segs, self.raw):
+            r = np.empty(i1 - i0)
+            _kernels._fill_base(i0, i1, B, bvals, r)
+            np.subtract(x, r, out=r)
+            c = np.ones(i1 - i0, dtype=bool)
+            c[0] = False
+            if use_flags:
+                keep = ~flagged[np.arange(i0, i1) // B]
+                c[1:] = keep[1:] & keep[:-1]
+                out.append(r[keep])
+                cont.append(c[keep])
+            else:
+                out.append(r)
+                cont.append(c)
+        res = np.concatenate(out) if out else np.empty(0)
+        contiguous = np.concatenate(cont) if cont else np.empty(0, bool)
+        if res.size < 64 and use_flags:
+            return self.residual(B, bvals, None)
+        return res, contiguous
+
+
+def residual_sample(read, n, B, bvals, flagged=None, max_samples=None, min_length=0):
+    """One-shot :meth:`NoiseSample.residual` (see there)."""
+    return NoiseSample(read, n, max_samples, min_length).residual(B, bvals, flagged)
 
 
 def robust_sigma(r: np.ndarray) -> float:
@@ -113,24 +124,51 @@ def auto_threshold(nu0: float, false_rate: float, n_polarities: int) -> float:
     return float(np.clip(u, 3.0, 10.0))
 
 
-def mains_amplitude(res, contiguous, fs, freq):
+def mains_amplitude(res, contiguous, fs, freq, max_runs=16):
     """Amplitude (A) of a sinusoid at ``freq`` Hz in the residual sample.
 
-    Fitted (offset + cos + sin, least squares) on each contiguous run at
-    least one period long; the RMS of the run amplitudes. NaN if no run is
-    long enough.
+    Fitted (offset + cos + sin, least squares, about 40 points per period) on
+    the ``max_runs`` longest contiguous runs at least 2 periods long; the RMS
+    of the run amplitudes. NaN if no run is long enough.
     """
     period = fs / freq
     breaks = np.flatnonzero(~contiguous)
     edges = np.concatenate([breaks, [res.size]])
+    lengths = np.diff(edges)
+    order = np.argsort(-lengths)[:max_runs]
     amps = []
-    for a, b in zip(edges[:-1], edges[1:]):
-        if b - a < 3 * period:
+    for j in order:
+        a, b = edges[j], edges[j + 1]
+        if b - a < 2 * period:
             continue
-        step = max(1, int((b - a) // 4096))
+        step = max(1, int(period // 40))
         idx = np.arange(a, b, step)
         ph = 2 * np.pi * freq / fs * idx
         A = np.column_stack([np.ones(idx.size), np.cos(ph), np.sin(ph)])
         coef = np.linalg.lstsq(A, res[idx], rcond=None)[0]
         amps.append(coef[1] ** 2 + coef[2] ** 2)
     return float(np.sqrt(np.mean(amps))) if amps else float("nan")
+
+
+def mains_sample(read, n, fs, B, bvals, sigma, run_seconds=1.0, n_runs=16, per_second=2000):
+    """Residual (events clipped at 3 sigma) on ``n_runs`` evenly spaced runs of
+    ``run_seconds``, decimated to about ``per_second`` points per second, for
+    :func:`mains_amplitude`. Returns ``(res, contiguous, fs_eff)``."""
+    L = min(n, int(run_seconds * fs))
+    k = max(1, int(fs // per_second))
+    if L < 2 * k:
+        return np.empty(0), np.empty(0, bool), fs / k
+    starts = np.linspace(0, n - L, max(1, min(n_runs, n // L))).astype(np.int64)
+    out, cont = [], []
+    centres = np.arange(bvals.size) * B + (B - 1) / 2.0
+    for s0 in starts:
+        x = np.asarray(read(int(s0), int(s0) + L))[::k].astype(np.float64)
+        idx = s0 + np.arange(x.size) * k
+        r = x - np.interp(idx, centres, bvals)
+        r -= np.median(r)
+        np.clip(r, -3 * sigma, 3 * sigma, out=r)
+        c = np.ones(r.size, bool)
+        c[0] = False
+        out.append(r)
+        cont.append(c)
+    return np.concatenate(out), np.concatenate(cont), fs / k
