@@ -50,7 +50,7 @@ def test_fit_button_recovers_known_parameters(bv_data):
     panel.set_param("alpha", value=0.6)
     panel.fit_button.click()
     assert panel.status.last_error is None, panel.status.value
-    assert "Fit converged" in panel.status.value
+    assert "Fit converged" in panel.status.value and panel.warnings == []
     res = panel.result
     assert res.params["i0"].value == pytest.approx(I0, rel=0.02)
     assert res.params["alpha"].value == pytest.approx(ALPHA, rel=0.02)
@@ -243,3 +243,17 @@ def test_format_quantity():
     assert format_quantity(0.45, "") == "0.45"
     assert format_quantity(25.0, "s") == "25 s"
     assert format_quantity(1e-6 - 1e-15, "A") == "1 µA"
+
+
+def test_structured_residuals_warned(pitt_data):
+    """The Nernstian PITT model on a transient with slow surface kinetics: converges, but misfits."""
+    from nbtools.kinetics import pitt_sphere_biot
+
+    t, _ = pitt_data
+    y = pitt_sphere_biot(t, 3e-12, 25.0, 1.0) + 2e-15 * np.random.default_rng(3).normal(size=t.size)
+    wrong = FitPanel(t, y, "PITTSphere")
+    wrong.fit()
+    assert any("residuals are strongly correlated" in w for w in wrong.warnings)
+    right = FitPanel(t, y, "PITTSphereBiot")
+    right.fit()
+    assert not any("residuals" in w for w in right.warnings)

@@ -22,7 +22,7 @@ import pandas as pd
 from ..errors import ParameterError
 
 __all__ = ["fit_settings", "refit", "fit_summary", "report_text", "export_fit", "format_quantity",
-           "DEFAULT_OPTIONS"]
+           "residual_check", "DEFAULT_OPTIONS"]
 
 FORMAT_VERSION = 1
 DEFAULT_OPTIONS = {"conf": "stderr", "level": 0.95, "method": "leastsq", "nan_policy": "raise",
@@ -132,6 +132,26 @@ def refit(x, y, settings: dict, *, model=None, weights=None):
     return fit(model if model is not None else settings["model"], x, y, core_params(settings),
                weights=weights, conf=opts["conf"], level=opts["level"], method=opts["method"],
                nan_policy=opts["nan_policy"], n_boot=int(opts["n_boot"]), seed=opts["seed"])
+
+
+def residual_check(result, *, limit=0.6, min_points=20):
+    """A message when the residuals are strongly serially correlated (systematic misfit), else None.
+
+    Lag-1 autocorrelation of the residuals in x order: about 0 (within 2/sqrt(n)) for a
+    model that follows the data with white noise; near 1 when the curve has a shape the
+    model does not follow (or when the noise was heavily low-pass filtered).
+    """
+    res = np.asarray(result.data - result.best_fit, dtype=float)
+    res = res[np.isfinite(res)]
+    if res.size < min_points or np.ptp(res) == 0:
+        return None
+    res = res - res.mean()
+    r1 = float(np.sum(res[1:] * res[:-1]) / np.sum(res * res))
+    if r1 > limit:
+        return (f"the residuals are strongly correlated (lag-1 r = {r1:.2f}): the data have a shape the "
+                f"model does not follow (a wrong or incomplete model, or heavily filtered noise); look at "
+                f"the residual plot before trusting the values")
+    return None
 
 
 def fit_summary(result) -> dict:
