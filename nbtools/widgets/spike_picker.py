@@ -382,8 +382,9 @@ class SpikePicker:
         df = self._run(**p)
         self._params = p
         self._show(df, exact=True)
-        # candidates for fast previews of other thresholds
-        self._cache.candidates(p)
+        # candidates for fast previews of other thresholds (long traces: on the first slider move)
+        if len(self.trace) <= self.auto_refine:
+            self._cache.candidates(p)
         self._update_blank_rate()
         self._report()
         return self.events
@@ -525,11 +526,14 @@ class SpikePicker:
             self.w_auto.value = False
             self._busy = False
         p = self._read_controls()
-        if self._result is not None and self._cache.has(p, sd):
+        long = len(self.trace) > self.auto_refine
+        if self._result is not None and (long or self._cache.has(p, sd)):
+            if not self._cache.has(p, sd):
+                self.status.info("Preparing fast threshold previews (one detection at a low threshold)…")
             self._params = dict(p, threshold=sd)
             self._show(self._cache.preview(p, sd), exact=False)
             self._report()
-            if len(self.trace) > self.auto_refine:
+            if long:
                 return
         self.detect()
 
