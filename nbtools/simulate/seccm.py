@@ -59,7 +59,7 @@ def seccm_scan(
     saturated_fraction=0.005,
     noisy_fraction=0.01,
     serpentine=True,
-    dtype=np.float32,
+    dtype=np.float64,
     label=True,
 ):
     """Simulate an SECCM scan of particles on a carbon substrate.
@@ -100,7 +100,8 @@ def seccm_scan(
     serpentine : bool
         Acquisition order: back and forth along x.
     dtype : numpy dtype
-        Storage type of the current.
+        Storage type of current and potential (float32 halves the memory of
+        big scans).
     label : bool
         Run the landing-quality labelling on the result.
 
