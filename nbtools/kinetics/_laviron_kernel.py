@@ -30,7 +30,7 @@ def _lin(E, xl, E0, f, ks, alpha, g):
     k = a + b - 2.0 * g * (alpha * xl * a + (1.0 - alpha) * (1.0 - xl) * b)
     k = max(k, 1e-3 * (a + b))
     xs = xl + rr / k
-    return min(max(xs, 0.0), 1.0), k
+    return xs, k
 
 
 @njit(cache=True)

@@ -1,0 +1,153 @@
+"""Insertion voltammetry: Frumkin and Laviron models against [N] references and a NumPy reference."""
+
+import math
+
+import numpy as np
+import pytest
+
+from nbtools.kinetics import fit, frumkin_cv, frumkin_eq_potential, frumkin_fraction, laviron_cv
+from nbtools.kinetics._laviron_kernel import laviron_fraction
+from nbtools.kinetics.insertion import sweep_sign
+
+F_RT = 96485.33212 / (8.314462618 * 298.15)
+
+
+def _cv(E1=-0.6, E2=0.6, n=2401):
+    a = np.linspace(E1, E2, n)
+    return np.r_[a, a[::-1][1:]]
+
+
+def _fwhm(E, i):
+    half = i.max() / 2
+    above = E[(i > half) & (np.gradient(E) > 0)]
+    return above.max() - above.min()
+
+
+@pytest.mark.parametrize("g,ip,fwhm", [(-2, 0.125, 201.7), (-1, 0.167, 145.8), (0, 0.250, 90.6),
+                                       (1, 0.500, 38.0), (1.5, 1.000, 15.0)])
+def test_frumkin_peak_and_width_table(g, ip, fwhm):
+    E = _cv(-0.5, 0.5, 20001)
+    i = frumkin_cv(E, 1.0, 0.0, g, 0.1)
+    assert i.max() / (F_RT * 0.1) == pytest.approx(ip, rel=2e-3)
+    assert _fwhm(E, i) * 1e3 == pytest.approx(fwhm, abs=0.2)
+    # cathodic sweep mirrors the anodic one
+    assert i.min() == pytest.approx(-i.max(), rel=1e-9)
+
+
+def test_frumkin_isotherm_inverse():
+    x = np.linspace(0.01, 0.99, 50)
+    for g in (-1.0, 0.0, 1.5):
+        E = frumkin_eq_potential(x, 3.9, g)
+        y = frumkin_fraction(E, 3.9, g)
+        np.testing.assert_allclose(1 / (1 + np.exp(-y)), x, rtol=1e-10)
+
+
+def test_frumkin_charge_is_Q():
+    E = _cv(-0.6, 0.6, 4001)
+    i = frumkin_cv(E, 2e-10, 0.0, 0.5, 0.01)
+    an = sweep_sign(E) > 0
+    q = np.sum(i[:-1][an[:-1]] * np.abs(np.diff(E))[an[:-1]]) / 0.01
+    assert q == pytest.approx(2e-10, rel=1e-3)
+
+
+@pytest.mark.parametrize("lam,dEp,ip", [(100, 0.4, 0.2500), (10, 3.8, 0.2499), (3, 12.6, 0.2488),
+                                        (1, 34.6, 0.2423), (0.3, 88.6, 0.2202), (0.1, 173.1, 0.1974),
+                                        (0.03, 290.0, 0.1866), (0.01, 402.1, 0.1844)])
+def test_laviron_peak_separation_table(lam, dEp, ip):
+    """kinetics.md 1.7 Delta E_p(Lambda) table (alpha = 0.5)."""
+    from nbtools.kinetics.cv import find_cv_peaks
+
+    E = _cv(-0.7, 0.7, 7001)
+    v = 0.1
+    i = laviron_cv(E, 1.0, 0.0, lam * F_RT * v, 0.5, 0.0, v)
+    pk = find_cv_peaks(E, i, v=v, baseline="none")
+    sep = (pk.E_peak.iloc[0] - pk.E_peak.iloc[1]) * 1e3
+    assert sep == pytest.approx(dEp, abs=max(0.5, 0.01 * dEp))
+    assert i.max() / (F_RT * v) == pytest.approx(ip, rel=0.01)
+
+
+def test_laviron_irreversible_peak_formula():
+    # kinetics.md 1.7: ks = 0.1/s, v = 0.1 V/s, alpha = 0.5: E_pa - E0 = 152.9 mV (sim), 152.5 (formula)
+    E = _cv(-0.6, 0.6, 12001)
+    i = laviron_cv(E, 1.0, 0.0, 0.1, 0.5, 0.0, 0.1)
+    assert E[np.argmax(i)] * 1e3 == pytest.approx(152.9, abs=0.6)
+    # Lambda = 0.026 is not fully irreversible: the limiting formula is 1 % above
+    assert i.max() / (0.5 * F_RT * 0.1 / math.e) == pytest.approx(1.0, rel=0.02)
+
+
+@pytest.mark.parametrize("g", [-1.0, 0.0, 1.0])
+def test_laviron_fast_kinetics_is_frumkin(g):
+    E = _cv(-0.5, 0.5, 2001)
+    i1 = laviron_cv(E, 1.0, 0.0, 1e7, 0.5, g, 0.1)
+    i2 = frumkin_cv(E, 1.0, 0.0, g, 0.1)
+    assert np.max(np.abs(i1 - i2)) / i2.max() < 0.005
+
+
+def _reference_fraction(E, v, x0, E0, f, ks, alpha, g, sub=20):
+    """Independent solution: trapezoidal rule (Crank-Nicolson) with Newton, plain Python."""
+
+    def rate(x, e):
+        u = f * (e - E0) + g * (1 - 2 * x)
+        return -ks * (x * math.exp(alpha * u) - (1 - x) * math.exp(-(1 - alpha) * u))
+
+    out = [x0]
+    x = x0
+    for k in range(E.size - 1):
+        h = abs(E[k + 1] - E[k]) / v / sub
+        for j in range(sub):
+            e0 = E[k] + (E[k + 1] - E[k]) * j / sub
+            e1 = E[k] + (E[k + 1] - E[k]) * (j + 1) / sub
+            r0 = rate(x, e0)
+            xn = x + h * r0
+            for _ in range(20):
+                res = xn - x - 0.5 * h * (r0 + rate(xn, e1))
+                d = 1e-7
+                jac = 1 - 0.5 * h * (rate(xn + d, e1) - rate(xn, e1)) / d
+                step = res / jac
+                xn -= step
+                if abs(step) < 1e-14:
+                    break
+            x = xn
+        out.append(x)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("ks,alpha,g", [(0.05, 0.5, 0.0), (0.5, 0.3, 0.0), (0.2, 0.6, 0.8)])
+def test_kernel_matches_reference_ode(ks, alpha, g):
+    E = _cv(-0.4, 0.4, 401)
+    v = 0.05
+    x0 = float(1 / (1 + np.exp(-frumkin_fraction(E[:1], 0.0, g)[0])))
+    dE = np.abs(np.diff(E))
+    x, _ = laviron_fraction(E, dE / v, x0, 0.0, F_RT, ks, alpha, g,
+                            np.maximum(1, np.ceil(dE / 1e-4)).astype(np.int64))
+    ref = _reference_fraction(E, v, x0, 0.0, F_RT, ks, alpha, g)
+    np.testing.assert_allclose(x, ref, atol=2e-4)
+
+
+def test_laviron_fit_recovers_parameters():
+    rng = np.random.default_rng(3)
+    E = _cv(3.6, 4.4, 801)
+    v = 0.01
+    truth = dict(Q=2e-10, E0=4.0, ks=0.05, alpha=0.4)
+    y = laviron_cv(E, truth["Q"], truth["E0"], truth["ks"], truth["alpha"], 0.0, v)
+    y = y + rng.normal(0, 0.01 * y.max(), y.size)
+    from nbtools.kinetics import LavironCVModel
+
+    m = LavironCVModel()
+    res = fit(m, E, y, m.guess(y, E, v=v))
+    for k, val in truth.items():
+        assert res.params[k].value == pytest.approx(val, rel=0.05), k
+
+
+def test_frumkin_fit_recovers_parameters_and_cv_x_order_allowed():
+    rng = np.random.default_rng(4)
+    E = _cv(3.7, 4.3, 601)
+    y = frumkin_cv(E, 5e-11, 4.0, 0.8, 0.005)
+    y = y + rng.normal(0, 0.01 * y.max(), y.size)
+    from nbtools.kinetics import FrumkinCVModel
+
+    m = FrumkinCVModel()
+    res = fit(m, E, y, m.guess(y, E, v=0.005))
+    assert res.params["Q"].value == pytest.approx(5e-11, rel=0.05)
+    assert res.params["g"].value == pytest.approx(0.8, rel=0.05)
+    assert res.params["E0"].value == pytest.approx(4.0, abs=1e-3)
