@@ -280,3 +280,14 @@ def test_real_aunp_recording_with_blank(realdata):
     assert "blank:" in sp.w_summary.value
     # this blank is noisier than the recording: the picker says so
     assert "nbtools-warning" in sp.status.value and "blank's noise" in sp.status.value.replace("&#x27;", "'")
+
+
+def test_tap_on_a_marker_selects_the_event(picker):
+    picker.reject(0)
+    acc_rows = np.flatnonzero(picker.events["accepted"].to_numpy())
+    picker.overlays["accepted"].data_source.selected.indices = [2]  # a tap on the 3rd red dot
+    assert picker._selected == acc_rows[2]
+    assert list(picker.table_source.selected.indices) == [acc_rows[2]]
+    assert picker.overlays["accepted"].data_source.selected.indices == []
+    picker.overlays["rejected"].data_source.selected.indices = [0]
+    assert picker._selected == 0 and picker.w_toggle.description == "Accept selected"

@@ -299,10 +299,11 @@ class SpikePicker:
             acc,
             self.status,
             self.w_summary,
-            W.HTML("<span style='color:#555'>Drag across the plot to zoom in time. Dashed lines: baseline ± "
-                   "threshold; red dots: accepted events; grey crosses: rejected events.</span>"),
+            W.HTML("<span style='color:#555'>Drag across the plot to zoom in time; click a marker to select its "
+                   "event. Dashed lines: baseline ± threshold; red dots: accepted events; grey crosses: rejected "
+                   "events.</span>"),
             self.view.widget,
-            h("Events: click a row to zoom to it"),
+            h("Events: click a row to zoom to it, then Reject selected to leave it out"),
             W.HBox([bokeh_widget(self.table), W.VBox([self.w_toggle, self.w_whole])]),
             h("Histograms of the accepted events and impact frequency (95 % Poisson interval)"),
             W.HBox([self.w_material, self.w_conversion]),
@@ -684,13 +685,39 @@ class SpikePicker:
         acc = mark_accepted(df, self._rejected)
         t = df["t_peak"].to_numpy(float) + self.trace.t0
         y = (df["baseline"].to_numpy(float) + df["peak"].to_numpy(float)) if len(df) else np.zeros(0)
+        self._marker_rows = {"accepted": np.flatnonzero(acc), "rejected": np.flatnonzero(~acc)}
         for name, sel, style in (("accepted", acc, dict(color="#d62728", size=7)),
                                  ("rejected", ~acc, dict(color="#7f7f7f", size=9, marker="x",
                                                          line_width=2))):
             if name in self.overlays:
                 self.view.update_overlay(name, t[sel], y[sel])
             else:
-                self.overlays[name] = self.view.add_overlay(name, t[sel], y[sel], kind="scatter", **style)
+                r = self.view.add_overlay(name, t[sel], y[sel], kind="scatter", **style)
+                r.data_source.selected.on_change("indices", self._marker_tap(name))
+                self.overlays[name] = r
+                if "accepted" in self.overlays and "rejected" in self.overlays:
+                    from bokeh.models import TapTool
+
+                    self.view.figure.add_tools(TapTool(renderers=[self.overlays["accepted"],
+                                                                 self.overlays["rejected"]]))
+
+    def _marker_tap(self, name):
+        """Bokeh callback: a tap on an event marker selects that event (table row, zoom)."""
+
+        def on_tap(attr, old, new):
+            if not new or self._busy:
+                return
+            rows = self._marker_rows.get(name, np.empty(0, int))
+            k = int(new[0])
+            self._busy = True
+            try:
+                self.overlays[name].data_source.selected.indices = []
+            finally:
+                self._busy = False
+            if k < rows.size:
+                self.status.guard(self.select)(int(rows[k]))
+
+        return on_tap
 
     def _table_data(self, df):
         if df is None or len(df) == 0:
