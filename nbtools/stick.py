@@ -109,14 +109,25 @@ def load_cv_series(paths) -> list[pd.DataFrame]:
 
 
 def _smooth(E, i, window_V):
+    """Savitzky-Golay smoothing (cubic, ``window_V`` wide) of each sweep separately.
+
+    Per sweep, so that a background linear in E stays linear (no smearing over a vertex).
+    """
     from scipy.signal import savgol_filter
 
     step = np.median(np.abs(np.diff(E)))
     n = int(round(window_V / step)) if step > 0 else 0
     n += 1 - n % 2
-    if n < 5 or n >= i.size:
+    if n < 5:
         return i
-    return savgol_filter(i, n, 3, mode="interp")
+    d = np.sign(np.diff(E))
+    turns = np.flatnonzero((d[1:] != d[:-1]) & (d[1:] != 0)) + 1
+    out = np.array(i, dtype=float, copy=True)
+    for a, b in zip(np.r_[0, turns], np.r_[turns, E.size - 1]):
+        seg = i[a:b + 1]
+        if seg.size > n:
+            out[a:b + 1] = savgol_filter(seg, n, 3, mode="interp")
+    return out
 
 
 def cv_peak_table(cvs, *, smooth=0.015) -> pd.DataFrame:

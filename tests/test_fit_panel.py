@@ -37,6 +37,7 @@ def test_chooser_lists_registry_models_with_matching_units(bv_data):
     assert "ButlerVolmer" in names and "MarcusHushChidsey" in names
     assert all(MODELS[n].x_unit == "V" and MODELS[n].y[1] == "A" for n in names)
     assert "PITTSphere" not in names  # time-domain models need time data
+    assert "LavironCV" not in names  # a voltammogram (E in time order) is not an i(eta) curve
     # the table is the registry's parameter list, with units from the registry
     assert list(panel.rows) == list(MODELS["ButlerVolmer"].make_model().param_names)
     html_table = repr(panel.table.children)
@@ -257,3 +258,22 @@ def test_structured_residuals_warned(pitt_data):
     right = FitPanel(t, y, "PITTSphereBiot")
     right.fit()
     assert not any("residuals" in w for w in right.warnings)
+
+
+
+def test_cv_model_on_simulated_voltammogram():
+    """LavironCV on a particle CV: the chooser offers CV models only; the fit runs with v fixed."""
+    from pathlib import Path
+
+    from nbtools.stick import load_cv_series
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    cv = load_cv_series([data / "particle_cv_2mVs.csv"])[0]
+    panel = FitPanel(cv["E"], cv["i"], "LavironCV", params={"v": cv.attrs["v"]})
+    assert set(panel.model_select.options) == {"FrumkinCV", "LavironCV"}
+    assert panel.rows["v"]["value"].value == f"{cv.attrs['v']:.6g}" and not panel.rows["v"]["vary"].value
+    panel.fit()
+    assert panel.result.params["E0"].value == pytest.approx(4.05, abs=0.002)
+    assert panel.result.params["Q"].value == pytest.approx(9.59e-9, rel=0.03)
+    # the uniform-particle model misses the solid diffusion of the simulated particle
+    assert any("residuals" in w for w in panel.warnings)

@@ -219,3 +219,59 @@ def test_dashboard_upload():
     with pytest.raises(DataError, match="upload one"):
         bad([("a.csv", (DATA / "particle_pitt.csv").read_bytes()),
              ("b.csv", (DATA / "particle_pitt.csv").read_bytes())])
+
+
+def _synthetic_cv(v=2e-3, Q=5e-9, E0=0.4, n=601):
+    """Reversible thin-layer CV, E0 +- 0.3 V (Laviron's ideal shape), anodic first."""
+    f = 96485.33212 / (8.314462618 * 298.15)
+    up = np.linspace(E0 - 0.3, E0 + 0.3, n)
+    E = np.r_[up, up[::-1][1:]]
+    sgn = np.r_[np.ones(n), -np.ones(n - 1)]
+    xi = f * (E - E0)
+    i = sgn * Q * f * v * np.exp(xi) / (1 + np.exp(xi)) ** 2
+    t = np.r_[0.0, np.cumsum(np.abs(np.diff(E)) / v)]
+    df = pd.DataFrame({"t": t, "E": E, "i": i})
+    df.attrs["v"] = v
+    return df
+
+
+def test_peak_table_on_ideal_thin_layer_cv():
+    df = _synthetic_cv()
+    pk = stick.cv_peak_table([df]).iloc[0]
+    assert pk["E_pa"] == pytest.approx(0.4, abs=5e-4) and pk["E_pc"] == pytest.approx(0.4, abs=5e-4)
+    assert pk["Q_a"] == pytest.approx(5e-9, rel=0.01) and pk["Q_c"] == pytest.approx(-5e-9, rel=0.01)
+    f = 96485.33212 / (8.314462618 * 298.15)
+    assert pk["i_pa"] == pytest.approx(5e-9 * f * 2e-3 / 4, rel=0.01)  # Q f v / 4
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(offset=st.floats(-1e-9, 1e-9), slope=st.floats(-1e-8, 1e-8))
+def test_peak_table_ignores_linear_background(offset, slope):
+    """A background current linear in E (per sweep) is removed by the baseline: peaks and charges unchanged."""
+    df = _synthetic_cv()
+    ref = stick.cv_peak_table([df]).iloc[0]
+    bg = df.copy()
+    bg["i"] = df["i"] + offset + slope * (df["E"] - 0.4)
+    bg.attrs.update(df.attrs)
+    got = stick.cv_peak_table([bg]).iloc[0]
+    for col in ("E_pa", "E_pc", "Q_a", "Q_c", "i_pa", "i_pc"):
+        assert got[col] == pytest.approx(ref[col], rel=1e-6, abs=1e-15)
+
+
+@settings(max_examples=10, deadline=None)
+@given(E0=st.floats(-1.0, 4.5))
+def test_peak_table_polarity_mirror(E0):
+    """Mirroring potential about E0 and the sign of the current swaps the anodic and cathodic peaks."""
+    df = _synthetic_cv(E0=E0)
+    mir = df.copy()
+    mir["E"] = 2 * E0 - df["E"]
+    mir["i"] = -df["i"]
+    mir.attrs.update(df.attrs)
+    a, b = stick.cv_peak_table([df]).iloc[0], stick.cv_peak_table([mir]).iloc[0]
+    assert b["E_pa"] == pytest.approx(2 * E0 - a["E_pc"], abs=1e-9)
+    assert b["i_pa"] == pytest.approx(-a["i_pc"], rel=1e-9)
+    assert b["Q_a"] == pytest.approx(-a["Q_c"], rel=1e-9)

@@ -97,7 +97,7 @@ class FitPanel:
         data-based guess.
     models : list of str, optional
         Names offered in the chooser; default: every registry model with the same
-        x and y units as ``model``.
+        independent variable (name and unit) and y unit as ``model``.
     options : dict, optional
         Fit options (``conf``, ``level``, ``method``, ``nan_policy``, ``n_boot``, ``seed``).
     export_dir : str or Path
@@ -126,7 +126,8 @@ class FitPanel:
         entry, instance = _resolve(model)
         self._custom = {entry.name: instance} if instance is not None else {}
         names = list(models) if models is not None else [
-            n for n, e in MODELS.items() if e.x_unit == entry.x_unit and e.y[1] == entry.y[1]]
+            n for n, e in MODELS.items()
+            if e.x_name == entry.x_name and e.x_unit == entry.x_unit and e.y[1] == entry.y[1]]
         for n in names:
             if n not in MODELS:
                 raise ParameterError(f"models: {n!r} is not in nbtools.kinetics.MODELS; known: {sorted(MODELS)}")
