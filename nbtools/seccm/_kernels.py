@@ -389,19 +389,32 @@ def quality_kernel(cur, nsamp, n_windows, offset, hi, lo, noise, a_w, cnt, sat):
         sat[i] = ns
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def group_sums(a, rows, s, s2, cnt):
-    """Per-sample sum, sum of squares and count of finite values over rows."""
+    """Per-sample sum, sum of squares and count of finite values over rows.
+
+    Rows are split into blocks summed in parallel, then the blocks are added.
+    """
     m = a.shape[1]
+    nb = min(8, max(1, rows.shape[0] // 64))
+    S = np.zeros((nb, m))
+    S2 = np.zeros((nb, m))
+    C = np.zeros((nb, m), np.int64)
+    per = (rows.shape[0] + nb - 1) // nb
+    for b in prange(nb):
+        for q in range(b * per, min((b + 1) * per, rows.shape[0])):
+            row = a[rows[q]]
+            for j in range(m):
+                v = row[j]
+                if np.isfinite(v):
+                    S[b, j] += v
+                    S2[b, j] += v * v
+                    C[b, j] += 1
     for j in range(m):
         s[j] = 0.0
         s2[j] = 0.0
         cnt[j] = 0
-    for r in rows:
-        row = a[r]
-        for j in range(m):
-            v = row[j]
-            if np.isfinite(v):
-                s[j] += v
-                s2[j] += v * v
-                cnt[j] += 1
+        for b in range(nb):
+            s[j] += S[b, j]
+            s2[j] += S2[b, j]
+            cnt[j] += C[b, j]
