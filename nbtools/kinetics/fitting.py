@@ -126,8 +126,11 @@ def _build_params(model, params, y, x, x_name):
         base = model.make_params()
         for k, v in params.items():
             if k not in base:
+                entry = getattr(model, "entry", None)
+                hint = f" ({entry.hints})" if entry is not None and entry.hints else ""
                 raise ParameterError(
-                    f"params has unknown parameter {k!r}; {type(model).__name__} has {list(base)}")
+                    f"params has unknown parameter {k!r}; {type(model).__name__} has "
+                    f"{list(base)}{hint}")
             if isinstance(v, dict):
                 for attr in ("value", "min", "max", "vary", "expr"):
                     if attr in v:
