@@ -291,3 +291,16 @@ def test_tap_on_a_marker_selects_the_event(picker):
     assert picker.overlays["accepted"].data_source.selected.indices == []
     picker.overlays["rejected"].data_source.selected.indices = [0]
     assert picker._selected == 0 and picker.w_toggle.description == "Accept selected"
+
+
+def test_threshold_outside_the_slider_range(recording):
+    tr = recording[0]
+    sp = SpikePicker(tr, threshold=25.0)
+    assert sp.params["threshold"] == 25.0 and sp.w_threshold.value == 25.0
+    _same(sp.events, find_events(tr, **sp.params))
+    sp.set_params(threshold=2.5, hysteresis=0.5)
+    assert sp.params["threshold"] == 2.5
+    sp.set_threshold("auto")
+    assert sp.params["threshold"] == "auto"
+    sp.set_threshold(sp.w_threshold.value)  # same value as shown: leaves 'auto'
+    assert sp.params["threshold"] != "auto" and not sp.w_auto.value

@@ -150,8 +150,9 @@ class SpikePicker:
         p = self._params
         th = p["threshold"]
         wide = {"description_width": "initial"}
+        th0 = 5.5 if th == "auto" else float(th)
         self.w_threshold = W.FloatSlider(
-            value=5.5 if th == "auto" else float(th), min=3.0, max=20.0, step=0.1, readout_format=".1f",
+            value=th0, min=min(3.0, th0), max=max(20.0, th0), step=0.1, readout_format=".1f",
             continuous_update=False, description="Threshold (× noise σ)", style=wide,
             layout=W.Layout(width="420px"))
         self.w_threshold_A = W.HTML()
@@ -380,7 +381,11 @@ class SpikePicker:
         self._require_trace()
         self.status.info("Detecting…")
         p = self._read_controls()
-        df = self._run(**p)
+        try:
+            df = self._run(**p)
+        except Exception as exc:  # keep the status line true for direct API calls too
+            self.status.error(exc)
+            raise
         self._params = p
         self._show(df, exact=True)
         # candidates for fast previews of other thresholds (long traces: on the first slider move)
@@ -397,7 +402,13 @@ class SpikePicker:
             if self._params["threshold"] != "auto":
                 self._on_auto({"new": True})
             return
-        self.w_threshold.value = float(sd)  # triggers _on_threshold
+        sd = float(sd)
+        self.w_threshold.max = max(self.w_threshold.max, sd)
+        self.w_threshold.min = min(self.w_threshold.min, sd)
+        if self.w_threshold.value == sd:
+            self._on_threshold({"new": sd})  # same value (e.g. leaving 'auto'): no change event
+        else:
+            self.w_threshold.value = sd  # triggers _on_threshold
 
     def set_params(self, **params) -> pd.DataFrame:
         """Set several :func:`find_events` parameters at once and detect."""
@@ -505,7 +516,10 @@ class SpikePicker:
         try:
             self.w_auto.value = p["threshold"] == "auto"
             if p["threshold"] != "auto":
-                self.w_threshold.value = float(p["threshold"])
+                th = float(p["threshold"])
+                self.w_threshold.max = max(self.w_threshold.max, th)
+                self.w_threshold.min = min(self.w_threshold.min, th)
+                self.w_threshold.value = th
             self.w_polarity.value = {"anodic": "positive", "+": "positive", "cathodic": "negative",
                                      "-": "negative"}.get(p["polarity"], p["polarity"])
             self.w_kind.value = p["kind"]
