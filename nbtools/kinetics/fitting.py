@@ -132,6 +132,9 @@ def _build_params(model, params, y, x, x_name):
                     f"params has unknown parameter {k!r}; {type(model).__name__} has "
                     f"{list(base)}{hint}")
             if isinstance(v, dict):
+                if "min" in v and "max" in v and v["min"] > v["max"]:
+                    raise ParameterError(f"parameter {k!r} has min {v['min']!r} > max {v['max']!r}; "
+                                         f"swap the bounds")
                 for attr in ("value", "min", "max", "vary", "expr"):
                     if attr in v:
                         setattr(base[k], attr, v[attr])
@@ -259,7 +262,7 @@ def check_result(result, *, entry=None, warn=True):
         span = p.max - p.min
         for b, side in ((p.min, "lower"), (p.max, "upper")):
             if np.isfinite(b):
-                tol = 1e-6 * span if np.isfinite(span) else 1e-9 * max(abs(b), abs(p.value))
+                tol = 1e-4 * span if np.isfinite(span) else 1e-9 * max(abs(b), abs(p.value))
                 if abs(p.value - b) <= tol:
                     msgs.append(f"parameter {n!r} = {p.value:.4g} is stuck at its {side} bound; "
                                 f"the fit is not reliable: widen the bound or fix the parameter")
