@@ -198,3 +198,16 @@ def test_real_file_round_trip(realdata, tmp_path):
     ds = seccm.load(p)
     seccm.save(ds, tmp_path / "real.nc")
     xr.testing.assert_identical(ds, seccm.load(tmp_path / "real.nc"))
+
+
+def test_foreign_netcdf_rejected(tmp_path):
+    p = tmp_path / "other.nc"
+    xr.Dataset({"a": ("t", np.arange(3.0))}).to_netcdf(p, engine="h5netcdf")
+    with pytest.raises(FormatError, match="not an nbtools SECCM Dataset"):
+        seccm.load(p)
+    (tmp_path / "junk.h5").write_bytes(b"junk")
+    with pytest.raises(FormatError, match="junk.h5"):
+        seccm.load(tmp_path / "junk.h5")
+    ds, _ = small()
+    with pytest.raises(ParameterError, match="does not exist"):
+        seccm.save(ds, tmp_path / "nofolder" / "x.nc")
