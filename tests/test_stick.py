@@ -200,10 +200,12 @@ def test_classify_curve(cvs, steps):
     assert stick.classify_curve(stair) == "cv"
 
 
-def test_dashboard_upload():
+def test_dashboard_upload(tmp_path):
     from nbtools.widgets.particle_stick import ParticleOnAStick
 
-    app = ParticleOnAStick(DATA, small=True)
+    app = ParticleOnAStick(tmp_path, small=True)  # empty folder: starts with an error shown
+    assert isinstance(app.status.last_error, DataError)
+    app.status.last_error = None
     names = ["particle_cv_1mVs.csv", "particle_cv_2mVs.csv", "particle_cv_5mVs.csv", "particle_pitt.csv"]
     # the FileUpload widget's value format (ipywidgets 8)
     import datetime
