@@ -232,7 +232,10 @@ def test_export_never_overwrites(sel, scan, tmp_path):
     sel.select([1, 2, 3])
     sel.add_to_group("particle")
     first = sel.export(tmp_path)
-    assert sorted(p.name for p in first) == ["seccm_groups.csv", "seccm_groups.nc", "seccm_mean_curves.csv"]
+    assert sorted(p.name for p in first) == ["seccm_groups.csv", "seccm_groups.nc", "seccm_mean_curves.csv",
+                                             "seccm_selector.json"]
+    again = PixelSelector(ds, params=json.loads((tmp_path / "seccm_selector.json").read_text()))
+    xr.testing.assert_equal(again.groups["particle"], sel.groups["particle"])
     masks = xr.open_dataset(tmp_path / "seccm_groups.nc", engine="h5netcdf").load()
     assert int(masks["particle"].sum()) == 3
     table = pd.read_csv(tmp_path / "seccm_groups.csv")
@@ -242,7 +245,8 @@ def test_export_never_overwrites(sel, scan, tmp_path):
     np.testing.assert_allclose(curves["particle mean_A"], ds.current.values[use].mean(axis=0), rtol=1e-5)
     before = (tmp_path / "seccm_groups.csv").read_bytes()
     second = sel.export(tmp_path)
-    assert {p.name for p in second} == {"seccm_groups_2.csv", "seccm_groups_2.nc", "seccm_mean_curves_2.csv"}
+    assert {p.name for p in second} == {"seccm_groups_2.csv", "seccm_groups_2.nc", "seccm_mean_curves_2.csv",
+                                        "seccm_selector_2.json"}
     assert (tmp_path / "seccm_groups.csv").read_bytes() == before
 
 
@@ -376,3 +380,34 @@ def test_browser_selection_message_runs_the_callback_once(scan):
     np.testing.assert_array_equal(s.selection, [5, 6, 7])
     assert "3 pixels" in s.selection_info.value
     assert len(calls) == 1  # jupyter_bokeh 4.1 invokes on_change callbacks twice; the second is skipped
+
+
+def test_control_points_by_clicking_and_upload(scan, tmp_path):
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    ds, _ = scan
+    s = PixelSelector(ds)
+    ov = s.overlay
+    ov.add_point_button.click()
+    assert "load an image first" in _status_text(s)
+    buf = tmp_path / "upload.png"
+    Image.fromarray(np.full((50, 80), 90, np.uint8), mode="L").save(buf)
+    ov._on_upload({"new": [{"name": "sem.png", "content": memoryview(buf.read_bytes())}]})
+    assert ov.image.shape == (50, 80, 4) and ov.path.value.endswith("sem.png")
+    assert ov.image_box.children  # the clickable image plot
+    ov.add_point_button.click()
+    assert "click a feature on the image" in _status_text(s)
+    M = _known_affine()
+    src = np.array([[5.0, 5.0], [70.0, 8.0], [10.0, 45.0]])
+    dst = src @ M[:2, :2].T + M[:2, 2]
+    ov.points.value = ""
+    for (c, r), (x, y) in zip(src, dst):
+        ov._on_image_tap(SimpleNamespace(x=c, y=r))  # click on the image plot
+        s._on_tap(SimpleNamespace(x=x * 1e6, y=y * 1e6))  # click on the map (µm)
+        ov.add_point_button.click()
+    assert "Control point 3 added" in _status_text(s)
+    assert "image: column 10.0, row 45.0" in ov.tap_info.value
+    ov.register_button.click()
+    np.testing.assert_allclose(ov.registration.matrix, M, rtol=1e-3, atol=2e-9)

@@ -130,15 +130,25 @@ class ImageOverlay:
         self.corners_button.on_click(g(lambda b: self.stretch_to_scan()))
         self.opacity.observe(g(lambda c: self._apply_style()), names="value")
         self.visible.observe(g(lambda c: self._apply_style()), names="value")
+        self.add_point_button = W.Button(description="Add control point", icon="plus",
+                                         layout=W.Layout(width="180px"),
+                                         tooltip="Append the last click on the image and the last click on the "
+                                                 "map as one control point")
+        self.add_point_button.on_click(g(lambda b: self.add_clicked_point()))
+        self.last_image_click = None
+        self.image_box = W.VBox([])
         self.widget = W.VBox([
-            W.HTML("<span style='color:#555'>Load an SEM or optical image, give three or more control points "
-                   "(a feature's image column and row in px, and its position on the map in µm; click the map "
-                   "to read a position), then <b>Register</b>. Draw a lasso on the map to select the pixels "
-                   "under a region of the image.</span>"),
+            W.HTML("<span style='color:#555'>Load an SEM or optical image and give three or more control points: "
+                   "click a feature on the image (shown below once loaded), click the same feature on the map, "
+                   "press <b>Add control point</b>; or type lines <i>column_px, row_px, x_um, y_um</i>. "
+                   "Then <b>Register and overlay</b>. Draw a lasso on the map to select the pixels under a region "
+                   "of the image.</span>"),
             W.HBox([self.path, self.load_button, self.upload]),
-            W.HBox([self.points, W.VBox([self.register_button, self.corners_button, self.tap_info])]),
+            W.HBox([self.points, W.VBox([self.register_button, self.corners_button, self.add_point_button,
+                                         self.tap_info])]),
             W.HBox([self.opacity, self.visible]),
             self.info,
+            self.image_box,
         ])
 
     # ------------------------------------------------------------ image
@@ -161,6 +171,8 @@ class ImageOverlay:
             self.image_path = str(path)
         self.registration = None
         self.sel._overlay_r.visible = False
+        self.last_image_click = None
+        self._show_image()
         rows, cols = self.image.shape[:2]
         self.info.value = (f"Image {cols} x {rows} px loaded. Give control points and press "
                            "<b>Register and overlay</b>.")
@@ -231,10 +243,64 @@ class ImageOverlay:
         r.glyph.global_alpha = float(self.opacity.value)
         r.visible = bool(self.visible.value and self.registration is not None)
 
+    def _show_image(self):
+        """A small plot of the raw image (row 0 at the top) whose clicks give image coordinates."""
+        from bokeh.events import Tap
+        from bokeh.models import ColumnDataSource, Range1d
+        from bokeh.plotting import figure
+
+        from .display import bokeh_widget
+
+        rows, cols = self.image.shape[:2]
+        w = 320
+        h = int(np.clip(w * rows / cols, 80, 480))
+        f = figure(frame_width=w, frame_height=h, x_range=Range1d(-0.5, cols - 0.5),
+                   y_range=Range1d(rows - 0.5, -0.5), tools="pan,wheel_zoom,reset,tap",
+                   x_axis_label="column / px", y_axis_label="row / px", title="image: click a feature",
+                   output_backend="canvas")
+        f.toolbar.logo = None
+        f.grid.visible = False
+        # row 0 at the top: the reversed y range puts y=-0.5 (image row 0) at the top
+        f.image_rgba(image=[np.ascontiguousarray(self.image).view(np.uint32).reshape(rows, cols)],
+                     x=-0.5, y=-0.5, dw=cols, dh=rows)
+        self._click_src = ColumnDataSource(dict(x=[], y=[]))
+        f.scatter("x", "y", source=self._click_src, marker="cross", size=14, line_color="#ff2d55", line_width=2)
+        f.on_event(Tap, self.status.guard(self._on_image_tap))
+        self.image_figure = f
+        self.image_box.children = [bokeh_widget(f)]
+
+    def _on_image_tap(self, event):
+        self.last_image_click = (float(event.x), float(event.y))
+        self._click_src.data = dict(x=[self.last_image_click[0]], y=[self.last_image_click[1]])
+        self._tap_text()
+
     def show_tap(self, xy):
         """Show the last clicked map position (m) for typing control points."""
-        self.tap_info.value = (f"<span style='color:#555'>last click on the map:<br>"
-                               f"x = {xy[0] * 1e6:.4g} µm, y = {xy[1] * 1e6:.4g} µm</span>")
+        self._tap_text()
+
+    def _tap_text(self):
+        parts = []
+        if self.last_image_click is not None:
+            c, r = self.last_image_click
+            parts.append(f"image: column {c:.1f}, row {r:.1f} px")
+        if self.sel.last_tap is not None:
+            x, y = self.sel.last_tap
+            parts.append(f"map: x = {x * 1e6:.4g} µm, y = {y * 1e6:.4g} µm")
+        self.tap_info.value = "<span style='color:#555'>last clicks:<br>" + "<br>".join(parts) + "</span>"
+
+    def add_clicked_point(self):
+        """Append (last image click, last map click) as a control point."""
+        if self.image is None:
+            raise ParameterError("load an image first")
+        if self.last_image_click is None or self.sel.last_tap is None:
+            raise ParameterError("click a feature on the image and the same feature on the map first")
+        c, r = self.last_image_click
+        x, y = self.sel.last_tap
+        text = self.points.value.rstrip("\n")
+        self.points.value = f"{text}\n{c:.1f}, {r:.1f}, {x * 1e6:.4g}, {y * 1e6:.4g}\n"
+        n = len(parse_points(self.points.value)[0])
+        self.status.info(f"Control point {n} added" + ("; add at least 3, then Register." if n < 3 else
+                                                        "; press Register and overlay (more points: better)."))
 
     # ------------------------------------------------------------ params
     @property

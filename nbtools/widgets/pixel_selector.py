@@ -718,9 +718,19 @@ class PixelSelector:
         self._refresh_groups()
 
     def export(self, folder, *, prefix="seccm"):
-        """Write the group masks (NetCDF and CSV) and mean curves (CSV) into ``folder``; returns the paths."""
+        """Write the group masks (NetCDF, CSV), mean curves (CSV) and ``.params`` (JSON) into ``folder``.
+
+        Existing files are never replaced (a suffix ``_2`` ... is added). Returns the paths.
+        """
+        import json
+
+        from ._map_tools import _free_path, _safe_name
+
         groups = {k: v for k, v in self._groups.items() if v.any()}
-        return export_groups(self.ds, groups, folder, prefix=prefix, include_failed=self.include_failed.value)
+        paths = export_groups(self.ds, groups, folder, prefix=prefix, include_failed=self.include_failed.value)
+        p = _free_path(Path(folder).expanduser() / f"{_safe_name(prefix)}_selector.json")
+        p.write_text(json.dumps(self.params, indent=1), encoding="utf-8")
+        return paths + [p]
 
     def _on_new_group(self, _):
         self.new_group(self.new_name.value)
