@@ -29,8 +29,7 @@ def _segments(E):
     cut = np.flatnonzero(np.diff(s) != 0) + 1
     starts = np.r_[0, cut]
     ends = np.r_[cut, E.size]
-    # a segment includes its vertex point
-    return [(a, min(b + 1, E.size) if b < E.size else b, s[a]) for a, b in zip(starts, ends)]
+    return [(a, b, s[a]) for a, b in zip(starts, ends)]
 
 
 def _parabolic(xv, yv, j):

@@ -1,0 +1,87 @@
+"""CV analysis for the particle-on-a-stick workflow."""
+
+import numpy as np
+import pytest
+
+from nbtools.errors import DataError, ParameterError
+from nbtools.kinetics import (
+    capacity_from_charge,
+    find_cv_peaks,
+    frumkin_cv,
+    laviron_cv,
+    laviron_ks,
+    radius_from_charge,
+    scan_rate_slope,
+)
+from nbtools.kinetics.insertion import sweep_sign
+
+F_RT = 96485.33212 / (8.314462618 * 298.15)
+
+
+def _cv(E1, E2, n=1201):
+    a = np.linspace(E1, E2, n)
+    return np.r_[a, a[::-1][1:]]
+
+
+def test_peaks_charges_with_background():
+    E = _cv(3.6, 4.4)
+    v = 0.01
+    Q = 3e-10
+    i = laviron_cv(E, Q, 4.0, 0.5, 0.5, 0.0, v)
+    cap = 2e-12 * sweep_sign(E)  # double-layer charging: +-C v
+    pk = find_cv_peaks(E, i + cap + 1e-13 * (E - 4.0), v=v)
+    assert list(pk.direction) == ["anodic", "cathodic"]
+    assert pk.charge.iloc[0] == pytest.approx(Q, rel=0.01)
+    assert pk.charge.iloc[1] == pytest.approx(-Q, rel=0.01)
+    assert pk.E_peak.iloc[0] > 4.0 > pk.E_peak.iloc[1]
+    # same with an explicit time axis
+    t = np.r_[0, np.cumsum(np.abs(np.diff(E)) / v)]
+    pk2 = find_cv_peaks(E, i, t=t)
+    assert pk2.charge.iloc[0] == pytest.approx(Q, rel=0.01)
+
+
+def test_peaks_bad_input():
+    E = _cv(0, 1, 101)
+    with pytest.raises(ParameterError, match="scan rate"):
+        find_cv_peaks(E, np.sin(E))
+    with pytest.raises(DataError, match="NaN"):
+        find_cv_peaks(E, np.where(E > 0.5, np.nan, E), v=0.1)
+
+
+def test_scan_rate_slope_thin_layer_and_diffusion():
+    v = np.geomspace(1e-3, 1, 6)
+    ip = np.array([frumkin_cv(_cv(-0.3, 0.3, 601), 1e-10, 0.0, 0.0, vv).max() for vv in v])
+    s = scan_rate_slope(v, ip)
+    assert s.slope == pytest.approx(1.0, abs=1e-6) and s.regime == "thin-layer/surface-confined"
+    rng = np.random.default_rng(0)
+    s = scan_rate_slope(v, 3e-9 * np.sqrt(v) * (1 + 0.02 * rng.normal(size=v.size)))
+    assert s.slope == pytest.approx(0.5, abs=0.05) and s.regime == "diffusion-limited"
+    with pytest.raises(DataError):
+        scan_rate_slope(v[:2], ip[:2])
+
+
+@pytest.mark.parametrize("alpha", [0.5, 0.4])
+def test_laviron_ks_recovers_rate_constant(alpha):
+    ks = 0.2
+    v = np.geomspace(0.005, 0.5, 5)
+    Epa, Epc = [], []
+    for vv in v:
+        E = _cv(-0.6, 0.6, 4801)
+        pk = find_cv_peaks(E, laviron_cv(E, 1e-10, 0.0, ks, alpha, 0.0, vv), v=vv, baseline="none")
+        Epa.append(pk.E_peak.iloc[0])
+        Epc.append(pk.E_peak.iloc[1])
+    df = laviron_ks(v, Epa, Epc, alpha=alpha, radius=1e-7)
+    good = np.isfinite(df.ks)
+    assert good.sum() >= 4
+    np.testing.assert_allclose(df.ks[good], ks, rtol=0.05)
+    assert df.attrs["ks"] == pytest.approx(ks, rel=0.05)
+    assert df.k0.iloc[-1] == pytest.approx(df.ks.iloc[-1] * 1e-7 / 3)
+
+
+def test_capacity_and_radius():
+    # kinetics.md 3.1: 0.157 nAh LiCoO2, dx = 0.5 -> r = 3.78 um
+    Q = 0.157e-9 * 3600
+    assert capacity_from_charge(Q, unit="nAh") == pytest.approx(0.157)
+    assert radius_from_charge(Q, molar_mass=97.87, density=5.05, dx=0.5) == pytest.approx(3.78e-6, rel=3e-3)
+    with pytest.raises(ParameterError):
+        capacity_from_charge(1.0, unit="mA")
