@@ -301,7 +301,7 @@ def test_overlay_registration_and_lasso_selection(scan, tmp_path):
     ov = s.overlay
     ov.path.value = str(tmp_path / "sem.png")
     ov.load_button.click()
-    assert "160 x 120" in _status_text(s)
+    assert "160 x 120" in _status_text(s.overlay)
     src = np.array([[10.0, 10.0], [150.0, 12.0], [20.0, 110.0], [140.0, 100.0]])
     ov.set_points(src, src @ M[:2, :2].T + M[:2, 2])
     ov.register_button.click()
@@ -332,16 +332,16 @@ def test_overlay_bad_input_shown(scan, tmp_path):
     (tmp_path / "broken.tif").write_bytes(b"II*\x00garbage")
     ov.path.value = str(tmp_path / "broken.tif")
     ov.load_button.click()
-    assert "nbtools-error" in _status_text(s) and "broken.tif" in _status_text(s)
+    assert "nbtools-error" in _status_text(s.overlay) and "broken.tif" in _status_text(s.overlay)
     ov.register_button.click()
-    assert "load an image first" in _status_text(s)
+    assert "load an image first" in _status_text(s.overlay)
     ov.load(np.zeros((20, 20), np.uint8))
     ov.points.value = "# column_px, row_px, x_um, y_um\n1, 2, 3, 4\n5, 6, 7, 8\n"
     ov.register_button.click()
-    assert "2 pair(s)" in _status_text(s) and "at least 3" in _status_text(s)
+    assert "2 pair(s)" in _status_text(s.overlay) and "at least 3" in _status_text(s.overlay)
     ov.points.value = "1, 2, 3\n"
     ov.register_button.click()
-    assert "four numbers" in _status_text(s)
+    assert "four numbers" in _status_text(s.overlay)
     ov.corners_button.click()  # stretch over the scan: always registrable
     assert ov.registration is not None and s._overlay_r.visible
 
@@ -391,14 +391,14 @@ def test_control_points_by_clicking_and_upload(scan, tmp_path):
     s = PixelSelector(ds)
     ov = s.overlay
     ov.add_point_button.click()
-    assert "load an image first" in _status_text(s)
+    assert "load an image first" in _status_text(s.overlay)
     buf = tmp_path / "upload.png"
     Image.fromarray(np.full((50, 80), 90, np.uint8), mode="L").save(buf)
     ov._on_upload({"new": [{"name": "sem.png", "content": memoryview(buf.read_bytes())}]})
     assert ov.image.shape == (50, 80, 4) and ov.path.value.endswith("sem.png")
     assert ov.image_box.children  # the clickable image plot
     ov.add_point_button.click()
-    assert "click a feature on the image" in _status_text(s)
+    assert "click a feature on the image" in _status_text(s.overlay)
     M = _known_affine()
     src = np.array([[5.0, 5.0], [70.0, 8.0], [10.0, 45.0]])
     dst = src @ M[:2, :2].T + M[:2, 2]
@@ -407,7 +407,7 @@ def test_control_points_by_clicking_and_upload(scan, tmp_path):
         ov._on_image_tap(SimpleNamespace(x=c, y=r))  # click on the image plot
         s._on_tap(SimpleNamespace(x=x * 1e6, y=y * 1e6))  # click on the map (µm)
         ov.add_point_button.click()
-    assert "Control point 3 added" in _status_text(s)
+    assert "Control point 3 added" in _status_text(s.overlay)
     assert "image: column 10.0, row 45.0" in ov.tap_info.value
     ov.register_button.click()
     np.testing.assert_allclose(ov.registration.matrix, M, rtol=1e-3, atol=2e-9)

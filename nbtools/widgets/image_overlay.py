@@ -99,8 +99,10 @@ class ImageOverlay:
     """
 
     def __init__(self, selector, image=None):
+        from .display import ErrorDisplay
+
         self.sel = selector
-        self.status = selector.status
+        self.status = ErrorDisplay()  # in the panel, next to its controls
         self.image = None  # RGBA (rows, cols, 4)
         self.image_path = None
         self.registration = None  # nbtools.seccm.Registration
@@ -147,6 +149,7 @@ class ImageOverlay:
             W.HBox([self.points, W.VBox([self.register_button, self.corners_button, self.add_point_button,
                                          self.tap_info])]),
             W.HBox([self.opacity, self.visible]),
+            self.status,
             self.info,
             self.image_box,
         ])
