@@ -1,0 +1,93 @@
+"""fit_many: Dask schedulers, failures as NaN + status, both engines."""
+
+import numpy as np
+import pytest
+
+from nbtools.batch import fit_many
+from nbtools.errors import DataError, ParameterError
+from nbtools.kinetics import butler_volmer, pitt_sphere
+
+ETA = np.linspace(-0.15, 0.15, 120)
+
+
+def _curves(n=24, seed=0):
+    rng = np.random.default_rng(seed)
+    i0 = 10 ** rng.uniform(-10, -8, n)
+    al = rng.uniform(0.3, 0.7, n)
+    Y = np.array([butler_volmer(ETA, a, b) for a, b in zip(i0, al)])
+    Y += rng.normal(0, 0.005, Y.shape) * np.abs(Y).max(axis=1, keepdims=True)
+    return Y, i0, al
+
+
+def _with_bad(Y):
+    Y = Y.copy()
+    Y[2] = np.nan  # all-NaN
+    Y[5] = 1e-9  # constant
+    Y[7, 10:20] = np.nan  # some NaN: omitted
+    return Y
+
+
+@pytest.mark.parametrize("engine", ["fast", "lmfit"])
+def test_bad_curves_do_not_abort_the_batch(engine):
+    Y, i0, al = _curves()
+    df = fit_many("ButlerVolmer", ETA, _with_bad(Y), scheduler="sync", engine=engine)
+    assert len(df) == 24 and df.attrs["engine"] == engine
+    assert df.loc[2, "status"] == "failed" and "at least 3" in df.loc[2, "message"]
+    assert df.loc[5, "status"] == "failed" and "constant" in df.loc[5, "message"]
+    assert np.isnan(df.loc[[2, 5], ["i0", "alpha", "i0_stderr", "redchi"]].to_numpy()).all()
+    assert not df.loc[[2, 5], "success"].any()
+    assert "10 NaN/Inf points omitted" in df.loc[7, "message"]
+    good = df.status != "failed"
+    assert good.sum() == 22 and df.attrs["n_failed"] == 2
+    np.testing.assert_allclose(df.i0[good], i0[good.to_numpy()], rtol=0.05)
+    np.testing.assert_allclose(df.alpha[good], al[good.to_numpy()], rtol=0.05)
+    assert {"i0_stderr", "alpha_stderr", "redchi", "success", "status", "message"} <= set(df.columns)
+    assert df.attrs["units"] == {"i0": "A", "alpha": ""}
+
+
+def test_engines_agree():
+    Y, _, _ = _curves(8, seed=3)
+    a = fit_many("ButlerVolmer", ETA, Y, scheduler="sync", engine="fast")
+    b = fit_many("ButlerVolmer", ETA, Y, scheduler="sync", engine="lmfit")
+    np.testing.assert_allclose(a.i0, b.i0, rtol=1e-4)
+    np.testing.assert_allclose(a.alpha_stderr, b.alpha_stderr, rtol=0.02)
+
+
+def test_default_local_scheduler_and_threads():
+    Y, i0, _ = _curves(16, seed=1)
+    d = fit_many("ButlerVolmer", ETA, _with_bad(Y))
+    assert d.attrs["scheduler"] == "processes"
+    s = fit_many("ButlerVolmer", ETA, _with_bad(Y), scheduler="threads", chunk_size=3)
+    pd_cols = ["i0", "alpha", "status"]
+    assert d[pd_cols].equals(s[pd_cols])
+    assert (d.status == "failed").sum() == 2
+
+
+def test_distributed_cluster_address():
+    distributed = pytest.importorskip("distributed")
+    Y, i0, _ = _curves(8, seed=2)
+    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        df = fit_many("ButlerVolmer", ETA, _with_bad(Y), scheduler=cluster.scheduler_address)
+    assert df.attrs["scheduler"].startswith("distributed:")
+    assert (df.status == "failed").sum() == 2
+    good = (df.status != "failed").to_numpy()
+    np.testing.assert_allclose(df.i0[good], i0[good], rtol=0.05)
+
+
+def test_ragged_curves_params_index_and_xarray():
+    t1, t2 = np.linspace(0.1, 30, 80), np.linspace(0.2, 40, 120)
+    ys = [pitt_sphere(t1, 1e-11, 20.0), pitt_sphere(t2, 2e-11, 10.0)]
+    ds = fit_many("PITTSphere", [t1, t2], ys, params={"Q": 1e-11, "tau": 15.0}, scheduler="sync",
+                  index=["a", "b"], output="xarray")
+    assert ds["tau"].sel(curve="b").item() == pytest.approx(10.0, rel=1e-6)
+    assert ds["tau"].attrs["units"] == "s"
+
+
+def test_bad_arguments():
+    with pytest.raises(ParameterError, match="scheduler"):
+        fit_many("ButlerVolmer", ETA, _curves(4)[0], scheduler=42, chunk_size=1)
+    with pytest.raises(DataError, match="curves"):
+        fit_many("ButlerVolmer", [ETA, ETA], _curves(3)[0])
+    with pytest.raises(ParameterError, match="engine"):
+        fit_many("ButlerVolmer", ETA, _curves(3)[0], engine="turbo")
