@@ -10,10 +10,11 @@ Bessel filter), in one run:
   polarity, peak positions only) at the same threshold;
 
 then prints samples/s of both and the ratio. With ``--big-gb`` (default 4) it
-writes a float32 .npy of that size in a temporary directory, runs
+first writes a float32 .npy of that size in a temporary directory, runs
 ``find_events`` on it memory-mapped in a subprocess and prints the peak
-resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``); the file is
-deleted afterwards.
+resident memory of that process (``VmHWM``; ``getrusage`` maxrss is printed
+too, but a child inherits its parent's maxrss at fork); the file is deleted
+afterwards.
 
 Usage::
 
@@ -33,21 +34,54 @@ import time
 import numpy as np
 
 
-def make_trace(n, fs=100e3, piece=10_000_000, seed=0):
-    """float32 recording of n samples, simulated piecewise to bound memory."""
+def pieces(n, fs=100e3, piece=10_000_000, seed=0):
+    """float32 pieces of a simulated recording, n samples in all."""
     from nbtools.simulate import impact_trace
 
-    out = np.empty(n, np.float32)
     i = 0
     k = 0
     while i < n:
         m = min(piece, n - i)
         tr, _ = impact_trace(duration=m / fs, fs=fs, rate=20, polarity="both", pink_noise=2e-12,
                              mains=1e-12, drift=20e-12, seed=seed + k)
-        out[i:i + m] = tr.current[:m]
+        yield tr.current[:m]
         i += m
         k += 1
+
+
+def make_trace(n, fs=100e3):
+    out = np.empty(n, np.float32)
+    i = 0
+    for p in pieces(n, fs):
+        out[i:i + p.size] = p
+        i += p.size
     return out
+
+
+def write_npy(path, n, fs):
+    """A float32 .npy written piece by piece with plain file writes (no
+    memory map, so this process stays small)."""
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_2_0(
+            f, {"descr": np.dtype(np.float32).str, "fortran_order": False, "shape": (n,)})
+        for p in pieces(n, fs, seed=1000):
+            f.write(p.tobytes())
+
+
+MEASURE = """
+import resource, time, numpy as np
+from nbtools import Trace
+from nbtools.impact import find_events
+x = np.load({path!r}, mmap_mode="r")
+t = time.perf_counter()
+ev = find_events(Trace(x, fs={fs}))
+el = time.perf_counter() - t
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(f"{{x.nbytes / 2**30:.2f}} GiB memory-mapped: {{el:.1f}} s, {{x.size / el / 1e6:.1f}} M samples/s, "
+      f"{{len(ev)}} events, peak memory VmHWM {{int(hwm) / 1024:.0f}} MiB "
+      f"(getrusage maxrss {{maxrss / 1024:.0f}} MiB)")
+"""
 
 
 def best_time(fn, repeat):
@@ -74,6 +108,16 @@ def main(argv=None):
 
     n = int(args.n)
     fs = args.fs
+    if args.big_gb > 0:
+        # first, while this process is small (a child inherits the parent's
+        # maxrss at fork; VmHWM of the child is its own)
+        big_n = int(args.big_gb * 2**30 / 4)
+        with tempfile.TemporaryDirectory(prefix="nbtools_bench_") as tmp:
+            path = os.path.join(tmp, "big.npy")
+            print(f"writing {big_n * 4 / 2**30:.2f} GiB float32 to {path} ...", flush=True)
+            write_npy(path, big_n, fs)
+            subprocess.run([sys.executable, "-c", MEASURE.format(path=path, fs=fs)], check=True)
+
     print(f"simulating {n:.3g} float32 samples at {fs:g} Hz ...", flush=True)
     x = make_trace(n, fs)
     find_events(x[:200_000], fs)  # compile / load the numba kernels
@@ -94,30 +138,6 @@ def main(argv=None):
     print(f"find_peaks  : {t_fp:8.3f} s  {r_fp / 1e6:8.1f} M samples/s  {len(peaks)} peaks "
           f"(positive only, positions)")
     print(f"ratio       : {r_fe / r_fp:8.2f} x  (find_events / find_peaks)")
-
-    if args.big_gb > 0:
-        big_n = int(args.big_gb * 2**30 / 4)
-        with tempfile.TemporaryDirectory(prefix="nbtools_bench_") as tmp:
-            path = os.path.join(tmp, "big.npy")
-            mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(big_n,))
-            for i in range(0, big_n, n):
-                m = min(n, big_n - i)
-                mm[i:i + m] = x[:m]
-            mm.flush()
-            del mm
-            code = textwrap.dedent(f"""
-                import resource, time, numpy as np
-                from nbtools import Trace
-                from nbtools.impact import find_events
-                x = np.load({path!r}, mmap_mode="r")
-                t = time.perf_counter()
-                ev = find_events(Trace(x, fs={fs}))
-                el = time.perf_counter() - t
-                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                print(f"{{x.nbytes / 2**30:.2f}} GiB memory-mapped: {{el:.1f}} s, "
-                      f"{{x.size / el / 1e6:.1f}} M samples/s, {{len(ev)}} events, peak RSS {{rss:.0f}} MiB")
-            """)
-            subprocess.run([sys.executable, "-c", code], check=True)
     return 0
 
 

@@ -282,6 +282,7 @@ def _mains_fit(buf, pa0, pb1, ia, ib, omega, nh, gc, W):
     rhs = np.zeros(npar)
     phi = np.empty(npar)
     n_out = (ia - pa0) + (pb1 - ib)
+    # about 1200 points
     stride = max(1, n_out // 1200)
     c1 = np.cos(omega * pa0)
     s1 = np.sin(omega * pa0)
@@ -300,13 +301,17 @@ def _mains_fit(buf, pa0, pb1, ia, ib, omega, nh, gc, W):
                 ch, sh = ch * c1 - sh * s1, sh * c1 + ch * s1
             y = buf[g - pa0]
             for a_ in range(npar):
-                rhs[a_] += phi[a_] * y
-                for b_ in range(npar):
-                    G[a_, b_] += phi[a_] * phi[b_]
+                pa = phi[a_]
+                rhs[a_] += pa * y
+                for b_ in range(a_, npar):
+                    G[a_, b_] += pa * phi[b_]
             m += 1
         c1, s1 = c1 * cd - s1 * sd, s1 * cd + c1 * sd
     if m < 4 * npar:
         return np.empty(0)
+    for a_ in range(npar):
+        for b_ in range(a_):
+            G[a_, b_] = G[b_, a_]
     # ridge-regularise lightly so a short window cannot blow up
     tr = 0.0
     for a_ in range(npar):
@@ -403,13 +408,16 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
             coef = _mains_fit(buf, pa0, pb1, ia, ib, omega, nh, gc, Wn)
         q = 0.0
         loc_m = 0.0
+        wl2 = max(4, (ib - ia) // 2)
+        qa0 = max(ia - wl2, pa0)
+        qb1 = min(ib + wl2, pb1)
         if coef.shape[0] > 0:
-            # remove the fitted mains harmonics (only) over the whole buffer
-            c1 = np.cos(omega * pa0)
-            s1 = np.sin(omega * pa0)
+            # remove the fitted mains harmonics (only) where they matter
+            c1 = np.cos(omega * qa0)
+            s1 = np.sin(omega * qa0)
             cd = np.cos(omega)
             sd = np.sin(omega)
-            for g in range(pa0, pb1):
+            for g in range(qa0, qb1):
                 mv = 0.0
                 ch = c1
                 sh = s1
@@ -422,9 +430,6 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         if True:
             # local line from the residual just before and after the
             # integration range (removes 1/f noise the slow baseline misses)
-            wl2 = max(4, (ib - ia) // 2)
-            qa0 = max(ia - wl2, pa0)
-            qb1 = min(ib + wl2, pb1)
             m_pre = 0.0
             for g in range(qa0, ia):
                 m_pre += buf[g - pa0]
