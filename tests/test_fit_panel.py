@@ -277,3 +277,34 @@ def test_cv_model_on_simulated_voltammogram():
     assert panel.result.params["Q"].value == pytest.approx(9.59e-9, rel=0.03)
     # the uniform-particle model misses the solid diffusion of the simulated particle
     assert any("residuals" in w for w in panel.warnings)
+
+
+def test_fit_window_tafel_region(bv_data):
+    eta, y = bv_data
+    panel = FitPanel(eta, y, "Tafel")
+    panel.x_from.value = "0.12"
+    panel.fit_button.click()
+    assert panel.status.last_error is None, panel.status.value
+    assert panel.result.ndata == int(np.sum(eta >= 0.12))
+    assert panel.result.params["alpha"].value == pytest.approx(ALPHA, rel=0.03)
+    settings = json.loads(json.dumps(panel.params, allow_nan=False))
+    assert settings["options"]["x_min"] == 0.12 and settings["options"]["x_max"] is None
+    again = FitPanel.from_params(eta, y, settings)
+    assert again.result.params["i0"].value == panel.result.params["i0"].value
+    with pytest.warns(NbtoolsWarning, match="correlated"):  # i0 is an extrapolation: said once more
+        assert refit(eta, y, settings).params["i0"].value == panel.result.params["i0"].value
+    assert any("correlated" in w for w in panel.warnings)
+    panel.x_to.value = "0.1"
+    panel.fit_button.click()
+    assert "must be below" in panel.status.value
+
+
+def test_fit_window_refused_for_voltammogram_models():
+    E = np.r_[np.linspace(3.8, 4.3, 200), np.linspace(4.3, 3.8, 200)[1:]]
+    from nbtools.kinetics import frumkin_cv
+
+    y = frumkin_cv(E, 1e-9, 4.05, 0.0, 1e-3)
+    panel = FitPanel(E, y, "FrumkinCV", params={"v": 1e-3})
+    panel.x_from.value = "4.0"
+    panel.fit_button.click()
+    assert isinstance(panel.status.last_error, ParameterError) and "time order" in panel.status.value

@@ -22,11 +22,11 @@ import pandas as pd
 from ..errors import ParameterError
 
 __all__ = ["fit_settings", "refit", "fit_summary", "report_text", "export_fit", "format_quantity",
-           "residual_check", "DEFAULT_OPTIONS"]
+           "residual_check", "fit_window", "DEFAULT_OPTIONS"]
 
 FORMAT_VERSION = 1
 DEFAULT_OPTIONS = {"conf": "stderr", "level": 0.95, "method": "leastsq", "nan_policy": "raise",
-                   "n_boot": 200, "seed": 0}
+                   "n_boot": 200, "seed": 0, "x_min": None, "x_max": None}
 
 _PREFIXED_UNITS = ("A", "C")
 _PREFIXES = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, "")]
@@ -69,7 +69,8 @@ def fit_settings(model_name: str, x_name: str, params, *, options=None, units=No
         expression) are left out: the model defines them.
     options : dict, optional
         Options of :func:`nbtools.kinetics.fit` (``conf``, ``level``, ``method``,
-        ``nan_policy``, ``n_boot``, ``seed``); defaults in ``DEFAULT_OPTIONS``.
+        ``nan_policy``, ``n_boot``, ``seed``) and the fit window ``x_min``/``x_max``
+        (None: open); defaults in ``DEFAULT_OPTIONS``.
     units : dict, optional
         Parameter name -> unit, stored for the reader.
     """
@@ -129,9 +130,37 @@ def refit(x, y, settings: dict, *, model=None, weights=None):
     if not isinstance(settings, dict) or "model" not in settings:
         raise ParameterError("fit settings must be a dict with at least 'model' and 'params'")
     opts = {**DEFAULT_OPTIONS, **settings.get("options", {})}
+    x, y, weights = fit_window(x, y, weights, opts.get("x_min"), opts.get("x_max"),
+                               model=model if model is not None else settings["model"])
     return fit(model if model is not None else settings["model"], x, y, core_params(settings),
                weights=weights, conf=opts["conf"], level=opts["level"], method=opts["method"],
                nan_policy=opts["nan_policy"], n_boot=int(opts["n_boot"]), seed=opts["seed"])
+
+
+def fit_window(x, y, weights, x_min, x_max, *, model=None):
+    """The points with ``x_min <= x <= x_max`` (None: open), as new arrays.
+
+    Refused for models whose x is a potential programme in time order (a CV): cutting
+    it would break the model's time integration.
+    """
+    if x_min is None and x_max is None:
+        return x, y, weights
+    from ..kinetics import get_entry
+
+    entry = get_entry(model) if model is not None else None
+    if entry is not None and entry.x_order == "time-order":
+        raise ParameterError(f"{entry.name} follows the potential programme in time order: a fit window "
+                             f"would cut it; clear 'fit from/to' and pass the part of the curve to fit")
+    lo = -np.inf if x_min is None else float(x_min)
+    hi = np.inf if x_max is None else float(x_max)
+    if lo >= hi:
+        raise ParameterError(f"fit window: 'from' ({lo:g}) must be below 'to' ({hi:g})")
+    x = np.asarray(x, dtype=float)
+    keep = (x >= lo) & (x <= hi)
+    if keep.sum() < 3:
+        raise ParameterError(f"fit window {lo:g} .. {hi:g} keeps {int(keep.sum())} points; widen it")
+    w = None if weights is None else np.asarray(weights, dtype=float)[keep]
+    return x[keep], np.asarray(y, dtype=float)[keep], w
 
 
 def residual_check(result, *, limit=0.6, min_points=20):

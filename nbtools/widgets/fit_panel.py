@@ -149,6 +149,12 @@ class FitPanel:
         self.conf_select = W.Dropdown(options=_CONF_CHOICES, value=self._options["conf"],
                                       description=f"{self._options['level']:.0%} intervals",
                                       style={"description_width": "initial"})
+        self.x_from = W.Text("" if self._options["x_min"] is None else _fmt(self._options["x_min"]),
+                             description="fit from", layout=W.Layout(width="190px"), continuous_update=False,
+                             tooltip="fit only points with x from .. to (empty: all)")
+        self.x_to = W.Text("" if self._options["x_max"] is None else _fmt(self._options["x_max"]),
+                           description="to", layout=W.Layout(width="170px"), continuous_update=False)
+        self.x_unit_label = W.HTML()
         self.skip_nan = W.Checkbox(value=self._options["nan_policy"] == "omit",
                                    description="skip NaN/Inf points", indent=False)
         self.guess_button = W.Button(description="Starting values from data",
@@ -218,6 +224,7 @@ class FitPanel:
         self._apply_overrides(pars)
         self._build_table(pars)
         self.export_name.value = f"fit_{e.name}"
+        self.x_unit_label.value = f"<span style='color:#555'>{html.escape(e.x_unit)} (empty: all points)</span>"
         self.warning_box.value = ""
         self.report.value = "<i>Press <b>Fit</b> to fit the model; the dashed line shows the starting values.</i>"
         self._set_axis_labels()
@@ -313,8 +320,14 @@ class FitPanel:
     def _units(self) -> dict:
         return {n: (self.model.param_info(n).unit if self.model.param_info(n) else "") for n in self.rows}
 
+    def _window(self):
+        lo = _parse(self.x_from.value, "fit from", empty=np.nan)
+        hi = _parse(self.x_to.value, "fit to", empty=np.nan)
+        return (None if np.isnan(lo) else lo), (None if np.isnan(hi) else hi)
+
     def _settings(self) -> dict:
         opts = dict(self._options)
+        opts["x_min"], opts["x_max"] = self._window()
         return fit_settings(self.entry.name, self.entry.x_name, self._table_params(), options=opts,
                             units=self._units())
 
@@ -411,6 +424,9 @@ class FitPanel:
         panel = cls(x, y, model if model is not None else params["model"], options=opts, **kwargs)
         for name, p in core_params(params).items():
             panel.set_param(name, value=p["value"], min=p["min"], max=p["max"], vary=p["vary"])
+        lo, hi = opts.get("x_min"), opts.get("x_max")
+        panel.x_from.value = "" if lo is None else repr(float(lo))
+        panel.x_to.value = "" if hi is None else repr(float(hi))
         if fit:
             panel.fit()
         return panel
@@ -574,6 +590,7 @@ class FitPanel:
                 W.HBox([self.model_select]), self.model_info,
                 self.table,
                 W.HBox([self.conf_select, self.skip_nan]),
+                W.HBox([self.x_from, self.x_to, self.x_unit_label]),
                 W.HBox([self.guess_button, self.from_fit_button, self.fit_button]),
                 self.status, self.warning_box,
                 bokeh_widget(self.layout),
