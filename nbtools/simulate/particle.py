@@ -143,37 +143,47 @@ class _Surface:
 
 
 def _simulate(grid, surface, E_of_t, t_eval, x0, tau, breaks, rtol=1e-7, atol=1e-11):
-    """Integrate the shells; returns x (n_shells, n_t) and x_s (n_t)."""
+    """Integrate the shells; returns x (n_shells, n_t) and x_s (n_t).
+
+    The potential may jump at ``breaks``: each interval (a, b] is integrated on its
+    own with the potential evaluated strictly inside it (a sample at a break belongs
+    to the interval that ends there).
+    """
     n = grid.vol.size
-
-    def rhs(t, x):
-        xs, _ = surface.solve(x[-1], E_of_t(t))
-        flux = np.zeros(n + 1)
-        flux[1:-1] = grid.g * np.diff(x)
-        flux[-1] = (xs - x[-1]) / grid.h
-        return np.diff(flux) / grid.vol / tau
-
     xs_out = np.empty(t_eval.size)
     X = np.empty((n, t_eval.size))
     x = np.full(n, float(x0)) if np.ndim(x0) == 0 else np.asarray(x0, float).copy()
     edges = np.unique(np.r_[t_eval[0], breaks[(breaks > t_eval[0]) & (breaks < t_eval[-1])],
                             t_eval[-1]])
+    first = t_eval == edges[0]
+    X[:, first] = x[:, None]
+    for k in np.flatnonzero(first):
+        xs_out[k] = surface.solve(x[-1], E_of_t(min(t_eval[k] + 1e-12 * (edges[-1] - edges[0]),
+                                                    edges[min(1, edges.size - 1)])))[0]
     for a, b in zip(edges[:-1], edges[1:]):
-        sel = (t_eval >= a) & ((t_eval < b) | (b == edges[-1]))
+        eps = 1e-9 * (b - a)
+
+        def E_in(t, a=a, b=b, eps=eps):
+            return E_of_t(min(max(t, a + eps), b - eps))
+
+        def rhs(t, x):
+            xs, _ = surface.solve(x[-1], E_in(t))
+            flux = np.zeros(n + 1)
+            flux[1:-1] = grid.g * np.diff(x)
+            flux[-1] = (xs - x[-1]) / grid.h
+            return np.diff(flux) / grid.vol / tau
+
+        sel = (t_eval > a) & (t_eval <= b)
         te = t_eval[sel]
-        if b > a:
-            sol = solve_ivp(rhs, (a, b), x, method="LSODA", t_eval=np.r_[te, b] if te.size == 0
-                            or te[-1] < b else te, rtol=rtol, atol=atol,
-                            first_step=min(1e-6 * tau, (b - a) / 10))
-            if not sol.success:
-                raise RuntimeError(f"particle simulation failed: {sol.message}")
-            ys = sol.y
-            X[:, sel] = ys[:, : te.size]
-            x = ys[:, -1]
-        else:
-            X[:, sel] = x[:, None]
-    for k in range(t_eval.size):
-        xs_out[k] = surface.solve(X[-1, k], E_of_t(t_eval[k]))[0]
+        tt = te if te.size and te[-1] == b else np.r_[te, b]
+        sol = solve_ivp(rhs, (a, b), x, method="LSODA", t_eval=tt, rtol=rtol, atol=atol,
+                        first_step=min(1e-6 * tau, (b - a) / 10))
+        if not sol.success:
+            raise RuntimeError(f"particle simulation failed: {sol.message}")
+        X[:, sel] = sol.y[:, : te.size]
+        x = sol.y[:, -1]
+        for k in np.flatnonzero(sel):
+            xs_out[k] = surface.solve(X[-1, k], E_in(t_eval[k]))[0]
     return X, xs_out
 
 
