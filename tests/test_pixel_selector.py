@@ -411,3 +411,46 @@ def test_control_points_by_clicking_and_upload(scan, tmp_path):
     assert "image: column 10.0, row 45.0" in ov.tap_info.value
     ov.register_button.click()
     np.testing.assert_allclose(ov.registration.matrix, M, rtol=1e-3, atol=2e-9)
+
+
+def test_ragged_curves_and_per_pixel_potentials(tmp_path):
+    """Landings of unequal length (NaN-padded) with their own potential vectors."""
+    rng = np.random.default_rng(4)
+    cur, pot = [], []
+    for k in range(12):
+        n = 60 + 5 * k
+        e = np.linspace(0.0, 0.5, n)
+        pot.append(e)
+        cur.append(1e-11 * e + rng.normal(0, 1e-13, n))
+    ds = seccm.from_arrays(cur, pot, grid=(3, 4), dt=0.01, label=False)
+    s = PixelSelector(ds, map="current_at")
+    s.select([0, 11])
+    xs = s._curves_src.data["xs"]
+    assert [len(x) for x in xs] == [ds.sizes["sample"]] * 2 and np.isnan(xs[0][-1])
+    st = curve_stats(ds.current.values, [0, 11])
+    assert st["n"][0] == 2 and st["n"][-1] == 1  # only the longest landing reaches the last sample
+    s.add_to_group("particle")
+    paths = s.export(tmp_path)
+    curves = pd.read_csv(next(p for p in paths if p.name.endswith("mean_curves.csv")))
+    assert np.isfinite(curves["potential_V"]).sum() == ds.sizes["sample"]
+
+
+def test_curve_stats_properties():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=25, deadline=None)
+    @given(seed=st.integers(0, 10_000), offset=st.floats(-1e-9, 1e-9), k=st.integers(2, 30))
+    def check(seed, offset, k):
+        rng = np.random.default_rng(seed)
+        cur = rng.normal(0, 1e-12, (40, 25))
+        rows = rng.choice(40, k, replace=False)
+        a = curve_stats(cur, rows)
+        b = curve_stats(cur + offset, rng.permutation(rows))  # order and offset do not matter
+        np.testing.assert_allclose(b["mean"] - offset, a["mean"], atol=1e-20 + 1e-9 * abs(offset))
+        np.testing.assert_allclose(b["sd"], a["sd"], rtol=1e-4, atol=1e-16 + 1e-7 * abs(offset))
+        c = curve_stats(-cur, rows)  # polarity mirror
+        np.testing.assert_allclose(c["mean"], -a["mean"], atol=1e-25)
+        np.testing.assert_allclose(c["high"], -a["low"], atol=1e-25)
+
+    check()
