@@ -504,21 +504,21 @@ class PixelSelector:
             self.status.warning("Nothing selected: select pixels on the map first (click, box or lasso).")
             return
         g[self._selection] = True
-        self._refresh_groups()
         self.status.info(f"{name}: {int(g.sum())} pixels")
+        self._refresh_groups()
 
     def remove_from_group(self, name):
         """Take the selected pixels out of group ``name``."""
         g = self._group(name)
         g[self._selection] = False
-        self._refresh_groups()
         self.status.info(f"{name}: {int(g.sum())} pixels")
+        self._refresh_groups()
 
     def clear_group(self, name):
         """Empty group ``name``."""
         self._group(name)[:] = False
-        self._refresh_groups()
         self.status.info(f"{name}: cleared")
+        self._refresh_groups()
 
     def set_group(self, name, mask):
         """Set group ``name`` (created if new) from a mask (y, x), a boolean (pixel) array or indices."""
