@@ -304,3 +304,24 @@ def test_threshold_outside_the_slider_range(recording):
     assert sp.params["threshold"] == "auto"
     sp.set_threshold(sp.w_threshold.value)  # same value as shown: leaves 'auto'
     assert sp.params["threshold"] != "auto" and not sp.w_auto.value
+
+
+@pytest.mark.parametrize("method", ["poly", "constant", "none"])
+def test_band_for_each_baseline_method(picker, method):
+    picker.w_baseline.value = method
+    assert picker.params["baseline"] == method and "events found" in picker.status.value
+    base = np.asarray(picker.overlays["baseline"].data_source.data["y"])
+    assert base.size >= 2 and np.all(np.isfinite(base))
+    if method == "none":
+        assert np.all(base == 0)
+
+
+def test_lazy_trace_from_raw(recording):
+    tr = recording[0]
+    raw = np.round(tr.current / 1e-13).astype(np.int16)
+    lazy = Trace.from_raw(raw, fs=tr.fs, gain=1e-13)
+    assert lazy.is_lazy
+    sp = SpikePicker(lazy)
+    assert len(sp.events) > 5
+    base = np.asarray(sp.overlays["baseline"].data_source.data["y"]) / sp.view.scale
+    assert np.all(np.abs(base - np.median(tr.current)) < 5 * sp.summary["noise"])

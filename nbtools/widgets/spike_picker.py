@@ -644,23 +644,32 @@ class SpikePicker:
         key = (id(tr), a.get("baseline_method"), a.get("baseline_window"), a.get("baseline_block"))
         if getattr(self, "_base_key", None) == key:
             return self._base_curve
-        x = tr.current
+        lazy = getattr(tr, "is_lazy", False)
+        x = tr._raw if lazy else tr.current  # a lazy trace: block means of the file's samples, then scaled
         n = len(x)
         method = a.get("baseline_method", "median")
         B = int(a.get("baseline_block") or max(n // 2000, 1))
-        if not method in ("median", "poly", "constant", "none"):  # steps: show the local level
+        if method not in ("median", "poly", "constant", "none"):  # steps: show the local level
             B = max(n // 2000, 1)
             method = "median"
         nb = n // B
         if nb < 1:
             t = np.array([0.0, n / tr.fs])
-            curve = (t, np.full(2, float(np.median(x))))
+            med = np.median(np.asarray(x, dtype=np.float64))
+            curve = (t, np.full(2, float(tr._scale(np.array([med]))[0] if lazy else med)))
         else:
             means = np.asarray(x[: nb * B]).reshape(nb, B).mean(axis=1, dtype=np.float64)  # no float64 copy
+            if lazy:
+                means = np.asarray(tr._scale(means), dtype=np.float64)
             if method == "none":
                 vals = np.zeros(nb)
             elif method == "constant":
                 vals = np.full(nb, float(np.median(means)))
+            elif method == "poly":
+                c = np.arange(nb, dtype=np.float64)
+                xc = (c - c.mean()) / max(c.std(), 1.0)
+                deg = int(min(a.get("params", {}).get("baseline_degree", 3), max(nb - 1, 0)))
+                vals = np.polyval(np.polyfit(xc, means, deg), xc)
             else:
                 from ..impact.baseline import running_median
 
