@@ -114,7 +114,8 @@ def _fast_fit(model, x, y, template, fit_kws):
     vals = {n: p.value for n, p in pars.items()}
     if template["guess"]:
         extra = {k: vals[k] for k in ("v", "T") if k in vals}
-        vals.update(model.guess_values(y, x, **extra))
+        vals.update({k: v for k, v in model.guess_values(y, x, **extra).items() if k in vals})
+        vals.update(template.get("overrides", {}))
     free = template["free"]
     lo, hi = template["lo"], template["hi"]
     p0 = np.array([vals[n] for n in free], dtype=float)
@@ -212,7 +213,16 @@ def _fast_template(model, entry, params):
     if any(p.expr for p in pars.values()):
         return None
     free = [n for n, p in pars.items() if p.vary]
-    return {"entry": entry, "params": pars, "guess": params is None, "free": free,
+    overrides = {}
+    if isinstance(params, dict):
+        for k, v in params.items():
+            if isinstance(v, dict):
+                if "value" in v:
+                    overrides[k] = v["value"]
+            else:
+                overrides[k] = float(v)
+    return {"entry": entry, "params": pars, "guess": params is None or isinstance(params, dict),
+            "overrides": overrides, "free": free,
             "lo": np.array([pars[n].min for n in free], dtype=float),
             "hi": np.array([pars[n].max for n in free], dtype=float)}
 

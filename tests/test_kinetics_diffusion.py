@@ -71,6 +71,8 @@ def test_impact_transients_keep_their_charge():
     t = np.arange(-1e-3, 0.1, 1e-6)
     for tf in (0.0, 1e-4, 1e-3):
         assert np.trapezoid(impact_kinetic(t, 2e-15, 300.0, 0.0, tf), t) == pytest.approx(2e-15, rel=1e-3)
+    box = impact_kinetic(t, 2e-15, 3000.0, 1.234e-4, 0.0, 1e-6)  # sample-averaged
+    assert np.sum(box) * 1e-6 == pytest.approx(2e-15, rel=1e-9)
     i = impact_diffusion(t, 2e-15, 5e-3, 1e-4, 1e-6)
     assert np.sum(i) * 1e-6 == pytest.approx(2e-15, rel=1e-6)
     assert np.all(np.isfinite(i))

@@ -156,3 +156,20 @@ def test_result_is_serialisable():
     assert "i0" in json.dumps(d)
     assert res.nb_entry == "ButlerVolmer"
     assert set(res.ci.columns) >= {"value", "stderr", "lower", "upper", "level", "method", "unit"}
+
+
+def test_dict_params_start_from_guess_and_trace_input():
+    from nbtools import Trace
+    from nbtools.kinetics import frumkin_cv, impact_kinetic
+
+    E = np.r_[np.linspace(3.7, 4.3, 601), np.linspace(4.3, 3.7, 601)[1:]]
+    y = frumkin_cv(E, 5e-11, 4.0, 0.3, 0.005)
+    res = fit("FrumkinCV", E, y, params={"v": 0.005})  # the scan rate is all a user must give
+    assert res.params["Q"].value == pytest.approx(5e-11, rel=1e-3)
+    assert not res.params["v"].vary
+    fs = 1e5
+    t = np.arange(2000) / fs
+    tr = Trace(impact_kinetic(t, 2e-15, 800.0, 2e-3) + 1e-13 * np.sin(t * 1e4), fs=fs)
+    res = fit("ImpactKinetic", tr)
+    assert res.params["Q"].value == pytest.approx(2e-15, rel=0.05)
+    assert res.params["k"].value == pytest.approx(800.0, rel=0.05)

@@ -123,7 +123,19 @@ def _build_params(model, params, y, x, x_name):
     if isinstance(params, lmfit.Parameters):
         return params.copy()
     if isinstance(params, dict):
+        # start from the guess (using fixed values such as the scan rate v given here),
+        # then apply the user's values and bounds
         base = model.make_params()
+        if hasattr(model, "guess_values") and y is not None:
+            extra = {}
+            for k in ("v", "T"):
+                if k in params:
+                    extra[k] = params[k]["value"] if isinstance(params[k], dict) else params[k]
+            try:
+                vals = model.guess_values(y, x, **extra)
+                base = model.make_params(**{k: v for k, v in vals.items() if k in base})
+            except Exception:  # a failed guess falls back to the defaults
+                base = model.make_params()
         for k, v in params.items():
             if k not in base:
                 entry = getattr(model, "entry", None)
@@ -147,7 +159,7 @@ def _build_params(model, params, y, x, x_name):
     raise ParameterError(f"params must be None, a dict or lmfit.Parameters, got {type(params).__name__}")
 
 
-def fit(model, x, y, params=None, *, weights=None, conf="stderr", level=0.95, n_boot=200,
+def fit(model, x, y=None, params=None, *, weights=None, conf="stderr", level=0.95, n_boot=200,
         seed=None, nan_policy="raise", method="leastsq", warn=True, **fit_kws):
     """Fit a model to one curve, with checks, warnings and confidence intervals.
 
@@ -157,10 +169,12 @@ def fit(model, x, y, params=None, *, weights=None, conf="stderr", level=0.95, n_
         A model instance or a name in :data:`nbtools.kinetics.MODELS`.
     x, y : array_like
         Independent variable (SI; e.g. ``eta`` in V, ``t`` in s) and data (e.g. A).
+        ``x`` may be a :class:`nbtools.Trace` (e.g. one impact event) with ``y`` None.
     params : lmfit.Parameters or dict, optional
-        Starting values (dict of values or of ``{"value", "min", "max", "vary"}``).
-        Default: ``model.guess`` where available, else the registry defaults.
-        Never modified.
+        Starting values (dict of values or of ``{"value", "min", "max", "vary"}``);
+        a dict is applied on top of ``model.guess`` (which uses e.g. the scan rate
+        ``v`` given there). Default: ``model.guess`` where available, else the
+        registry defaults. Never modified.
     weights : array_like, optional
         1/sigma per point.
     conf : {"stderr", "conf_interval", "bootstrap", None}
@@ -197,6 +211,8 @@ def fit(model, x, y, params=None, *, weights=None, conf="stderr", level=0.95, n_
     """
     model, entry = _resolve_model(model)
     x_name = model.independent_vars[0]
+    if y is None and hasattr(x, "current") and hasattr(x, "time"):  # a Trace (e.g. one event)
+        x, y = x.time, x.current
     x, y = check_data(x, y, entry=entry, x_name=x_name, nan_policy=nan_policy)
     if weights is not None:
         weights = np.asarray(weights, dtype=float)

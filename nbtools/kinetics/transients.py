@@ -34,14 +34,21 @@ TAUF = ParamInfo("s", "first-order filter time constant (fixed; 0 = none)", 0.0,
 BIOT_ = ParamInfo("", "Biot number k r / D", 5.0, 0.0, 1e4, plausible=(1e-4, 1e4))
 
 
-def impact_kinetic(t, Q=1e-15, k=1e3, t0=0.0, tau_f=0.0):
-    """First-order (kinetically controlled) impact transient (A), optionally RC-filtered.
+def impact_kinetic(t, Q=1e-15, k=1e3, t0=0.0, tau_f=0.0, t_s=0.0):
+    """First-order (kinetically controlled) impact transient (A).
 
-    ``i = Q k e^{-k s}`` for ``s = t - t0 > 0``; with a first-order filter of time
-    constant ``tau_f``: ``i = Q k (e^{-k s} - e^{-s/tau_f}) / (1 - k tau_f)``. The
-    filtered spike keeps its charge ``Q``.
+    ``i = Q k e^{-k s}`` for ``s = t - t0 > 0``. With ``t_s > 0`` (and no filter)
+    each sample is the mean current over ``t +- t_s/2`` (an integrating ADC), which
+    makes the landing time ``t0`` resolvable within a sample. With a first-order
+    (RC) filter of time constant ``tau_f``:
+    ``i = Q k (e^{-k s} - e^{-s/tau_f}) / (1 - k tau_f)``. The charge stays ``Q``.
     """
     s = np.asarray(t, dtype=float) - t0
+    if tau_f <= 0 and t_s > 0:
+        def charge(u):
+            return Q * -np.expm1(-k * np.clip(u, 0.0, None))
+
+        return (charge(s + t_s / 2) - charge(s - t_s / 2)) / t_s
     pos = s > 0
     sp = np.where(pos, s, 0.0)
     if tau_f <= 0:
@@ -91,9 +98,14 @@ def _guess_event(data, t):
 
 
 class ImpactKineticModel(KineticsModel):
-    """First-order impact spike (``t`` in s; ``Q`` C, ``k`` 1/s, ``t0`` s, ``tau_f`` s fixed)."""
+    """First-order impact spike (``t`` in s; ``Q`` C, ``k`` 1/s, ``t0`` s; ``tau_f``, ``t_s`` s fixed).
 
-    PARAMS = {"Q": QIMP, "k": K_, "t0": T0_, "tau_f": TAUF}
+    ``guess`` sets ``t_s`` to the sampling interval so that ``t0`` is identifiable.
+    """
+
+    PARAMS = {"Q": QIMP, "k": K_, "t0": T0_, "tau_f": TAUF,
+              "t_s": ParamInfo("s", "sampling interval averaged over when tau_f = 0 (fixed)", 0.0,
+                               0.0, np.inf, vary=False, plausible=(0.0, 1.0))}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("entry_name", "ImpactKinetic")
@@ -101,7 +113,9 @@ class ImpactKineticModel(KineticsModel):
 
     def guess_values(self, data, t, **kwargs):
         q, t0, mt = _guess_event(data, t)
-        return {"Q": q, "k": 1.0 / mt, "t0": t0}
+        t = np.asarray(t, dtype=float)
+        ts = float(np.median(np.diff(t))) if t.size > 1 else 0.0
+        return {"Q": q, "k": 1.0 / mt, "t0": t0, "t_s": ts}
 
 
 class ImpactDiffusionModel(KineticsModel):
