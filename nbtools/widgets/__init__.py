@@ -5,7 +5,7 @@ Imported on first use so that ``import nbtools`` stays light:
 - :func:`bokeh_widget`, :class:`ErrorDisplay` (:mod:`nbtools.widgets.display`)
 - :class:`TraceView` (:mod:`nbtools.widgets.trace_view`)
 - :class:`TraceLoader` (:mod:`nbtools.widgets.trace_loader`)
-- :class:`SpikePicker` (:mod:`nbtools.widgets.spike_picker`)
+- :class:`SpikePicker` (:mod:`nbtools.widgets.spike_picker`), :class:`RecoveryPanel` (:mod:`nbtools.widgets.recovery_panel`)
 - :class:`FitPanel` (:mod:`nbtools.widgets.fit_panel`)
 - :class:`PixelSelector` (:mod:`nbtools.widgets.pixel_selector`)
 """
@@ -19,6 +19,7 @@ _WHERE = {
     "TraceView": "trace_view",
     "TraceLoader": "trace_loader",
     "SpikePicker": "spike_picker",
+    "RecoveryPanel": "recovery_panel",
     "FitPanel": "fit_panel",
     "PixelSelector": "pixel_selector",
 }
