@@ -60,3 +60,21 @@ def test_guess_gives_parameters_inside_bounds(name):
     g = m.guess(y, x)
     for p in g.values():
         assert p.min <= p.value <= p.max
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_fits_its_own_example(name):
+    """Registry examples (used by dashboards) are fitted back within 5 %."""
+    import warnings
+
+    from nbtools.kinetics import fit
+
+    e = MODELS[name]
+    ex = e.example(noise=0.005, seed=1)
+    fixed = {k: v for k, v in ex["truth"].items() if not e.params[k].vary}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # correlation notes are tested elsewhere
+        res = fit(name, ex["x"], ex["y"], params=fixed or None)
+    for k, v in ex["truth"].items():
+        if e.params[k].vary:
+            assert res.params[k].value == pytest.approx(v, rel=0.05, abs=1e-5 if k == "t0" else 0), k  # t0 to one sample

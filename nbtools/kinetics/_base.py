@@ -101,6 +101,29 @@ class ModelEntry:
     x_order: str = "monotonic"
     x_range: tuple | None = None
     hints: str = ""
+    example_spec: dict | None = field(default=None, repr=False)
+
+    def example(self, *, noise=0.01, seed=0):
+        """Synthetic data with known truth for demos and tests.
+
+        Returns
+        -------
+        dict
+            ``x`` (the independent variable, SI), ``y`` (model + Gaussian noise of
+            ``noise`` x max|y|), ``truth`` (parameter values) and ``params``
+            (lmfit.Parameters with fixed values such as ``v`` set, free ones at
+            their defaults).
+        """
+        if self.example_spec is None:
+            raise NotImplementedError(f"{self.name} has no example")
+        x = np.asarray(self.example_spec["x"](), dtype=float)
+        truth = dict(self.example_spec["truth"])
+        model = self.make_model()
+        y = model.eval(model.make_params(**truth), **{self.x_name: x})
+        rng = np.random.default_rng(seed)
+        y = y + rng.normal(0.0, noise * float(np.max(np.abs(y))), y.size)
+        fixed = {k: v for k, v in truth.items() if not self.params[k].vary}
+        return {"x": x, "y": y, "truth": truth, "params": model.make_params(**fixed)}
 
     def make_model(self, **kwargs) -> "KineticsModel":
         """Build the lmfit model (extra keyword arguments go to the class)."""
