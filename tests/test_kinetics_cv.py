@@ -85,3 +85,24 @@ def test_capacity_and_radius():
     assert radius_from_charge(Q, molar_mass=97.87, density=5.05, dx=0.5) == pytest.approx(3.78e-6, rel=3e-3)
     with pytest.raises(ParameterError):
         capacity_from_charge(1.0, unit="mA")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.floats(-1e-11, 1e-11), st.floats(0.2, 5.0))
+def test_peaks_offset_invariance_and_polarity_mirror(offset, ks):
+    """A constant background current changes neither peak positions nor charges;
+    mirroring the CV (E -> -E, i -> -i) swaps the anodic and cathodic peaks."""
+    E = _cv(-0.4, 0.4, 801)
+    i = laviron_cv(E, 1e-10, 0.0, ks, 0.5, 0.0, 0.05)
+    a = find_cv_peaks(E, i, v=0.05)
+    b = find_cv_peaks(E, i + offset, v=0.05)
+    np.testing.assert_allclose(b.E_peak, a.E_peak, atol=1e-9)
+    np.testing.assert_allclose(b.charge, a.charge, rtol=1e-9, atol=1e-22)
+    m = find_cv_peaks(-E, -i, v=0.05)
+    assert list(m.direction) == ["cathodic", "anodic"]
+    np.testing.assert_allclose(m.E_peak.to_numpy(), -a.E_peak.to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(m.charge.to_numpy(), -a.charge.to_numpy(), rtol=1e-9)
