@@ -454,3 +454,16 @@ def test_curve_stats_properties():
         np.testing.assert_allclose(c["high"], -a["low"], atol=1e-25)
 
     check()
+
+
+def test_outline_segments_of_a_square():
+    from nbtools.widgets.pixel_selector import outline_segments
+
+    m = np.zeros((5, 6), bool)
+    m[1:3, 2:5] = True  # 2 rows x 3 columns
+    x0, y0, x1, y1 = outline_segments(m, np.arange(6.0), np.arange(5.0) * 2)
+    assert len(x0) == 2 * (2 + 3)  # the perimeter in pixel edges
+    length = np.hypot(x1 - x0, y1 - y0).sum()
+    assert length == pytest.approx(2 * (3 * 1.0 + 2 * 2.0))
+    assert x0.min() == pytest.approx(1.5) and max(x0.max(), x1.max()) == pytest.approx(4.5)
+    assert min(y0.min(), y1.min()) == pytest.approx(1.0) and max(y0.max(), y1.max()) == pytest.approx(5.0)

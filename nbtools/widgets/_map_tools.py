@@ -19,7 +19,7 @@ from ._curve_stats import curve_stats
 
 __all__ = ["MAPS", "STATUS_COLORS", "GROUP_COLORS", "display_scale", "robust_limits", "map_plot", "export_groups"]
 
-GROUP_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+GROUP_COLORS = ["#e8175d", "#00b4ff", "#ff9f1c", "#7fff00", "#c77dff", "#8c564b", "#ff66cc", "#17becf"]
 STATUS_COLORS = {"landed": "#4daf4a", "failed_landing": "#e41a1c", "no_contact": "#377eb8",
                  "saturated": "#984ea3", "noisy": "#ff7f00", "empty": "#999999"}
 

@@ -37,7 +37,7 @@ from ..plotting import current_display_unit
 from ._curve_stats import curve_stats, pick_rows
 from .display import ErrorDisplay, bokeh_widget
 
-__all__ = ["PixelSelector", "MAPS", "export_groups", "map_plot"]
+__all__ = ["PixelSelector", "MAPS", "export_groups", "map_plot", "outline_segments"]
 
 from ._map_tools import (  # noqa: F401  (re-exported)
     _ALIASES,
@@ -49,6 +49,33 @@ from ._map_tools import (  # noqa: F401  (re-exported)
     map_plot,
     robust_limits,
 )
+
+
+def outline_segments(mask, x, y, *, inset=0.0):
+    """Edges between pixels in and out of a (y, x) boolean mask, as segments (x0, y0, x1, y1).
+
+    ``x``, ``y``: the grid's pixel centres (any unit); edges sit half a pitch
+    away, moved ``inset`` (fraction of the pitch) into the mask so that the
+    outlines of two touching groups are both visible.
+    """
+    m = np.pad(np.asarray(mask, bool), 1)
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    dx = float(np.min(np.diff(x))) if x.size > 1 else 1.0
+    dy = float(np.min(np.diff(y))) if y.size > 1 else dx
+    inner = m[1:-1, 1:-1]
+    out = [[], [], [], []]
+    # (neighbour offset, edge from (x, y) offsets to (x, y) offsets)
+    for (di, dj), (ax, ay, bx, by) in (((0, -1), (-1, -1, -1, 1)), ((0, 1), (1, -1, 1, 1)),
+                                        ((-1, 0), (-1, -1, 1, -1)), ((1, 0), (-1, 1, 1, 1))):
+        nb = m[1 + di: m.shape[0] - 1 + di, 1 + dj: m.shape[1] - 1 + dj]
+        iy, ix = np.nonzero(inner & ~nb)
+        cx, cy = x[ix], y[iy]
+        sx, sy = dx * (0.5 - inset), dy * (0.5 - inset)
+        out[0].append(cx + ax * sx)
+        out[1].append(cy + ay * sy)
+        out[2].append(cx + bx * sx)
+        out[3].append(cy + by * sy)
+    return tuple(np.concatenate(v) for v in out)
 
 
 # --------------------------------------------------------------- widget
@@ -245,8 +272,10 @@ class PixelSelector:
                   line_color="black", line_width=1.2)
         # group membership: translucent rectangles
         self._group_src = ColumnDataSource(dict(x=[], y=[], color=[]))
-        self._group_r = f.rect("x", "y", width=dx, height=dy, source=self._group_src, fill_color="color",
-                               fill_alpha=0.35, line_color=None)
+        # group outlines in the group's colour: the map's colours stay readable inside
+        self._group_src = ColumnDataSource(dict(x0=[], y0=[], x1=[], y1=[], color=[]))
+        self._group_r = f.segment("x0", "y0", "x1", "y1", source=self._group_src, line_color="color",
+                                  line_width=2.5, line_alpha=0.95)
         # pixel centres: carry the selection
         xs = self._gx[self._ix] * 1e6
         ys = self._gy[self._iy] * 1e6
@@ -570,14 +599,11 @@ class PixelSelector:
     def _refresh_groups(self):
         if self._building:
             return
-        xs, ys, cs = [], [], []
-        for name, m in self._groups.items():
-            idx = np.flatnonzero(m)
-            xs.append(self.source.data["x"][idx])
-            ys.append(self.source.data["y"][idx])
-            cs += [self._colors[name]] * idx.size
-        self._group_src.data = dict(x=np.concatenate(xs) if xs else [], y=np.concatenate(ys) if ys else [],
-                                    color=cs)
+        segs = [outline_segments(self._grid_mask(m), self._gx * 1e6, self._gy * 1e6, inset=0.15)
+                for m in self._groups.values()]
+        cols = [[c] * len(sg[0]) for sg, c in zip(segs, self._colors.values())]
+        cat = (lambda k: np.concatenate([sg[k] for sg in segs])) if segs else (lambda k: np.zeros(0))
+        self._group_src.data = dict(x0=cat(0), y0=cat(1), x1=cat(2), y1=cat(3), color=sum(cols, []))
         self._group_stats = {}
         for name, m in self._groups.items():
             use = self._use(np.flatnonzero(m))
@@ -586,6 +612,11 @@ class PixelSelector:
         self._update_means()
         self._refresh_failed()
         self.summary_html.value = self._summary_html()
+
+    def _grid_mask(self, m):
+        g = np.zeros(self._shape, bool)
+        g[self._iy[m], self._ix[m]] = True
+        return g
 
     def _update_means(self):
         xs, ys, cs, names = [], [], [], []
