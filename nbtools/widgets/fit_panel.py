@@ -160,7 +160,8 @@ class FitPanel:
         self.guess_button = W.Button(description="Starting values from data",
                                      tooltip="Estimate the varying parameters from the data",
                                      layout=W.Layout(width="210px"))
-        self.from_fit_button = W.Button(description="Use fitted values as start", layout=W.Layout(width="210px"), tooltip=(
+        self.from_fit_button = W.Button(description="Use fitted values as start", layout=W.Layout(width="210px"),
+                                        tooltip=(
             "Copy the fitted values into the table (to refit with other bounds or fixed parameters)"))
         self.fit_button = W.Button(description="Fit", button_style="primary", icon="check",
                                    tooltip="Fit the model to the data with the table's starting values")
