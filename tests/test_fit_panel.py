@@ -308,3 +308,14 @@ def test_fit_window_refused_for_voltammogram_models():
     panel.x_from.value = "4.0"
     panel.fit_button.click()
     assert isinstance(panel.status.last_error, ParameterError) and "time order" in panel.status.value
+
+
+def test_fit_error_shown(bv_data):
+    """A model that cannot be evaluated at the start values (overflow at T = 1 K): FitError in the status."""
+    from nbtools.errors import FitError
+
+    panel = FitPanel(*bv_data, "ButlerVolmer")
+    panel.set_param("T", value=1.0, min=0.5)
+    panel.fit_button.click()
+    assert isinstance(panel.status.last_error, FitError), panel.status.value
+    assert "nbtools-error" in panel.status.value and panel.result is None
