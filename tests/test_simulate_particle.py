@@ -23,18 +23,18 @@ def test_sphere_cv_peak_table(sigma, psi, Ep):
     assert df.attrs["truth"]["sigma"] == pytest.approx(sigma)
 
 
-def test_fast_diffusion_is_the_laviron_thin_layer():
+@pytest.mark.parametrize("g", [0.0, 0.5, -1.0])
+def test_fast_diffusion_is_the_laviron_thin_layer(g):
     lam = 1.0
     ks = lam * F_RT * V
-    df = particle_cv(radius=R, D=1e-13, k0=ks * R / 3, alpha=0.4, v=V, dE=0.5e-3)
+    df = particle_cv(radius=R, D=1e-13, k0=ks * R / 3, alpha=0.4, g=g, v=V, dE=0.5e-3)
     Q = df.attrs["truth"]["Q"]
-    ref = laviron_cv(df.E.to_numpy(), Q, 4.0, ks, 0.4, 0.0, V)
+    ref = laviron_cv(df.E.to_numpy(), Q, 4.0, ks, 0.4, g, V)
     assert np.max(np.abs(df.i - ref)) / np.abs(ref).max() < 0.005
     # charge conservation: anodic charge = Q (full conversion over +-0.3 V... minus tails)
     assert df.x_mean.iloc[0] == pytest.approx(1.0, abs=1e-4)
 
 
-@pytest.mark.slow
 def test_mhc_close_to_bv_for_large_lambda_and_small_eta():
     ks = F_RT * V
     kw = dict(radius=R, D=1e-13, k0=ks * R / 3, v=V, dE=2e-3)

@@ -99,27 +99,44 @@ class _Surface:
             return xs, None
         # monotone scalar equation phi(x) = x - x_last + c rate(x) = 0 on [0, 1]:
         # safeguarded Newton (numerical derivative) inside a shrinking bracket
-        rate = self._mhc_rate if self.kinetics == "mhc" else self._bv_rate
+        if self.kinetics == "bv":
+            return self._solve_bv(x_last, E), None
+        # MHC: bisection (the tabulated rate is only piecewise smooth; bisection is
+        # deterministic, so the integrator sees a smooth right-hand side)
         lo, hi = 0.0, 1.0
-        x = min(max(x_last, 1e-12), 1 - 1e-12)
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if mid - x_last + self.c * self._mhc_rate(mid, E) > 0:
+                hi = mid
+            else:
+                lo = mid
+            if hi - lo <= 1e-15 * max(mid, 1e-300):
+                break
+        return 0.5 * (lo + hi), None
+
+    def _solve_bv(self, x_last, E):
+        # Newton with the analytic derivative, safeguarded by bisection on [0, 1]
+        al, g, c = self.alpha, self.g, self.c
+        u0 = self.f * (E - self.E0)
+        lo, hi = 0.0, 1.0
+        x = min(max(x_last, 1e-300), 1.0 - 1e-16)
         for _ in range(100):
-            phi = x - x_last + self.c * rate(x, E)
+            u = u0 + g * (1.0 - 2.0 * x)
+            a = math.exp(min(max(al * u, -700.0), 700.0))
+            b = math.exp(min(max(-(1.0 - al) * u, -700.0), 700.0))
+            phi = x - x_last + c * (x * a - (1.0 - x) * b)
             if phi > 0:
                 hi = x
             else:
                 lo = x
-            if hi - lo < 1e-15:
-                break
-            dx = 1e-7 * max(min(x, 1 - x), 1e-12)
-            dphi = 1.0 + self.c * (rate(x + dx, E) - rate(x, E)) / dx
+            dphi = 1.0 + c * (a + b - 2.0 * g * (al * x * a + (1.0 - al) * (1.0 - x) * b))
             xn = x - phi / dphi if dphi > 0 else 0.5 * (lo + hi)
-            if not lo < xn < hi:
+            if not lo <= xn <= hi:
                 xn = 0.5 * (lo + hi)
-            if abs(xn - x) < 1e-14 * max(x, 1e-300) + 1e-300:
-                x = xn
-                break
+            if abs(xn - x) <= 1e-15 * max(x, 1e-300) or hi - lo < 1e-300:
+                return xn
             x = xn
-        return x, None
+        return x
 
     def _bv_rate(self, x, E):
         u = self.f * (E - self.E0) + self.g * (1.0 - 2.0 * x)
