@@ -79,8 +79,8 @@ def make_pitt(seed: int = 5):
     df = particle_step(E_initial=STEP_E_INITIAL, E_steps=STEP_POTENTIALS, t_step=STEP_DURATION,
                        radius=RADIUS, D=D, k0=K0, alpha=ALPHA, E0=E0, c_max=_cmax(), n_points=n,
                        spacing="linear", noise=NOISE, seed=seed)
-    # keep samples strictly inside each step: particle_step evaluates the sample at the
-    # exact end of a step with the next step's potential (a one-sample spike)
+    # keep samples strictly inside each step (0.1 ... 59.9 s): no sample sits on a potential
+    # jump (older particle_step versions evaluated it with the next step's potential)
     df = df[df["t_step"] < STEP_DURATION - 0.5 * STEP_DT]
     name = _write(df, "particle_pitt.csv").name
     tr = df.attrs["truth"]
