@@ -278,47 +278,78 @@ def _mains_fit(buf, pa0, pb1, ia, ib, omega, nh, gc, W):
     u = (g - gc)/W, to buf over [pa0, pb1) outside [ia, ib) (strided).
     Returns the coefficients, or an empty array if ill-posed."""
     npar = 2 + 2 * nh
-    G = np.zeros((npar, npar))
-    rhs = np.zeros(npar)
-    phi = np.empty(npar)
     n_out = (ia - pa0) + (pb1 - ib)
-    # about 1200 points
-    stride = max(1, n_out // 1200)
+    # about 800 points
+    stride = max(1, n_out // 800)
+    mmax = n_out // stride + 2
+    Phi = np.empty((mmax, npar))
+    y = np.empty(mmax)
     c1 = np.cos(omega * pa0)
     s1 = np.sin(omega * pa0)
     cd = np.cos(omega * stride)
     sd = np.sin(omega * stride)
     m = 0
     for g in range(pa0, pb1, stride):
-        if g < ia or g >= ib:
-            phi[0] = 1.0
-            phi[1] = (g - gc) / W
+        if (g < ia or g >= ib) and m < mmax:
+            Phi[m, 0] = 1.0
+            Phi[m, 1] = (g - gc) / W
             ch = c1
             sh = s1
             for h in range(nh):
-                phi[2 + 2 * h] = ch
-                phi[3 + 2 * h] = sh
-                ch, sh = ch * c1 - sh * s1, sh * c1 + ch * s1
-            y = buf[g - pa0]
-            for a_ in range(npar):
-                pa = phi[a_]
-                rhs[a_] += pa * y
-                for b_ in range(a_, npar):
-                    G[a_, b_] += pa * phi[b_]
+                Phi[m, 2 + 2 * h] = ch
+                Phi[m, 3 + 2 * h] = sh
+                t_ = ch * c1 - sh * s1
+                sh = sh * c1 + ch * s1
+                ch = t_
+            y[m] = buf[g - pa0]
             m += 1
-        c1, s1 = c1 * cd - s1 * sd, s1 * cd + c1 * sd
+        t_ = c1 * cd - s1 * sd
+        s1 = s1 * cd + c1 * sd
+        c1 = t_
     if m < 4 * npar:
         return np.empty(0)
-    for a_ in range(npar):
-        for b_ in range(a_):
-            G[a_, b_] = G[b_, a_]
+    P = Phi[:m]
+    G = np.dot(P.T, P)
+    rhs = np.dot(P.T, y[:m])
     # ridge-regularise lightly so a short window cannot blow up
     tr = 0.0
     for a_ in range(npar):
         tr += G[a_, a_]
     for a_ in range(npar):
         G[a_, a_] += 1e-9 * tr / npar
-    return np.linalg.solve(G, rhs)
+    return _chol_solve(G, rhs)
+
+
+@njit(cache=True, nogil=True)
+def _chol_solve(G, rhs):
+    """Solve the symmetric positive-definite system G c = rhs (Cholesky, in
+    place on G); an empty array if G is not positive definite."""
+    n = rhs.shape[0]
+    for j in range(n):
+        d = G[j, j]
+        for k in range(j):
+            d -= G[j, k] * G[j, k]
+        if d <= 0.0:
+            return np.empty(0)
+        d = np.sqrt(d)
+        G[j, j] = d
+        for i in range(j + 1, n):
+            v = G[i, j]
+            for k in range(j):
+                v -= G[i, k] * G[j, k]
+            G[i, j] = v / d
+    y = rhs.copy()
+    for i in range(n):
+        v = y[i]
+        for k in range(i):
+            v -= G[i, k] * y[k]
+        y[i] = v / G[i, i]
+    for i in range(n - 1, -1, -1):
+        v = y[i]
+        for k in range(i + 1, n):
+            v -= G[k, i] * y[k]
+        y[i] = v / G[i, i]
+    return y
 
 
 @njit(cache=True, nogil=True)
@@ -331,7 +362,7 @@ def _mains_model(g, coef, omega, nh, gc, W):
 
 @njit(cache=True, nogil=True)
 def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
-                   off_pos, off_neg, out, omega=0.0, nh=3):
+                   off_pos, off_neg, out, omega=0.0, nh=3, mains_amp=np.inf):
     """Features of the events ``idx`` (global sample indices).
 
     ``x`` holds samples ``offset .. offset+len(x)`` and must cover
@@ -346,7 +377,9 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
     10 threshold-crossing end, 11 sub-sample peak position (parabola),
     12 rising-edge half-maximum crossing (sub-sample, NaN if none).
     ``omega`` > 0 (rad/sample, mains pickup) makes the local baseline a line
-    plus ``nh`` mains harmonics fitted over 1.5 periods on each side.
+    plus ``nh`` mains harmonics fitted over 1.5 periods on each side, for
+    events whose charge a pickup of amplitude ``mains_amp`` (A) could bias
+    by more than 0.5 %.
     """
     ne = starts.shape[0]
     buf = np.empty(1024, np.float64)
@@ -405,7 +438,13 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         gc = 0.5 * (ia + ib)
         Wn = max(1.0, 0.5 * (pb1 - pa0))
         if omega > 0.0:
-            coef = _mains_fit(buf, pa0, pb1, ia, ib, omega, nh, gc, Wn)
+            # skip the fit where pickup of amplitude mains_amp could not move
+            # the charge by 0.5 % even without cancelling over the window
+            qabs = 0.0
+            for g in range(ia, ib):
+                qabs += buf[g - pa0]
+            if mains_amp * (ib - ia) > 0.005 * abs(qabs):
+                coef = _mains_fit(buf, pa0, pb1, ia, ib, omega, nh, gc, Wn)
         q = 0.0
         loc_m = 0.0
         wl2 = max(4, (ib - ia) // 2)

@@ -297,7 +297,8 @@ def _hysteresis(src, chunks, B, bvals, on_pos, off_pos, on_neg, off_neg, mins=No
     return np.concatenate(S), np.concatenate(E), np.concatenate(G)
 
 
-def _features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg, which=None, omega=0.0):
+def _features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg, which=None, omega=0.0,
+              mains_amp=np.inf):
     """Feature rows for events ``which`` (default all), reading near them only."""
     ne = starts.size
     which = np.arange(ne, dtype=np.int64) if which is None else np.asarray(which, np.int64)
@@ -314,7 +315,8 @@ def _features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg, whic
         w1 = n if e1 == ne - 1 else max(int(starts[e1 + 1]), int(ends[e1]))
         x = src.read(w0, w1)
         o = np.empty((ev.size, 13), np.float64)
-        _kernels.event_features(x, w0, n, B, bvals, starts, ends, signs, ev, off_pos, off_neg, o, omega, 3)
+        _kernels.event_features(x, w0, n, B, bvals, starts, ends, signs, ev, off_pos, off_neg, o, omega, 3,
+                                mains_amp)
         out[sel] = o
         del x
     return out
@@ -693,14 +695,16 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
     rej_s, rej_e, rej_g, rej_r = [], [], [], []
     if p["merge"]:
         starts, ends, signs = _merge_close(starts, ends, signs, gap)
-    feat = _features(src, chunks, B, bvals, starts, ends, signs, off, off, omega=omega)
+    m_amp = 2.0 * mains_A if np.isfinite(mains_A) else np.inf
+    feat = _features(src, chunks, B, bvals, starts, ends, signs, off, off, omega=omega, mains_amp=m_amp)
     n_merged = 0
     if p["merge"]:
         starts, ends, signs, n_merged, keep, changed = _merge_tails(starts, ends, signs, feat)
         if n_merged:
             feat = feat[keep]
             redo = np.unique(np.clip(np.concatenate([changed - 1, changed, changed + 1]), 0, starts.size - 1))
-            feat[redo] = _features(src, chunks, B, bvals, starts, ends, signs, off, off, redo, omega=omega)
+            feat[redo] = _features(src, chunks, B, bvals, starts, ends, signs, off, off, redo, omega=omega,
+                                   mains_amp=m_amp)
     reason = np.full(starts.size, "", dtype=object)
     # charging transient at the start
     masked = [[a / fs + t0, b / fs + t0] for a, b in zip(skip_a, skip_b)]

@@ -313,7 +313,8 @@ def inject_events(trace, events, *, shape="exp", tau="auto", fs=None, bessel_cut
     n = x.shape[0]
     tau = max(1e-3, 10.0 / fs_) if tau == "auto" else float(tau)
     if bessel_cutoff == "auto":
-        cutoff = ((meta or {}).get("filter") or {}).get("cutoff_hz")
+        filt = (meta or {}).get("filter")
+        cutoff = filt.get("cutoff_hz") if isinstance(filt, dict) else None
     else:
         cutoff = bessel_cutoff
     sos = _bessel_sos(cutoff, fs_) if cutoff else None
