@@ -334,7 +334,9 @@ def fit_many(model, x, Y, params=None, *, scheduler=None, n_workers=None, chunk_
     >>> from nbtools.batch import fit_many
     >>> from nbtools.kinetics import butler_volmer
     >>> eta = np.linspace(-0.15, 0.15, 100)
+    >>> rng = np.random.default_rng(0)
     >>> Y = np.array([butler_volmer(eta, i0, 0.5) for i0 in (1e-9, 2e-9, 3e-9)])
+    >>> Y = Y + rng.normal(0, 1e-12, Y.shape)
     >>> df = fit_many("ButlerVolmer", eta, Y, scheduler="sync")
     >>> list(df["status"])
     ['ok', 'ok', 'ok']
