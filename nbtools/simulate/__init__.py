@@ -15,6 +15,8 @@ _WHERE = {
     "seccm_scan": "seccm",
     "particle_cv": "particle",
     "particle_step": "particle",
+    "particle_galvanostatic": "particle",
+    "cv_programme": "particle",
 }
 
 __all__ = sorted(_WHERE)
