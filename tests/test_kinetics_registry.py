@@ -37,7 +37,7 @@ def test_entry_is_complete(name):
         pars["E0"].value = 0.0
     y = m.eval(pars, **{e.x_name: x})
     assert y.shape == x.shape and np.all(np.isfinite(y))
-    json.dumps(e.to_dict(), allow_nan=True)
+    json.dumps(e.to_dict(), allow_nan=False)
 
 
 def test_expected_models_present():

@@ -142,7 +142,11 @@ class ModelEntry:
         return self.independent_vars[self.x_name]
 
     def to_dict(self) -> dict:
-        """JSON-serialisable summary (for UIs and docs)."""
+        """JSON-serialisable summary (for UIs and docs); infinite bounds become None."""
+
+        def fin(v):
+            return float(v) if np.isfinite(v) else None
+
         return {
             "name": self.name,
             "model": self.model_class.__name__,
@@ -150,7 +154,7 @@ class ModelEntry:
             "independent_vars": dict(self.independent_vars),
             "y": list(self.y),
             "params": {k: {"unit": p.unit, "description": p.description, "value": p.value,
-                           "min": p.min, "max": p.max, "vary": p.vary,
+                           "min": fin(p.min), "max": fin(p.max), "vary": p.vary,
                            "plausible": list(p.plausible) if p.plausible else None}
                        for k, p in self.params.items()},
             "description": self.description,
