@@ -24,7 +24,7 @@ import pandas as pd
 from .errors import DataError, FormatError, MissingFileError, NbtoolsWarning, ParameterError
 
 __all__ = ["read_curve_csv", "classify_curve", "load_cv_series", "scan_rate", "cv_peak_table", "particle_size",
-           "scan_rate_verdict", "split_steps", "pitt_table", "laviron_table", "truth_comparison",
+           "scan_rate_verdict", "split_steps", "pitt_start", "pitt_table", "laviron_table", "truth_comparison",
            "format_si"]
 
 _KINDS = ("time", "potential", "current")
@@ -230,6 +230,31 @@ def split_steps(df: pd.DataFrame, *, min_jump=1e-3) -> list[pd.DataFrame]:
     if not out:
         raise DataError("no potential steps found (the potential never holds for 5 samples)")
     return out
+
+
+def pitt_start(t, i, *, floor=0.05) -> dict:
+    """Rough starting values ``{"Q", "tau"}`` for a PITT fit, robust to a noisy tail.
+
+    Q is the integral of the current; tau is pi^2 over the decay rate of log|i| between
+    the current maximum and the point where |i| falls to ``floor`` of it (a diffusion
+    transient decays as exp(-pi^2 t/tau) at long times; slower surface kinetics make
+    this an over-estimate, which the fit corrects).
+    """
+    t = np.asarray(t, dtype=float)
+    i = np.asarray(i, dtype=float)
+    q = float(np.sum(0.5 * (i[1:] + i[:-1]) * np.diff(t)))
+    a = np.abs(i)
+    j0 = int(np.argmax(a))
+    below = np.flatnonzero(a[j0:] < floor * a[j0])
+    j1 = j0 + (int(below[0]) if below.size else a.size - 1 - j0)
+    seg = slice(j0, max(j1, j0 + 3))
+    ok = a[seg] > 0
+    tau = float(np.ptp(t))
+    if ok.sum() >= 3:
+        slope = np.polyfit(t[seg][ok], np.log(a[seg][ok]), 1)[0]
+        if slope < 0:
+            tau = float(np.pi**2 / -slope)
+    return {"Q": q, "tau": tau}
 
 
 def pitt_table(steps, *, model="PITTSphereBiot", radius=None, level=0.95) -> pd.DataFrame:

@@ -277,3 +277,10 @@ def test_peak_table_polarity_mirror(E0):
     assert b["E_pa"] == pytest.approx(2 * E0 - a["E_pc"], abs=1e-9)
     assert b["i_pa"] == pytest.approx(-a["i_pc"], rel=1e-9)
     assert b["Q_a"] == pytest.approx(-a["Q_c"], rel=1e-9)
+
+
+def test_pitt_start_is_near_truth_despite_noisy_tail(steps):
+    s = steps[4]
+    start = stick.pitt_start(s["t_step"], s["i"])
+    assert 0.5 * TRUTH["tau"] < start["tau"] < 5 * TRUTH["tau"]
+    assert start["Q"] == pytest.approx(TRUTH["pitt"]["steps"][4]["dQ"], rel=0.1)  # misses the first 0.1 s

@@ -282,7 +282,7 @@ class FitPanel:
             if p.expr:
                 for w in r.values():
                     w.disabled = True
-                desc = f"{desc} (derived)" if desc else f"derived: {p.expr}"
+                desc = (desc if "derived" in desc else f"{desc} (derived)") if desc else f"derived: {p.expr}"
             for w in r.values():
                 w.observe(self.status.guard(lambda _ch: self._update_start_curve()), names="value")
             r["expr"] = p.expr

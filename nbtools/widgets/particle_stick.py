@@ -297,11 +297,12 @@ class ParticleOnAStick:
 
         lt = self.results["laviron"]
         fig = figure(height=260, sizing_mode="stretch_width", x_axis_type="log",
-                     x_axis_label="Scan rate / (V/s)", y_axis_label="Peak separation / mV",
+                     x_axis_label="Scan rate / (mV/s)", y_axis_label="Peak separation / mV",
                      title="Peak separation (green: used for k_s)", tools="pan,box_zoom,reset,save")
         used = lt["used"].to_numpy()
-        fig.scatter(lt["v"][used], lt["dEp"][used] * 1e3, size=9, color="#2a9d8f", legend_label="used")
-        fig.scatter(lt["v"][~used], lt["dEp"][~used] * 1e3, size=7, color="#999", legend_label="not used")
+        fig.scatter(lt["v"][used] * 1e3, lt["dEp"][used] * 1e3, size=9, color="#2a9d8f", legend_label="used")
+        fig.scatter(lt["v"][~used] * 1e3, lt["dEp"][~used] * 1e3, size=7, color="#999",
+                    legend_label="not used")
         fig.legend.location = "top_left"
         fig.toolbar.logo = None
         self.laviron_plot.children = [bokeh_widget(fig)]
@@ -342,7 +343,8 @@ class ParticleOnAStick:
         s = self.results["steps"][j]
         radius = float(self.results["size"]["radius"])
         model = MODELS["PITTSphereBiot"].make_model(radius=radius)
-        self.panel = FitPanel(s["t_step"].to_numpy(), s["i"].to_numpy(), model,
+        t, i = s["t_step"].to_numpy(), s["i"].to_numpy()
+        self.panel = FitPanel(t, i, model, params=stick.pitt_start(t, i),
                               models=["PITTSphereBiot", "PITTSphere"], x_label="Time since the step",
                               y_label="Current", export_dir=str(Path.cwd() / "fits"))
         self.fit_box.children = [self.panel.widget]
