@@ -29,7 +29,7 @@ __all__ = [
     "errors",
 ]
 
-_LAZY = {"io", "impact", "seccm", "kinetics", "materials", "simulate", "widgets", "batch"}
+_LAZY = {"io", "impact", "seccm", "kinetics", "materials", "simulate", "widgets", "batch", "stick", "units", "plotting", "dashboards"}
 
 
 def __getattr__(name):

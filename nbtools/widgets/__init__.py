@@ -21,6 +21,7 @@ _WHERE = {
     "SpikePicker": "spike_picker",
     "RecoveryPanel": "recovery_panel",
     "FitPanel": "fit_panel",
+    "ParticleOnAStick": "particle_stick",
     "PixelSelector": "pixel_selector",
 }
 
