@@ -88,7 +88,8 @@ def stokes_einstein(radius, T=298.15, viscosity=8.9e-4):
     r = np.asarray(radius, dtype=float)
     if np.any(r <= 0):
         raise ParameterError("radius must be positive (m)")
-    return BOLTZMANN * T / (6 * np.pi * viscosity * r)
+    D = BOLTZMANN * T / (6 * np.pi * viscosity * r)
+    return float(D) if np.ndim(D) == 0 else D
 
 
 def collision_frequency(radius_particle, concentration, electrode_radius, T=298.15, viscosity=8.9e-4,
@@ -114,7 +115,8 @@ def collision_frequency(radius_particle, concentration, electrode_radius, T=298.
     """
     D = stokes_einstein(radius_particle, T, viscosity)
     c = _conc(concentration, unit)
-    return 4 * D * c * electrode_radius * AVOGADRO
+    f = 4 * D * c * electrode_radius * AVOGADRO
+    return float(f) if np.ndim(f) == 0 else f
 
 
 def concentration_from_frequency(frequency, radius_particle, electrode_radius, T=298.15, viscosity=8.9e-4,
@@ -122,7 +124,8 @@ def concentration_from_frequency(frequency, radius_particle, electrode_radius, T
     """Inverse of :func:`collision_frequency`: particle concentration from f (1/s)."""
     D = stokes_einstein(radius_particle, T, viscosity)
     c = np.asarray(frequency, dtype=float) / (4 * D * electrode_radius * AVOGADRO)
-    return c if unit == "mol/m3" else c * AVOGADRO
+    c = c if unit == "mol/m3" else c * AVOGADRO
+    return float(c) if np.ndim(c) == 0 else c
 
 
 def _conc(c, unit):
