@@ -232,29 +232,20 @@ def split_steps(df: pd.DataFrame, *, min_jump=1e-3) -> list[pd.DataFrame]:
     return out
 
 
-def pitt_start(t, i, *, floor=0.05) -> dict:
-    """Rough starting values ``{"Q", "tau"}`` for a PITT fit, robust to a noisy tail.
+def pitt_start(t, i, *, floor=None, model="PITTSphereBiot") -> dict:
+    """Starting values ``{"Q", "tau"}`` for a PITT fit: the core model guess.
 
-    Q is the integral of the current; tau is pi^2 over the decay rate of log|i| between
-    the current maximum and the point where |i| falls to ``floor`` of it (a diffusion
-    transient decays as exp(-pi^2 t/tau) at long times; slower surface kinetics make
-    this an over-estimate, which the fit corrects).
+    ``model``'s own ``guess_values`` (:func:`nbtools.kinetics.diffusion.pitt_guess`: least
+    squares over a grid of tau with Q solved linearly, and for the Biot model a coarse
+    search over the Biot number), which is robust to a tail lost in noise. Only the keys
+    shared by every PITT model are returned, so the dict can start either model.
+    ``floor`` is no longer used (kept so that old calls still work).
     """
-    t = np.asarray(t, dtype=float)
-    i = np.asarray(i, dtype=float)
-    q = float(np.sum(0.5 * (i[1:] + i[:-1]) * np.diff(t)))
-    a = np.abs(i)
-    j0 = int(np.argmax(a))
-    below = np.flatnonzero(a[j0:] < floor * a[j0])
-    j1 = j0 + (int(below[0]) if below.size else a.size - 1 - j0)
-    seg = slice(j0, max(j1, j0 + 3))
-    ok = a[seg] > 0
-    tau = float(np.ptp(t))
-    if ok.sum() >= 3:
-        slope = np.polyfit(t[seg][ok], np.log(a[seg][ok]), 1)[0]
-        if slope < 0:
-            tau = float(np.pi**2 / -slope)
-    return {"Q": q, "tau": tau}
+    from .kinetics import get_entry
+
+    g = get_entry(model).make_model().guess_values(np.asarray(i, dtype=float),
+                                                   np.asarray(t, dtype=float))
+    return {"Q": float(g["Q"]), "tau": float(g["tau"])}
 
 
 def pitt_table(steps, *, model="PITTSphereBiot", radius=None, level=0.95) -> pd.DataFrame:

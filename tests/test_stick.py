@@ -282,5 +282,10 @@ def test_peak_table_polarity_mirror(E0):
 def test_pitt_start_is_near_truth_despite_noisy_tail(steps):
     s = steps[4]
     start = stick.pitt_start(s["t_step"], s["i"])
-    assert 0.5 * TRUTH["tau"] < start["tau"] < 5 * TRUTH["tau"]
-    assert start["Q"] == pytest.approx(TRUTH["pitt"]["steps"][4]["dQ"], rel=0.1)  # misses the first 0.1 s
+    # the core guess (least squares over tau, Biot model): near the truth, and the
+    # charge before the first sample (0.1 s) is accounted for by the model
+    assert set(start) == {"Q", "tau"}
+    assert 0.8 * TRUTH["tau"] < start["tau"] < 1.25 * TRUTH["tau"]
+    assert start["Q"] == pytest.approx(TRUTH["pitt"]["steps"][4]["dQ"], rel=0.03)
+    # the Nernstian model reads the kinetically slowed decay as a longer tau
+    assert stick.pitt_start(s["t_step"], s["i"], model="PITTSphere")["tau"] > start["tau"]

@@ -17,7 +17,8 @@ Model functions
     marcus_hush_chidsey_zeng, chidsey_rate, zeng_rate, frumkin_cv, frumkin_eq_potential,
     laviron_cv, pitt_sphere, impact_kinetic, impact_diffusion.
 Helpers
-    cottrell, microdisc_steady_state, sphere_steady_state, gitt_weppner_huggins, tau_to_D.
+    cottrell, microdisc_steady_state, sphere_steady_state, gitt_weppner_huggins, tau_to_D,
+    pitt_guess (robust PITT starting values).
 Fitting
     fit, confidence_intervals, check_result.
 CV analysis (particle on a stick)
@@ -51,6 +52,7 @@ from .diffusion import (
     cottrell,
     gitt_weppner_huggins,
     microdisc_steady_state,
+    pitt_guess,
     pitt_sphere,
     pitt_sphere_biot,
     sphere_steady_state,
@@ -103,6 +105,7 @@ __all__ = [
     "laviron_cv",
     "SphericalDiffusionPITTModel",
     "pitt_sphere",
+    "pitt_guess",
     "pitt_sphere_biot",
     "biot_roots",
     "tau_to_D",

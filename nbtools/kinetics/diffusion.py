@@ -25,7 +25,7 @@ from ..errors import NbtoolsWarning, ParameterError
 from ._base import KineticsModel, ParamInfo
 from ._constants import F
 
-__all__ = ["pitt_sphere", "pitt_sphere_biot", "pitt_sphere_charge", "pitt_sphere_biot_charge",
+__all__ = ["pitt_sphere", "pitt_sphere_biot", "pitt_sphere_charge", "pitt_sphere_biot_charge", "pitt_guess",
            "biot_roots", "tau_to_D",
            "gitt_weppner_huggins", "cottrell", "microdisc_steady_state", "sphere_steady_state",
            "SphericalDiffusionPITTModel"]
@@ -97,7 +97,9 @@ def biot_roots(L, n=50):
     """First ``n`` positive roots of ``b cot b + L - 1 = 0`` (one in each ((k-1) pi, k pi))."""
     if not L > 0:
         raise ParameterError(f"Biot number must be > 0, got {L!r}")
-    return _roots_cached(float(L), int(n)).copy()
+    n = int(n)
+    m = max(n, min(1 << max(n - 1, 1).bit_length(), N_MAX))  # cache per L and power of 2
+    return _roots_cached(float(L), m)[:n].copy()
 
 
 N_MAX = 1000  # series terms: exact to < 1e-9 relative for t/tau > 5e-6
@@ -298,22 +300,101 @@ class SphericalDiffusionPITTModel(KineticsModel):
             self.set_param_hint("D", expr=f"{float(radius)!r}**2/{self.prefix}tau")
 
     def guess_values(self, data, t, **kwargs):
-        data = np.asarray(data, dtype=float)
-        t = np.asarray(t, dtype=float)
-        q = float(np.trapezoid(data, t)) if hasattr(np, "trapezoid") else float(np.trapz(data, t))
-        # charge-weighted mean time of the Nernstian series is tau/15; a truncated
-        # record underestimates it, so also use the long-time log slope
-        mt = float(np.trapezoid(data * t, t) / q) if q else 1.0
-        tau = max(15.0 * mt, 1e-12)
-        tail = (t > t[0] + 0.5 * np.ptp(t)) & (data * np.sign(q) > 0)
-        if tail.sum() > 5:
-            sl = np.polyfit(t[tail], np.log(np.abs(data[tail])), 1)[0]
-            if sl < 0:
-                tau = max(tau, np.pi**2 / -sl)
-        # the record may miss charge after its end: correct with the series tail
-        frac = 1.0 - 6.0 / np.pi**2 * np.exp(-np.pi**2 * t[-1] / tau)
-        q = q / max(frac, 0.3)
-        vals = {"Q": q, "tau": tau}
-        if self.biot:
-            vals["biot"] = 5.0
-        return vals
+        """Starting values by variable projection: least squares over a grid of tau.
+
+        For each tau on a log grid (12 per decade, from the first sample time to 100x
+        the record) the best Q is linear (``Q = <y, f>/<f, f>``, f the unit-charge
+        transient), so the least-squares tau is found without any noise threshold: a
+        tail lost in noise carries no weight, and charge passed before the first
+        sample is accounted for by the model. With ``biot`` a coarse (Biot, tau) grid
+        and a local search give both.
+        """
+        return pitt_guess(data, t, biot=self.biot)
+
+
+def _vp_score(y, f):
+    """(Q, explained sum of squares) of y ~ Q f."""
+    ff = float(f @ f)
+    if not ff > 0 or not np.isfinite(ff):
+        return 0.0, -np.inf
+    yf = float(y @ f)
+    return yf / ff, yf * yf / ff
+
+
+def pitt_guess(data, t, *, biot=False, max_points=1000):
+    """Least-squares starting values ``{"Q", "tau"[, "biot"]}`` of a PITT transient.
+
+    Variable projection: Q is solved linearly for each tau of a log grid, the best
+    grid point refined by a bounded 1-D search in log tau. Robust to a tail lost in
+    noise (it carries no weight), to samples missing the first part of the
+    transient and to log-spaced sampling.
+
+    Parameters
+    ----------
+    data : array_like
+        Current (A) after the step.
+    t : array_like
+        Time since the step (s), increasing.
+    biot : bool
+        Also estimate the Biot number (coarse grid over Biot and tau, then a local
+        Nelder-Mead search, on at most 120 points).
+    max_points : int
+        Longer records are thinned (every k-th point) for the guess.
+    """
+    from scipy.optimize import minimize_scalar
+
+    y = np.asarray(data, dtype=float)
+    t = np.asarray(t, dtype=float)
+    ok = np.isfinite(y) & np.isfinite(t) & (t > 0)
+    y, t = y[ok], t[ok]
+    if y.size < 3:
+        return {"Q": QPITT.value, "tau": TAU.value, **({"biot": BIOT.value} if biot else {})}
+    if y.size > max_points:
+        k = int(np.ceil(y.size / max_points))
+        y, t = y[::k], t[::k]
+    t_lo, t_hi = float(t.min()), float(t.max())
+    taus = np.geomspace(0.5 * t_lo, 100.0 * t_hi, max(int(12 * np.log10(200.0 * t_hi / t_lo)), 12))
+    scores = np.array([_vp_score(y, pitt_sphere(t, 1.0, tau))[1] for tau in taus])
+    j = int(np.argmax(scores))
+
+    def neg(logtau, shape):
+        return -_vp_score(y, shape(10.0**logtau))[1]
+
+    def refine(center, shape, lo, hi):
+        r = minimize_scalar(neg, bounds=(np.log10(lo), np.log10(hi)), args=(shape,),
+                            method="bounded", options={"xatol": 0.005})
+        return 10.0 ** r.x if r.success and -r.fun >= -neg(np.log10(center), shape) else center
+
+    lo, hi = taus[max(j - 1, 0)], taus[min(j + 1, taus.size - 1)]
+    tau = refine(taus[j], lambda tau: pitt_sphere(t, 1.0, tau), lo, hi)
+    out = {"tau": float(tau)}
+    if biot:
+        # coarse (Biot, tau) grid on at most 120 points, a local 2-D search in log space
+        # (Biot and tau trade off through the decay rate b1^2/tau), Q on all points
+        from scipy.optimize import minimize
+
+        k = int(np.ceil(y.size / 120))
+        yc, tc = y[::k], t[::k]
+        lmin, lmax = np.log10(BIOT.max) - 8.0, np.log10(BIOT.max) - 0.5
+
+        def neg2(p, yy, tt):
+            return -_vp_score(yy, pitt_sphere_biot(tt, 1.0, 10.0 ** p[1],
+                                                   10.0 ** np.clip(p[0], lmin, lmax)))[1]
+
+        grid = [(neg2((np.log10(L), np.log10(tl)), yc, tc), L, tl)
+                for L in (0.3, 1.0, 3.0, 10.0, 100.0, 1000.0) for tl in taus[::3]]
+        _, L, tl = min(grid)
+        r = minimize(neg2, [np.log10(L), np.log10(tl)], args=(yc, tc), method="Nelder-Mead",
+                     options={"xatol": 0.01, "fatol": 1e-12, "maxfev": 40,
+                              "initial_simplex": [[np.log10(L), np.log10(tl)],
+                                                  [np.log10(L) + 0.3, np.log10(tl)],
+                                                  [np.log10(L), np.log10(tl) + 0.3]]})
+        lg = (float(np.clip(r.x[0], lmin, lmax)), float(r.x[1])) if r.fun < neg2(
+            (np.log10(L), np.log10(tl)), yc, tc) else (np.log10(L), np.log10(tl))
+        L, tau = 10.0 ** lg[0], 10.0 ** lg[1]
+        out = {"tau": float(tau), "biot": float(L)}
+        q = _vp_score(y, pitt_sphere_biot(t, 1.0, tau, L))[0]
+    else:
+        q = _vp_score(y, pitt_sphere(t, 1.0, tau))[0]
+    out["Q"] = float(q) if q != 0 else QPITT.value
+    return {"Q": out["Q"], **{k: v for k, v in out.items() if k != "Q"}}
