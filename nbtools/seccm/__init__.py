@@ -38,7 +38,8 @@ Public API
 load, save, from_arrays, to_grid, from_grid
 current_at, charge, peak, onset, peak_separation
 quality, label_landings, classify, group_stats, summary
-fit_pixels (per-pixel kinetic fits -> parameter and error maps), pixel_curve
+fit_pixels (per-pixel kinetic fits through nbtools.batch.fit_many -> parameter and error maps),
+pixel_curve, CouplesCVModel (Laviron couples + double-layer charging over a whole cycle)
 read_wecspm_tdms, read_folder, read_columns
 load_image, register_image, Registration, warp_to_map, pixels_in_polygon (overlay)
 STATUS_VALUES
@@ -46,6 +47,7 @@ STATUS_VALUES
 
 from .classify import classify, otsu_threshold
 from .dataset import STATUS_VALUES, from_arrays, from_grid, good_pixels, to_grid
+from .cv_model import CouplesCVModel
 from .fitting import fit_pixels, pixel_curve
 from .maps import charge, current_at, onset, peak, peak_separation
 from .overlay import Registration, load_image, pixels_in_polygon, register_image, warp_to_map
@@ -78,6 +80,7 @@ __all__ = [
     "read_columns",
     "fit_pixels",
     "pixel_curve",
+    "CouplesCVModel",
     "load_image",
     "register_image",
     "Registration",

@@ -1,24 +1,39 @@
-"""Per-pixel fitting of a kinetic model over an SECCM scan.
+"""Per-pixel fitting of a voltammogram model over an SECCM scan.
 
-Every selected pixel's voltammogram (restricted to a potential window, in
-time order) is fitted with a model of :data:`nbtools.kinetics.MODELS`; the
-result is a Dataset of parameter maps and standard-error maps. A pixel whose
-fit fails gets NaN and a ``fit_status`` message; the batch never aborts.
+Every selected pixel's voltammogram (optionally restricted to a potential
+window, in time order) is fitted through :func:`nbtools.batch.fit_many` (Dask:
+local processes by default, a ``dask.distributed`` scheduler address when
+given), each pixel starting from the model's own guess on its curve. The
+result is a Dataset of parameter maps and standard-error maps; a pixel whose
+fit fails gets NaN and a ``fit_status`` reason; the batch never aborts.
 
-Work is spread with Dask in chunks of pixels (threads on the local machine by
-default; a ``dask.distributed`` scheduler address when given).
+The default model, ``"CouplesCV"`` (:class:`~nbtools.seccm.cv_model.CouplesCVModel`),
+fits the whole cycle: Laviron couples sharing ``ks`` and ``alpha`` plus the
+double-layer charging current, so overlapping couples and the capacitive
+background do not bias each other.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
-from ..errors import DataError, NbtoolsError, ParameterError
+from ..errors import DataError, NbtoolsWarning, ParameterError
 from .dataset import good_pixels, to_grid, validate
 from .stats import pixel_mask
 
-__all__ = ["fit_pixels", "pixel_curve"]
+__all__ = ["fit_pixels", "pixel_curve", "LAMBDA_MAX"]
+
+#: above this Lambda = ks/(f v) a thin-layer CV is reversible: ks and alpha are not identifiable
+LAMBDA_MAX = 10.0
+#: ks is also not identifiable when the peak separation it implies is within this many potential
+#: steps of the acquisition (a sample's current lags by about one step), or its relative error > 0.5
+MIN_STEPS = 3.0
+#: start of alpha when the user gives none: off the centre of its bounds (0.05, 0.95), where
+#: MINPACK leastsq never moves a bounded parameter (its internal variable starts at 0)
+ALPHA_START = 0.47
 
 
 def pixel_curve(ds, pixel, *, window=None, subtract_capacitive=False):
@@ -52,177 +67,242 @@ def pixel_curve(ds, pixel, *, window=None, subtract_capacitive=False):
     return E[keep], i[keep], (t[keep] if t is not None else None)
 
 
-def _guess(E, i, t):
-    """Starting E0 (V) and Q (C) of one couple from a windowed CV."""
-    up = np.gradient(E) > 0
-    g = {}
-    if up.any() and (~up).any():
-        ea = E[up][np.argmax(i[up])]
-        ec = E[~up][np.argmin(i[~up])]
-        g["E0"] = 0.5 * (ea + ec)
-    elif up.any():
-        g["E0"] = E[up][np.argmax(i[up])]
-    if t is not None and up.sum() > 2:
-        tu, iu = t[up], i[up]
-        q = float(np.sum(0.5 * (iu[1:] + iu[:-1]) * np.diff(tu)))
-        if q > 0:
-            g["Q"] = q
-    return g
+def _resolve(model, couples):
+    """(lmfit model, name, has_background) from a name or a model instance."""
+    from ..kinetics import get_entry
+
+    if isinstance(model, str) and model == "CouplesCV":
+        from .cv_model import CouplesCVModel
+
+        return CouplesCVModel(couples=couples), f"CouplesCV({couples})", True
+    if isinstance(model, str):
+        entry = get_entry(model)
+        if "E" not in entry.independent_vars:
+            raise ParameterError(
+                f"model={model!r} has independent variable(s) {list(entry.independent_vars)}; "
+                "per-pixel voltammogram fits need a model of the potential E (e.g. 'CouplesCV', "
+                "'LavironCV', 'FrumkinCV')")
+        return entry.make_model(), model, False
+    if getattr(model, "independent_vars", None) != ["E"]:
+        raise ParameterError(f"model={model!r}: expected 'CouplesCV', a name in nbtools.kinetics.MODELS "
+                             "or an lmfit model of the potential E")
+    return model, type(model).__name__, bool(getattr(model, "has_background", False))
 
 
-def _params_for(params, guess):
-    """User params win; the per-pixel guess fills Q and E0 starting values."""
-    out = {}
-    for k, v in guess.items():
-        out[k] = v
-    for k, v in (params or {}).items():
-        out[k] = v
-    return out
+def _start_params(model, params, ds):
+    """Dict of user settings applied on top of every pixel's guess (scan rate fixed from ds)."""
+    import lmfit
 
-
-def _fit_chunk(curves, model, params, conf):
-    """Fit a list of (pixel, E, i, t); return list of (pixel, values, stderr, redchi, msg)."""
-    from ..kinetics import fit
-
-    out = []
-    for pix, E, i, t in curves:
-        try:
-            r = fit(model, E, i, _params_for(params, _guess(E, i, t)), conf=conf, warn=False)
-            names = list(r.params)
-            vals = {k: r.params[k].value for k in names}
-            errs = {k: (r.params[k].stderr if r.params[k].stderr is not None else np.nan) for k in names}
-            out.append((pix, vals, errs, float(r.redchi), "ok"))
-        except (NbtoolsError, ValueError, RuntimeError, FloatingPointError) as exc:
-            out.append((pix, {}, {}, np.nan, f"failed: {exc}"[:200]))
+    if isinstance(params, lmfit.Parameters):
+        params = {k: {"value": p.value, "min": p.min, "max": p.max, "vary": p.vary} for k, p in params.items()}
+    out = dict(params or {})
+    unknown = [k for k in out if k not in model.param_names]
+    if unknown:
+        raise ParameterError(f"params: unknown parameter(s) {unknown}; the model has {model.param_names}")
+    if "v" in model.param_names and "v" not in out:
+        if "scan_rate" not in ds.attrs:
+            raise ParameterError("the scan has no attrs['scan_rate'] and params gives no 'v': pass "
+                                 "params={'v': {'value': <scan rate in V/s>, 'vary': False}}")
+        out["v"] = {"value": float(ds.attrs["scan_rate"]), "vary": False}
+    if "alpha" in model.param_names and "alpha" not in out:
+        out["alpha"] = {"value": ALPHA_START}
     return out
 
 
 def fit_pixels(
     ds,
-    model,
+    model="CouplesCV",
     *,
+    couples=2,
     window=None,
     pixels=None,
     params=None,
-    subtract_capacitive=True,
+    subtract_capacitive=None,
     include_failed=False,
-    conf="stderr",
     scheduler=None,
-    chunk_size=64,
+    n_workers=None,
+    chunk_size=None,
+    conf=None,
 ):
-    """Fit a kinetic model to every selected pixel; parameter and error maps.
+    """Fit a voltammogram model to every selected pixel; parameter and error maps.
 
     Parameters
     ----------
     ds : xarray.Dataset
         SECCM Dataset.
     model : str or lmfit.Model
-        Name in :data:`nbtools.kinetics.MODELS` with potential ``E`` as
-        independent variable (e.g. ``'LavironCV'``, ``'FrumkinCV'``), or a model.
+        ``'CouplesCV'`` (default: ``couples`` Laviron couples sharing ks and
+        alpha, plus double-layer charging, over the whole cycle), a name in
+        :data:`nbtools.kinetics.MODELS` with potential ``E`` as independent
+        variable (``'LavironCV'``, ``'FrumkinCV'``: one couple, use a
+        ``window``), or a model instance.
+    couples : int
+        Number of couples of ``'CouplesCV'`` (LiMn2O4: 2).
     window : (E1, E2), optional
-        Potential window (V) around one redox couple.
+        Potential window (V) of the samples fitted.
     pixels : mask or indices, optional
         Pixels to fit (a (y, x) boolean map such as :func:`classify`'s, a
         per-pixel mask or indices); default all.
-    params : dict, optional
-        Starting values/bounds shared by all pixels, e.g.
-        ``{"v": {"value": 0.5, "vary": False}}`` (set the scan rate!). Each
-        pixel starts from ``E0`` (mid-point of its anodic and cathodic peaks)
-        and ``Q`` (charge of its anodic sweep) unless given here.
-    subtract_capacitive : bool
-        Remove the double-layer current on each sweep before fitting.
+    params : dict or lmfit.Parameters, optional
+        Values/bounds applied on top of every pixel's own guess
+        (``model.guess`` on its curve), e.g. ``{"E01": {"value": 4.0}}``. The
+        scan rate ``v`` is fixed from ``ds.attrs['scan_rate']`` unless given.
+    subtract_capacitive : bool, optional
+        Remove the straight double-layer line of each sweep through the window
+        ends before fitting; default: True for models without a background
+        term (registry models), False for ``'CouplesCV'``.
     include_failed : bool
         Also fit pixels whose status is not ``'landed'``.
-    conf : str or None
-        Interval method passed to :func:`nbtools.kinetics.fit` (``'stderr'``).
-    scheduler : None, 'sync', 'threads', 'processes' or str
-        Dask scheduler; a ``'tcp://host:port'`` address uses dask.distributed.
-        Default: ``'threads'`` (local).
-    chunk_size : int
-        Pixels per task.
+    scheduler : None, 'sync', 'threads', 'processes', address or Client
+        Dask scheduler of :func:`nbtools.batch.fit_many` (default: local
+        processes); a ``'tcp://host:port'`` address uses dask.distributed.
+    n_workers, chunk_size : int, optional
+        Passed to :func:`nbtools.batch.fit_many`.
+    conf : None
+        Ignored (kept for compatibility); standard errors come from the
+        covariance of each fit.
 
     Returns
     -------
     xarray.Dataset
-        Maps (y, x): one per parameter, ``<name>_stderr``, ``redchi``; per
-        pixel ``fit_status`` ('ok', 'skipped: <status>', 'not selected',
-        'failed: <reason>').
+        Maps (y, x): one per varying parameter, ``<name>_stderr``, ``redchi``
+        and, for models with ``ks``, ``Lambda`` = ks/(f v); per pixel
+        ``fit_status`` ('ok', 'skipped: <status>', 'not selected',
+        'failed: <reason>') and ``fit_message`` (warnings of converged fits).
+        ``ks`` and ``alpha`` are NaN where they are not identifiable: the CV
+        is reversible (Lambda > :data:`LAMBDA_MAX`), the peak separation the
+        fitted ks implies is within :data:`MIN_STEPS` potential steps of the
+        acquisition, or ks has a relative standard error > 0.5; an
+        :class:`~nbtools.errors.NbtoolsWarning` says how many pixels.
+
+    Warns
+    -----
+    NbtoolsWarning
+        When ks/alpha are not identifiable on some fitted pixels.
     """
     validate(ds)
-    from ..kinetics import get_entry
+    from ..batch import fit_many
 
-    if isinstance(model, str):
-        entry = get_entry(model)
-        if "E" not in entry.independent_vars:
-            raise ParameterError(
-                f"model={model!r} has independent variable(s) {list(entry.independent_vars)}; "
-                "per-pixel voltammogram fits need a model of the potential E (e.g. 'LavironCV', 'FrumkinCV')"
-            )
+    model, name, background = _resolve(model, couples)
+    if subtract_capacitive is None:
+        subtract_capacitive = not background
     if window is not None:
         window = tuple(float(v) for v in window)
         if len(window) != 2 or not window[0] < window[1]:
             raise ParameterError(f"window={window!r}: expected (low, high) in volts")
+    start = _start_params(model, params, ds)
     n = ds.sizes["pixel"]
     sel = np.ones(n, bool) if pixels is None else pixel_mask(ds, pixels)
     ok = good_pixels(ds, include_failed).values
     status = np.full(n, "not selected", dtype=object)
+    message = np.full(n, "", dtype=object)
     status[sel & ~ok] = ["skipped: " + s for s in ds.status.values[sel & ~ok]]
-    todo = np.flatnonzero(sel & ok)
-    curves = []
-    for p in todo:
-        E, i, t = pixel_curve(ds, p, window=window, subtract_capacitive=subtract_capacitive)
+    todo, xs, ys = [], [], []
+    for p in np.flatnonzero(sel & ok):
+        E, i, _ = pixel_curve(ds, p, window=window, subtract_capacitive=subtract_capacitive)
         if E.size < 8:
             status[p] = f"failed: only {E.size} samples in the window"
             continue
-        curves.append((int(p), E, i, t))
-    if not curves and todo.size:
+        todo.append(int(p))
+        xs.append(E)
+        ys.append(i)
+    if not todo and (sel & ok).any():
         raise DataError(f"fit_pixels: no selected pixel has enough samples in window={window}")
-    chunks = [curves[k: k + chunk_size] for k in range(0, len(curves), chunk_size)]
-    results = _run(chunks, model, params, conf, scheduler)
-
-    names = []
-    for res in results:
-        for _, vals, _, _, msg in res:
-            if msg == "ok":
-                names = list(vals)
-                break
-        if names:
-            break
+    names = [k for k in model.param_names if model.make_params()[k].vary or
+             (isinstance(start.get(k), dict) and start[k].get("vary"))]
     vals = {k: np.full(n, np.nan) for k in names}
     errs = {k: np.full(n, np.nan) for k in names}
     redchi = np.full(n, np.nan)
-    for res in results:
-        for pix, v, e, rc, msg in res:
-            status[pix] = msg
-            redchi[pix] = rc
-            for k in names:
-                if k in v:
-                    vals[k][pix] = v[k]
-                    errs[k][pix] = e[k]
+    attrs = {"model": name, "n_fitted": 0, "n_failed": int(sum(str(s).startswith("failed") for s in status))}
+    if todo:
+        df = fit_many(model, xs, ys, start, scheduler=scheduler, n_workers=n_workers, chunk_size=chunk_size,
+                      index=np.asarray(todo))
+        good = (df["status"] != "failed").to_numpy()
+        pix = np.asarray(todo)
+        for k in names:
+            if k in df:
+                vals[k][pix] = df[k].to_numpy(float)
+                errs[k][pix] = df[f"{k}_stderr"].to_numpy(float)
+        redchi[pix] = df["redchi"].to_numpy(float)
+        status[pix] = np.where(good, "ok", ["failed: " + str(m)[:200] for m in df["message"]])
+        message[pix] = np.where(good, df["message"].fillna("").to_numpy(str), "")
+        attrs.update(scheduler=df.attrs["scheduler"], engine=df.attrs["engine"],
+                     elapsed_s=df.attrs["elapsed_s"], units=str(df.attrs["units"]))
+    lam = _identifiability(vals, errs, start, status, message, _potential_step(ds))
+    attrs["n_fitted"] = int(sum(s == "ok" for s in status))
+    attrs["n_failed"] = int(sum(str(s).startswith("failed") for s in status))
     coords = {"pixel": ds.pixel, "ix": ds.ix, "iy": ds.iy}
+
+    def grid(a, nm, units=""):
+        da = xr.DataArray(a, dims="pixel", coords=coords, name=nm, attrs={"units": units} if units else {})
+        return to_grid(da, ds).drop_vars(["ix", "iy", "pixel"], errors="ignore")
+
     out = {}
     for k in names:
-        out[k] = to_grid(xr.DataArray(vals[k], dims="pixel", coords=coords, name=k), ds).drop_vars(
-            ["ix", "iy", "pixel"], errors="ignore")
-        out[f"{k}_stderr"] = to_grid(xr.DataArray(errs[k], dims="pixel", coords=coords), ds).drop_vars(
-            ["ix", "iy", "pixel"], errors="ignore")
-    out["redchi"] = to_grid(xr.DataArray(redchi, dims="pixel", coords=coords), ds).drop_vars(
-        ["ix", "iy", "pixel"], errors="ignore")
-    res = xr.Dataset(out, attrs={"model": str(model), "n_fitted": int(sum(s == "ok" for s in status)),
-                                 "n_failed": int(sum(str(s).startswith("failed") for s in status))})
+        info = model.param_info(k) if hasattr(model, "param_info") else None
+        unit = info.unit if info is not None else ""
+        out[k] = grid(vals[k], k, unit)
+        out[f"{k}_stderr"] = grid(errs[k], f"{k}_stderr", unit)
+    out["redchi"] = grid(redchi, "redchi")
+    if lam is not None:
+        out["Lambda"] = grid(lam, "Lambda")
+    res = xr.Dataset(out, attrs=attrs)
     res["fit_status"] = xr.DataArray(status.astype(str), dims="pixel")
+    res["fit_message"] = xr.DataArray(message.astype(str), dims="pixel")
     return res
 
 
-def _run(chunks, model, params, conf, scheduler):
-    if not chunks:
-        return []
-    import dask
+def _potential_step(ds):
+    """Median potential step between samples (V)."""
+    p = ds.potential.values
+    p = p if p.ndim == 1 else p[: min(p.shape[0], 50)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(np.nanmedian(np.abs(np.diff(p, axis=-1))))
 
-    tasks = [dask.delayed(_fit_chunk)(c, model, params, conf) for c in chunks]
-    if isinstance(scheduler, str) and "://" in scheduler:
-        from distributed import Client
 
-        with Client(scheduler) as client:
-            return list(client.compute(tasks, sync=True))
-    return list(dask.compute(*tasks, scheduler=scheduler or "threads"))
+def _dEp_of_lambda(lam, alpha):
+    """Peak separation (V) of a thin-layer CV at Lambda (inverse of kinetics.laviron_lambda)."""
+    from ..kinetics.cv import laviron_lambda
+
+    d = np.geomspace(2e-4, 0.8, 300)
+    L = laviron_lambda(d, alpha=float(np.clip(alpha, 0.1, 0.9)))
+    good = np.isfinite(L)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.interp(-np.log(lam), -np.log(L[good]), d[good], left=0.0, right=d[good][-1])
+
+
+def _identifiability(vals, errs, start, status, message, step):
+    """Lambda = ks/(f v) per pixel; ks and alpha set to NaN (with a warning) where not identifiable."""
+    if "ks" not in vals or "v" not in start:
+        return None
+    from ..kinetics._constants import F, R, T_DEFAULT
+
+    v = start["v"]["value"] if isinstance(start["v"], dict) else float(start["v"])
+    T = start.get("T", T_DEFAULT)
+    T = T["value"] if isinstance(T, dict) else float(T)
+    lam = vals["ks"] / (F / (R * T) * v)
+    fitted = status == "ok"
+    alpha = np.nan_to_num(vals.get("alpha", np.full(lam.shape, 0.5)), nan=0.5)
+    dep = np.array([_dEp_of_lambda(a, b) if np.isfinite(a) and a > 0 else np.nan for a, b in zip(lam, alpha)])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = errs["ks"] / np.abs(vals["ks"])
+        bad = fitted & ~((lam <= LAMBDA_MAX) & (dep >= MIN_STEPS * step) & (rel <= 0.5))
+    for p in np.flatnonzero(bad):
+        note = (f"ks and alpha not identifiable: Lambda = ks/(f v) = {lam[p]:.3g}, peak separation "
+                f"{dep[p] * 1e3:.1f} mV vs potential step {step * 1e3:.2f} mV, relative error of ks "
+                f"{rel[p]:.2g} (reversible at this scan rate and sampling); fit a faster or finer scan")
+        message[p] = f"{message[p]}; {note}" if message[p] else note
+    for k in ("ks", "alpha"):
+        if k in vals:
+            vals[k][bad] = np.nan
+            errs[k][bad] = np.nan
+    if bad.any():
+        warnings.warn(
+            f"fit_pixels: ks and alpha are not identifiable on {int(bad.sum())} of {int(fitted.sum())} fitted "
+            f"pixels: the voltammogram is (nearly) reversible at v = {v:g} V/s (Lambda = ks/(f v) > "
+            f"{LAMBDA_MAX:g}, or a peak separation within {MIN_STEPS:g} potential steps, or ks uncertain "
+            "by > 50 %); "
+            "they are NaN there. Q and E0 are still valid; measure at a faster scan rate for kinetics.",
+            NbtoolsWarning, stacklevel=3)
+    return lam
