@@ -75,3 +75,44 @@ def test_hysteresis_matches_reference(seed, B, skip):
         i = stop
     assert got == ref
     assert len(ref) > 5
+
+
+def ref_mains_segment(r, g0, g1, stride, excluded, omega, nh, clip):
+    """NumPy reference of one segment of mains_segments (lstsq on the kept points)."""
+    g = np.arange(g0, g1, stride)
+    g = g[~excluded[g]]
+    v = np.clip(r[g], -clip, clip)
+    gc, W = 0.5 * (g0 + g1), 0.5 * (g1 - g0)
+    cols = [np.ones(g.size), (g - gc) / W]
+    for h in range(1, nh + 1):
+        cols += [np.cos(h * omega * g), np.sin(h * omega * g)]
+    return np.linalg.lstsq(np.column_stack(cols), v, rcond=None)[0][2:]
+
+
+@pytest.mark.parametrize("offset", [0, 1234])
+def test_mains_segments_matches_reference(offset):
+    rng = np.random.default_rng(offset)
+    n, B, seg, nh = 30000, 50, 9000, 3
+    omega = 2 * np.pi / 1999.3
+    g = np.arange(n)
+    x = rng.normal(size=n) + 0.7 * np.cos(omega * g + 0.3) + 0.2 * np.sin(3 * omega * g) + 1e-4 * g
+    bvals = rng.normal(scale=0.1, size=(n + B - 1) // B)
+    ex_a = np.array([2000, 2100, 15000], np.int64)
+    ex_b = np.array([2600, 2400, 16000], np.int64)
+    ex_b = np.maximum.accumulate(ex_b)
+    x[15000:16000] += 50.0  # an "event": excluded, and clipped anyway
+    excluded = np.zeros(n, bool)
+    for a, b in zip(ex_a, ex_b):
+        excluded[a:b] = True
+    out = np.full((4, 2 * nh), -1.0)
+    segs = np.array([0, 1, 3], np.int64)
+    xs = x[offset:]
+    _kernels.mains_segments(xs, offset, B, bvals, segs, seg, ex_a, ex_b, omega, nh, 4.0, out)
+    r = x - ref_baseline(n, B, bvals)
+    for j in segs:
+        g0, g1 = max(j * seg, offset), min((j + 1) * seg, n)
+        stride = max(1, (g1 - g0) // _kernels.MAINS_POINTS)
+        np.testing.assert_allclose(out[j], ref_mains_segment(r, g0, g1, stride, excluded, omega, nh, 4.0),
+                                   rtol=1e-6, atol=1e-6)
+    assert out[0, 0] == pytest.approx(0.7 * np.cos(0.3), abs=0.15)
+    assert (out[2] == -1.0).all()  # segments not asked for are untouched

@@ -273,54 +273,6 @@ def _fill_base(g0, g1, B, bvals, out):
 
 
 @njit(cache=True, nogil=True)
-def _mains_fit(buf, pa0, pb1, ia, ib, omega, nh, gc, W):
-    """Least-squares fit of c0 + c1 u + sum_h (a_h cos h w g + b_h sin h w g),
-    u = (g - gc)/W, to buf over [pa0, pb1) outside [ia, ib) (strided).
-    Returns the coefficients, or an empty array if ill-posed."""
-    npar = 2 + 2 * nh
-    n_out = (ia - pa0) + (pb1 - ib)
-    # about 800 points
-    stride = max(1, n_out // 800)
-    mmax = n_out // stride + 2
-    Phi = np.empty((mmax, npar))
-    y = np.empty(mmax)
-    c1 = np.cos(omega * pa0)
-    s1 = np.sin(omega * pa0)
-    cd = np.cos(omega * stride)
-    sd = np.sin(omega * stride)
-    m = 0
-    for g in range(pa0, pb1, stride):
-        if (g < ia or g >= ib) and m < mmax:
-            Phi[m, 0] = 1.0
-            Phi[m, 1] = (g - gc) / W
-            ch = c1
-            sh = s1
-            for h in range(nh):
-                Phi[m, 2 + 2 * h] = ch
-                Phi[m, 3 + 2 * h] = sh
-                t_ = ch * c1 - sh * s1
-                sh = sh * c1 + ch * s1
-                ch = t_
-            y[m] = buf[g - pa0]
-            m += 1
-        t_ = c1 * cd - s1 * sd
-        s1 = s1 * cd + c1 * sd
-        c1 = t_
-    if m < 4 * npar:
-        return np.empty(0)
-    P = Phi[:m]
-    G = np.dot(P.T, P)
-    rhs = np.dot(P.T, y[:m])
-    # ridge-regularise lightly so a short window cannot blow up
-    tr = 0.0
-    for a_ in range(npar):
-        tr += G[a_, a_]
-    for a_ in range(npar):
-        G[a_, a_] += 1e-9 * tr / npar
-    return _chol_solve(G, rhs)
-
-
-@njit(cache=True, nogil=True)
 def _chol_solve(G, rhs):
     """Solve the symmetric positive-definite system G c = rhs (Cholesky, in
     place on G); an empty array if G is not positive definite."""
@@ -352,17 +304,94 @@ def _chol_solve(G, rhs):
     return y
 
 
+#: samples per segment in the mains fit
+MAINS_POINTS = 512
+
+
 @njit(cache=True, nogil=True)
-def _mains_model(g, coef, omega, nh, gc, W):
-    v = coef[0] + coef[1] * (g - gc) / W
-    for h in range(nh):
-        v += coef[2 + 2 * h] * np.cos((h + 1) * omega * g) + coef[3 + 2 * h] * np.sin((h + 1) * omega * g)
-    return v
+def mains_segments(x, offset, B, bvals, segs, seg_len, ex_a, ex_b, omega, nh, clip, out):
+    """Mains harmonics of the residual ``x - baseline``, one fit per segment.
+
+    Segment ``j`` (rows of ``segs``) covers global samples
+    ``[j*seg_len, (j+1)*seg_len)`` (clipped to ``x``, which holds samples
+    ``offset .. offset+len(x)``). On about MAINS_POINTS strided samples outside the
+    excluded ranges ``[ex_a, ex_b)`` (sorted by start, ``ex_b`` non-decreasing)
+    and with the residual clipped at +-``clip``, least squares of
+    ``c0 + c1 u + sum_h (a_h cos h w g + b_h sin h w g)`` (global phase ``w g``);
+    ``out[j] = (a_1, b_1, ..., a_nh, b_nh)``, NaN if fewer than 8 x params
+    samples remain.
+    """
+    npar = 2 + 2 * nh
+    G = np.empty((npar, npar))
+    rhs = np.empty(npar)
+    phi = np.empty(npar)
+    nex = ex_a.shape[0]
+    n_loc = x.shape[0]
+    for r in range(segs.shape[0]):
+        j = segs[r]
+        g0 = max(j * seg_len, offset)
+        g1 = min((j + 1) * seg_len, offset + n_loc)
+        for a_ in range(2 * nh):
+            out[j, a_] = np.nan
+        if g1 - g0 < 16:
+            continue
+        stride = max(1, (g1 - g0) // MAINS_POINTS)
+        G[:, :] = 0.0
+        rhs[:] = 0.0
+        c1 = np.cos(omega * g0)
+        s1 = np.sin(omega * g0)
+        cd = np.cos(omega * stride)
+        sd = np.sin(omega * stride)
+        p = np.searchsorted(ex_b, g0, side="right")
+        gc = 0.5 * (g0 + g1)
+        W = 0.5 * (g1 - g0)
+        m = 0
+        for g in range(g0, g1, stride):
+            while p < nex and ex_b[p] <= g:
+                p += 1
+            if not (p < nex and ex_a[p] <= g):
+                v = x[g - offset] - baseline_at(g, B, bvals)
+                if v > clip:
+                    v = clip
+                elif v < -clip:
+                    v = -clip
+                phi[0] = 1.0
+                phi[1] = (g - gc) / W
+                ch = c1
+                sh = s1
+                for h in range(nh):
+                    phi[2 + 2 * h] = ch
+                    phi[3 + 2 * h] = sh
+                    t_ = ch * c1 - sh * s1
+                    sh = sh * c1 + ch * s1
+                    ch = t_
+                for a_ in range(npar):
+                    pa = phi[a_]
+                    rhs[a_] += pa * v
+                    for b_ in range(a_ + 1):
+                        G[a_, b_] += pa * phi[b_]
+                m += 1
+            t_ = c1 * cd - s1 * sd
+            s1 = s1 * cd + c1 * sd
+            c1 = t_
+        if m < 8 * npar:
+            continue
+        tr = 0.0
+        for a_ in range(npar):
+            for b_ in range(a_):
+                G[b_, a_] = G[a_, b_]
+            tr += G[a_, a_]
+        for a_ in range(npar):
+            G[a_, a_] += 1e-9 * tr / npar
+        c = _chol_solve(G, rhs)
+        if c.shape[0] == npar:
+            for a_ in range(2 * nh):
+                out[j, a_] = c[2 + a_]
 
 
 @njit(cache=True, nogil=True)
 def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
-                   off_pos, off_neg, out, omega=0.0, nh=3, mains_amp=np.inf):
+                   off_pos, off_neg, out, omega, mcoef, seg_len, min_tail=0):
     """Features of the events ``idx`` (global sample indices).
 
     ``x`` holds samples ``offset .. offset+len(x)`` and must cover
@@ -376,10 +405,12 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
     9 i_cross (lower-level crossing before the threshold crossing),
     10 threshold-crossing end, 11 sub-sample peak position (parabola),
     12 rising-edge half-maximum crossing (sub-sample, NaN if none).
-    ``omega`` > 0 (rad/sample, mains pickup) makes the local baseline a line
-    plus ``nh`` mains harmonics fitted over 1.5 periods on each side, for
-    events whose charge a pickup of amplitude ``mains_amp`` (A) could bias
-    by more than 0.5 %.
+    ``omega`` > 0 (rad/sample, mains pickup) with ``mcoef`` (per segment of
+    ``seg_len`` samples, the cos/sin amplitudes of the mains harmonics from
+    :func:`mains_segments`; NaN rows: none) subtracts the pickup of the
+    event's segment before the local line. ``min_tail`` (samples): the
+    integration runs at least this far past the peak (the tail of a weak
+    transient that the noise hides), within the same neighbour bounds.
     """
     ne = starts.shape[0]
     buf = np.empty(1024, np.float64)
@@ -412,7 +443,7 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         # rise and twice the fall (the part of the transient hidden in the
         # noise), bounded by the midpoints to the neighbours
         ext_a = max(2, ip - a + 1)
-        ext_b = max(2, 2 * (t - ip))
+        ext_b = max(2, 2 * (t - ip), ip + min_tail - t)
         lo2 = lo if e == 0 else (ends[e - 1] + s) // 2
         hi2 = hi if e == ne - 1 else (t + starts[e + 1]) // 2
         ia = min(a, max(lo2, a - ext_a, 0))
@@ -420,8 +451,6 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         # local linear baseline from the residual just before and after the
         # integration range (removes 1/f noise the slow baseline misses)
         wl = max(4, (ib - ia) // 2)
-        if omega > 0.0:
-            wl = max(wl, int(1.5 * 2.0 * np.pi / omega))
         # neighbours' tails (about twice their duration) stay out of the
         # local-baseline windows
         lo_t = lo if e == 0 else min(ia, ends[e - 1] + 2 * (ends[e - 1] - starts[e - 1]))
@@ -434,24 +463,15 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         for g in range(pa0, pb1):
             buf[g - pa0] = sg * (x[g - offset] - buf[g - pa0])
         # buf now holds the signed residual (sg * r) over [pa0, pb1)
-        coef = np.empty(0)
-        gc = 0.5 * (ia + ib)
-        Wn = max(1.0, 0.5 * (pb1 - pa0))
-        if omega > 0.0:
-            # skip the fit where pickup of amplitude mains_amp could not move
-            # the charge by 0.5 % even without cancelling over the window
-            qabs = 0.0
-            for g in range(ia, ib):
-                qabs += buf[g - pa0]
-            if mains_amp * (ib - ia) > 0.005 * abs(qabs):
-                coef = _mains_fit(buf, pa0, pb1, ia, ib, omega, nh, gc, Wn)
         q = 0.0
         loc_m = 0.0
         wl2 = max(4, (ib - ia) // 2)
         qa0 = max(ia - wl2, pa0)
         qb1 = min(ib + wl2, pb1)
-        if coef.shape[0] > 0:
-            # remove the fitted mains harmonics (only) where they matter
+        nh = mcoef.shape[1] // 2
+        seg = s // seg_len
+        if omega > 0.0 and nh > 0 and seg < mcoef.shape[0] and np.isfinite(mcoef[seg, 0]):
+            # remove the mains harmonics fitted on the event's segment
             c1 = np.cos(omega * qa0)
             s1 = np.sin(omega * qa0)
             cd = np.cos(omega)
@@ -461,11 +481,12 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
                 ch = c1
                 sh = s1
                 for h in range(nh):
-                    mv += coef[2 + 2 * h] * ch + coef[3 + 2 * h] * sh
+                    mv += mcoef[seg, 2 * h] * ch + mcoef[seg, 2 * h + 1] * sh
                     ch, sh = ch * c1 - sh * s1, sh * c1 + ch * s1
-                buf[g - pa0] -= mv
+                buf[g - pa0] -= sg * mv
+                if g == ip:
+                    loc_m = sg * mv
                 c1, s1 = c1 * cd - s1 * sd, s1 * cd + c1 * sd
-            loc_m = _mains_model(ip, coef, omega, nh, gc, Wn) - coef[0] - coef[1] * (ip - gc) / Wn
         if True:
             # local line from the residual just before and after the
             # integration range (removes 1/f noise the slow baseline misses)

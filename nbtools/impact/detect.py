@@ -297,10 +297,48 @@ def _hysteresis(src, chunks, B, bvals, on_pos, off_pos, on_neg, off_neg, mins=No
     return np.concatenate(S), np.concatenate(E), np.concatenate(G)
 
 
+#: mains pickup is fitted once per segment of this many periods (shared by
+#: the events in it); short enough to follow a drifting mains frequency
+MAINS_SEG_PERIODS = 10
+MAINS_HARMONICS = 3
+
+
+def _mains_coefs(src, chunks, B, bvals, starts, ends, omega, clip):
+    """Mains harmonics per segment of MAINS_SEG_PERIODS periods holding an
+    event: ``(coef (n_seg, 2 h) NaN where not fitted, seg_len)``. Events and
+    their tails are excluded from the fits; the segment grid is global, so
+    the result does not depend on the chunking."""
+    n = src.n
+    nh = MAINS_HARMONICS
+    if omega <= 0 or starts.size == 0:
+        return np.empty((0, 2 * nh)), 1
+    seg_len = max(64, int(round(MAINS_SEG_PERIODS * 2 * np.pi / omega)))
+    nseg = (n + seg_len - 1) // seg_len
+    coef = np.full((nseg, 2 * nh), np.nan)
+    segs = np.unique(starts // seg_len).astype(np.int64)
+    dur = ends - starts
+    ex_a = starts - dur - 16
+    ex_b = np.maximum.accumulate(ends + 3 * dur + 16)
+    per = max(1, (chunks[0][1] - chunks[0][0]) // seg_len)
+    k = 0
+    while k < segs.size:
+        # segments within one chunk's length of each other are read at once
+        j0 = int(segs[k])
+        m = int(np.searchsorted(segs, j0 + per, side="left"))
+        grp = segs[k:m]
+        g0, g1 = j0 * seg_len, min(n, (int(grp[-1]) + 1) * seg_len)
+        _kernels.mains_segments(src.read(g0, g1), g0, B, bvals, grp, seg_len, ex_a, ex_b,
+                                omega, nh, clip, coef)
+        k = m
+    return coef, seg_len
+
+
 def _features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg, which=None, omega=0.0,
-              mains_amp=np.inf):
+              mcoef=None, seg_len=1, min_tail=0):
     """Feature rows for events ``which`` (default all), reading near them only."""
     ne = starts.size
+    if mcoef is None:
+        mcoef = np.empty((0, 2 * MAINS_HARMONICS))
     which = np.arange(ne, dtype=np.int64) if which is None else np.asarray(which, np.int64)
     out = np.empty((which.size, 13), np.float64)
     if which.size == 0:
@@ -315,8 +353,8 @@ def _features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg, whic
         w1 = n if e1 == ne - 1 else max(int(starts[e1 + 1]), int(ends[e1]))
         x = src.read(w0, w1)
         o = np.empty((ev.size, 13), np.float64)
-        _kernels.event_features(x, w0, n, B, bvals, starts, ends, signs, ev, off_pos, off_neg, o, omega, 3,
-                                mains_amp)
+        _kernels.event_features(x, w0, n, B, bvals, starts, ends, signs, ev, off_pos, off_neg, o, omega,
+                                mcoef, seg_len, int(min_tail))
         out[sel] = o
         del x
     return out
@@ -340,6 +378,8 @@ def _merge_close(starts, ends, signs, gap):
 #: events above this SNR give their own peak time; weaker ones use the
 #: rising edge (see _peak_positions)
 SNR_PEAK_OWN = 20.0
+#: weak events are integrated at least this many decay constants past the peak
+TAIL_TAUS = 4.0
 
 
 def _peak_positions(feat, snr):
@@ -381,6 +421,8 @@ def _merge_tails(starts, ends, signs, feat):
 #: events above this SNR give their own peak time; weaker ones use the
 #: rising edge (see _peak_positions)
 SNR_PEAK_OWN = 20.0
+#: weak events are integrated at least this many decay constants past the peak
+TAIL_TAUS = 4.0
 
 
 def _peak_positions(feat, snr):
@@ -521,11 +563,12 @@ def find_events(trace, fs=None, *, blank=None, **params) -> pd.DataFrame:
     iterations : int
         Baseline/noise re-estimations with event blocks masked (3).
     mains : 'auto', float or None
-        Mains pickup (Hz) modelled in each event's local baseline (a line
-        plus 3 harmonics fitted over 1.5 periods on each side) so it does not
-        bias the charge. 'auto' tests 50 and 60 Hz in the residual and models
-        the one that stands out as a spectral line (2x the neighbouring
-        frequencies, > 0.05 noise SD); None: a line only.
+        Mains pickup (Hz) subtracted from each event's local baseline so it
+        does not bias the charge: 3 harmonics fitted once per segment of 10
+        periods holding events (events excluded from the fit). 'auto'
+        tests 50 and 60 Hz in the residual and models the one that stands
+        out as a spectral line (2x the neighbouring frequencies, > 0.05
+        noise SD); None: a line only.
     chunk_size : int, optional
         Samples per chunk; default whole array in memory, 2**24 for memory
         maps. Results do not depend on it.
@@ -695,8 +738,9 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
     rej_s, rej_e, rej_g, rej_r = [], [], [], []
     if p["merge"]:
         starts, ends, signs = _merge_close(starts, ends, signs, gap)
-    m_amp = 2.0 * mains_A if np.isfinite(mains_A) else np.inf
-    feat = _features(src, chunks, B, bvals, starts, ends, signs, off, off, omega=omega, mains_amp=m_amp)
+    mcoef, seg_len = _mains_coefs(src, chunks, B, bvals, starts, ends, omega, 4.0 * sigma)
+    feat = _features(src, chunks, B, bvals, starts, ends, signs, off, off, omega=omega, mcoef=mcoef,
+                     seg_len=seg_len)
     n_merged = 0
     if p["merge"]:
         starts, ends, signs, n_merged, keep, changed = _merge_tails(starts, ends, signs, feat)
@@ -704,7 +748,19 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
             feat = feat[keep]
             redo = np.unique(np.clip(np.concatenate([changed - 1, changed, changed + 1]), 0, starts.size - 1))
             feat[redo] = _features(src, chunks, B, bvals, starts, ends, signs, off, off, redo, omega=omega,
-                                   mains_amp=m_amp)
+                                   mcoef=mcoef, seg_len=seg_len)
+    # weak events: their tail sinks into the noise before the lower level
+    # is crossed for good; integrate them to TAIL_TAUS decay constants past
+    # the peak (median decay of the strong events of the recording)
+    snr = np.abs(feat[:, 3]) / sigma
+    strong = (snr >= SNR_PEAK_OWN) & np.isfinite(feat[:, 6]) & (feat[:, 6] > 0)
+    if strong.sum() >= 3:
+        min_tail = int(math.ceil(TAIL_TAUS * float(np.median(feat[strong, 6]))))
+        weak = np.flatnonzero(snr < SNR_PEAK_OWN)
+        short = weak[feat[weak, 1] - feat[weak, 2] < min_tail]
+        if short.size:
+            feat[short] = _features(src, chunks, B, bvals, starts, ends, signs, off, off, short, omega=omega,
+                                    mcoef=mcoef, seg_len=seg_len, min_tail=min_tail)
     reason = np.full(starts.size, "", dtype=object)
     # charging transient at the start
     masked = [[a / fs + t0, b / fs + t0] for a, b in zip(skip_a, skip_b)]
