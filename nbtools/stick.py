@@ -108,29 +108,7 @@ def load_cv_series(paths) -> list[pd.DataFrame]:
     return sorted(cvs, key=lambda d: d.attrs["v"])
 
 
-def _smooth(E, i, window_V):
-    """Savitzky-Golay smoothing (cubic, ``window_V`` wide) of each sweep separately.
-
-    Per sweep, so that a background linear in E stays linear (no smearing over a vertex).
-    """
-    from scipy.signal import savgol_filter
-
-    step = np.median(np.abs(np.diff(E)))
-    n = int(round(window_V / step)) if step > 0 else 0
-    n += 1 - n % 2
-    if n < 5:
-        return i
-    d = np.sign(np.diff(E))
-    turns = np.flatnonzero((d[1:] != d[:-1]) & (d[1:] != 0)) + 1
-    out = np.array(i, dtype=float, copy=True)
-    for a, b in zip(np.r_[0, turns], np.r_[turns, E.size - 1]):
-        seg = i[a:b + 1]
-        if seg.size > n:
-            out[a:b + 1] = savgol_filter(seg, n, 3, mode="interp")
-    return out
-
-
-def cv_peak_table(cvs, *, smooth=0.015) -> pd.DataFrame:
+def cv_peak_table(cvs, *, smooth=0.015, fit_window=0.7) -> pd.DataFrame:
     """One row per voltammogram: anodic/cathodic peak potentials, currents and charges.
 
     Parameters
@@ -138,8 +116,12 @@ def cv_peak_table(cvs, *, smooth=0.015) -> pd.DataFrame:
     cvs : list of DataFrame
         From :func:`load_cv_series` (``t``, ``E``, ``i``; ``attrs["v"]``).
     smooth : float
-        Savitzky-Golay window (V) applied before locating the peaks, so that noise
-        does not move the peak potential (0: none). Charges use the same current.
+        Savitzky-Golay window (V), applied per sweep by :func:`nbtools.kinetics.find_cv_peaks`
+        (``smooth=``) to locate each peak, whose potential then comes from a cubic
+        fit of its top (``fit_window``), so that noise does not move it (0: none).
+    fit_window : float or None
+        Fraction of the peak height above which the cubic is fitted (None: three-point
+        interpolation).
 
     Returns
     -------
@@ -152,8 +134,7 @@ def cv_peak_table(cvs, *, smooth=0.015) -> pd.DataFrame:
     rows = []
     for df in cvs:
         E, t = df["E"].to_numpy(), df["t"].to_numpy()
-        i = _smooth(E, df["i"].to_numpy(), smooth) if smooth else df["i"].to_numpy()
-        pk = find_cv_peaks(E, i, t=t)
+        pk = find_cv_peaks(E, df["i"].to_numpy(), t=t, smooth=smooth or None, fit_window=fit_window)
         an, ca = pk[pk["direction"] == "anodic"], pk[pk["direction"] == "cathodic"]
         name = Path(df.attrs.get("source", "")).name
         if an.empty or ca.empty:

@@ -106,3 +106,53 @@ def test_peaks_offset_invariance_and_polarity_mirror(offset, ks):
     assert list(m.direction) == ["cathodic", "anodic"]
     np.testing.assert_allclose(m.E_peak.to_numpy(), -a.E_peak.to_numpy(), atol=1e-9)
     np.testing.assert_allclose(m.charge.to_numpy(), -a.charge.to_numpy(), rtol=1e-9)
+
+
+def _noisy_cases():
+    from nbtools.simulate import cv_programme, particle_cv
+
+    _, E, _ = cv_programme(-0.3, 0.3, 0.01, dE=1e-3)
+    v = 0.01
+    yield "Nernstian g=0", E, frumkin_cv(E, 1e-9, 0.0, 0.0, v)
+    yield "Nernstian g=-1", E, frumkin_cv(E, 1e-9, 0.0, -1.0, v)
+    yield "Laviron Lambda=0.3", E, laviron_cv(E, 1e-9, 0.0, 0.3 * F_RT * v, 0.5, 0.0, v)
+    r = 200e-9  # solid diffusion, sigma = 10: asymmetric peaks
+    df = particle_cv(radius=r, D=r**2 * F_RT * v / 10.0, k0=1e-6, v=v, E0=0.0, dE=1e-3)
+    yield "sphere sigma=10", df["E"].to_numpy(), df["i"].to_numpy()
+
+
+@pytest.mark.parametrize("name, E, i", list(_noisy_cases()), ids=lambda x: x if isinstance(x, str) else "")
+def test_peak_potentials_robust_to_noise(name, E, i):
+    v = 0.01
+    exact = find_cv_peaks(E, i, v=v, smooth=None, fit_window=None)  # 3-point, noise-free
+    clean = find_cv_peaks(E, i, v=v)
+    # the default smoothing + cubic fit does not shift noise-free peaks (by > 0.5 mV)
+    assert np.abs(clean.E_peak - exact.E_peak).max() < 0.5e-3
+    old, new = [], []
+    for seed in range(12):
+        y = i + np.random.default_rng(seed).normal(0, 0.01 * np.abs(i).max(), i.size)  # 1 % noise
+        new.append(np.abs(find_cv_peaks(E, y, v=v).E_peak - exact.E_peak).max())
+        old.append(np.abs(find_cv_peaks(E, y, v=v, smooth=None, fit_window=None).E_peak
+                          - exact.E_peak).max())
+    assert max(new) < 2e-3, name
+    assert max(old) > 2e-3  # the former sample-maximum method moved by several mV
+    pk = find_cv_peaks(E, y, v=v)
+    assert (pk.n_fit > 10).all() and (pk.E_peak_stderr < 2e-3).all()
+
+
+def test_peak_smoothing_options():
+    E = _cv(-0.4, 0.4, 801)  # 1 mV steps
+    i = laviron_cv(E, 1e-10, 0.0, 1.0, 0.5, 0.0, 0.05)
+    i = i + np.random.default_rng(0).normal(0, 0.01 * np.abs(i).max(), i.size)
+    by_volt = find_cv_peaks(E, i, v=0.05, smooth=0.015)
+    by_samples = find_cv_peaks(E, i, v=0.05, smooth=15)
+    np.testing.assert_allclose(by_volt.E_peak, by_samples.E_peak)
+    assert by_volt.attrs["smooth"] == 0.015 and by_volt.attrs["fit_window"] == 0.7
+    plain = find_cv_peaks(E, i, v=0.05, smooth=None, fit_window=None)
+    assert (plain.n_fit == 0).all() and plain.E_peak_stderr.isna().all()
+    with pytest.raises(ParameterError, match="smooth"):
+        find_cv_peaks(E, i, v=0.05, smooth=-1.0)
+    with pytest.raises(ParameterError, match="smooth"):
+        find_cv_peaks(E, i, v=0.05, smooth=True)
+    with pytest.raises(ParameterError, match="fit_window"):
+        find_cv_peaks(E, i, v=0.05, fit_window=1.5)
