@@ -258,8 +258,6 @@ def peak_kernel(cur, pot, nsamp, h, branch, cycle, use_win, e1, e2, w, sign, out
                     ins[k] = False
         cs = np.empty(M)
         _smooth(c, w, cs)
-        best = -np.inf
-        kb = -1
         first = -1
         last = -1
         for k in range(M):
@@ -267,23 +265,56 @@ def peak_kernel(cur, pot, nsamp, h, branch, cycle, use_win, e1, e2, w, sign, out
                 if first < 0:
                     first = k
                 last = k
-                v = cs[k] * sign
+        if first < 0:
+            continue
+        # background: straight line through the mean raw (E, i) of ne samples at each end of the
+        # branch, the outermost skipped (vertex); a capacitive branch is flat after subtracting it
+        ne = max(1, min(5, (last - first) // 8))
+        x0 = 0.0
+        y0 = 0.0
+        n0 = 0
+        x1 = 0.0
+        y1e = 0.0
+        n1 = 0
+        for j in range(1, ne + 1):
+            ka = min(first + j, last)
+            kz = max(last - j, first)
+            if np.isfinite(c[ka]) and np.isfinite(p[ka]):
+                x0 += p[ka]
+                y0 += c[ka]
+                n0 += 1
+            if np.isfinite(c[kz]) and np.isfinite(p[kz]):
+                x1 += p[kz]
+                y1e += c[kz]
+                n1 += 1
+        if n0 == 0 or n1 == 0:
+            continue
+        x0 /= n0
+        y0 /= n0
+        x1 /= n1
+        y1e /= n1
+        slope = (y1e - y0) / (x1 - x0) if x1 != x0 else 0.0
+        best = -np.inf
+        kb = -1
+        for k in range(first + 1, last):
+            if ins[k]:
+                v = (cs[k] - (y0 + slope * (p[k] - x0))) * sign
                 if np.isfinite(v) and v > best:
                     best = v
                     kb = k
         if kb < 0:
             continue
-        y1 = best
-        inner = kb > 0 and kb < M - 1 and ins[kb - 1] and ins[kb + 1]
+        inner = ins[kb - 1] and ins[kb + 1]
         epk = p[kb]
-        ipk = y1
+        ipk = cs[kb] * sign
+        prom = best
         if inner:
-            y0 = cs[kb - 1] * sign
-            y2 = cs[kb + 1] * sign
-            den = y0 - 2 * y1 + y2
+            r0 = (cs[kb - 1] - (y0 + slope * (p[kb - 1] - x0))) * sign
+            r2 = (cs[kb + 1] - (y0 + slope * (p[kb + 1] - x0))) * sign
+            den = r0 - 2 * best + r2
             delta = 0.0
             if den < 0:
-                delta = 0.5 * (y0 - y2) / den
+                delta = 0.5 * (r0 - r2) / den
                 if not np.isfinite(delta):
                     delta = 0.0
                 delta = min(max(delta, -0.5), 0.5)
@@ -291,14 +322,11 @@ def peak_kernel(cur, pot, nsamp, h, branch, cycle, use_win, e1, e2, w, sign, out
                 epk = p[kb] + delta * (p[kb + 1] - p[kb])
             else:
                 epk = p[kb] + delta * (p[kb] - p[kb - 1])
-            ipk = y1 - 0.25 * (y0 - y2) * delta
-        if sign > 0:
-            ends = max(cs[first], cs[last])
-        else:
-            ends = max(-cs[first], -cs[last])
+            prom = best - 0.25 * (r0 - r2) * delta
+            ipk = cs[kb] * sign - 0.25 * (cs[kb - 1] - cs[kb + 1]) * sign * delta
         out_e[i] = epk
         out_i[i] = ipk * sign
-        out_p[i] = ipk - ends
+        out_p[i] = prom
         out_inner[i] = inner
 
 

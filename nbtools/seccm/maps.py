@@ -297,26 +297,46 @@ def _peak_arrays(ds, direction, window, cycle, smooth, min_prominence, engine="n
         if win is not None:
             ins &= (p >= win[0]) & (p <= win[1])
         cs = sw.moving_average(c, smooth) * sign
-        v = np.where(ins & np.isfinite(cs), cs, -np.inf)
-        k = np.argmax(v, axis=1)
         rows = np.arange(c.shape[0])
-        ok = np.isfinite(v[rows, k])
-        km, kp = np.clip(k - 1, 0, None), np.clip(k + 1, None, c.shape[1] - 1)
-        inner = ok & (k > 0) & (k < c.shape[1] - 1) & ins[rows, km] & ins[rows, kp]
-        y0, y1, y2 = v[rows, km], v[rows, k], v[rows, kp]
+        M = c.shape[1]
+        first = np.argmax(ins, axis=1)
+        last = M - 1 - np.argmax(ins[:, ::-1], axis=1)
+        has = ins.any(axis=1)
+        # background line through the mean raw (E, i) of ne samples at each end, outermost skipped
+        ne = np.clip((last - first) // 8, 1, 5)
+        j = np.arange(1, 6)
+        use = j[None, :] <= ne[:, None]
+        ka = np.minimum(first[:, None] + j[None, :], last[:, None])
+        kz = np.maximum(last[:, None] - j[None, :], first[:, None])
+
+        def end_mean(a, kk):
+            v = np.take_along_axis(a, kk, axis=1).astype(np.float64)
+            okk = use & np.isfinite(v) & np.isfinite(np.take_along_axis(c, kk, axis=1))
+            okk &= np.isfinite(np.take_along_axis(p, kk, axis=1))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(okk, v, 0.0).sum(axis=1) / okk.sum(axis=1)
+
+        x0, y0 = end_mean(p, ka), end_mean(c, ka) * sign
+        x1, y1e = end_mean(p, kz), end_mean(c, kz) * sign
         with np.errstate(invalid="ignore", divide="ignore"):
-            den = y0 - 2 * y1 + y2
-            delta = np.where(inner & (den < 0), 0.5 * (y0 - y2) / den, 0.0)
+            slope = np.where(x1 != x0, (y1e - y0) / (x1 - x0), 0.0)
+            r = cs - (y0[:, None] + slope[:, None] * (p - x0[:, None]))
+        kidx = np.arange(M)[None, :]
+        cand = ins & (kidx > first[:, None]) & (kidx < last[:, None]) & has[:, None]
+        v = np.where(cand & np.isfinite(r), r, -np.inf)
+        k = np.argmax(v, axis=1)
+        ok = np.isfinite(v[rows, k])
+        km, kp = np.clip(k - 1, 0, None), np.clip(k + 1, None, M - 1)
+        inner = ok & ins[rows, km] & ins[rows, kp]
+        r0, r1, r2 = r[rows, km], r[rows, k], r[rows, kp]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            den = r0 - 2 * r1 + r2
+            delta = np.where(inner & (den < 0), 0.5 * (r0 - r2) / den, 0.0)
         delta = np.clip(np.nan_to_num(delta), -0.5, 0.5)
         with np.errstate(invalid="ignore"):
             epk = p[rows, k] + delta * np.where(delta > 0, p[rows, kp] - p[rows, k], p[rows, k] - p[rows, km])
-        with np.errstate(invalid="ignore"):
-            ipk = np.where(inner, y1 - 0.25 * (y0 - y2) * delta, y1)
-        # prominence above the higher end of the window
-        first = np.argmax(ins, axis=1)
-        last = c.shape[1] - 1 - np.argmax(ins[:, ::-1], axis=1)
-        ends = np.maximum(cs[rows, first], cs[rows, last])
-        prom = ipk - ends
+            prom = np.where(inner, r1 - 0.25 * (r0 - r2) * delta, r1)
+            ipk = np.where(inner, cs[rows, k] - 0.25 * (cs[rows, km] - cs[rows, kp]) * delta, cs[rows, k])
         good = ok & inner & (prom > min_prominence[sl])
         E[sl] = np.where(good, epk, np.nan)
         I[sl] = np.where(ok, ipk * sign, np.nan)
@@ -352,14 +372,20 @@ def peak(ds, direction="anodic", *, window=None, cycle=-1, smooth=5, min_promine
         Moving-average width in samples before the search (odd; 1 = none).
         The peak is refined with a parabola through three points.
     min_prominence : float, optional
-        Minimum height (A) of the peak above the higher end of the window;
-        default 5 x the pixel's noise. Below it (no peak: a flat or
-        monotonic curve) the potential is NaN.
+        Minimum height (A) of the peak above the background line; default
+        5 x the pixel's noise. The background is the straight line through
+        the mean current of a few samples at each end of the branch (or
+        window), the outermost skipped: a capacitive (double-layer) branch,
+        sloped or not, is flat after subtracting it. The peak is the largest
+        value of the background-subtracted current strictly inside the
+        branch; below the threshold (a flat or monotonic curve, the end of a
+        sloped capacitive branch) the potential is NaN.
 
     Returns
     -------
     xarray.Dataset
-        Maps (y, x): ``potential`` (V), ``current`` (A, signed), ``prominence`` (A).
+        Maps (y, x): ``potential`` (V), ``current`` (A, signed, smoothed raw
+        current at the peak), ``prominence`` (A, above the background line).
     """
     validate(ds)
     E, I, P = _peak_arrays(ds, direction, window, cycle, smooth, _min_prom(ds, min_prominence), engine)
@@ -368,7 +394,7 @@ def peak(ds, direction="anodic", *, window=None, cycle=-1, smooth=5, min_promine
         {
             "potential": _to_map(E, ds, "potential", {"units": "V", "long_name": f"{direction} peak potential", **common}),
             "current": _to_map(I, ds, "current", {"units": "A", "long_name": f"{direction} peak current", **common}),
-            "prominence": _to_map(P, ds, "prominence", {"units": "A", "long_name": "peak height above window ends"}),
+            "prominence": _to_map(P, ds, "prominence", {"units": "A", "long_name": "peak height above the background line"}),
         }
     )
 
