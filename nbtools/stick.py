@@ -164,23 +164,27 @@ def particle_size(charge, material="LiMn2O4", *, conversion=1.0) -> pd.Series:
                       "conversion": conversion})
 
 
+_VERDICTS = {
+    "thin-layer/surface-confined": "surface-confined / thin-layer (i_p ∝ v): the whole particle reacts uniformly",
+    "diffusion-limited": "diffusion-limited (i_p ∝ √v): solid-state diffusion limits the current",
+    "mixed": "mixed: between thin-layer (1) and diffusion-limited (1/2) behaviour",
+    "undetermined": "undetermined: the slope is too uncertain or outside 1/2 .. 1 "
+                    "(capacitive current, iR drop or misplaced peaks?)",
+}
+
+
 def scan_rate_verdict(v, ip, *, tolerance=0.12) -> pd.Series:
     """Slope of log|i_p| against log v, with a plain-words verdict.
 
-    Adds to :func:`nbtools.kinetics.scan_rate_slope` a ``verdict``: slope within
+    Adds to :func:`nbtools.kinetics.scan_rate_slope` (called with ``tol=tolerance``,
+    which decides the regime) a ``verdict`` in plain words: slope within
     ``tolerance`` of 1 -> surface-confined / thin-layer (the whole particle reacts
-    uniformly), of 1/2 -> limited by solid-state diffusion, otherwise mixed.
+    uniformly), of 1/2 -> limited by solid-state diffusion, clearly between -> mixed.
     """
     from .kinetics import scan_rate_slope
 
-    s = scan_rate_slope(v, ip).copy()
-    b = s["slope"]
-    if abs(b - 1) <= tolerance:
-        s["verdict"] = "surface-confined / thin-layer (i_p ∝ v): the whole particle reacts uniformly"
-    elif abs(b - 0.5) <= tolerance:
-        s["verdict"] = "diffusion-limited (i_p ∝ √v): solid-state diffusion limits the current"
-    else:
-        s["verdict"] = "mixed: between thin-layer (1) and diffusion-limited (1/2) behaviour"
+    s = scan_rate_slope(v, ip, tol=tolerance).copy()
+    s["verdict"] = _VERDICTS[s["regime"]]
     return s
 
 

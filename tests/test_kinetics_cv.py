@@ -60,6 +60,26 @@ def test_scan_rate_slope_thin_layer_and_diffusion():
         scan_rate_slope(v[:2], ip[:2])
 
 
+def test_scan_rate_slope_tolerance():
+    # a thin-layer particle with slight kinetic/iR losses at high v: slope 0.979 +- 0.008
+    # from 12 precise points -- the interval excludes 1, yet this is not "mixed"
+    v = np.geomspace(1e-4, 1, 12)
+    wiggle = 0.01 * np.sin(np.arange(12) * 2.1)
+    s = scan_rate_slope(v, 2e-9 * v**0.979 * 10**wiggle)
+    assert s.slope == pytest.approx(0.979, abs=0.01) and s.upper < 1.0
+    assert s.regime == "thin-layer/surface-confined" and s.tol == 0.1
+    assert "interval" in s.note and f"{s.lower:.3f}" in s.note
+    assert scan_rate_slope(v, v**0.979, tol=0.01).regime == "mixed"  # a strict tolerance
+    assert scan_rate_slope(v, v**0.54).regime == "diffusion-limited"
+    assert scan_rate_slope(v, v**0.75).regime == "mixed"
+    assert scan_rate_slope(v, v**1.4).regime == "undetermined"  # not 1/2..1: capacitive? iR?
+    # three noisy points whose interval spans both 1/2 and 1: no verdict
+    noisy = scan_rate_slope([1e-3, 1e-2, 1e-1], [1.0, 3.0, 30.0])
+    assert noisy.lower < 0.5 and noisy.upper > 1 and noisy.regime == "undetermined"
+    with pytest.raises(ParameterError, match="tol"):
+        scan_rate_slope(v, v, tol=0.3)
+
+
 @pytest.mark.parametrize("alpha", [0.5, 0.4])
 def test_laviron_ks_recovers_rate_constant(alpha):
     ks = 0.2
