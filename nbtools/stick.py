@@ -282,8 +282,9 @@ def laviron_table(peaks: pd.DataFrame, *, tau=None, alpha=0.5, radius=None, sigm
     The Laviron working curve assumes a uniformly reacting particle. Solid diffusion
     adds its own delay, so the peak separation gives an *apparent* rate ``ks_app``.
     For small perturbations the mean delays add (first moments), 1/ks_app ~ 1/ks + tau/15
-    with tau = r^2/D from PITT; ``ks`` is corrected accordingly (an approximation:
-    good to ~10 % for sigma <~ 3 in simulations).
+    with tau = r^2/D from PITT; ``ks`` is corrected accordingly by
+    :func:`nbtools.kinetics.laviron_ks` (``tau=``; an approximation, within ~6 % for
+    sigma <= 3 and ks tau <= 3 in simulations, see there).
 
     Parameters
     ----------
@@ -312,20 +313,10 @@ def laviron_table(peaks: pd.DataFrame, *, tau=None, alpha=0.5, radius=None, sigm
     """
     from .kinetics import laviron_ks
 
-    F_RT = 96485.33212 / (8.314462618 * T)
     base = laviron_ks(peaks["v"].to_numpy(), peaks["E_pa"].to_numpy(), peaks["E_pc"].to_numpy(),
-                      alpha=alpha, T=T)
-    df = base[["v", "dEp", "Lambda"]].copy()
-    df["ks_app"] = base["ks"]
-    if tau is not None:
-        inv = 1.0 / df["ks_app"] - tau / 15.0
-        df["ks"] = np.where(inv > 0, 1.0 / inv, np.nan)
-        df["sigma"] = F_RT * df["v"] * tau
-        ok_sigma = df["sigma"] <= sigma_max
-    else:
-        df["ks"] = df["ks_app"]
-        df["sigma"] = np.nan
-        ok_sigma = True
+                      alpha=alpha, T=T, tau=tau)
+    df = base[["v", "dEp", "Lambda", "ks_app", "ks", "sigma"]].copy()
+    ok_sigma = df["sigma"] <= sigma_max if tau is not None else True
     df["used"] = np.isfinite(df["ks"]) & (df["dEp"] >= min_dEp) & ok_sigma
     df["k0"] = df["ks"] * radius / 3.0 if radius is not None else np.nan
 

@@ -176,3 +176,29 @@ def test_peak_smoothing_options():
         find_cv_peaks(E, i, v=0.05, smooth=True)
     with pytest.raises(ParameterError, match="fit_window"):
         find_cv_peaks(E, i, v=0.05, fit_window=1.5)
+
+
+def test_laviron_ks_solid_diffusion_correction():
+    from nbtools.simulate import particle_cv
+
+    ks, tau, r = 0.1, 10.0, 1e-6  # ks tau = 1
+    v = np.array([1.0, 3.0]) / (F_RT * tau)  # sigma = 1 and 3 (Lambda = 1 and 0.33)
+    Epa, Epc = [], []
+    for vv in v:
+        df = particle_cv(radius=r, D=r**2 / tau, k0=ks * r / 3, v=vv, E0=0.0, dE=1e-3,
+                         E_start=-0.5, E_vertex=0.5)
+        pk = find_cv_peaks(df["E"].to_numpy(), df["i"].to_numpy(), t=df["t"].to_numpy())
+        Epa.append(pk.E_peak.iloc[0])
+        Epc.append(pk.E_peak.iloc[1])
+    plain = laviron_ks(v, Epa, Epc)
+    np.testing.assert_allclose(plain["ks"], plain["ks_app"])
+    assert np.all(plain["ks_app"] < 0.96 * ks)  # solid diffusion adds delay: 5-8 % low
+    got = laviron_ks(v, Epa, Epc, tau=tau, radius=r)
+    np.testing.assert_allclose(got["ks"], ks, rtol=0.03)
+    np.testing.assert_allclose(got["sigma"], [1.0, 3.0])
+    np.testing.assert_allclose(got["k0"], got["ks"] * r / 3)
+    assert got.attrs["ks"] == pytest.approx(ks, rel=0.03) and "tau/15" in got.attrs["note"]
+    # diffusion alone explains the separation: no rate constant
+    assert np.isnan(laviron_ks(v, Epa, Epc, tau=1e3)["ks"]).all()
+    with pytest.raises(ParameterError, match="tau"):
+        laviron_ks(v, Epa, Epc, tau=-1.0)

@@ -288,7 +288,7 @@ def laviron_lambda(dEp, alpha=0.5, T=T_DEFAULT):
     return out if out.ndim else float(out)
 
 
-def laviron_ks(v, Ep_a, Ep_c, *, alpha=0.5, T=T_DEFAULT, radius=None):
+def laviron_ks(v, Ep_a, Ep_c, *, alpha=0.5, T=T_DEFAULT, radius=None, tau=None):
     """Rate constant k_s (1/s) from peak separations at several scan rates (Laviron).
 
     Parameters
@@ -301,13 +301,27 @@ def laviron_ks(v, Ep_a, Ep_c, *, alpha=0.5, T=T_DEFAULT, radius=None):
         Transfer coefficient assumed for the working curve.
     radius : float, optional
         Particle radius (m): adds ``k0 = k_s r / 3`` (m/s).
+    tau : float, optional
+        r^2/D (s) of the particle (e.g. from a PITT fit): removes the delay of solid
+        diffusion from the apparent rate. The Laviron curve assumes a uniformly
+        reacting particle; for small perturbations the mean delays add (first
+        moments: the mean time of the sphere's diffusion response is tau/15), so
+        ``1/ks = 1/ks_app - tau/15``. **An approximation.** Measured against the
+        finite-volume simulator (:func:`nbtools.simulate.particle_cv`, alpha = 0.5,
+        Lambda = 0.1-3.3): with sigma = F v tau/(R T) <= 3 and ks tau <= 3 the corrected
+        ks is within 6 % of the truth where the apparent one is up to 21 % low; at
+        ks tau = 10, sigma = 3 it is 11 % low (apparent: 44 %); at sigma = 10 it
+        over-corrects by 8-22 %. Rows where ``1/ks_app <= tau/15`` (diffusion explains
+        the whole separation) get NaN.
 
     Returns
     -------
     pandas.DataFrame
-        Per scan rate: ``v``, ``dEp`` (V), ``Lambda``, ``ks`` (1/s, NaN where the
-        CV is reversible), optional ``k0``. ``attrs``: ``ks`` (geometric mean of the
-        finite values), ``ks_spread`` (std of log10 ks) and ``note``.
+        Per scan rate: ``v``, ``dEp`` (V), ``Lambda``, ``ks_app`` (1/s, from the
+        working curve, NaN where the CV is reversible), ``ks`` (1/s: corrected with
+        ``tau``, else equal to ``ks_app``), ``sigma`` (F v tau/(R T); NaN without tau),
+        optional ``k0``. ``attrs``: ``ks`` (geometric mean of the finite values),
+        ``ks_app``, ``ks_spread`` (std of log10 ks), ``tau`` and ``note``.
     """
     v = np.atleast_1d(np.asarray(v, dtype=float))
     dEp = np.atleast_1d(np.asarray(Ep_a, dtype=float) - np.asarray(Ep_c, dtype=float))
@@ -315,17 +329,38 @@ def laviron_ks(v, Ep_a, Ep_c, *, alpha=0.5, T=T_DEFAULT, radius=None):
         raise DataError("v, Ep_a and Ep_c must have the same length")
     if np.any(dEp < 0):
         raise DataError("anodic peak potentials must be above the cathodic ones (Ep_a >= Ep_c)")
+    if tau is not None and not (np.isfinite(tau) and tau > 0):
+        raise ParameterError(f"tau = r^2/D must be > 0 (s), got {tau!r}")
     f = F / (R * T)
     lam = np.atleast_1d(laviron_lambda(dEp, alpha, T))
-    ks = np.where(np.isfinite(lam), lam * f * v, np.nan)
-    df = pd.DataFrame({"v": v, "dEp": dEp, "Lambda": lam, "ks": ks})
+    ks_app = np.where(np.isfinite(lam), lam * f * v, np.nan)
+    if tau is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = 1.0 / ks_app - tau / 15.0
+            ks = np.where(inv > 0, 1.0 / inv, np.nan)
+        sigma = f * v * tau
+    else:
+        ks, sigma = ks_app, np.full(v.shape, np.nan)
+    df = pd.DataFrame({"v": v, "dEp": dEp, "Lambda": lam, "ks_app": ks_app, "ks": ks,
+                       "sigma": sigma})
     if radius is not None:
         df["k0"] = df["ks"] * radius / 3.0
+
+    def gmean(x):
+        x = x[np.isfinite(x)]
+        return float(10 ** np.mean(np.log10(x))) if x.size else np.nan
+
     good = np.isfinite(ks)
-    df.attrs["ks"] = float(10 ** np.mean(np.log10(ks[good]))) if good.any() else np.nan
+    df.attrs["ks"] = gmean(ks)
+    df.attrs["ks_app"] = gmean(ks_app)
     df.attrs["ks_spread"] = float(np.std(np.log10(ks[good]))) if good.sum() > 1 else np.nan
-    df.attrs["note"] = ("valid for thin-layer behaviour (sigma = F v r^2/(R T D) << 1, i_p ~ v); "
-                        "uncompensated/contact resistance also widens dEp")
+    df.attrs["tau"] = tau
+    note = ("valid for thin-layer behaviour (sigma = F v r^2/(R T D) << 1, i_p ~ v); "
+            "uncompensated/contact resistance also widens dEp")
+    if tau is not None:
+        note += ("; ks corrected for solid diffusion (1/ks = 1/ks_app - tau/15, an approximation: "
+                 "within ~6 % for sigma <= 3 and ks tau <= 3, 10-20 % off beyond)")
+    df.attrs["note"] = note
     return df
 
 
