@@ -44,3 +44,20 @@ def test_trust_tools():
     eff = rec["efficiency"].to_numpy()
     assert eff[0] < 0.5 and eff[-1] == 1.0
     assert np.isfinite(rec.attrs["detection_limit"]) and rec.attrs["detection_limit_radius"] > 0
+
+
+def test_injection_recovery_polarities_are_separate_and_progress_reports():
+    tr, _ = impact_trace(duration=3, fs=20e3, rate=0, seed=11)
+    calls = []
+    neg = injection_recovery(tr, [2e-14, 2e-13], n_per_charge=8, inject_polarity="negative",
+                             polarity="negative", progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(1, 2), (2, 2)]
+    assert neg["efficiency"].iloc[-1] == 1.0 and neg.attrs["params"]["polarity"] == "negative"
+    assert neg["charge_ratio"].iloc[-1] == pytest.approx(1.0, abs=0.2)  # signed detected / signed injected
+    # detection restricted to the other sign finds none of them
+    pos = injection_recovery(tr, [2e-13], n_per_charge=8, inject_polarity="negative", polarity="positive")
+    assert pos["efficiency"].iloc[0] == 0.0
+    with pytest.raises(ParameterError, match="inject_polarity"):
+        injection_recovery(tr, [2e-13], inject_polarity="both")
+    with pytest.raises(ParameterError, match="progress"):
+        injection_recovery(tr, [2e-13], progress=5)

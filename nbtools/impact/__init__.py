@@ -16,7 +16,7 @@ fit_events
     Per-event exponential-decay fit.
 """
 
-from .detect import DEFAULTS, EVENT_COLUMNS, find_events
+from .detect import DEFAULTS, EVENT_COLUMNS, PreparedTrace, find_events, prepare
 from .fit import fit_events
 from .sizing import charge_to_radius, radius_to_charge
 from .stats import (
@@ -30,7 +30,7 @@ from .stats import (
 from .trust import false_event_rate, injection_recovery
 
 __all__ = [
-    "find_events", "DEFAULTS", "EVENT_COLUMNS", "charge_to_radius", "radius_to_charge",
+    "find_events", "prepare", "PreparedTrace", "DEFAULTS", "EVENT_COLUMNS", "charge_to_radius", "radius_to_charge",
     "impact_frequency", "frequency_over_time", "collision_frequency", "concentration_from_frequency",
     "stokes_einstein", "histogram", "false_event_rate", "injection_recovery", "fit_events",
 ]

@@ -27,7 +27,7 @@ from .baseline import blocks_of_events, block_size, running_median
 from .noise import (NoiseSample, auto_threshold, mains_amplitude, mains_sample, robust_sigma,
                     upcrossing_rate)
 
-__all__ = ["find_events", "EVENT_COLUMNS", "DEFAULTS"]
+__all__ = ["find_events", "prepare", "PreparedTrace", "EVENT_COLUMNS", "DEFAULTS"]
 
 #: Columns of the event table, in order.
 EVENT_COLUMNS = [
@@ -601,6 +601,73 @@ def find_events(trace, fs=None, *, blank=None, **params) -> pd.DataFrame:
     >>> abs(len(ev) - len(truth)) <= 2
     True
     """
+    return prepare(trace, fs, blank=blank, **params).detect()
+
+
+class PreparedTrace:
+    """A trace with its baseline, noise and mains pickup estimated once, for
+    fast re-detection at other thresholds (e.g. a threshold slider).
+
+    Made by :func:`prepare`. ``detect(threshold)`` equals
+    ``find_events(trace, blank=blank, **params, threshold=threshold)``
+    exactly, without repeating the baseline and noise estimation.
+
+    Attributes
+    ----------
+    params : dict
+        The parameters given to :func:`prepare` (normalised).
+    noise : float
+        Noise SD (A) used for detection.
+    threshold_auto : float
+        The automatic threshold (SD) for ``false_rate`` (spikes; NaN for steps).
+    baseline_curve : dict
+        ``{'t': s, 'value': A}`` of the background (spikes; None for steps).
+    """
+
+    def __init__(self, x, fs, t0, meta, source, p, resolved, blank_noise):
+        self.params = dict(p)
+        self._args = (x, fs, t0, meta, source, p, resolved, blank_noise)
+        self._state = None
+        self.noise = self.threshold_auto = float("nan")
+        self.baseline_curve = None
+        if p["kind"] == "spike":
+            st = _prepare_spikes(x, fs, t0, meta, source, p, resolved, blank_noise)
+            self._state = st
+            self.noise = float(st["sigma"])
+            self.threshold_auto = float(st["th_auto"])
+            self.baseline_curve = _baseline_curve(st["B"], st["bvals"], st["n"], st["fs"], st["t0"])
+
+    def detect(self, threshold=None) -> pd.DataFrame:
+        """Events at ``threshold`` (noise SDs or 'auto'; default: the prepared
+        parameters' threshold). Same table as :func:`find_events`."""
+        th = self.params["threshold"] if threshold is None else _check_threshold(threshold,
+                                                                                 self.params["hysteresis"])
+        if self._state is not None:
+            return _detect_spikes(self._state, th)
+        from .steps import find_steps
+
+        x, fs, t0, meta, source, p, resolved, blank_noise = self._args
+        return find_steps(x, fs, t0=t0, meta=meta, source=source, params=dict(p, threshold=th),
+                          resolved=resolved, blank_noise=blank_noise)
+
+
+def prepare(trace, fs=None, *, blank=None, **params) -> PreparedTrace:
+    """Estimate baseline, noise and mains pickup once; detect at any threshold.
+
+    Parameters are those of :func:`find_events`. The returned
+    :class:`PreparedTrace`'s ``.detect(threshold)`` gives exactly
+    ``find_events(trace, fs, blank=blank, **params, threshold=threshold)``
+    but only redoes the threshold-dependent stages (detection, features).
+
+    Examples
+    --------
+    >>> from nbtools.simulate import impact_trace
+    >>> from nbtools.impact import find_events, prepare
+    >>> tr, _ = impact_trace(duration=2.0, fs=20e3, rate=5.0, seed=1)
+    >>> pt = prepare(tr)
+    >>> pt.detect(6.0).equals(find_events(tr, threshold=6.0))
+    True
+    """
     p = dict(DEFAULTS)
     p.update(params)
     x, fs, t0, meta, source = _as_samples(trace, fs)
@@ -610,14 +677,24 @@ def find_events(trace, fs=None, *, blank=None, **params) -> pd.DataFrame:
     if n < 16:
         raise DataError(f"the trace has only {n} samples; at least 16 are needed to estimate a baseline")
     resolved = _check_params(p, fs, n)
-    blank_noise = None
-    if blank is not None:
-        blank_noise = _noise_of_blank(blank, fs, p)
-    if p["kind"] == "step":
-        from .steps import find_steps
-        return find_steps(x, fs, t0=t0, meta=meta, source=source, params=p,
-                          resolved=resolved, blank_noise=blank_noise)
-    return _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise)
+    blank_noise = None if blank is None else _noise_of_blank(blank, fs, p)
+    return PreparedTrace(x, fs, t0, meta, source, p, resolved, blank_noise)
+
+
+def _check_threshold(th, h):
+    if isinstance(th, str) and th == "auto":
+        return th
+    try:
+        th = float(th)
+    except (TypeError, ValueError):
+        raise ParameterError(f"threshold must be 'auto' or a number of noise SDs, found {th!r}") from None
+    if not np.isfinite(th) or th <= 0:
+        raise ParameterError(f"threshold must be a positive number of noise SDs, found {th!r}")
+    if h >= th:
+        raise ParameterError(
+            f"hysteresis ({h:g}) must be below threshold ({th:g}): events end when the "
+            "residual falls back within hysteresis x noise")
+    return th
 
 
 def _noise_of_blank(blank, fs, p):
@@ -630,7 +707,9 @@ def _noise_of_blank(blank, fs, p):
     return bdf.attrs["noise"], bdf.attrs["noise_upcrossings"]
 
 
-def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
+def _prepare_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
+    """Block statistics, baseline, noise and mains of a trace: everything of
+    find_events that does not depend on the threshold."""
     n = int(x.shape[0])
     src = _Source.of(x)
     win_s = resolved["baseline_window"]
@@ -687,14 +766,14 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
             raise DataError(
                 "could not estimate the noise: the residual is constant after the baseline; "
                 "pass noise=<A> or a blank recording")
-        th = auto_threshold(nu0, p["false_rate"], npol) if p["threshold"] == "auto" else p["threshold"]
-        if h >= th:
-            raise ParameterError(f"hysteresis ({h:g}) must be below the threshold ({th:g} SD)")
+        th_auto = auto_threshold(nu0, p["false_rate"], npol)
         if it == p["iterations"]:
             break
         slack = np.abs(np.diff(bvals, prepend=bvals[0])) + np.abs(np.diff(bvals, append=bvals[-1]))
         exc = np.maximum(maxs - bvals, bvals - mins)
-        hot = exc > th * sigma + slack
+        # blocks are masked at the automatic level whatever the detection
+        # threshold: baseline and noise do not depend on it (see prepare())
+        hot = exc > th_auto * sigma + slack
         # leading blocks whose mean moved with their extreme are the charging
         # decay, which the median must follow: not masked as events
         moved = hot & (np.abs(means - bvals) >= 0.5 * exc)
@@ -728,6 +807,25 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
         mains_f = float(p["mains"])
         mains_A = mains_amplitude(res, contiguous, fs_m, mains_f)
     omega = 2 * np.pi * mains_f / fs if mains_f else 0.0
+    return {k: v for k, v in locals().items() if k in _STATE}
+
+
+#: what _prepare_spikes hands to _detect_spikes
+_STATE = ("x", "fs", "t0", "meta", "source", "p", "resolved", "blank_noise", "n", "src", "win_s", "B",
+          "chunks", "means", "mins", "maxs", "nb", "method", "pol", "npol", "h", "skip_a", "skip_b",
+          "skip_why", "bvals", "sigma", "sig_est", "nu0", "th_auto", "mains_f", "mains_A", "omega")
+
+
+def _detect_spikes(st, threshold):
+    """Detection, features and table at ``threshold`` (SD or 'auto') on a
+    prepared trace (see :func:`prepare`)."""
+    (x, fs, t0, meta, source, p, resolved, blank_noise, n, src, win_s, B, chunks, means, mins, maxs, nb,
+     method, pol, npol, h, skip_a, skip_b, skip_why, bvals, sigma, sig_est, nu0, th_auto, mains_f,
+     mains_A, omega) = (st[k] for k in _STATE)
+    p = dict(p, threshold=threshold)
+    th = th_auto if threshold == "auto" else threshold
+    if h >= th:
+        raise ParameterError(f"hysteresis ({h:g}) must be below the threshold ({th:g} SD)")
     inf = np.inf
     on_pos = th * sigma if pol in ("both", "positive") else inf
     on_neg = th * sigma if pol in ("both", "negative") else inf
@@ -809,6 +907,7 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
         duration=n / fs,
         expected_false_per_s=float(npol * nu0 * fs * math.exp(-th * th / 2.0)),
         masked=masked,
+        baseline_curve=_baseline_curve(B, bvals, n, fs, t0),
         source=source,
         kind="spike",
         n_merged=int(n_merged),
@@ -817,6 +916,16 @@ def _find_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
     )
     events.attrs.update(attrs)
     return events
+
+
+def _baseline_curve(B, bvals, n, fs, t0):
+    """The baseline at the block centres (the kernels interpolate linearly in
+    between), with the trace ends: ``{'t': s, 'value': A}`` arrays."""
+    c = np.arange(bvals.size) * B + (B - 1) / 2.0
+    c = np.clip(c, 0, n - 1)
+    t = np.concatenate([[0.0], c, [n - 1]]) / fs + t0
+    v = np.concatenate([[bvals[0]], bvals, [bvals[-1]]])
+    return dict(t=t, value=v.astype(np.float64))
 
 
 def _is_constant(src, chunks):

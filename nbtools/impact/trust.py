@@ -59,8 +59,8 @@ def false_event_rate(blank, fs=None, *, threshold="auto", conf=0.95, **params):
 
 
 def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp", tau="auto",
-                       polarity="positive", material=None, conversion=1.0, efficiency_level=0.9,
-                       seed=0, conf=0.95, **params):
+                       inject_polarity="positive", material=None, conversion=1.0, efficiency_level=0.9,
+                       seed=0, conf=0.95, progress=None, **params):
     """Detection efficiency against charge, by injecting transients into the
     user's own recording and running :func:`find_events` on it.
 
@@ -72,15 +72,22 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
         Charges (C, magnitudes) to test.
     n_per_charge : int
         Events injected per charge (one run of find_events per charge).
-    shape, tau, polarity
+    shape, tau
         Of the injected transients (:func:`nbtools.simulate.inject_events`).
+    inject_polarity : {'positive', 'negative'}
+        Sign of the injected transients (anodic positive). The detection
+        polarity is find_events' ``polarity`` in ``**params``.
     material, conversion
         If given, a ``radius`` column (m) is added.
     efficiency_level : float
         The detection limit is the smallest charge (log-interpolated) whose
         efficiency reaches this level.
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each charge (e.g. to move a
+        progress bar); ``total`` is the number of charges.
     **params
-        :func:`find_events` parameters (use those of the analysis).
+        :func:`find_events` parameters (use those of the analysis, including
+        ``polarity``).
 
     Returns
     -------
@@ -102,11 +109,15 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
     n_per_charge = int(n_per_charge)
     if n_per_charge < 1:
         raise ParameterError(f"n_per_charge must be >= 1, found {n_per_charge!r}")
+    if inject_polarity not in ("positive", "negative"):
+        raise ParameterError(f"inject_polarity must be 'positive' or 'negative', found {inject_polarity!r}")
+    if progress is not None and not callable(progress):
+        raise ParameterError(f"progress must be a callable progress(done, total) or None, found {progress!r}")
     rows = []
     base = find_events(trace, **params)
     for k, qq in enumerate(np.abs(q)):
         tr2, truth = inject_events(trace, np.full(n_per_charge, qq), shape=shape, tau=tau,
-                                   polarity=polarity, seed=None if seed is None else seed + k)
+                                   polarity=inject_polarity, seed=None if seed is None else seed + k)
         det = find_events(tr2, **params)
         ts, te = det["t_start"].to_numpy(), det["t_end"].to_numpy()
         rec = 0
@@ -122,6 +133,8 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
         rows.append(dict(charge=qq, n_injected=n_per_charge, n_recovered=rec, efficiency=rec / n_per_charge,
                          low=float(lo), high=float(hi),
                          charge_ratio=float(np.median(ratios)) if ratios else np.nan))
+        if progress is not None:
+            progress(k + 1, q.size)
     df = pd.DataFrame(rows).sort_values("charge").reset_index(drop=True)
     lim = np.nan
     eff = df["efficiency"].to_numpy()

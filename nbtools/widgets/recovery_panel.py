@@ -170,17 +170,15 @@ class RecoveryPanel:
         tau = tau[np.isfinite(tau) & (tau > 0)]
         tau = float(np.median(tau)) if tau.size >= 3 else "auto"
         pol = {"negative": "negative"}.get(params.get("polarity"), "positive")
-        # injection_recovery's own `polarity` is the sign of the injected transients, so the
-        # detection there runs with polarity='both': keep the picker's threshold in noise SDs
-        det = {k: v for k, v in params.items() if k != "polarity"}
+        det = dict(params)
         det["threshold"] = float(sp._attrs["threshold"])
         self.w_progress.max, self.w_progress.value = len(radii), 0
         rows = []
         t_start = time.perf_counter()
         for k, (r, q) in enumerate(zip(radii, charges)):
             self.status.info(f"Running… size {k + 1} of {len(radii)} (r = {r * 1e9:.3g} nm)")
-            one = injection_recovery(sp.trace, [q], n_per_charge=int(self.w_n.value), tau=tau, polarity=pol,
-                                     seed=k, **det)
+            one = injection_recovery(sp.trace, [q], n_per_charge=int(self.w_n.value), tau=tau,
+                                     inject_polarity=pol, seed=k, **det)
             rows.append(one.iloc[0].to_dict() | {"radius": r})
             self.w_progress.value = k + 1
         df = pd.DataFrame(rows)
