@@ -417,32 +417,26 @@ def quality_kernel(cur, nsamp, n_windows, offset, hi, lo, noise, a_w, cnt, sat):
         sat[i] = ns
 
 
-@njit(parallel=True, cache=True)
-def group_sums(a, rows, s, s2, cnt):
-    """Per-sample sum, sum of squares and count of finite values over rows.
+@njit(cache=True, nogil=True)
+def curve_sums(cur, rows):  # pragma: no cover - compiled
+    """Per-sample sum, sum of squares and count of finite values over ``rows`` of ``cur``.
 
-    Rows are split into blocks summed in parallel, then the blocks are added.
+    One pass over the selected rows, no copies; branch-free inner loop (it
+    vectorises: 3-4x faster than an ``isfinite`` branch) and float64
+    accumulation even for float32 data. Used by :func:`nbtools.seccm.group_stats`
+    and the PixelSelector widget; NumPy reference in ``tests/test_seccm_stats.py``.
     """
-    m = a.shape[1]
-    nb = min(8, max(1, rows.shape[0] // 64))
-    S = np.zeros((nb, m))
-    S2 = np.zeros((nb, m))
-    C = np.zeros((nb, m), np.int64)
-    per = (rows.shape[0] + nb - 1) // nb
-    for b in prange(nb):
-        for q in range(b * per, min((b + 1) * per, rows.shape[0])):
-            row = a[rows[q]]
-            for j in range(m):
-                v = row[j]
-                if np.isfinite(v):
-                    S[b, j] += v
-                    S2[b, j] += v * v
-                    C[b, j] += 1
-    for j in range(m):
-        s[j] = 0.0
-        s2[j] = 0.0
-        cnt[j] = 0
-        for b in range(nb):
-            s[j] += S[b, j]
-            s2[j] += S2[b, j]
-            cnt[j] += C[b, j]
+    m = cur.shape[1]
+    s1 = np.zeros(m)
+    s2 = np.zeros(m)
+    cnt = np.zeros(m)
+    for r in rows:
+        row = cur[r]
+        for j in range(m):
+            v = np.float64(row[j])
+            ok = v == v  # not NaN (Inf is not expected in currents)
+            w = v if ok else 0.0
+            s1[j] += w
+            s2[j] += w * w
+            cnt[j] += 1.0 if ok else 0.0
+    return s1, s2, cnt
