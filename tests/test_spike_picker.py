@@ -325,3 +325,18 @@ def test_lazy_trace_from_raw(recording):
     assert len(sp.events) > 5
     base = np.asarray(sp.overlays["baseline"].data_source.data["y"]) / sp.view.scale
     assert np.all(np.abs(base - np.median(tr.current)) < 5 * sp.summary["noise"])
+
+
+def test_threshold_change_reuses_baseline_and_band_is_the_core_baseline(picker, recording):
+    tr = recording[0]
+    prep = picker._prep
+    assert prep is not None
+    picker.w_threshold.value = 9.0
+    assert picker._prep is prep  # only the threshold changed: baseline and noise reused
+    _same(picker.events, find_events(tr, **picker.params))
+    bc = picker.events.attrs["baseline_curve"]
+    x = np.asarray(picker.overlays["baseline"].data_source.data["t"])
+    y = np.asarray(picker.overlays["baseline"].data_source.data["y"]) / picker.view.scale
+    np.testing.assert_allclose(y, np.interp(x, bc["t"], bc["value"]), rtol=1e-9, atol=1e-18)
+    picker.w_hyst.value = 0.5  # another setting: prepared again
+    assert picker._prep is not prep

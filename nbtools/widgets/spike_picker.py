@@ -30,6 +30,7 @@ run. Every callback is guarded: errors appear in the status line.
 from __future__ import annotations
 
 import html
+import json
 import math
 from pathlib import Path
 
@@ -321,6 +322,7 @@ class SpikePicker:
         blank = _as_trace(blank, "blank")
         self.trace, self.blank = trace, blank
         self._cache.clear()
+        self._prep_key = self._prep = None
         self._rejected.clear()
         self._result, self._exact, self._blank_rate, self._selected = None, False, None, None
         self.w_export_out.value = ""
@@ -469,10 +471,19 @@ class SpikePicker:
             raise ParameterError("no recording yet: pass a Trace or a path to SpikePicker(...) or set_trace(...)")
 
     def _run(self, **params) -> pd.DataFrame:
-        from ..impact import find_events
+        """find_events(trace, blank=blank, **params), reusing the baseline and
+        noise of the last call when only the threshold changed."""
+        from ..impact import prepare
 
         self._require_trace()
-        return find_events(self.trace, blank=self.blank, **params)
+        rest = {k: v for k, v in params.items() if k != "threshold"}
+        key = (self.trace, self.blank, json.dumps(rest, sort_keys=True, default=repr))
+        old = getattr(self, "_prep_key", None)
+        if old is None or old[0] is not key[0] or old[1] is not key[1] or old[2] != key[2]:
+            self._prep_key = self._prep = None
+            self._prep = prepare(self.trace, blank=self.blank, **rest)
+            self._prep_key = key
+        return self._prep.detect(params.get("threshold", "auto"))
 
     def _ensure_exact(self):
         if self._result is None:
@@ -638,9 +649,18 @@ class SpikePicker:
         self._draw_table_and_hists()
 
     def _baseline_curve(self):
-        """(t, baseline A) for display: running median of block means like the core (events not masked)."""
+        """(t from the trace start, baseline A) for display: the core's own
+        baseline (``attrs['baseline_curve']``, spikes), else a running median of
+        block means computed here (steps: the local level)."""
         a = self._attrs
         tr = self.trace
+        bc = a.get("baseline_curve")
+        if bc is not None:
+            t, v = np.asarray(bc["t"]) - tr.t0, np.asarray(bc["value"])
+            step = max(1, t.size // 4000)
+            if step > 1:
+                t, v = np.r_[t[:-1:step], t[-1]], np.r_[v[:-1:step], v[-1]]
+            return t, v
         key = (id(tr), a.get("baseline_method"), a.get("baseline_window"), a.get("baseline_block"))
         if getattr(self, "_base_key", None) == key:
             return self._base_curve
