@@ -303,6 +303,7 @@ def _identifiability(vals, errs, start, status, message, step):
             f"pixels: the voltammogram is (nearly) reversible at v = {v:g} V/s (Lambda = ks/(f v) > "
             f"{LAMBDA_MAX:g}, or a peak separation within {MIN_STEPS:g} potential steps, or ks uncertain "
             "by > 50 %); "
-            "they are NaN there. Q and E0 are still valid; measure at a faster scan rate for kinetics.",
+            "they are NaN there (the other parameters are those of a reversible CV); measure at a faster "
+            "scan rate for kinetics.",
             NbtoolsWarning, stacklevel=3)
     return lam
