@@ -22,8 +22,10 @@ def _block_sum(x, i0, i1):
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _block_minmax(x, i0, i1):
+    # fastmath (vectorised min/max): a block with a NaN is reported by
+    # block_stats from its sum, whatever this returns
     lo = x[i0]
     hi = x[i0]
     for i in range(i0 + 1, i1):
@@ -322,9 +324,8 @@ def mains_segments(x, offset, B, bvals, segs, seg_len, ex_a, ex_b, omega, nh, cl
     samples remain.
     """
     npar = 2 + 2 * nh
-    G = np.empty((npar, npar))
-    rhs = np.empty(npar)
-    phi = np.empty(npar)
+    Phi = np.empty((2 * MAINS_POINTS + 2, npar))  # stride = L // MAINS_POINTS: < 2x points
+    y = np.empty(2 * MAINS_POINTS + 2)
     nex = ex_a.shape[0]
     n_loc = x.shape[0]
     for r in range(segs.shape[0]):
@@ -336,8 +337,6 @@ def mains_segments(x, offset, B, bvals, segs, seg_len, ex_a, ex_b, omega, nh, cl
         if g1 - g0 < 16:
             continue
         stride = max(1, (g1 - g0) // MAINS_POINTS)
-        G[:, :] = 0.0
-        rhs[:] = 0.0
         c1 = np.cos(omega * g0)
         s1 = np.sin(omega * g0)
         cd = np.cos(omega * stride)
@@ -349,37 +348,34 @@ def mains_segments(x, offset, B, bvals, segs, seg_len, ex_a, ex_b, omega, nh, cl
         for g in range(g0, g1, stride):
             while p < nex and ex_b[p] <= g:
                 p += 1
-            if not (p < nex and ex_a[p] <= g):
+            if not (p < nex and ex_a[p] <= g) and m < y.shape[0]:
                 v = x[g - offset] - baseline_at(g, B, bvals)
                 if v > clip:
                     v = clip
                 elif v < -clip:
                     v = -clip
-                phi[0] = 1.0
-                phi[1] = (g - gc) / W
+                y[m] = v
+                Phi[m, 0] = 1.0
+                Phi[m, 1] = (g - gc) / W
                 ch = c1
                 sh = s1
                 for h in range(nh):
-                    phi[2 + 2 * h] = ch
-                    phi[3 + 2 * h] = sh
+                    Phi[m, 2 + 2 * h] = ch
+                    Phi[m, 3 + 2 * h] = sh
                     t_ = ch * c1 - sh * s1
                     sh = sh * c1 + ch * s1
                     ch = t_
-                for a_ in range(npar):
-                    pa = phi[a_]
-                    rhs[a_] += pa * v
-                    for b_ in range(a_ + 1):
-                        G[a_, b_] += pa * phi[b_]
                 m += 1
             t_ = c1 * cd - s1 * sd
             s1 = s1 * cd + c1 * sd
             c1 = t_
         if m < 8 * npar:
             continue
+        P = Phi[:m]
+        G = np.dot(P.T, P)
+        rhs = np.dot(P.T, y[:m])
         tr = 0.0
         for a_ in range(npar):
-            for b_ in range(a_):
-                G[b_, a_] = G[a_, b_]
             tr += G[a_, a_]
         for a_ in range(npar):
             G[a_, a_] += 1e-9 * tr / npar
@@ -414,6 +410,9 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
     """
     ne = starts.shape[0]
     buf = np.empty(1024, np.float64)
+    cur = np.empty(8)
+    prv = np.empty(8)
+    k2 = np.empty(8)
     for k in range(idx.shape[0]):
         e = idx[k]
         s = starts[e]
@@ -471,22 +470,25 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         nh = mcoef.shape[1] // 2
         seg = s // seg_len
         if omega > 0.0 and nh > 0 and seg < mcoef.shape[0] and np.isfinite(mcoef[seg, 0]):
-            # remove the mains harmonics fitted on the event's segment
-            c1 = np.cos(omega * qa0)
-            s1 = np.sin(omega * qa0)
-            cd = np.cos(omega)
-            sd = np.sin(omega)
+            # remove the mains harmonics fitted on the event's segment; each
+            # harmonic by the two-term recurrence m(g+1) = 2 cos(hw) m(g) - m(g-1)
+            for h in range(nh):
+                w = (h + 1) * omega
+                a_h = mcoef[seg, 2 * h]
+                b_h = mcoef[seg, 2 * h + 1]
+                cur[h] = a_h * np.cos(w * qa0) + b_h * np.sin(w * qa0)
+                prv[h] = a_h * np.cos(w * (qa0 - 1)) + b_h * np.sin(w * (qa0 - 1))
+                k2[h] = 2.0 * np.cos(w)
             for g in range(qa0, qb1):
                 mv = 0.0
-                ch = c1
-                sh = s1
                 for h in range(nh):
-                    mv += mcoef[seg, 2 * h] * ch + mcoef[seg, 2 * h + 1] * sh
-                    ch, sh = ch * c1 - sh * s1, sh * c1 + ch * s1
+                    mv += cur[h]
+                    nxt = k2[h] * cur[h] - prv[h]
+                    prv[h] = cur[h]
+                    cur[h] = nxt
                 buf[g - pa0] -= sg * mv
                 if g == ip:
                     loc_m = sg * mv
-                c1, s1 = c1 * cd - s1 * sd, s1 * cd + c1 * sd
         if True:
             # local line from the residual just before and after the
             # integration range (removes 1/f noise the slow baseline misses)
