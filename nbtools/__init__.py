@@ -6,8 +6,17 @@ Trace
     A current-time recording (:class:`nbtools.trace.Trace`).
 io
     Readers: :func:`nbtools.io.load_trace`.
-impact, seccm, kinetics, materials, simulate, widgets, errors
-    Submodules, imported on first use.
+impact
+    Nanoimpact: :func:`nbtools.impact.find_events`, sizing, frequency, false-event rate.
+seccm
+    SECCM scans as xarray Datasets: readers, maps, quality labels, classify, per-pixel fits.
+kinetics, batch, stick
+    lmfit kinetic models (``kinetics.MODELS``), parallel batch fits, the particle-on-a-stick workflow.
+materials, simulate, units, plotting, dashboards, widgets, errors
+    Materials table, synthetic data with known answers, unit strings, plot helpers,
+    the dashboards' index, ipywidgets, the exception hierarchy.
+
+Submodules are imported on first use, so ``import nbtools`` stays light.
 """
 
 from importlib import import_module
@@ -27,6 +36,11 @@ __all__ = [
     "simulate",
     "widgets",
     "errors",
+    "batch",
+    "stick",
+    "units",
+    "plotting",
+    "dashboards",
 ]
 
 _LAZY = {"io", "impact", "seccm", "kinetics", "materials", "simulate", "widgets", "batch", "stick", "units", "plotting", "dashboards"}
