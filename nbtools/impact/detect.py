@@ -445,40 +445,6 @@ def _peak_positions(feat, snr):
     return sub
 
 
-def _merge_tails(starts, ends, signs, feat):
-    """Merge a candidate that rises out of the decaying tail of the previous
-    event (same sign, starting within twice the previous event's fall time of
-    its end, and peaking below half of it): a noise dip under the lower level
-    split one transient in two. Returns the merged arrays and the count."""
-    if starts.size < 2:
-        return starts, ends, signs, 0, np.arange(starts.size), np.empty(0, np.int64)
-    pk = np.abs(feat[:, 3])
-    ip = feat[:, 2].astype(np.int64)
-    # fast path: no candidate pair at all
-    cand = (signs[1:] == signs[:-1]) & (starts[1:] - ends[:-1] <= np.maximum(2, 2 * (ends[:-1] - ip[:-1])))
-    if not cand.any():
-        return starts, ends, signs, 0, np.arange(starts.size), np.empty(0, np.int64)
-    S, E, G, P, IP, K = [int(starts[0])], [int(ends[0])], [int(signs[0])], [pk[0]], [int(ip[0])], [0]
-    changed = []
-    merged = 0
-    for k in range(1, starts.size):
-        s, e, g = int(starts[k]), int(ends[k]), int(signs[k])
-        if g == G[-1] and s - E[-1] <= max(2, 2 * (E[-1] - IP[-1])) and pk[k] < 0.5 * P[-1]:
-            E[-1] = max(E[-1], e)
-            merged += 1
-            if not changed or changed[-1] != len(S) - 1:
-                changed.append(len(S) - 1)
-            continue
-        S.append(s)
-        E.append(e)
-        G.append(g)
-        P.append(pk[k])
-        IP.append(int(ip[k]))
-        K.append(k)
-    return (np.array(S, np.int64), np.array(E, np.int64), np.array(G, np.int8), merged,
-            np.array(K, np.int64), np.array(changed, np.int64))
-
-
 def _table(feat, signs, fs, noise, kind):
     ia, ib, ip = feat[:, 0], feat[:, 1], feat[:, 2]
     peak = feat[:, 3]
