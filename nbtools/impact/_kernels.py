@@ -387,7 +387,7 @@ def mains_segments(x, offset, B, bvals, segs, seg_len, ex_a, ex_b, omega, nh, cl
 
 @njit(cache=True, nogil=True)
 def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
-                   off_pos, off_neg, out, omega, mcoef, seg_len, min_tail=0):
+                   off_pos, off_neg, out, omega, mcoef, seg_len, min_tail=0, weak_level=np.inf):
     """Features of the events ``idx`` (global sample indices).
 
     ``x`` holds samples ``offset .. offset+len(x)`` and must cover
@@ -405,8 +405,9 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
     ``seg_len`` samples, the cos/sin amplitudes of the mains harmonics from
     :func:`mains_segments`; NaN rows: none) subtracts the pickup of the
     event's segment before the local line. ``min_tail`` (samples): the
-    integration runs at least this far past the peak (the tail of a weak
-    transient that the noise hides), within the same neighbour bounds.
+    integration of events whose peak (above the slow baseline) is below
+    ``weak_level`` (A) runs at least this far past the peak (the tail of a
+    weak transient that the noise hides), within the same neighbour bounds.
     """
     ne = starts.shape[0]
     buf = np.empty(1024, np.float64)
@@ -442,7 +443,9 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         # rise and twice the fall (the part of the transient hidden in the
         # noise), bounded by the midpoints to the neighbours
         ext_a = max(2, ip - a + 1)
-        ext_b = max(2, 2 * (t - ip), ip + min_tail - t)
+        ext_b = max(2, 2 * (t - ip))
+        if pv < weak_level:
+            ext_b = max(ext_b, ip + min_tail - t)
         lo2 = lo if e == 0 else (ends[e - 1] + s) // 2
         hi2 = hi if e == ne - 1 else (t + starts[e + 1]) // 2
         ia = min(a, max(lo2, a - ext_a, 0))

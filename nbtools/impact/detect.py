@@ -334,7 +334,7 @@ def _mains_coefs(src, chunks, B, bvals, starts, ends, omega, clip):
 
 
 def _features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg, which=None, omega=0.0,
-              mcoef=None, seg_len=1, min_tail=0):
+              mcoef=None, seg_len=1, min_tail=0, weak_level=np.inf):
     """Feature rows for events ``which`` (default all), reading near them only."""
     ne = starts.size
     if mcoef is None:
@@ -354,7 +354,7 @@ def _features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg, whic
         x = src.read(w0, w1)
         o = np.empty((ev.size, 13), np.float64)
         _kernels.event_features(x, w0, n, B, bvals, starts, ends, signs, ev, off_pos, off_neg, o, omega,
-                                mcoef, seg_len, int(min_tail))
+                                mcoef, seg_len, int(min_tail), float(weak_level))
         out[sel] = o
         del x
     return out
@@ -380,6 +380,18 @@ def _merge_close(starts, ends, signs, gap):
 SNR_PEAK_OWN = 20.0
 #: weak events are integrated at least this many decay constants past the peak
 TAIL_TAUS = 4.0
+#: the decay constant for that is the median of the strong events among the first TAIL_PROBE
+TAIL_PROBE = 512
+
+
+def _tail_samples(feat, sigma):
+    """TAIL_TAUS x the median decay (samples) of events with SNR >= SNR_PEAK_OWN
+    (0 if fewer than 3)."""
+    snr = np.abs(feat[:, 3]) / sigma
+    strong = (snr >= SNR_PEAK_OWN) & np.isfinite(feat[:, 6]) & (feat[:, 6] > 0)
+    if strong.sum() < 3:
+        return 0
+    return int(math.ceil(TAIL_TAUS * float(np.median(feat[strong, 6]))))
 
 
 def _peak_positions(feat, snr):
@@ -423,6 +435,18 @@ def _merge_tails(starts, ends, signs, feat):
 SNR_PEAK_OWN = 20.0
 #: weak events are integrated at least this many decay constants past the peak
 TAIL_TAUS = 4.0
+#: the decay constant for that is the median of the strong events among the first TAIL_PROBE
+TAIL_PROBE = 512
+
+
+def _tail_samples(feat, sigma):
+    """TAIL_TAUS x the median decay (samples) of events with SNR >= SNR_PEAK_OWN
+    (0 if fewer than 3)."""
+    snr = np.abs(feat[:, 3]) / sigma
+    strong = (snr >= SNR_PEAK_OWN) & np.isfinite(feat[:, 6]) & (feat[:, 6] > 0)
+    if strong.sum() < 3:
+        return 0
+    return int(math.ceil(TAIL_TAUS * float(np.median(feat[strong, 6]))))
 
 
 def _peak_positions(feat, snr):
@@ -803,28 +827,26 @@ def _detect_spikes(st, threshold):
     if p["merge"]:
         starts, ends, signs = _merge_close(starts, ends, signs, gap)
     mcoef, seg_len = _mains_coefs(src, chunks, B, bvals, starts, ends, omega, 4.0 * sigma)
-    feat = _features(src, chunks, B, bvals, starts, ends, signs, off, off, omega=omega, mcoef=mcoef,
-                     seg_len=seg_len)
+    # weak events: their tail sinks into the noise before the lower level is
+    # crossed for good; they are integrated to TAIL_TAUS decay constants past
+    # the peak (median decay of the strong events among the first TAIL_PROBE)
+    fk = dict(omega=omega, mcoef=mcoef, seg_len=seg_len)
+    probe = min(starts.size, TAIL_PROBE)
+    feat = _features(src, chunks, B, bvals, starts, ends, signs, off, off, np.arange(probe), **fk)
+    min_tail = _tail_samples(feat, sigma)
+    if probe < starts.size and min_tail == 0:
+        feat = _features(src, chunks, B, bvals, starts, ends, signs, off, off, **fk)
+        min_tail = _tail_samples(feat, sigma)
+    fk.update(min_tail=min_tail, weak_level=SNR_PEAK_OWN * sigma)
+    if min_tail or probe < starts.size:
+        feat = _features(src, chunks, B, bvals, starts, ends, signs, off, off, **fk)
     n_merged = 0
     if p["merge"]:
         starts, ends, signs, n_merged, keep, changed = _merge_tails(starts, ends, signs, feat)
         if n_merged:
             feat = feat[keep]
             redo = np.unique(np.clip(np.concatenate([changed - 1, changed, changed + 1]), 0, starts.size - 1))
-            feat[redo] = _features(src, chunks, B, bvals, starts, ends, signs, off, off, redo, omega=omega,
-                                   mcoef=mcoef, seg_len=seg_len)
-    # weak events: their tail sinks into the noise before the lower level
-    # is crossed for good; integrate them to TAIL_TAUS decay constants past
-    # the peak (median decay of the strong events of the recording)
-    snr = np.abs(feat[:, 3]) / sigma
-    strong = (snr >= SNR_PEAK_OWN) & np.isfinite(feat[:, 6]) & (feat[:, 6] > 0)
-    if strong.sum() >= 3:
-        min_tail = int(math.ceil(TAIL_TAUS * float(np.median(feat[strong, 6]))))
-        weak = np.flatnonzero(snr < SNR_PEAK_OWN)
-        short = weak[feat[weak, 1] - feat[weak, 2] < min_tail]
-        if short.size:
-            feat[short] = _features(src, chunks, B, bvals, starts, ends, signs, off, off, short, omega=omega,
-                                    mcoef=mcoef, seg_len=seg_len, min_tail=min_tail)
+            feat[redo] = _features(src, chunks, B, bvals, starts, ends, signs, off, off, redo, **fk)
     reason = np.full(starts.size, "", dtype=object)
     # charging transient at the start
     masked = [[a / fs + t0, b / fs + t0] for a, b in zip(skip_a, skip_b)]
