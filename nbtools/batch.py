@@ -104,7 +104,7 @@ def _fast_fit(model, x, y, template, fit_kws):
     from scipy.optimize import leastsq
 
     from .errors import DataError, FitError
-    from .kinetics.fitting import CORR_LIMIT, check_data
+    from .kinetics.fitting import CORR_LIMIT, check_data, residual_autocorrelation, residual_message
 
     entry, pars, weights = template["entry"], template["params"], fit_kws.get("weights")
     xname = model.independent_vars[0]
@@ -184,6 +184,9 @@ def _fast_fit(model, x, y, template, fit_kws):
             if not a <= res_x[j] <= b:
                 msgs.append(f"fitted {name} = {res_x[j]:.4g} {info.unit} is outside the "
                             f"plausible range [{a:g}, {b:g}] {info.unit}")
+    misfit = residual_message(residual_autocorrelation(rr, scale=1.0), rr.size)  # as check_result
+    if misfit:
+        msgs.append(misfit)
     if nbad:
         msgs.insert(0, f"{nbad} NaN/Inf points omitted")
     row = {}

@@ -170,6 +170,34 @@ def test_dict_params_start_from_guess_and_trace_input():
     fs = 1e5
     t = np.arange(2000) / fs
     tr = Trace(impact_kinetic(t, 2e-15, 800.0, 2e-3) + 1e-13 * np.sin(t * 1e4), fs=fs)
-    res = fit("ImpactKinetic", tr)
+    with pytest.warns(NbtoolsWarning, match="residuals are strongly correlated"):  # the sine
+        res = fit("ImpactKinetic", tr)
     assert res.params["Q"].value == pytest.approx(2e-15, rel=0.05)
     assert res.params["k"].value == pytest.approx(800.0, rel=0.05)
+
+
+def test_check_result_flags_serially_correlated_residuals():
+    """A converged fit of the wrong model: residuals follow a shape, not noise."""
+    from nbtools.batch import fit_many
+    from nbtools.kinetics import check_result, pitt_sphere, pitt_sphere_biot
+
+    t = np.linspace(0.05, 40, 400)
+    rng = np.random.default_rng(4)
+    clean = pitt_sphere_biot(t, 1e-11, 10.0, 2.0)  # finite surface kinetics
+    y = clean + rng.normal(0, 5e-4 * clean.max(), t.size)
+    with pytest.warns(NbtoolsWarning, match="residuals are strongly correlated"):
+        wrong = fit("PITTSphere", t, y)  # Nernstian model: converges, wrong shape
+    assert wrong.success and wrong.nb_residual_r1 > 0.6 and len(wrong.nb_warnings) == 1
+    assert any("residuals" in m for m in wrong.nb_warnings)
+    assert any("residuals" in m for m in check_result(wrong, warn=False))
+    right = fit("PITTSphere", t, pitt_sphere(t, 1e-11, 20.0) + rng.normal(0, 2e-14, t.size))
+    assert abs(right.nb_residual_r1) < 0.3 and not right.nb_warnings
+    exact = fit("PITTSphere", t, pitt_sphere(t, 1e-11, 20.0))  # rounding-error residuals
+    assert not any("residuals" in m for m in exact.nb_warnings)
+    # the batch engines flag it the same way
+    for engine in ("fast", "lmfit"):
+        df = fit_many("PITTSphere", t, np.array([y, pitt_sphere(t, 1e-11, 20.0)
+                                                 + rng.normal(0, 2e-14, t.size)]),
+                      scheduler="sync", engine=engine)
+        assert "residuals are strongly correlated" in df.loc[0, "message"], engine
+        assert "residuals" not in df.loc[1, "message"], engine

@@ -19,9 +19,12 @@ from scipy import stats
 from ..errors import DataError, FitError, NbtoolsWarning, ParameterError
 from .registry import get_entry
 
-__all__ = ["fit", "confidence_intervals", "check_data", "check_params", "check_result"]
+__all__ = ["fit", "confidence_intervals", "check_data", "check_params", "check_result",
+           "residual_autocorrelation", "residual_message"]
 
 CORR_LIMIT = 0.98
+RESID_CORR_LIMIT = 0.6  # lag-1 autocorrelation of the residuals above which a misfit is flagged
+RESID_MIN_POINTS = 20
 
 
 def _resolve_model(model):
@@ -253,11 +256,55 @@ def _fmt_params(pars):
     return ", ".join(f"{k}={p.value:.4g}" for k, p in pars.items())
 
 
-def check_result(result, *, entry=None, warn=True):
-    """Identifiability and plausibility checks of a ModelResult; returns the messages.
+def residual_autocorrelation(residuals, *, scale=None):
+    """Lag-1 autocorrelation of residuals in data order (NaN if undefined).
+
+    About 0 (within ~2/sqrt(n)) for a model that follows the data with white noise;
+    near 1 when the curve has a shape the model does not follow (or when the noise
+    was heavily low-pass filtered). An rms residual below ``1e-6 * scale`` (``scale``
+    = max |data|: a fit of noise-free model data, converged to the tolerance of the
+    optimiser) gives NaN.
+    """
+    res = np.asarray(residuals, dtype=float)
+    res = res[np.isfinite(res)]
+    if res.size < 3:
+        return np.nan
+    res = res - res.mean()
+    ss = float(res @ res)
+    tiny = 1e-6 * scale if scale is not None and np.isfinite(scale) else 0.0
+    if ss == 0 or np.sqrt(ss / res.size) <= tiny:
+        return np.nan
+    return float(res[1:] @ res[:-1]) / ss
+
+
+def residual_message(r1, n, *, limit=RESID_CORR_LIMIT, min_points=RESID_MIN_POINTS):
+    """The warning text for a lag-1 residual autocorrelation ``r1`` of ``n`` points, or None."""
+    if n < min_points or not np.isfinite(r1) or r1 <= limit:
+        return None
+    return (f"the residuals are strongly correlated (lag-1 r = {r1:.2f}): the data have a shape the "
+            f"model does not follow (a wrong or incomplete model, or heavily filtered noise); look at "
+            f"the residual plot before trusting the values")
+
+
+def _result_residuals(result):
+    res = getattr(result, "residual", None)
+    if res is None or np.size(res) != np.size(result.data):
+        res = np.asarray(result.data, dtype=float) - np.asarray(result.best_fit, dtype=float)
+        w = getattr(result, "weights", None)
+        if w is not None:
+            res = res * np.asarray(w, dtype=float)
+    return np.asarray(res, dtype=float)
+
+
+def check_result(result, *, entry=None, warn=True, resid_limit=RESID_CORR_LIMIT,
+                 resid_min_points=RESID_MIN_POINTS):
+    """Identifiability, plausibility and misfit checks of a ModelResult; returns the messages.
 
     Flags non-convergence, missing uncertainties, |correlation| > 0.98, values at a
-    bound and values outside the plausible range listed in the registry.
+    bound, values outside the plausible range listed in the registry, and
+    serially correlated residuals (lag-1 autocorrelation > ``resid_limit`` with at
+    least ``resid_min_points`` points: a converged fit of the wrong model). The
+    autocorrelation is stored as ``result.nb_residual_r1``.
     """
     msgs = []
     hint = f" ({entry.hints})" if entry is not None and entry.hints else ""
@@ -295,6 +342,16 @@ def check_result(result, *, entry=None, warn=True):
                 extra = f"; is y in m{info.unit} or u{info.unit} but passed as {info.unit}?"
             msgs.append(f"fitted {n} = {p.value:.4g}{unit} is outside the physically plausible range "
                         f"[{lo:g}, {hi:g}]{unit}{extra} Check units and the model")
+    res = _result_residuals(result)
+    scale = float(np.max(np.abs(result.data * (result.weights if result.weights is not None else 1.0))))
+    r1 = residual_autocorrelation(res, scale=scale)
+    try:
+        result.nb_residual_r1 = r1
+    except AttributeError:  # a result object that takes no new attributes
+        pass
+    m = residual_message(r1, int(np.isfinite(res).sum()), limit=resid_limit, min_points=resid_min_points)
+    if m:
+        msgs.append(m)
     if warn:
         for m in msgs:
             warnings.warn(m, NbtoolsWarning, stacklevel=3)

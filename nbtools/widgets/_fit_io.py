@@ -166,21 +166,16 @@ def fit_window(x, y, weights, x_min, x_max, *, model=None):
 def residual_check(result, *, limit=0.6, min_points=20):
     """A message when the residuals are strongly serially correlated (systematic misfit), else None.
 
-    Lag-1 autocorrelation of the residuals in x order: about 0 (within 2/sqrt(n)) for a
-    model that follows the data with white noise; near 1 when the curve has a shape the
-    model does not follow (or when the noise was heavily low-pass filtered).
+    Kept for existing callers: the check lives in :func:`nbtools.kinetics.check_result`
+    (which :func:`nbtools.kinetics.fit` runs, so fits warn about it themselves); see
+    :func:`nbtools.kinetics.fitting.residual_autocorrelation`.
     """
-    res = np.asarray(result.data - result.best_fit, dtype=float)
-    res = res[np.isfinite(res)]
-    if res.size < min_points or np.ptp(res) == 0:
-        return None
-    res = res - res.mean()
-    r1 = float(np.sum(res[1:] * res[:-1]) / np.sum(res * res))
-    if r1 > limit:
-        return (f"the residuals are strongly correlated (lag-1 r = {r1:.2f}): the data have a shape the "
-                f"model does not follow (a wrong or incomplete model, or heavily filtered noise); look at "
-                f"the residual plot before trusting the values")
-    return None
+    from ..kinetics.fitting import _result_residuals, residual_autocorrelation, residual_message
+
+    res = _result_residuals(result)
+    w = result.weights if getattr(result, "weights", None) is not None else 1.0
+    r1 = residual_autocorrelation(res, scale=float(np.max(np.abs(result.data * w))))
+    return residual_message(r1, int(np.isfinite(res).sum()), limit=limit, min_points=min_points)
 
 
 def fit_summary(result) -> dict:

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import DataError, NbtoolsWarning, ParameterError
 from ..plotting import current_display_unit
 from ._fit_io import (DEFAULT_OPTIONS, export_fit, fit_settings, fit_summary, format_quantity,
-                      refit, report_text, residual_check)
+                      refit, report_text)
 from .display import ErrorDisplay, bokeh_widget
 
 __all__ = ["FitPanel", "refit"]
@@ -384,10 +384,8 @@ class FitPanel:
             warnings.simplefilter("always")
             result = refit(self.x, self.y, settings, model=self._custom.get(self.entry.name),
                            weights=self.weights)
+        # includes the residual serial-correlation check (nbtools.kinetics.check_result)
         msgs = [str(w.message) for w in caught if issubclass(w.category, NbtoolsWarning)]
-        misfit = residual_check(result)
-        if misfit:
-            msgs.append(misfit)
         self.result, self._last_settings, self.warnings = result, settings, msgs
         self._update_fit_curve()
         self._show_report()
