@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
-from ..errors import DataError, ParameterError
+from ..errors import DataError, NbtoolsWarning, ParameterError
 from .dataset import from_grid, good_pixels, to_grid, validate
 
-__all__ = ["classify", "otsu_threshold"]
+__all__ = ["classify", "otsu_threshold", "separation", "default_min_separation"]
+
+MIN_PIXELS = 10  # fewer landed pixels: too few to tell two populations apart
+_ACTIVITY_NAMES = ("charge", "peak_current")
 
 
 def otsu_threshold(values, bins=256):
@@ -39,6 +44,71 @@ def otsu_threshold(values, bins=256):
     return float(edges[k + 1])
 
 
+def separation(values, threshold):
+    """Distance between the two classes split at ``threshold``, in within-class spreads.
+
+    ``(mean_above - mean_below) / sqrt(pooled within-class variance)`` of the
+    finite values, clipped to their 1st-99th percentiles like
+    :func:`otsu_threshold`. One Gaussian population split at Otsu's threshold
+    gives about 2.7 (3.5 for a uniform one); two populations whose means are
+    ``k`` standard deviations apart give about ``k``. NaN when a class is empty.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return float("nan")
+    lo, hi = np.percentile(v, [1, 99])
+    c = np.clip(v, lo, hi)
+    a, b = c[c <= threshold], c[c > threshold]
+    if a.size == 0 or b.size == 0:
+        return float("nan")
+    within = (a.var() * a.size + b.var() * b.size) / c.size
+    gap = b.mean() - a.mean()
+    if within <= 0:
+        return float("inf") if gap > 0 else float("nan")
+    return float(gap / np.sqrt(within))
+
+
+def default_min_separation(n):
+    """Separation needed to call ``n`` pixels two populations: ``4 + 6 / sqrt(n)``.
+
+    Above the 95th percentile of :func:`separation` of ``n`` values drawn
+    from one Gaussian population (about 5.5 for n = 10, 3.0 for n = 200,
+    seeded Monte Carlo), below that of two populations 6 standard deviations
+    apart (about 6).
+    """
+    return 4.0 + 6.0 / np.sqrt(max(int(n), 1))
+
+
+def _activity_map(ds, activity, window, branch):
+    """The activity map: a DataArray (y, x) as given, or computed from a name."""
+    if activity is None or (isinstance(activity, str) and activity == "charge"):
+        from .maps import charge
+
+        return charge(ds, window, branch=branch)
+    if isinstance(activity, str) and activity == "peak_current":
+        from .maps import peak
+
+        direction = "cathodic" if branch == "cathodic" else "anodic"
+        prom = peak(ds, direction, window=window).prominence
+        # no peak above the noise: no activity (0 A) rather than a left-out pixel
+        out = prom.fillna(0.0)
+        out.attrs = dict(prom.attrs, long_name=f"{direction} peak height (0 where no peak)")
+        return out
+    if isinstance(activity, xr.DataArray) and {"y", "x"} <= set(activity.dims):
+        return activity
+    if isinstance(activity, str):
+        found = f"the string {activity!r}"
+    elif isinstance(activity, xr.DataArray):
+        found = f"a DataArray with dims {activity.dims}"
+    else:
+        found = f"{type(activity).__name__} {activity!r:.80}"
+    raise ParameterError(
+        f"activity: expected a map DataArray with dims ('y', 'x') from nbtools.seccm maps "
+        f"(e.g. seccm.charge(ds, window)) or one of the names {list(_ACTIVITY_NAMES)}; found {found}"
+    )
+
+
 def _remove_small(mask, min_size):
     from scipy import ndimage
 
@@ -61,6 +131,8 @@ def classify(
     min_size=2,
     fill_failed=True,
     include_failed=False,
+    min_pixels=MIN_PIXELS,
+    min_separation=None,
 ):
     """Particle (active) / substrate (inactive) mask of a scan.
 
@@ -68,17 +140,22 @@ def classify(
     ----------
     ds : xarray.Dataset
         SECCM Dataset.
-    activity : xarray.DataArray, optional
-        Map (y, x) to threshold; default the charge of the ``branch`` sweep in
+    activity : xarray.DataArray or str, optional
+        Map (y, x) to threshold, or the name of one computed here:
+        ``'charge'`` (default): the charge of the ``branch`` sweep in
         ``window`` with a linear baseline (:func:`nbtools.seccm.charge`),
-        which removes the substrate's capacitive current.
+        which removes the substrate's capacitive current;
+        ``'peak_current'``: the height of the ``branch`` peak in ``window``
+        above its background line (:func:`nbtools.seccm.peak` prominence, 0 A
+        where there is no peak).
     window : (E1, E2), optional
         Potential window of the redox process (V); default the whole sweep.
     branch : str
         Branch for the default activity map.
     threshold : float, optional
-        Threshold in the units of the activity map; default Otsu's threshold
-        of the landed pixels.
+        Threshold in the units of the activity map, applied as given. Default
+        Otsu's threshold of the landed pixels, used only when they show two
+        populations (see Notes).
     min_size : int
         Particles and holes smaller than this many pixels are removed
         (8-connected); skipped on scans of fewer than 25 grid cells.
@@ -87,32 +164,82 @@ def classify(
         their usable neighbours; otherwise they are False.
     include_failed : bool
         Use every pixel with data for the threshold, whatever its status.
+    min_pixels : int
+        With the default threshold: fewer usable pixels than this are too few
+        to tell two populations apart (default 10).
+    min_separation : float, optional
+        With the default threshold: least :func:`separation` (gap between the
+        class means over the within-class spread) that counts as two
+        populations; default :func:`default_min_separation` of the number of
+        usable pixels (5.9 for 10 pixels, 4.4 for 200).
 
     Returns
     -------
     xarray.DataArray
-        Boolean map (y, x) named ``particle``; attrs: ``threshold``,
-        ``activity`` (long name), ``n_used`` pixels.
+        Boolean map (y, x) named ``particle``; attrs: ``threshold`` (NaN when
+        no split was made), ``otsu_threshold``, ``separation``,
+        ``min_separation``, ``split`` (1 when the map was split, else 0),
+        ``note``, ``activity`` (long name), ``n_used`` pixels.
+
+    Warns
+    -----
+    NbtoolsWarning
+        With the default threshold, when the scan has fewer than
+        ``min_pixels`` usable pixels or its activity values show no two
+        populations (a homogeneous scan: all substrate, or all on one
+        particle). The mask is then all False (no particle told apart from
+        the rest); look at the map and pass ``threshold=`` or select the
+        pixels by hand.
+
+    Notes
+    -----
+    Otsu's threshold always splits the values in two, even those of one
+    population with noise. The split is kept only when the class means are
+    at least ``min_separation`` within-class standard deviations apart: one
+    Gaussian population gives about 2.7, a uniform spread 3.5, two
+    populations ``k`` standard deviations apart about ``k``.
     """
     validate(ds)
-    if activity is None:
-        from .maps import charge
-
-        activity = charge(ds, window, branch=branch)
-    if not isinstance(activity, xr.DataArray) or not {"y", "x"} <= set(activity.dims):
-        raise ParameterError("activity: expected a map DataArray with dims ('y', 'x') from nbtools.seccm maps")
+    activity = _activity_map(ds, activity, window, branch)
     vals = from_grid(activity, ds).values
     use = good_pixels(ds, include_failed).values & np.isfinite(vals)
-    if use.sum() < 2:
+    n_use = int(use.sum())
+    if n_use == 0:
         raise DataError(
-            f"classify: only {int(use.sum())} usable pixel(s) (status 'landed' with a finite activity); "
+            "classify: no usable pixel (status 'landed' with a finite activity); "
             "check the quality labels or pass include_failed=True"
         )
-    thr = otsu_threshold(vals[use]) if threshold is None else float(threshold)
-    lab = np.where(use, vals > thr, False)
+    otsu, sep, need, note = float("nan"), float("nan"), float("nan"), ""
+    if threshold is not None:
+        thr = float(threshold)
+        split = True
+        note = "threshold given"
+    else:
+        need = float(default_min_separation(n_use) if min_separation is None else min_separation)
+        v = vals[use]
+        if n_use >= 2 and np.ptp(v) > 0:
+            otsu = otsu_threshold(v)
+            sep = separation(v, otsu)
+        if n_use < min_pixels:
+            note = (f"the scan has {n_use} usable pixel(s), fewer than min_pixels={min_pixels}: too small to "
+                    "tell particle from substrate")
+        elif not sep >= need:
+            note = (f"the activity values show no two populations (separation {sep:.2f} within-class "
+                    f"standard deviations, below {need:.2f}): a homogeneous scan")
+        split = not note
+        thr = otsu if split else float("nan")
+        if not split:
+            warnings.warn(
+                f"classify: {note}; every pixel is labelled not-particle (all False). Look at the "
+                "activity map and pass threshold=, or select the pixels by hand.",
+                NbtoolsWarning,
+                stacklevel=2,
+            )
+            note += "; mask left all False"
+    lab = np.where(use, vals > thr, False) if split else np.zeros(use.shape, bool)
     grid_lab = to_grid(xr.DataArray(lab, dims="pixel", coords={"ix": ds.ix, "iy": ds.iy}), ds).values
     grid_use = to_grid(xr.DataArray(use, dims="pixel", coords={"ix": ds.ix, "iy": ds.iy}), ds).values
-    if fill_failed and (~grid_use).any():
+    if split and fill_failed and (~grid_use).any():
         from scipy import ndimage
 
         k = np.ones((3, 3))
@@ -120,7 +247,7 @@ def classify(
         tot = ndimage.convolve(grid_use.astype(float), k, mode="constant")
         fill = ~grid_use & (tot > 0) & (pos > tot / 2)
         grid_lab = grid_lab | fill
-    if min_size > 1 and grid_lab.size >= 25:  # no morphology on tiny scans
+    if split and min_size > 1 and grid_lab.size >= 25:  # no morphology on tiny scans
         grid_lab = _remove_small(grid_lab, min_size)
         grid_lab = ~_remove_small(~grid_lab, min_size)
     out = xr.DataArray(
@@ -130,9 +257,14 @@ def classify(
         name="particle",
         attrs={
             "threshold": thr,
+            "otsu_threshold": otsu,
+            "separation": sep,
+            "min_separation": need,
+            "split": int(split),
+            "note": note,
             "threshold_units": str(activity.attrs.get("units", "")),
             "activity": str(activity.attrs.get("long_name", activity.name)),
-            "n_used": int(use.sum()),
+            "n_used": n_use,
             "long_name": "particle (active) mask",
         },
     )
