@@ -123,7 +123,7 @@ def test_couples_cv_recovers_truth_on_bundled_example():
     ds = seccm.load(EXAMPLE / "seccm_example.nc")
     t = np.load(EXAMPLE / "seccm_example_truth.npz")
     truth = {"particle": t["particle"], "k_s": t["k_s"]}
-    idx = _particle_pixels(ds, truth, step=40)
+    idx = _particle_pixels(ds, truth, step=60)
     q = 2e-11 * _per_pixel(t["activity"], ds) / 2
     r = seccm.fit_pixels(ds, pixels=idx, scheduler="sync")
     _check_recovery(r, ds, idx, q, t["k_s"])

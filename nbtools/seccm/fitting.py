@@ -289,9 +289,16 @@ def _identifiability(vals, errs, start, status, message, step):
         rel = errs["ks"] / np.abs(vals["ks"])
         bad = fitted & ~((lam <= LAMBDA_MAX) & (dep >= MIN_STEPS * step) & (rel <= 0.5))
     for p in np.flatnonzero(bad):
-        note = (f"ks and alpha not identifiable: Lambda = ks/(f v) = {lam[p]:.3g}, peak separation "
-                f"{dep[p] * 1e3:.1f} mV vs potential step {step * 1e3:.2f} mV, relative error of ks "
-                f"{rel[p]:.2g} (reversible at this scan rate and sampling); fit a faster or finer scan")
+        why = []
+        if not lam[p] <= LAMBDA_MAX:
+            why.append(f"Lambda = ks/(f v) = {lam[p]:.3g} > {LAMBDA_MAX:g} (reversible at this scan rate)")
+        if not dep[p] >= MIN_STEPS * step:
+            why.append(f"the implied peak separation {dep[p] * 1e3:.1f} mV is within {MIN_STEPS:g} potential "
+                       f"steps ({step * 1e3:.2f} mV) of the acquisition")
+        if not rel[p] <= 0.5:
+            why.append("ks has no usable standard error" if not np.isfinite(rel[p])
+                       else f"ks is uncertain by {rel[p]:.0%}")
+        note = "ks and alpha not identifiable: " + "; ".join(why)
         message[p] = f"{message[p]}; {note}" if message[p] else note
     for k in ("ks", "alpha"):
         if k in vals:
@@ -300,10 +307,8 @@ def _identifiability(vals, errs, start, status, message, step):
     if bad.any():
         warnings.warn(
             f"fit_pixels: ks and alpha are not identifiable on {int(bad.sum())} of {int(fitted.sum())} fitted "
-            f"pixels: the voltammogram is (nearly) reversible at v = {v:g} V/s (Lambda = ks/(f v) > "
-            f"{LAMBDA_MAX:g}, or a peak separation within {MIN_STEPS:g} potential steps, or ks uncertain "
-            "by > 50 %); "
-            "they are NaN there (the other parameters are those of a reversible CV); measure at a faster "
-            "scan rate for kinetics.",
+            f"pixels and are NaN there (reasons in fit_message: Lambda = ks/(f v) > {LAMBDA_MAX:g}, i.e. "
+            f"reversible at v = {v:g} V/s; a peak separation within {MIN_STEPS:g} potential steps; or ks "
+            "without a usable standard error). Measure reversible pixels at a faster scan rate for kinetics.",
             NbtoolsWarning, stacklevel=3)
     return lam
