@@ -112,11 +112,12 @@ def _fast_fit(model, x, y, template, fit_kws):
     nbad = int(np.sum(~np.isfinite(y)))
     x, y = check_data(x, y, entry=entry, x_name=xname, nan_policy=fit_kws.get("nan_policy", "omit"))
     vals = {n: p.value for n, p in pars.items()}
+    free = template["free"]
     if template["guess"]:
         extra = {k: vals[k] for k in ("v", "T") if k in vals}
-        vals.update({k: v for k, v in model.guess_values(y, x, **extra).items() if k in vals})
+        # only the varying parameters take the guess; fixed ones keep their given values
+        vals.update({k: v for k, v in model.guess_values(y, x, **extra).items() if k in free})
         vals.update(template.get("overrides", {}))
-    free = template["free"]
     lo, hi = template["lo"], template["hi"]
     p0 = np.array([vals[n] for n in free], dtype=float)
     span = np.where(np.isfinite(hi - lo), hi - lo, np.maximum(np.abs(p0), 1e-300))
@@ -198,7 +199,7 @@ def _fast_fit(model, x, y, template, fit_kws):
     return row
 
 
-def _fast_template(model, entry, params):
+def _fast_template(model, entry, params, guess=True):
     """Bounds, free names and defaults for the fast engine (None if not applicable)."""
     import lmfit
 
@@ -217,14 +218,14 @@ def _fast_template(model, entry, params):
         return None
     free = [n for n, p in pars.items() if p.vary]
     overrides = {}
-    if isinstance(params, dict):
+    if isinstance(params, dict) and not isinstance(params, lmfit.Parameters):
         for k, v in params.items():
             if isinstance(v, dict):
                 if "value" in v:
                     overrides[k] = v["value"]
             else:
                 overrides[k] = float(v)
-    return {"entry": entry, "params": pars, "guess": params is None or isinstance(params, dict),
+    return {"entry": entry, "params": pars, "guess": bool(guess) and has_guess,
             "overrides": overrides, "free": free,
             "lo": np.array([pars[n].min for n in free], dtype=float),
             "hi": np.array([pars[n].max for n in free], dtype=float)}
@@ -287,7 +288,8 @@ def _compute(tasks, scheduler, n_workers):
 
 
 def fit_many(model, x, Y, params=None, *, scheduler=None, n_workers=None, chunk_size=None,
-             index=None, nan_policy="omit", engine="auto", output="dataframe", **fit_kws):
+             index=None, nan_policy="omit", engine="auto", output="dataframe", guess=True,
+             **fit_kws):
     """Fit one model to many curves in parallel; failures become NaN rows with a status.
 
     Parameters
@@ -300,7 +302,14 @@ def fit_many(model, x, Y, params=None, *, scheduler=None, n_workers=None, chunk_
     Y : array_like
         Data, 2-D ``(n_curves, n_points)`` or a list of 1-D arrays.
     params : lmfit.Parameters or dict, optional
-        Starting values for every curve; default ``model.guess`` per curve.
+        Fixed values, bounds and starting values for every curve. The model's guess
+        still runs per curve (unless ``guess=False``): a dict is applied on top of it
+        (as in :func:`nbtools.kinetics.fit`; e.g. only ``{"v": 0.01}`` for CVs of
+        different charges), lmfit.Parameters keep their bounds and fixed parameters
+        while the varying ones start from the guess.
+    guess : bool
+        Run ``model.guess`` per curve (default). False: every curve starts from the
+        registry defaults with ``params`` applied (or from the Parameters as given).
     scheduler : None, "sync", "threads", "processes", str address or distributed.Client
         Where to run: ``None`` = local processes (``sync`` for one chunk); an
         address such as ``"tcp://10.0.0.5:8786"`` uses that dask.distributed cluster.
@@ -364,12 +373,14 @@ def fit_many(model, x, Y, params=None, *, scheduler=None, n_workers=None, chunk_
 
         cores = n_workers or os.cpu_count() or 1
         chunk_size = max(1, int(np.ceil(n / (4 * cores))))
-    fit_kws = dict(fit_kws, nan_policy=nan_policy)
+    if not isinstance(guess, bool):
+        raise ParameterError(f"guess must be True or False, got {guess!r}")
+    fit_kws = dict(fit_kws, nan_policy=nan_policy, guess=guess)
     if engine not in ("auto", "fast", "lmfit"):
         raise ParameterError(f"engine must be 'auto', 'fast' or 'lmfit', got {engine!r}")
     job = params
     if engine in ("auto", "fast"):
-        template = _fast_template(model, entry, params)
+        template = _fast_template(model, entry, params, guess)
         if template is None and engine == "fast":
             raise ParameterError("engine='fast' needs a KineticsModel without expr parameters")
         if template is not None:

@@ -91,3 +91,39 @@ def test_bad_arguments():
         fit_many("ButlerVolmer", [ETA, ETA], _curves(3)[0])
     with pytest.raises(ParameterError, match="engine"):
         fit_many("ButlerVolmer", ETA, _curves(3)[0], engine="turbo")
+
+
+def _cv_batch(n=6, seed=5):
+    from nbtools.kinetics import frumkin_cv
+
+    E = np.r_[np.linspace(3.7, 4.3, 301), np.linspace(4.3, 3.7, 301)[1:]]
+    rng = np.random.default_rng(seed)
+    Q = 10 ** rng.uniform(-12, -9, n)  # three decades of particle charge
+    E0 = rng.uniform(3.95, 4.05, n)
+    Y = np.array([frumkin_cv(E, q, e0, 0.5, 0.01) for q, e0 in zip(Q, E0)])
+    Y += rng.normal(0, 0.01, Y.shape) * np.abs(Y).max(axis=1, keepdims=True)
+    return E, Y, Q, E0
+
+
+@pytest.mark.parametrize("engine", ["fast", "lmfit"])
+def test_cv_batch_guesses_per_curve_with_only_scan_rate(engine):
+    from nbtools.kinetics import MODELS
+
+    E, Y, Q, E0 = _cv_batch()
+    df = fit_many("FrumkinCV", E, Y, params={"v": 0.01}, scheduler="sync", engine=engine)
+    assert (df.status != "failed").all() and df.success.all()
+    np.testing.assert_allclose(df.Q, Q, rtol=0.03)
+    np.testing.assert_allclose(df.E0, E0, atol=2e-3)
+    np.testing.assert_allclose(df.g, 0.5, atol=0.1)
+    # lmfit.Parameters: bounds and fixed values kept, the varying ones start from the guess
+    pars = MODELS["FrumkinCV"].make_params(v=0.01)
+    pars["g"].set(value=0.5, vary=False)
+    dp = fit_many("FrumkinCV", E, Y, params=pars, scheduler="sync", engine=engine)
+    np.testing.assert_allclose(dp.Q, Q, rtol=0.03)
+    assert "g" not in dp.columns or dp["g"].isna().all()  # fixed: not a fitted column
+    # guess=False: every curve starts from the same defaults, and most do not converge
+    bad = fit_many("FrumkinCV", E, Y, params={"v": 0.01}, scheduler="sync", engine=engine,
+                   guess=False)
+    assert np.sum(np.abs(bad.Q / Q - 1) < 0.03) < len(Q)
+    with pytest.raises(ParameterError, match="guess"):
+        fit_many("FrumkinCV", E, Y, params={"v": 0.01}, guess="yes")

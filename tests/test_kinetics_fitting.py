@@ -201,3 +201,19 @@ def test_check_result_flags_serially_correlated_residuals():
                       scheduler="sync", engine=engine)
         assert "residuals are strongly correlated" in df.loc[0, "message"], engine
         assert "residuals" not in df.loc[1, "message"], engine
+
+
+def test_fit_guess_option_with_parameters():
+    from nbtools.kinetics import frumkin_cv
+
+    E = np.r_[np.linspace(3.7, 4.3, 301), np.linspace(4.3, 3.7, 301)[1:]]
+    y = frumkin_cv(E, 3e-10, 4.02, 0.5, 0.01)
+    y = y + np.random.default_rng(2).normal(0, 0.01 * np.abs(y).max(), y.size)
+    pars = MODELS["FrumkinCV"].make_params(v=0.01)
+    pars["g"].set(value=0.5, vary=False)
+    res = fit("FrumkinCV", E, y, pars, guess=True)  # varying ones from the guess
+    assert res.params["Q"].value == pytest.approx(3e-10, rel=0.02)
+    assert res.params["g"].value == 0.5 and not res.params["g"].vary
+    assert pars["Q"].value == MODELS["FrumkinCV"].params["Q"].value  # input not modified
+    with pytest.raises(ParameterError, match="guess"):
+        fit("FrumkinCV", E, y, pars, guess="auto")

@@ -115,8 +115,33 @@ def check_params(params):
                 f"value given may have been outside them); start strictly inside the bounds")
 
 
-def _build_params(model, params, y, x, x_name):
+def _guess_free(model, pars, y, x):
+    """Put per-curve guesses into the varying parameters of ``pars`` (in place), inside their bounds."""
+    if not hasattr(model, "guess_values") or y is None:
+        return pars
+    extra = {k: pars[k].value for k in ("v", "T") if k in pars}
+    try:
+        vals = model.guess_values(y, x, **extra)
+    except Exception:  # no usable guess: keep the given values
+        return pars
+    for k, val in vals.items():
+        p = pars.get(k)
+        if p is None or not p.vary or p.expr or not np.isfinite(val):
+            continue
+        lo, hi = p.min, p.max
+        span = hi - lo if np.isfinite(hi - lo) else max(abs(val), 1e-300)
+        val = float(np.clip(val, lo + 1e-6 * span, hi - 1e-6 * span)) if lo < hi else val
+        p.value = val
+        p.user_value = val
+    return pars
+
+
+def _build_params(model, params, y, x, x_name, guess=None):
+    if guess is not None and not isinstance(guess, bool):
+        raise ParameterError(f"guess must be None, True or False, got {guess!r}")
     if params is None:
+        if guess is False:
+            return model.make_params()
         try:
             return model.guess(y, **{x_name: x})
         except (NotImplementedError, TypeError):
@@ -124,12 +149,13 @@ def _build_params(model, params, y, x, x_name):
         except Exception:  # a failed guess falls back to the defaults
             return model.make_params()
     if isinstance(params, lmfit.Parameters):
-        return params.copy()
+        pars = params.copy()
+        return _guess_free(model, pars, y, x) if guess else pars
     if isinstance(params, dict):
         # start from the guess (using fixed values such as the scan rate v given here),
         # then apply the user's values and bounds
         base = model.make_params()
-        if hasattr(model, "guess_values") and y is not None:
+        if hasattr(model, "guess_values") and y is not None and guess is not False:
             extra = {}
             for k in ("v", "T"):
                 if k in params:
@@ -163,7 +189,7 @@ def _build_params(model, params, y, x, x_name):
 
 
 def fit(model, x, y=None, params=None, *, weights=None, conf="stderr", level=0.95, n_boot=200,
-        seed=None, nan_policy="raise", method="leastsq", warn=True, **fit_kws):
+        seed=None, nan_policy="raise", method="leastsq", warn=True, guess=None, **fit_kws):
     """Fit a model to one curve, with checks, warnings and confidence intervals.
 
     Parameters
@@ -178,6 +204,11 @@ def fit(model, x, y=None, params=None, *, weights=None, conf="stderr", level=0.9
         a dict is applied on top of ``model.guess`` (which uses e.g. the scan rate
         ``v`` given there). Default: ``model.guess`` where available, else the
         registry defaults. Never modified.
+    guess : bool or None
+        Whether ``model.guess`` supplies starting values: None (default) for ``params``
+        None or a dict, not for lmfit.Parameters (used as given); True also for
+        lmfit.Parameters (values of the varying parameters from the guess, bounds and
+        fixed parameters kept); False never (registry defaults, then ``params``).
     weights : array_like, optional
         1/sigma per point.
     conf : {"stderr", "conf_interval", "bootstrap", None}
@@ -221,7 +252,7 @@ def fit(model, x, y=None, params=None, *, weights=None, conf="stderr", level=0.9
         weights = np.asarray(weights, dtype=float)
         if weights.shape != y.shape or not np.all(np.isfinite(weights)):
             raise DataError("weights must be finite and have the same length as y")
-    pars = _build_params(model, params, y, x, x_name)
+    pars = _build_params(model, params, y, x, x_name, guess)
     check_params(pars)
     nvary = sum(p.vary and not p.expr for p in pars.values())
     if y.size <= nvary:
