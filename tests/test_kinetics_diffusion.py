@@ -210,3 +210,23 @@ def test_pitt_guess_robust_to_noisy_tail(k0, spacing, biot, seed):
         res = fit(m, t, y)
     assert res.params["tau"].value == pytest.approx(10.0, rel=0.05)
     assert res.params["Q"].value == pytest.approx(truth["dQ"][0], rel=0.05)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.floats(-3, 3), st.floats(-2, 2), st.booleans())
+def test_pitt_guess_scale_and_polarity(log_q, log_t, negative):
+    """The guess follows a scaled current (sign included) and a scaled time axis."""
+    from nbtools.kinetics import pitt_guess
+
+    t = np.linspace(0.1, 60, 300)
+    y = pitt_sphere(t, 1e-11, 10.0) + np.random.default_rng(0).normal(0, 1e-14, t.size)
+    base = pitt_guess(y, t)
+    k, s = (-1 if negative else 1) * 10.0**log_q, 10.0**log_t
+    g = pitt_guess(k * y, s * t)
+    assert g["Q"] == pytest.approx(k * s * base["Q"], rel=1e-3)  # Q = integral of i dt
+    assert g["tau"] == pytest.approx(s * base["tau"], rel=1e-3)
+    assert base["tau"] == pytest.approx(10.0, rel=0.05)
