@@ -84,3 +84,63 @@ def test_classify_activity_by_name_and_bad_activity_message():
         seccm.classify(ds, activity=np.zeros((14, 16)))
     with pytest.raises(ParameterError, match=r"dims \('pixel',\)"):
         seccm.classify(ds, activity=ds.noise)
+
+
+# ------------------------------------------------------------- scan rate
+def _triangle(rate, hold=0.5, dt=2e-3, e1=0.1, e2=0.6):
+    """Hold at e1, then one cycle e1 -> e2 -> e1 at ``rate`` (V/s)."""
+    t_sw = (e2 - e1) / rate
+    t = np.arange(0, hold + 2 * t_sw, dt)
+    u = np.clip(t - hold, 0, None)
+    E = np.where(u < t_sw, e1 + rate * u, e2 - rate * (u - t_sw))
+    return t, E
+
+
+@pytest.mark.parametrize("rate", [0.05, 0.5, 3.0])
+def test_read_columns_derives_scan_rate_from_time(tmp_path, rate):
+    t, E = _triangle(rate)
+    rng = np.random.default_rng(3)
+    cur = rng.normal(0, 1, (4, t.size))
+    p = tmp_path / "scan.csv"
+    with open(p, "w") as fh:
+        fh.write("t (s),E (V)," + ",".join(f"I{i} (nA)" for i in range(4)) + "\n")
+        np.savetxt(fh, np.column_stack([t, E, cur.T]), delimiter=",")
+    ds = seccm.read_columns(p, grid=(2, 2), time_column="t", potential_column="E")
+    assert ds.attrs["scan_rate"] == pytest.approx(rate, rel=1e-3)
+    assert "derived" in ds.attrs["scan_rate_source"]
+    # dt instead of a time column; a given scan_rate wins
+    p2 = tmp_path / "nt.csv"
+    np.savetxt(p2, np.column_stack([E, cur.T]), delimiter=",")
+    assert seccm.read_columns(p2, grid=(2, 2), dt=2e-3).attrs["scan_rate"] == pytest.approx(rate, rel=1e-3)
+    given = seccm.read_columns(p2, grid=(2, 2), dt=2e-3, scan_rate=7.0)
+    assert given.attrs["scan_rate"] == 7.0 and "scan_rate_source" not in given.attrs
+    # no time: nothing is made up
+    assert "scan_rate" not in seccm.read_columns(p2, grid=(2, 2)).attrs
+
+
+def test_read_folder_derives_scan_rate(tmp_path):
+    t, E = _triangle(0.2, dt=5e-3)
+    for x in (0, 10):
+        for y in (0, 10):
+            np.savetxt(tmp_path / f"x{x}_y{y}.csv", np.column_stack([E, 1e-9 * np.sin(E), t]), delimiter=",")
+    ds = seccm.read_folder(tmp_path, time_column=2)
+    assert ds.attrs["scan_rate"] == pytest.approx(0.2, rel=1e-3)
+
+
+def test_real_tdms_scan_rate_and_fit(tdms):
+    last = seccm.load(tdms, segments=[-2, -1])
+    # independent estimate: potential range over the duration of the last sweep of landing 1
+    n = int(last.n_samples[1])
+    seg = last.segment.values[1, :n]
+    sel = seg == seg.max()
+    E, t = last.potential.values[1, :n][sel], last.time.values[1, :n][sel]
+    ref = np.ptp(E) / np.ptp(t)
+    assert last.attrs["scan_rate"] == pytest.approx(ref, rel=0.02)
+    assert "derived" in last.attrs["scan_rate_source"]
+    full = seccm.load(tdms)
+    assert full.attrs["scan_rate"] == pytest.approx(ref, rel=0.02)  # most time is spent in the slow sweeps
+    assert "several rates" in full.attrs["scan_rate_note"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NbtoolsWarning)  # identifiability notes of the fit itself
+        r = seccm.fit_pixels(last, pixels=[1], scheduler="sync")
+    assert r.fit_status.values[1] == "ok"

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import DataError, FormatError, ParameterError
 from ._text import read_table, scale, unit_in
-from .wecspm_tdms import read_wecspm_tdms
+from .wecspm_tdms import read_wecspm_tdms, set_derived_scan_rate
 
 __all__ = ["load", "save", "read_columns", "read_folder", "read_netcdf", "read_wecspm_tdms"]
 
@@ -139,7 +139,11 @@ def read_columns(
     potential_column : int or str
         Column index or header prefix of the potential.
     time_column : int or str, optional
-        Column of the time (s); otherwise ``dt`` or ``scan_rate``.
+        Column of the time (s); otherwise ``dt`` or ``scan_rate``. With a
+        time (column or ``dt``) and no ``scan_rate``, ``attrs['scan_rate']``
+        is derived from the potential and time
+        (:func:`nbtools.seccm.wecspm_tdms.derived_scan_rate`, noted in
+        ``attrs['scan_rate_source']``).
     current_unit, potential_unit : str, optional
         Units when the header does not say (default A and V).
     reference_electrode : str
@@ -168,7 +172,7 @@ def read_columns(
         t = arr[:, it] * scale(unit_in(names[it], "s"), f"{path} time")
     from .dataset import from_arrays
 
-    return from_arrays(
+    ds = from_arrays(
         I,
         E,
         time=t,
@@ -183,6 +187,7 @@ def read_columns(
         units_found={"current": u_i, "potential": u_v},
         label=label,
     )
+    return set_derived_scan_rate(ds)
 
 
 _XY = re.compile(
@@ -213,7 +218,9 @@ def read_folder(
     ``pixel x012 y003.dat`` give the position; the unit written after the
     number wins over ``position_unit`` (default micrometres). Each file holds
     columns potential, current (and optionally time), with an optional header
-    whose units (``E (mV)``, ``I/nA``) are honoured.
+    whose units (``E (mV)``, ``I/nA``) are honoured. With a time (``time_column``
+    or ``dt``) and no ``scan_rate``, ``attrs['scan_rate']`` is derived from the
+    potential and time as in :func:`read_columns`.
     """
     folder = Path(path)
     files = sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in _TEXT)
@@ -251,7 +258,7 @@ def read_folder(
                           "rename them or pass pattern= to select the landing files")
     from .dataset import from_arrays
 
-    return from_arrays(
+    ds = from_arrays(
         curs,
         pots,
         np.array(xs),
@@ -264,3 +271,4 @@ def read_folder(
         units_found=units,
         label=label,
     )
+    return set_derived_scan_rate(ds)

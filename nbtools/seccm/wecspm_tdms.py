@@ -41,7 +41,9 @@ import numpy as np
 
 from ..errors import FormatError, ParameterError
 
-__all__ = ["read_wecspm_tdms"]
+__all__ = ["read_wecspm_tdms", "derived_scan_rate"]
+
+SCAN_RATE_RULE = "derived: median |dE/dt| over the sweeps of the landings (holds left out)"
 
 _SCALE = {"um": 1e-6, "µm": 1e-6, "μm": 1e-6, "nm": 1e-9, "mm": 1e-3, "m": 1.0,
           "a": 1.0, "ma": 1e-3, "ua": 1e-6, "µa": 1e-6, "na": 1e-9, "pa": 1e-12, "fa": 1e-15,
@@ -71,6 +73,64 @@ def _runs(b):
     """Start and end (exclusive) of runs of True in a 1-D bool array."""
     d = np.diff(np.r_[0, b.astype(np.int8), 0])
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def derived_scan_rate(potential, time):
+    """Scan rate (V/s) of the sweeps in curves of potential and time.
+
+    The median of ``|dE/dt|`` taken over a few samples (about 1 % of a curve,
+    to smooth digitisation steps), leaving out holds and reversal points (rates
+    below 5 % of the 95th percentile). With samples evenly spaced in time the
+    median is weighted by time: when sweeps run at several rates it is the rate
+    the landings spend most time at.
+
+    Parameters
+    ----------
+    potential, time : array_like
+        ``(n_pixel, n_sample)`` or ``(n_sample,)`` (broadcast), V and s,
+        NaN-padded.
+
+    Returns
+    -------
+    rate : float
+        V/s; NaN when no sweep is found.
+    note : str
+        Empty, or says that sweeps ran at several rates (10th-90th percentile).
+    """
+    E = np.atleast_2d(np.asarray(potential, dtype=np.float64))
+    t = np.atleast_2d(np.asarray(time, dtype=np.float64))
+    E, t = np.broadcast_arrays(E, t)
+    m = E.shape[1]
+    k = max(1, m // 100)
+    if m <= k:
+        return float("nan"), ""
+    dE = E[:, k:] - E[:, :-k]
+    dt = t[:, k:] - t[:, :-k]
+    ok = np.isfinite(dE) & np.isfinite(dt) & (dt > 0)
+    r = np.abs(dE[ok]) / dt[ok]
+    if r.size == 0 or not np.nanmax(r) > 0:
+        return float("nan"), ""
+    r = r[r > 0.05 * np.percentile(r, 95)]
+    rate = float(np.median(r))
+    lo, hi = np.percentile(r, [10, 90])
+    note = ""
+    if hi > 1.1 * lo:
+        note = (f"sweeps at several rates ({lo:.3g} to {hi:.3g} V/s, 10th-90th percentile); "
+                "scan_rate is the median over time")
+    return rate, note
+
+
+def set_derived_scan_rate(ds):
+    """Put :func:`derived_scan_rate` in ``ds.attrs`` (in place) when absent and time is known."""
+    if "scan_rate" in ds.attrs or "time" not in ds:
+        return ds
+    rate, note = derived_scan_rate(ds["potential"].values, ds["time"].values)
+    if np.isfinite(rate):
+        ds.attrs["scan_rate"] = rate
+        ds.attrs["scan_rate_source"] = SCAN_RATE_RULE
+        if note:
+            ds.attrs["scan_rate_note"] = note
+    return ds
 
 
 def read_wecspm_tdms(
@@ -116,6 +176,10 @@ def read_wecspm_tdms(
         :mod:`nbtools.seccm` layout plus ``segment`` and ``line_number``
         (pixel, sample; NaN-padded),
         ``t_start`` (pixel, s since the file start), ``z`` (pixel, m).
+        ``attrs['scan_rate']`` (V/s) is derived from the recorded potential
+        and time (:func:`derived_scan_rate`; ``attrs['scan_rate_source']``
+        says so, ``attrs['scan_rate_note']`` when sweeps ran at several
+        rates): the file does not state it.
 
     Raises
     ------
@@ -277,6 +341,7 @@ def read_wecspm_tdms(
     ds["line_number"] = (("pixel", "sample"), lin, {"long_name": "instrument Line Number"})
     ds["t_start"] = ("pixel", np.array(t0s), {"units": "s", "long_name": "landing start since file start"})
     ds["z"] = ("pixel", np.array(zs, dtype=np.float64), {"units": "m", "long_name": "Z piezo position in contact"})
+    set_derived_scan_rate(ds)
     if label:
         from .quality import label_landings
 
