@@ -143,6 +143,9 @@ def _fast_fit(model, x, y, template, fit_kws):
     sc = np.where(np.abs(p0) > 0, np.abs(p0), 1.0)
     tf = _Bounds(lo / sc, hi / sc)
     u0 = tf.to_internal(p0 / sc)
+    # MINPACK's difference step is relative to |u|: a start at the middle of two bounds
+    # that rounds to u ~ 1e-16 (instead of 0) would never move that parameter
+    u0[tf.both & (np.abs(u0) < 1e-6)] = 0.0
 
     def resid_u(u):
         return resid(tf.to_external(u) * sc)

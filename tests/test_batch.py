@@ -127,3 +127,19 @@ def test_cv_batch_guesses_per_curve_with_only_scan_rate(engine):
     assert np.sum(np.abs(bad.Q / Q - 1) < 0.03) < len(Q)
     with pytest.raises(ParameterError, match="guess"):
         fit_many("FrumkinCV", E, Y, params={"v": 0.01}, guess="yes")
+
+
+def test_fast_engine_moves_a_parameter_started_mid_bounds():
+    # alpha starts at 0.5, the middle of its bounds (0.05, 0.95): its internal (arcsine)
+    # value rounds to ~1e-16, and MINPACK's relative difference step never moved it
+    from nbtools.kinetics import laviron_cv
+
+    E = np.r_[np.linspace(3.7, 4.3, 301), np.linspace(4.3, 3.7, 301)[1:]]
+    rng = np.random.default_rng(0)
+    truth = [(3e-11, 0.15, 0.4), (1e-10, 0.3, 0.6)]
+    Y = np.array([laviron_cv(E, q, 4.0, ks, a, 0.0, 0.01) for q, ks, a in truth])
+    Y += rng.normal(0, 0.005, Y.shape) * np.abs(Y).max(axis=1, keepdims=True)
+    df = fit_many("LavironCV", E, Y, params={"v": 0.01}, scheduler="sync", engine="fast")
+    np.testing.assert_allclose(df.alpha, [a for *_, a in truth], atol=0.02)
+    np.testing.assert_allclose(df.ks, [k for _, k, _ in truth], rtol=0.05)
+    assert np.isfinite(df.alpha_stderr).all() and (df.alpha_stderr > 0).all()
