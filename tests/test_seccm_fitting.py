@@ -171,3 +171,24 @@ def test_fit_pixels_bad_input(scan):
         seccm.fit_pixels(nosr, "FrumkinCV")
     with pytest.raises(DataError, match="enough samples"):
         seccm.fit_pixels(ds, "FrumkinCV", window=(4.0, 4.0001), scheduler="sync")
+
+
+def test_fit_that_did_not_converge_is_failed_with_nan(scan, monkeypatch):
+    import nbtools.batch as batch
+
+    real = batch.fit_many
+
+    def not_converged_first(*args, **kwargs):
+        df = real(*args, **kwargs)
+        df.loc[df.index[0], ["success", "status", "message"]] = [False, "warning", "the fit did not converge: maxfev"]
+        return df
+
+    monkeypatch.setattr(batch, "fit_many", not_converged_first)
+    ds, truth = scan
+    idx = _particle_pixels(ds, truth)[:3]
+    r = seccm.fit_pixels(ds, "FrumkinCV", pixels=idx, scheduler="sync")
+    st = r.fit_status.values
+    assert st[idx[0]].startswith("failed") and "did not converge" in st[idx[0]]
+    assert np.isnan(seccm.from_grid(r.Q, ds).values[idx[0]])
+    assert np.isnan(seccm.from_grid(r.Q_stderr, ds).values[idx[0]])
+    assert (st[idx[1:]] == "ok").all() and r.attrs["n_failed"] >= 1

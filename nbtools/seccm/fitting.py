@@ -167,8 +167,9 @@ def fit_pixels(
     xarray.Dataset
         Maps (y, x): one per varying parameter, ``<name>_stderr``, ``redchi``
         and, for models with ``ks``, ``Lambda`` = ks/(f v); per pixel
-        ``fit_status`` ('ok', 'skipped: <status>', 'not selected',
-        'failed: <reason>') and ``fit_message`` (warnings of converged fits).
+        ``fit_status`` ('ok' for a converged fit, 'skipped: <status>', 'not
+        selected', 'failed: <reason>', including fits that did not converge)
+        and ``fit_message`` (warnings of converged fits).
         ``ks`` and ``alpha`` are NaN where they are not identifiable: the CV
         is reversible (Lambda > :data:`LAMBDA_MAX`), the peak separation the
         fitted ks implies is within :data:`MIN_STEPS` potential steps of the
@@ -217,13 +218,14 @@ def fit_pixels(
     if todo:
         df = fit_many(model, xs, ys, start, scheduler=scheduler, n_workers=n_workers, chunk_size=chunk_size,
                       index=np.asarray(todo))
-        good = (df["status"] != "failed").to_numpy()
+        # converged fits only: a fit that stopped without converging is a failure (NaN + reason)
+        good = ((df["status"] != "failed") & df["success"]).to_numpy()
         pix = np.asarray(todo)
         for k in names:
             if k in df:
-                vals[k][pix] = df[k].to_numpy(float)
-                errs[k][pix] = df[f"{k}_stderr"].to_numpy(float)
-        redchi[pix] = df["redchi"].to_numpy(float)
+                vals[k][pix] = np.where(good, df[k].to_numpy(float), np.nan)
+                errs[k][pix] = np.where(good, df[f"{k}_stderr"].to_numpy(float), np.nan)
+        redchi[pix] = np.where(good, df["redchi"].to_numpy(float), np.nan)
         status[pix] = np.where(good, "ok", ["failed: " + str(m)[:200] for m in df["message"]])
         message[pix] = np.where(good, df["message"].fillna("").to_numpy(str), "")
         attrs.update(scheduler=df.attrs["scheduler"], engine=df.attrs["engine"],
