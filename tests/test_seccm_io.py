@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 
 from nbtools import seccm
-from nbtools.errors import DataError, FormatError, NbtoolsWarning, ParameterError
+from nbtools.errors import DataError, FormatError, MissingFileError, NbtoolsWarning, ParameterError
 from nbtools.simulate import seccm_scan
 
 
@@ -115,7 +115,7 @@ def test_not_a_tdms(tmp_path):
     p.write_bytes(b"hello world, not tdms")
     with pytest.raises(FormatError, match="bad.tdms"):
         seccm.load(p)
-    with pytest.raises(FormatError, match="no such file"):
+    with pytest.raises(MissingFileError, match="no such file"):  # as nbtools.io.load_trace
         seccm.load(tmp_path / "missing.tdms")
     with pytest.raises(FormatError, match="unknown SECCM file type"):
         (tmp_path / "a.xyz").write_text("1")

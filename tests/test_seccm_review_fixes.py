@@ -144,3 +144,55 @@ def test_real_tdms_scan_rate_and_fit(tdms):
         warnings.simplefilter("ignore", NbtoolsWarning)  # identifiability notes of the fit itself
         r = seccm.fit_pixels(last, pixels=[1], scheduler="sync")
     assert r.fit_status.values[1] == "ok"
+
+
+# ------------------------------------------------------------ load errors
+def test_load_missing_path_is_missing_file_error(tmp_path):
+    import nbtools.seccm.readers  # noqa: F401  (read_netcdf is not re-exported)
+    from nbtools import io
+    from nbtools.errors import MissingFileError
+
+    for name in ("missing.tdms", "missing.csv", "missing.nc", "no_folder"):
+        with pytest.raises(MissingFileError, match=name) as e:
+            seccm.load(tmp_path / name)
+        assert isinstance(e.value, FileNotFoundError)
+    # the same class as the trace loader
+    with pytest.raises(MissingFileError):
+        io.load_trace(tmp_path / "missing.abf")
+    for reader, name in ((seccm.read_wecspm_tdms, "a.tdms"), (seccm.read_columns, "a.csv"),
+                         (seccm.read_folder, "f"), (seccm.readers.read_netcdf, "a.nc")):
+        with pytest.raises(MissingFileError, match=name):
+            reader(tmp_path / name)
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("words.txt", "hello world\nthis is not data\nfoo bar baz\n"),
+        ("text.csv", "E,I\nx,y\nfoo,bar\n"),
+        ("cells.csv", "E (V),I1,I2\nabc,def,ghi\njkl,mno,pqr\n"),
+        ("empty.txt", ""),
+    ],
+)
+def test_load_garbage_text_says_no_numeric_rows(tmp_path, name, content):
+    from nbtools.errors import DataError, FormatError
+
+    p = tmp_path / name
+    p.write_text(content)
+    with pytest.raises((FormatError, DataError), match="no numeric rows") as e:
+        seccm.load(p)
+    assert name in str(e.value)
+    assert not isinstance(e.value, ParameterError)
+    # a folder of such files too
+    d = tmp_path / "folder"
+    d.mkdir()
+    (d / "x1_y2.csv").write_text(content)
+    with pytest.raises((FormatError, DataError), match="no numeric rows"):
+        seccm.load(d)
+
+
+def test_load_numeric_columns_without_grid_still_asks_for_grid(tmp_path):
+    p = tmp_path / "ok.csv"
+    np.savetxt(p, np.column_stack([np.linspace(0, 1, 20), np.ones((20, 4))]), delimiter=",")
+    with pytest.raises(ParameterError, match=r"grid=\(ny, nx\)"):
+        seccm.load(p)

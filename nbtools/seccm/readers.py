@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, FormatError, ParameterError
+from ..errors import DataError, FormatError, MissingFileError, ParameterError
 from ._text import read_table, scale, unit_in
 from .wecspm_tdms import read_wecspm_tdms, set_derived_scan_rate
 
 __all__ = ["load", "save", "read_columns", "read_folder", "read_netcdf", "read_wecspm_tdms"]
 
 _TEXT = (".csv", ".txt", ".tsv", ".dat")
+
+
+def _existing(path, what="an SECCM file (.tdms, .csv/.txt, .nc) or a folder of per-landing files"):
+    """Path of something that exists, else MissingFileError naming it (as :func:`nbtools.io.load_trace`)."""
+    try:
+        p = Path(os.fspath(path)).expanduser()
+    except TypeError:
+        raise ParameterError(f"path must be a file or folder path (str or Path), found {type(path).__name__}") from None
+    if not p.exists():
+        raise MissingFileError(f"{p}: no such file or folder; expected {what} (check the name and folder)")
+    return p
+
+
+def _numeric_table(path):
+    """(names, array) of a text table; FormatError naming the file when it holds no numeric rows."""
+    try:
+        names, arr = read_table(path)
+    except FormatError as exc:
+        raise FormatError(
+            f"{path}: found no numeric rows: expected a text table of numbers (a potential column and current "
+            f"columns, optional header) ({exc})"
+        ) from None
+    if not (np.isfinite(arr).sum(axis=1) >= 2).any():
+        raise FormatError(
+            f"{path}: found no numeric rows: no line holds two or more numbers (columns found: {names}); "
+            "expected a potential column and current columns"
+        )
+    return names, arr
 
 
 def load(path, **options):
@@ -32,12 +61,13 @@ def load(path, **options):
 
     Raises
     ------
+    MissingFileError
+        The path does not exist (as :func:`nbtools.io.load_trace`).
     FormatError
-        Missing file, unknown extension, or content the reader cannot parse.
+        Unknown extension, or content the reader cannot parse (a text file
+        with no numeric rows...).
     """
-    p = Path(path)
-    if not p.exists():
-        raise FormatError(f"{p}: no such file or folder")
+    p = _existing(path)
     if p.is_dir():
         return read_folder(p, **options)
     ext = p.suffix.lower()
@@ -77,6 +107,7 @@ def read_netcdf(path):
     """Read a Dataset written by :func:`save` (fully into memory)."""
     import xarray as xr
 
+    path = _existing(path, "a NetCDF file written by nbtools.seccm.save")
     try:
         with xr.open_dataset(path, engine="h5netcdf") as f:
             ds = f.load()
@@ -149,12 +180,13 @@ def read_columns(
     reference_electrode : str
         Stored in attrs.
     """
+    path = _existing(path, "a text table (.csv/.txt) of potential and current columns")
+    names, arr = _numeric_table(path)
     if grid is None:
         raise ParameterError(
             f"{path}: a columns file does not say where each landing is; give grid=(ny, nx) "
             "(and serpentine=True/False, pitch=metres)"
         )
-    names, arr = read_table(path)
     ncol = arr.shape[1]
     ip = _pick(names, potential_column, "potential_column", ncol)
     it = _pick(names, time_column, "time_column", ncol) if time_column is not None else None
@@ -222,7 +254,10 @@ def read_folder(
     or ``dt``) and no ``scan_rate``, ``attrs['scan_rate']`` is derived from the
     potential and time as in :func:`read_columns`.
     """
-    folder = Path(path)
+    folder = _existing(path, "a folder of per-landing .csv/.txt files")
+    if not folder.is_dir():
+        raise ParameterError(f"{folder}: is a file; read_folder expects a folder of per-landing files "
+                             "(use nbtools.seccm.load for single files)")
     files = sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in _TEXT)
     if not files:
         raise FormatError(f"{folder}: no .csv/.txt/.tsv/.dat file matching {pattern!r}")
@@ -237,7 +272,7 @@ def read_folder(
         uy = m.group("uy") or position_unit
         xs.append(float(m.group("x").replace("p", ".")) * scale(ux, f"{f.name} x"))
         ys.append(float(m.group("y").replace("p", ".")) * scale(uy, f"{f.name} y"))
-        names, arr = read_table(f)
+        names, arr = _numeric_table(f)
         ncol = arr.shape[1]
         ip = _pick(names, potential_column, "potential_column", ncol)
         ii = _pick(names, current_column, "current_column", ncol)

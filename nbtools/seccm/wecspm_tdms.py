@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError, ParameterError
+from ..errors import FormatError, MissingFileError, ParameterError
 
 __all__ = ["read_wecspm_tdms", "derived_scan_rate"]
 
@@ -183,6 +183,8 @@ def read_wecspm_tdms(
 
     Raises
     ------
+    MissingFileError
+        The file does not exist.
     FormatError
         Not a TDMS file, or the expected channels are missing (the message
         lists the groups and channels found), or no landing in the file.
@@ -197,7 +199,7 @@ def read_wecspm_tdms(
     try:
         f = TdmsFile.read(str(path))
     except FileNotFoundError:
-        raise FormatError(f"{path}: file not found") from None
+        raise MissingFileError(f"{path}: no such file; expected a WEC-SPM .tdms recording (check the name and folder)") from None
     except Exception as exc:  # npTDMS raises plain ValueError/struct errors
         raise FormatError(f"{path}: not a readable TDMS file ({exc})") from None
 
