@@ -467,3 +467,20 @@ def test_outline_segments_of_a_square():
     assert length == pytest.approx(2 * (3 * 1.0 + 2 * 2.0))
     assert x0.min() == pytest.approx(1.5) and max(x0.max(), x1.max()) == pytest.approx(4.5)
     assert min(y0.min(), y1.min()) == pytest.approx(1.0) and max(y0.max(), y1.max()) == pytest.approx(5.0)
+
+
+def test_auto_classify_on_a_homogeneous_scan_says_why_it_did_not_split():
+    """classify declines on one population; the widget shows its note instead of 'particle: 0 pixels'."""
+    from nbtools.seccm import from_arrays
+    from nbtools.widgets import PixelSelector
+
+    rng = np.random.default_rng(3)
+    e = np.concatenate([np.linspace(3.7, 4.4, 100), np.linspace(4.4, 3.7, 100)])
+    n = 36
+    cur = 1e-12 * (1 + 0.05 * rng.standard_normal((n, 1))) * np.sign(np.gradient(e))[None, :]
+    cur = cur + 1e-15 * rng.standard_normal((n, e.size))
+    ds = from_arrays(cur, e, grid=(6, 6), time=np.arange(e.size) * 0.01)
+    sel = PixelSelector(ds)
+    sel.auto_classify()
+    assert "no particle/substrate split" in sel.status.value
+    assert "particle: 0 pixels" not in sel.status.value

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import time
+import warnings
 from pathlib import Path
 
 import ipywidgets as W
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import ParameterError
+from ..errors import NbtoolsWarning, ParameterError
 from ..plotting import current_display_unit
 from ._curve_stats import curve_stats, pick_rows
 from .display import ErrorDisplay, bokeh_widget
@@ -564,13 +565,20 @@ class PixelSelector:
         from ..seccm import classify, pixel_mask
 
         options.setdefault("activity", self._map("charge"))
-        mask = classify(self.ds, **options)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", NbtoolsWarning)
+            mask = classify(self.ds, **options)
         part = pixel_mask(self.ds, mask)
         for name in ("particle", "substrate"):
             if name not in self._groups:
                 self.new_group(name)
         self._groups["particle"] = part
         self._groups["substrate"] = ~part
+        if not mask.attrs.get("split", True):  # classify declined: too few pixels or one population
+            note = mask.attrs.get("note") or "; ".join(str(w.message) for w in caught)
+            self.status.warning(f"Auto (classify): no particle/substrate split. {note}")
+            self._refresh_groups()
+            return mask
         thr = mask.attrs.get("threshold", np.nan)
         label, scale = display_scale(str(mask.attrs.get("threshold_units", "")), [thr])
         self.status.info(f"Auto (classify): particle: {int(part.sum())} pixels, substrate: {int((~part).sum())} "
