@@ -28,7 +28,9 @@ def make_arrays(nx, ny, m, seed=0):
     f = 38.92
     shape = np.exp(f * (E - 4.0)) / (1 + np.exp(f * (E - 4.0))) ** 2
     shape = np.where(np.arange(m) < half, shape, -np.roll(shape, 20))
-    amp = rng.uniform(0, 5e-11, size=(n, 1)).astype(np.float32)
+    # a quarter of the landings on particles (two populations, so classify has something to split)
+    on_particle = rng.random((n, 1)) < 0.25
+    amp = np.where(on_particle, rng.uniform(2e-11, 5e-11, size=(n, 1)), 0.0).astype(np.float32)
     cap = np.float32(2e-12) * np.sign(np.gradient(E)).astype(np.float32)
     cur = (amp * shape.astype(np.float32)[None, :] + cap[None, :]).astype(np.float32)
     cur += rng.standard_normal((n, m), dtype=np.float32) * np.float32(1e-13)
