@@ -102,7 +102,7 @@ def test_capacity_and_radius():
     # kinetics.md 3.1: 0.157 nAh LiCoO2, dx = 0.5 -> r = 3.78 um
     Q = 0.157e-9 * 3600
     assert capacity_from_charge(Q, unit="nAh") == pytest.approx(0.157)
-    assert radius_from_charge(Q, molar_mass=97.87, density=5.05, dx=0.5) == pytest.approx(3.78e-6, rel=3e-3)
+    assert radius_from_charge(Q, molar_mass=0.09787, density=5050, conversion=0.5) == pytest.approx(3.78e-6, rel=3e-3)
     with pytest.raises(ParameterError):
         capacity_from_charge(1.0, unit="mA")
 
@@ -202,3 +202,18 @@ def test_laviron_ks_solid_diffusion_correction():
     assert np.isnan(laviron_ks(v, Epa, Epc, tau=1e3)["ks"]).all()
     with pytest.raises(ParameterError, match="tau"):
         laviron_ks(v, Epa, Epc, tau=-1.0)
+
+
+def test_radius_from_charge_agrees_with_impact_sizing_and_rejects_cgs_units():
+    from nbtools.impact import charge_to_radius
+
+    q = np.array([1e-15, 1e-12, -3e-11])
+    assert np.allclose(radius_from_charge(q, "LiMn2O4"), charge_to_radius(q, "LiMn2O4"), rtol=1e-12)
+    assert radius_from_charge(1e-12, "LiFePO4", conversion=0.5) == pytest.approx(
+        charge_to_radius(1e-12, "LiFePO4", conversion=0.5), rel=1e-12)
+    with pytest.raises(ParameterError, match="g/mol"):
+        radius_from_charge(1e-12, molar_mass=180.8, density=4.28)
+    with pytest.raises(ParameterError, match="density"):
+        radius_from_charge(1e-12, molar_mass=0.18, density=0.0)
+    with pytest.raises(ParameterError, match="material="):
+        radius_from_charge(1e-12)

@@ -377,11 +377,47 @@ def capacity_from_charge(Q, *, unit="mAh", mass=None):
     return cap if cap.ndim else float(cap)
 
 
-def radius_from_charge(Q, *, molar_mass, density, n=1, dx=1.0):
-    """Equivalent-sphere radius (m) of a particle whose full conversion passed Q (C).
+def radius_from_charge(Q, material=None, *, molar_mass=None, density=None, n=None, conversion=1.0):
+    """Equivalent-sphere radius (m) of a particle whose conversion passed Q (C).
 
-    ``r = [3 Q M / (4 pi n F rho dx)]^(1/3)`` with M in g/mol, density in g/cm^3
-    and ``dx`` the fraction of the formula unit converted.
+    ``r = [3 |Q| M / (4 pi n F rho conversion)]^(1/3)``, in SI units like the rest of
+    nbtools: the same formula as :func:`nbtools.impact.charge_to_radius`.
+
+    Parameters
+    ----------
+    Q : float or array_like
+        Charge in coulombs (sign ignored).
+    material : str or Material, optional
+        A name in :mod:`nbtools.materials`; gives ``molar_mass``, ``density`` and ``n``
+        (each can still be overridden).
+    molar_mass : float, optional
+        kg/mol (for example 0.18082 for LiMn2O4).
+    density : float, optional
+        kg/m^3 (for example 4280 for LiMn2O4).
+    n : float, optional
+        Electrons per formula unit (default 1 without a material).
+    conversion : float
+        Fraction of the formula unit converted, 0 < conversion <= 1.
     """
-    rho = density * 1e6  # g/m^3
-    return (3 * np.abs(Q) * molar_mass / (4 * np.pi * n * F * rho * dx)) ** (1 / 3)
+    if material is not None:
+        from ..materials import get_material
+
+        m = get_material(material)
+        molar_mass = m.molar_mass if molar_mass is None else molar_mass
+        density = m.density if density is None else density
+        n = m.electrons if n is None else n
+    n = 1 if n is None else n
+    if molar_mass is None or density is None:
+        raise ParameterError("radius_from_charge needs material= or both molar_mass= (kg/mol) and density= (kg/m^3)")
+    for name, value, hint in (("molar_mass", molar_mass, "kg/mol, e.g. 0.18082 for LiMn2O4"),
+                              ("density", density, "kg/m^3, e.g. 4280 for LiMn2O4"),
+                              ("n", n, "electrons per formula unit"),
+                              ("conversion", conversion, "a fraction, 0 < conversion <= 1")):
+        if not np.isfinite(value) or value <= 0 or (name == "conversion" and value > 1):
+            raise ParameterError(f"radius_from_charge: {name} must be positive ({hint}), got {value!r}")
+    if molar_mass > 5 or density < 100:
+        raise ParameterError(
+            f"radius_from_charge takes SI units: molar_mass={molar_mass!r} kg/mol and density={density!r} kg/m^3 "
+            "look like g/mol and g/cm^3; divide the molar mass by 1000 and multiply the density by 1000")
+    r = np.cbrt(3 * np.abs(np.asarray(Q, dtype=float)) * molar_mass / (4 * np.pi * n * F * density * conversion))
+    return r if r.ndim else float(r)
