@@ -65,14 +65,14 @@ def check_data(x, y, *, entry=None, x_name="x", nan_policy="raise", min_points=3
     if x.size < min_points:
         raise DataError(f"need at least {min_points} finite points to fit, got {x.size}")
     if np.ptp(y) == 0:
-        raise DataError(f"y is constant ({y[0]!r}) over all {y.size} points: nothing to fit")
+        raise DataError(f"y is constant ({y[0]:g}) over all {y.size} points: nothing to fit")
     order = entry.x_order if entry is not None else "monotonic"
     d = np.diff(x)
     if order in ("monotonic", "increasing"):
         if np.any(d == 0):
             i = int(np.flatnonzero(d == 0)[0])
             raise DataError(
-                f"{x_name} has duplicated values (e.g. {x[i]!r} at indices {i} and {i + 1}); "
+                f"{x_name} has duplicated values (e.g. {x[i]:g} at indices {i} and {i + 1}); "
                 f"average repeats or pass one sweep only")
         ok = np.all(d > 0) if order == "increasing" else (np.all(d > 0) or np.all(d < 0))
         if not ok:
@@ -81,7 +81,7 @@ def check_data(x, y, *, entry=None, x_name="x", nan_policy="raise", min_points=3
             want = "strictly increasing" if order == "increasing" else "monotonic"
             raise DataError(
                 f"{x_name} must be {want} for this model but turns at index {i + 1} "
-                f"({x_name}={x[i + 1]!r}); pass one sweep, or sort with numpy.argsort")
+                f"({x_name}={x[i + 1]:g}); pass one sweep, or sort with numpy.argsort")
     if entry is not None and entry.x_range is not None:
         lo, hi = entry.x_range
         if x.min() < lo or x.max() > hi:
@@ -98,20 +98,20 @@ def check_params(params):
         if p.expr:
             continue
         if not np.isfinite(p.value):
-            raise ParameterError(f"parameter {name!r} has a non-finite initial value {p.value!r}")
+            raise ParameterError(f"parameter {name!r} has a non-finite initial value {p.value:g}")
         if p.min > p.max:
-            raise ParameterError(f"parameter {name!r} has min {p.min!r} > max {p.max!r}; swap the bounds")
+            raise ParameterError(f"parameter {name!r} has min {p.min:g} > max {p.max:g}; swap the bounds")
         if p.vary and p.min == p.max:
-            raise ParameterError(f"parameter {name!r} has min == max == {p.min!r}; set vary=False to fix it")
+            raise ParameterError(f"parameter {name!r} has min == max == {p.min:g}; set vary=False to fix it")
         init = getattr(p, "user_value", p.value)
         if init is not None and (init < p.min or init > p.max):
             raise ParameterError(
-                f"parameter {name!r}: initial value {init!r} is outside its bounds "
-                f"[{p.min!r}, {p.max!r}]; change the value or the bounds")
+                f"parameter {name!r}: initial value {init:g} is outside its bounds "
+                f"[{p.min:g}, {p.max:g}]; change the value or the bounds")
         if p.vary and p.value in (p.min, p.max):
             raise ParameterError(
-                f"parameter {name!r}: initial value {p.value!r} sits on its bound [{p.min!r}, "
-                f"{p.max!r}] (lmfit clips values outside the bounds to the bound, so the "
+                f"parameter {name!r}: initial value {p.value:g} sits on its bound [{p.min:g}, "
+                f"{p.max:g}] (lmfit clips values outside the bounds to the bound, so the "
                 f"value given may have been outside them); start strictly inside the bounds")
 
 
@@ -247,6 +247,9 @@ def fit(model, x, y=None, params=None, *, weights=None, conf="stderr", level=0.9
     x_name = model.independent_vars[0]
     if y is None and hasattr(x, "current") and hasattr(x, "time"):  # a Trace (e.g. one event)
         x, y = x.time, x.current
+    if y is None:
+        raise DataError(f"fit needs the measured current y (A) as well as {x_name}; "
+                        "call fit(model, x, y) or pass a Trace as x")
     x, y = check_data(x, y, entry=entry, x_name=x_name, nan_policy=nan_policy)
     if weights is not None:
         weights = np.asarray(weights, dtype=float)
@@ -438,7 +441,7 @@ def confidence_intervals(result, level=0.95, *, method="stderr", n_boot=200, see
             r["stderr"] = float(np.std(col, ddof=1))
     else:
         raise ParameterError(
-            f"method must be 'stderr', 'conf_interval' or 'bootstrap', got {method!r}")
+            f"conf (the interval method) must be 'stderr', 'conf_interval' or 'bootstrap', got {method!r}")
     df = pd.DataFrame.from_dict(rows, orient="index")
     df["level"] = level
     df["method"] = used
