@@ -20,7 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, ParameterError
+import warnings
+
+from ..errors import DataError, NbtoolsWarning, ParameterError
 from ..trace import Trace
 from . import _kernels
 from .baseline import blocks_of_events, block_size, running_median
@@ -626,6 +628,14 @@ class PreparedTrace:
             self.noise = float(st["sigma"])
             self.threshold_auto = float(st["th_auto"])
             self.baseline_curve = _baseline_curve(st["B"], st["bvals"], st["n"], st["fs"], st["t0"])
+            if blank_noise is not None:
+                msg = blank_mismatch(st["sigma"], st["nu0"] * fs, st["sig_est"], st["nu0_est"] * fs)
+                if msg:
+                    warnings.warn(msg + " find_events(blank=...) detects with the blank's noise, so the threshold "
+                                  "in amperes follows the blank, not this recording. Use a blank of the same "
+                                  "electrode, filter and gain, or leave blank=None and count the blank's false "
+                                  "events at the recording's threshold with false_event_rate(blank, events).",
+                                  NbtoolsWarning, stacklevel=4)
 
     def detect(self, threshold=None) -> pd.DataFrame:
         """Events at ``threshold`` (noise SDs or 'auto'; default: the prepared
@@ -669,6 +679,27 @@ def prepare(trace, fs=None, *, blank=None, **params) -> PreparedTrace:
     resolved = _check_params(p, fs, n)
     blank_noise = None if blank is None else _noise_of_blank(blank, fs, p)
     return PreparedTrace(x, fs, t0, meta, source, p, resolved, blank_noise)
+
+
+#: a blank is a fair control when its noise SD and bandwidth are within this
+#: factor of the recording's own
+BLANK_TOLERANCE = 1.3
+
+
+def blank_mismatch(blank_noise, blank_bandwidth, noise, bandwidth, tol=BLANK_TOLERANCE):
+    """A message when a blank's noise SD (A) or bandwidth (Hz, mean-level
+    up-crossings per s) differs from the recording's by more than ``tol``
+    (ratio); None when they agree (or are unknown)."""
+    bad = []
+    for what, b, r, u in (("noise", blank_noise, noise, "A"), ("bandwidth", blank_bandwidth, bandwidth, "Hz")):
+        if b and r and np.isfinite(b) and np.isfinite(r) and b > 0 and r > 0 and not 1 / tol <= b / r <= tol:
+            bad.append(f"{what} {b:.3g} {u} vs {r:.3g} {u} ({b / r:.2g}x)")
+    if not bad:
+        return None
+    return (f"the blank's noise (sigma = {blank_noise:.3g} A, bandwidth {blank_bandwidth:.3g} Hz) differs from "
+            f"the recording's own (sigma = {noise:.3g} A, bandwidth {bandwidth:.3g} Hz) by more than "
+            f"{(tol - 1) * 100:.0f} %: " + "; ".join(bad) + ". Different filter, gain or electrode? "
+            "The blank is not a fair control of this recording.")
 
 
 def _check_threshold(th, h):
@@ -745,7 +776,7 @@ def _prepare_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
                                  p["baseline_degree"])
         res, contiguous = sample.residual(B, bvals, flagged)
         sig_est = robust_sigma(res)
-        nu0 = upcrossing_rate(res, contiguous)
+        nu0 = nu0_est = upcrossing_rate(res, contiguous)
         if blank_noise is not None:
             sigma, nu0 = blank_noise
         elif p["noise"] is not None:
@@ -803,7 +834,8 @@ def _prepare_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
 #: what _prepare_spikes hands to _detect_spikes
 _STATE = ("x", "fs", "t0", "meta", "source", "p", "resolved", "blank_noise", "n", "src", "win_s", "B",
           "chunks", "means", "mins", "maxs", "nb", "method", "pol", "npol", "h", "skip_a", "skip_b",
-          "skip_why", "bvals", "sigma", "sig_est", "nu0", "th_auto", "mains_f", "mains_A", "omega")
+          "skip_why", "bvals", "sigma", "sig_est", "nu0", "th_auto", "mains_f", "mains_A", "omega",
+          "nu0_est")
 
 
 def _detect_spikes(st, threshold):
@@ -811,7 +843,7 @@ def _detect_spikes(st, threshold):
     prepared trace (see :func:`prepare`)."""
     (x, fs, t0, meta, source, p, resolved, blank_noise, n, src, win_s, B, chunks, means, mins, maxs, nb,
      method, pol, npol, h, skip_a, skip_b, skip_why, bvals, sigma, sig_est, nu0, th_auto, mains_f,
-     mains_A, omega) = (st[k] for k in _STATE)
+     mains_A, omega, nu0_est) = (st[k] for k in _STATE)
     p = dict(p, threshold=threshold)
     th = th_auto if threshold == "auto" else threshold
     if h >= th:
@@ -880,6 +912,7 @@ def _detect_spikes(st, threshold):
         noise_estimate=float(sig_est),
         noise_upcrossings=float(nu0),
         noise_bandwidth=float(nu0 * fs),
+        noise_bandwidth_estimate=float(nu0_est * fs),
         threshold=float(th),
         threshold_A=float(th * sigma),
         hysteresis_A=float(off),

@@ -3,59 +3,135 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from ..errors import ParameterError
+from ..errors import NbtoolsWarning, ParameterError
 from ..trace import Trace
-from .detect import find_events
+from .detect import blank_mismatch, find_events
 from .stats import impact_frequency
 
 __all__ = ["false_event_rate", "injection_recovery"]
 
 
-def false_event_rate(blank, fs=None, *, threshold="auto", conf=0.95, **params):
-    """Expected false events per second at a threshold, from a blank recording.
+def false_event_rate(blank, events=None, *, fs=None, threshold="auto", noise=None, conf=0.95, **params):
+    """False events per second in a blank recording, at the recording's threshold.
 
-    Two estimates: (1) Rice's formula for Gaussian noise,
-    ``n_pol * nu_0 * exp(-u^2/2)`` with ``nu_0`` the measured mean-level
-    up-crossing rate (Hz) of the blank's residual and ``u`` the threshold in
-    noise SDs; (2) empirical: :func:`find_events` run on the blank with the
-    same parameters, its count over the unmasked time with a Garwood interval.
+    Recommended call: ``false_event_rate(blank, events)`` with ``events`` the
+    :func:`find_events` result of the recording. The blank is then searched
+    with the recording's parameters, noise SD (A) and threshold, i.e. the
+    same threshold in amperes (``attrs['threshold_A']``) and the same lower
+    level, and the count of events in it is the false events the recording's
+    analysis lets through. Without ``events`` the blank is analysed at its
+    own noise and threshold (``threshold``, ``noise``, ``**params``), which
+    says little about a recording whose noise is lower.
+
+    Two estimates: (1) empirical: the blank's count over its unmasked time,
+    with the exact Poisson (Garwood) interval; (2) Rice's formula for Gaussian
+    noise, ``n_pol * nu_0 * exp(-u^2/2)``, with ``nu_0`` the blank's measured
+    mean-level up-crossing rate (Hz) and ``u`` the threshold in the blank's
+    own noise SDs.
+
+    An :class:`~nbtools.errors.NbtoolsWarning` is raised when the blank's own
+    noise SD or bandwidth differs from the recording's by more than 30 %
+    (different filter, gain or electrode: not a fair control), and when the
+    recording's events show that its noise is not Gaussian
+    (``events.attrs['noise_model_check']``).
 
     Parameters
     ----------
     blank : Trace, array or DataFrame
-        Blank recording (same electrode, no particles), or the result of
-        ``find_events`` on it.
+        Blank recording (same electrode, no particles); without ``events``
+        also the result of ``find_events`` on it.
+    events : DataFrame, optional
+        ``find_events`` result of the recording (its ``attrs`` give the
+        parameters, noise and threshold).
     fs : float, optional
-        For a plain array.
+        Sampling rate (Hz) of a plain-array blank.
     threshold : float or 'auto'
-        As in :func:`find_events`.
+        Without ``events``: as in :func:`find_events` (noise SDs).
+    noise : float, optional
+        Without ``events``: noise SD (A) to detect with.
+    conf : float
+        Confidence level of the interval.
     **params
-        Other :func:`find_events` parameters (use the same as for the sample).
+        Other :func:`find_events` parameters (with ``events`` they override
+        the recording's, e.g. ``chunk_size``).
 
     Returns
     -------
     dict
-        ``rice_per_s``, ``empirical_per_s``, ``empirical_low``,
-        ``empirical_high`` (1/s), ``count``, ``duration`` (s), ``threshold``
-        (SD), ``noise`` (A), ``bandwidth`` (Hz), ``per_sample`` (Rice).
+        ``empirical_per_s``, ``empirical_low``, ``empirical_high`` (1/s),
+        ``count``, ``duration`` (s), ``rice_per_s``, ``per_sample`` (Rice),
+        ``threshold`` (SD of ``noise``), ``threshold_A`` (A), ``noise`` (A, used
+        for detection), ``bandwidth`` (Hz, the blank's), ``blank_noise`` (A,
+        the blank's own SD), ``rice_threshold`` (threshold in the blank's own
+        SDs), ``recording_noise``, ``recording_bandwidth`` (with ``events``),
+        ``at`` ('recording threshold' or 'blank threshold').
+
+    Examples
+    --------
+    >>> from nbtools.simulate import impact_trace
+    >>> from nbtools.impact import find_events, false_event_rate
+    >>> tr, _ = impact_trace(duration=2.0, fs=20e3, rate=5.0, seed=1)
+    >>> blank, _ = impact_trace(duration=2.0, fs=20e3, rate=0.0, seed=2)
+    >>> ev = find_events(tr)
+    >>> fr = false_event_rate(blank, ev)
+    >>> fr["threshold_A"] == ev.attrs["threshold_A"]
+    True
     """
-    if isinstance(blank, pd.DataFrame):
+    rec = None
+    if events is not None:
+        if not isinstance(events, pd.DataFrame) or "params" not in getattr(events, "attrs", {}):
+            raise ParameterError(
+                f"events must be the find_events result of the recording (a DataFrame with attrs), found "
+                f"{type(events).__name__}; give a plain array's sampling rate as fs=...")
+        if isinstance(blank, pd.DataFrame):
+            raise ParameterError(
+                "with events, blank must be the blank recording (Trace or array), not a table: it is "
+                "searched again at the recording's threshold")
+        if threshold != "auto" or noise is not None:
+            raise ParameterError(
+                "give either events (the recording's noise and threshold are used) or threshold=/noise=, not both")
+        ra = events.attrs
+        p = {k: v for k, v in ra["params"].items() if k != "chunk_size"}
+        p.update(params)
+        p.update(noise=float(ra["noise"]), threshold=float(ra["threshold"]))
+        df = find_events(blank, fs, **p)
+        # the blank's own noise and bandwidth, with its own event masking
+        own_a = find_events(blank, fs, **dict(p, noise=None, threshold="auto")).attrs
+        rec = dict(blank_noise=float(own_a["noise_estimate"]), blank_bandwidth=float(own_a["noise_bandwidth"]),
+                   recording_noise=float(ra.get("noise_estimate", ra["noise"])),
+                   recording_bandwidth=float(ra.get("noise_bandwidth_estimate", ra.get("noise_bandwidth", np.nan))))
+    elif isinstance(blank, pd.DataFrame):
         df = blank
     else:
+        if noise is not None:
+            params["noise"] = noise
         df = find_events(blank, fs, threshold=threshold, **params)
     a = df.attrs
-    u = a["threshold"]
+    th_A = float(a["threshold_A"])
+    own = rec["blank_noise"] if rec else float(a.get("noise_estimate", a["noise"]))
+    bw = rec["blank_bandwidth"] if rec else float(a.get("noise_bandwidth", np.nan))
+    u = th_A / own
     npol = 2 if a["params"]["polarity"] == "both" else 1
-    rice = npol * a["noise_bandwidth"] * math.exp(-u * u / 2)
+    rice = npol * bw * math.exp(-u * u / 2)
     f = impact_frequency(df, conf=conf)
-    return dict(rice_per_s=float(rice), per_sample=float(rice / a["fs"]), empirical_per_s=f["frequency"],
-                empirical_low=f["low"], empirical_high=f["high"], count=f["count"], duration=f["duration"],
-                threshold=float(u), noise=float(a["noise"]), bandwidth=float(a["noise_bandwidth"]))
+    out = dict(rice_per_s=float(rice), per_sample=float(rice / a["fs"]), empirical_per_s=f["frequency"],
+               empirical_low=f["low"], empirical_high=f["high"], count=f["count"], duration=f["duration"],
+               threshold=float(a["threshold"]), threshold_A=th_A, noise=float(a["noise"]), bandwidth=bw,
+               blank_noise=own, rice_threshold=float(u),
+               at="recording threshold" if rec else "blank threshold")
+    if rec:
+        out.update(rec)
+        msg = blank_mismatch(own, bw, rec["recording_noise"], rec["recording_bandwidth"])
+        if msg:
+            warnings.warn(msg + f" At the recording's threshold ({th_A:.3g} A) the blank gives {out['count']} "
+                          f"events in {out['duration']:.3g} s.", NbtoolsWarning, stacklevel=2)
+    return out
 
 
 def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp", tau="auto",

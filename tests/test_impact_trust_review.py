@@ -1,0 +1,98 @@
+"""Review fixes of the trust tools: blank at the recording's threshold, injection placement, noise-model check."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nbtools import Trace
+from nbtools.errors import NbtoolsWarning, ParameterError
+from nbtools.impact import false_event_rate, find_events, injection_recovery
+from nbtools.simulate import impact_trace
+
+REAL = Path(os.environ.get("NBTOOLS_REALDATA",
+                           Path(__file__).resolve().parents[1].parent / "shared" / "realdata")) / "nanoimpact"
+
+
+@pytest.fixture(scope="module")
+def recording():
+    tr, _ = impact_trace(duration=3.0, fs=20e3, rate=4.0, noise_rms=5e-12, seed=31)
+    return tr, find_events(tr)
+
+
+# --- 1. the blank's false events at the recording's threshold ---------------------------
+def test_blank_is_searched_at_the_recordings_threshold(recording):
+    tr, ev = recording
+    blank, _ = impact_trace(duration=3.0, fs=20e3, rate=0.0, noise_rms=5e-12, seed=32)
+    fr = false_event_rate(blank, ev)
+    assert fr["at"] == "recording threshold"
+    assert fr["threshold_A"] == pytest.approx(ev.attrs["threshold_A"], rel=1e-12)
+    assert fr["noise"] == pytest.approx(ev.attrs["noise"], rel=1e-12)
+    same = find_events(blank, noise=ev.attrs["noise"], threshold=ev.attrs["threshold"])
+    assert fr["count"] == len(same) and fr["count"] <= 2
+    assert fr["blank_noise"] == pytest.approx(ev.attrs["noise"], rel=0.1)
+
+
+def test_noisier_blank_counts_many_false_events_and_warns(recording):
+    tr, ev = recording
+    noisy, _ = impact_trace(duration=3.0, fs=20e3, rate=0.0, noise_rms=12e-12, seed=33)
+    own = false_event_rate(noisy)  # the blank at its own (higher) threshold: looks clean
+    with pytest.warns(NbtoolsWarning, match="not a fair control"):
+        fr = false_event_rate(noisy, ev)
+    assert own["count"] <= 2 and fr["count"] > 50 * max(own["count"], 1)
+    assert fr["threshold_A"] == pytest.approx(ev.attrs["threshold_A"], rel=1e-12)
+    assert fr["empirical_low"] <= fr["empirical_per_s"] <= fr["empirical_high"]
+    # Rice at the level in the blank's own SDs predicts the count within a factor of a few
+    assert 0.2 < fr["rice_per_s"] / fr["empirical_per_s"] < 5
+    with pytest.raises(ParameterError, match="either events"):
+        false_event_rate(noisy, ev, threshold=6.0)
+    with pytest.raises(ParameterError, match="find_events result"):
+        false_event_rate(noisy.current, 20e3)
+
+
+def test_find_events_with_a_noisier_blank_warns_naming_both_noise_levels(recording):
+    tr, ev = recording
+    noisy, _ = impact_trace(duration=3.0, fs=20e3, rate=0.0, noise_rms=12e-12, seed=33)
+    with pytest.warns(NbtoolsWarning) as rec:
+        det = find_events(tr, blank=noisy)
+    msg = " ".join(str(w.message) for w in rec)
+    assert f"{det.attrs['noise']:.3g} A" in msg and f"{det.attrs['noise_estimate']:.3g} A" in msg
+    assert "blank" in msg
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="realdata folder absent")
+def test_real_aunp_blank_at_the_recordings_threshold():
+    import warnings
+
+    from nbtools.io import load_trace
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # reader notes (quantised time column)
+        tr = load_trace(REAL / "AuNPs_NIE_gamry.txt")
+        bl = load_trace(REAL / "AuNPs_blank_gamry.txt")
+        ev = find_events(tr)
+    default = false_event_rate(bl)
+    with pytest.warns(NbtoolsWarning, match="not a fair control"):
+        fr = false_event_rate(bl, ev)
+    assert fr["threshold_A"] == pytest.approx(ev.attrs["threshold_A"])
+    assert fr["count"] > 1000 and fr["empirical_per_s"] > 100 * default["empirical_per_s"]
+    with pytest.warns(NbtoolsWarning) as rec:
+        withblank = find_events(tr, blank=bl)
+    msg = " ".join(str(w.message) for w in rec)
+    assert re.search(r"blank's noise \(sigma = [0-9.e+-]+ A", msg)
+    assert f"{withblank.attrs['noise']:.3g} A" in msg and len(withblank) < len(ev) / 3
+
+
+def test_spike_picker_blank_count_is_at_the_recordings_threshold(recording):
+    from nbtools.widgets.spike_picker import SpikePicker
+
+    tr, _ = recording
+    blank, _ = impact_trace(duration=3.0, fs=20e3, rate=0.0, noise_rms=5e-12, seed=34)
+    sp = SpikePicker(tr, blank=blank)
+    fr = false_event_rate(blank, sp.events)
+    assert sp.summary["blank_count"] == fr["count"]
+    assert fr["threshold_A"] == pytest.approx(sp.summary["threshold_A"])
