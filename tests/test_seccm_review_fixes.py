@@ -196,3 +196,16 @@ def test_load_numeric_columns_without_grid_still_asks_for_grid(tmp_path):
     np.savetxt(p, np.column_stack([np.linspace(0, 1, 20), np.ones((20, 4))]), delimiter=",")
     with pytest.raises(ParameterError, match=r"grid=\(ny, nx\)"):
         seccm.load(p)
+
+
+def test_windows_and_potentials_outside_the_scan_are_named():
+    """A window or potential that misses the data says so instead of returning an all-NaN map."""
+    from nbtools.simulate import seccm_scan
+
+    ds, _ = seccm_scan(nx=6, ny=6, n_samples=200, seed=1)
+    for call in (lambda: seccm.charge(ds, window=(-0.9, -0.2)),
+                 lambda: seccm.peak(ds, "anodic", window=(5.0, 6.0)),
+                 lambda: seccm.current_at(ds, 0.0)):
+        with pytest.raises(ParameterError, match="outside|overlap"):
+            call()
+    assert np.isfinite(seccm.current_at(ds, 4.0).values).any()

@@ -69,15 +69,29 @@ def _engine(engine):
     return engine
 
 
-def _check_window(window, name="window"):
+def _potential_range(ds):
+    """(min, max) of the scan's potentials in V, NaN-safe."""
+    e = np.asarray(ds["potential"].values, dtype=float)
+    return float(np.nanmin(e)), float(np.nanmax(e))
+
+
+def _check_window(window, name="window", ds=None):
+    """Validate a (low, high) window; with ``ds``, a potential window must overlap the scan."""
     if window is None:
         return None
+    unit = "s" if name == "time_window" else "volts"
     try:
         a, b = (float(v) for v in window)
     except (TypeError, ValueError):
-        raise ParameterError(f"{name}={window!r}: expected (low, high) in volts") from None
+        raise ParameterError(f"{name}={window!r}: expected (low, high) in {unit}") from None
     if not (np.isfinite(a) and np.isfinite(b)) or a >= b:
         raise ParameterError(f"{name}={window!r}: expected two finite values with low < high")
+    if ds is not None and name != "time_window":
+        lo, hi = _potential_range(ds)
+        if b <= lo or a >= hi:
+            raise ParameterError(
+                f"{name}=({a:g}, {b:g}) V does not overlap the scan's potentials ({lo:g} to {hi:g} V); "
+                "choose a window inside that range (same reference electrode as the data)")
     return a, b
 
 
@@ -118,6 +132,11 @@ def current_at(ds, potential, *, branch="anodic", cycle=-1, smooth=5, engine="nu
     """
     validate(ds)
     level = float(potential)
+    lo, hi = _potential_range(ds)
+    if not lo <= level <= hi:
+        raise ParameterError(
+            f"current_at: potential={level:g} V is outside the scan's potentials ({lo:g} to {hi:g} V); "
+            "choose a potential inside that range (same reference electrode as the data)")
     if branch == "both":
         a = current_at(ds, level, branch="anodic", cycle=cycle, smooth=smooth, engine=engine)
         c = current_at(ds, level, branch="cathodic", cycle=cycle, smooth=smooth, engine=engine)
@@ -174,7 +193,7 @@ def charge(ds, window=None, *, time_window=None, branch="anodic", cycle=-1, base
         Map (y, x) in coulombs; the anodic charge is positive.
     """
     validate(ds)
-    win = _check_window(window)
+    win = _check_window(window, ds=ds)
     twin = _check_window(time_window, "time_window")
     if not (baseline in ("linear", "none") or isinstance(baseline, (int, float))):
         raise ParameterError(f"baseline={baseline!r}: expected 'linear', 'none' or a current in A")
@@ -269,7 +288,7 @@ def _window_ends(sel, x, c, n_end):
 def _peak_arrays(ds, direction, window, cycle, smooth, min_prominence, engine="numba"):
     if direction not in ("anodic", "cathodic"):
         raise ParameterError(f"direction={direction!r}: expected 'anodic' or 'cathodic'")
-    win = _check_window(window)
+    win = _check_window(window, ds=ds)
     sign = 1.0 if direction == "anodic" else -1.0
     if _engine(engine) == "numba":
         K, cur, pot, ns, h, b, cyc = _kargs(ds, direction, cycle, 5)
@@ -435,7 +454,7 @@ def onset(ds, current, *, branch="anodic", cycle=-1, window=None, smooth=5, engi
     thr = float(current)
     if not np.isfinite(thr) or thr == 0:
         raise ParameterError(f"current={current!r}: expected a non-zero threshold in amperes")
-    win = _check_window(window)
+    win = _check_window(window, ds=ds)
     sign = 1.0 if thr > 0 else -1.0
     if _engine(engine) == "numba":
         K, cur, pot, ns, h, b, cyc = _kargs(ds, branch, cycle, smooth)
