@@ -96,3 +96,38 @@ def test_spike_picker_blank_count_is_at_the_recordings_threshold(recording):
     fr = false_event_rate(blank, sp.events)
     assert sp.summary["blank_count"] == fr["count"]
     assert fr["threshold_A"] == pytest.approx(sp.summary["threshold_A"])
+
+
+# --- 2. injection-recovery: injections placed away from real events, matched by time ----
+@pytest.fixture(scope="module")
+def busy_recording():
+    """Pure Gaussian noise with 10 large, slow real events (~30 % of the time inside their integration ranges)."""
+    import pandas as pd
+
+    from nbtools.simulate import inject_events
+
+    fs = 20e3
+    rng = np.random.default_rng(5)
+    noise = Trace(rng.normal(0, 5e-12, int(4 * fs)), fs=fs)
+    t = np.arange(0.1, 3.9, 0.4)
+    tr, _ = inject_events(noise, pd.DataFrame({"charge": np.full(t.size, 4.5e-12), "t_start": t}), tau=30e-3)
+    return tr
+
+
+def test_real_events_are_not_counted_as_recovered_injections(busy_recording):
+    tr = busy_recording
+    assert len(find_events(tr)) == 10
+    rec = injection_recovery(tr, [1e-19, 5e-14], n_per_charge=20, tau=1e-3)
+    # an undetectable charge is never "recovered" (real events land nowhere near the injections)
+    assert rec["n_recovered"].iloc[0] == 0
+    # a clear one is recovered every time, its charge matched to its own detection, not a real event's
+    assert rec["efficiency"].iloc[1] == 1.0
+    assert rec["charge_ratio"].iloc[1] == pytest.approx(1.0, abs=0.15)
+
+
+def test_injection_charges_are_magnitudes_and_must_fit(busy_recording):
+    tr = busy_recording
+    with pytest.raises(ParameterError, match="positive finite magnitudes.*inject_polarity"):
+        injection_recovery(tr, [-5e-14], n_per_charge=5, tau=1e-3)
+    with pytest.raises(ParameterError, match="n_per_charge"):
+        injection_recovery(tr, [5e-14], n_per_charge=500, tau=1e-3)

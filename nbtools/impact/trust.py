@@ -144,10 +144,16 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
     ----------
     trace : Trace or array
         The recording whose noise and baseline are the test bed.
-    charges : sequence of float or 'auto'
-        Charges (C, magnitudes) to test.
+    charges : sequence of float
+        Charge magnitudes (C, > 0) to test; the sign of the injected
+        transients is ``inject_polarity`` (a negative charge is an error, not
+        silently flipped).
     n_per_charge : int
-        Events injected per charge (one run of find_events per charge).
+        Events injected per charge (one run of find_events per charge). They
+        are placed at least 15 ``tau`` apart, away from the recording's own
+        events and rejected candidates (their integration range plus a
+        quarter of it and 3 ``tau``) and from masked time, so a real event is never counted
+        as a recovered injection.
     shape, tau
         Of the injected transients (:func:`nbtools.simulate.inject_events`).
     inject_polarity : {'positive', 'negative'}
@@ -165,6 +171,10 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
         :func:`find_events` parameters (use those of the analysis, including
         ``polarity``).
 
+    An injection is recovered by a detected event of its sign whose
+    ``[t_start, t_end]`` holds the injected peak time (nearest ``t_peak``
+    first, each detection matched once).
+
     Returns
     -------
     pandas.DataFrame
@@ -180,8 +190,10 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
             raise ParameterError("fs (Hz) is required when trace is a plain array")
         trace = Trace(np.asarray(trace), fs=fs)
     q = np.atleast_1d(np.asarray(charges, dtype=float))
-    if q.size == 0 or np.any(~np.isfinite(q)) or np.any(q == 0):
-        raise ParameterError("charges must be non-zero finite values in C")
+    if q.size == 0 or np.any(~np.isfinite(q)) or np.any(q <= 0):
+        raise ParameterError(
+            f"charges must be positive finite magnitudes in C, found {charges!r}; the sign of the injected "
+            "transients is inject_polarity='positive' or 'negative'")
     n_per_charge = int(n_per_charge)
     if n_per_charge < 1:
         raise ParameterError(f"n_per_charge must be >= 1, found {n_per_charge!r}")
@@ -191,24 +203,24 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
         raise ParameterError(f"progress must be a callable progress(done, total) or None, found {progress!r}")
     rows = []
     base = find_events(trace, **params)
-    for k, qq in enumerate(np.abs(q)):
-        tr2, truth = inject_events(trace, np.full(n_per_charge, qq), shape=shape, tau=tau,
-                                   polarity=inject_polarity, seed=None if seed is None else seed + k)
+    fs_ = trace.fs
+    tau_s = max(1e-3, 10.0 / fs_) if tau == "auto" else float(tau)
+    for k, qq in enumerate(q):
+        rng = np.random.default_rng(None if seed is None else seed + k)
+        t_start = _injection_times(base, len(trace), fs_, tau_s, n_per_charge, rng)
+        sign = 1.0 if inject_polarity == "positive" else -1.0
+        plan = pd.DataFrame({"charge": np.full(n_per_charge, sign * qq), "t_start": t_start})
+        tr2, truth = inject_events(trace, plan, shape=shape, tau=tau_s)
         det = find_events(tr2, **params)
-        ts, te = det["t_start"].to_numpy(), det["t_end"].to_numpy()
-        rec = 0
-        ratios = []
-        for tp, qi in zip(truth["t_peak"].to_numpy(), truth["charge"].to_numpy()):
-            hit = np.flatnonzero((ts - 2 / trace.fs <= tp) & (te >= tp))
-            if hit.size:
-                rec += 1
-                ratios.append(det["charge"].to_numpy()[hit[0]] / qi)
+        hit = _match(det, truth["t_peak"].to_numpy(), sign)
+        rec = int((hit >= 0).sum())
+        ratios = det["charge"].to_numpy()[hit[hit >= 0]] / truth["charge"].to_numpy()[hit >= 0]
         a = 1 - conf
         lo = _st.beta.ppf(a / 2, rec, n_per_charge - rec + 1) if rec > 0 else 0.0
         hi = _st.beta.ppf(1 - a / 2, rec + 1, n_per_charge - rec) if rec < n_per_charge else 1.0
         rows.append(dict(charge=qq, n_injected=n_per_charge, n_recovered=rec, efficiency=rec / n_per_charge,
                          low=float(lo), high=float(hi),
-                         charge_ratio=float(np.median(ratios)) if ratios else np.nan))
+                         charge_ratio=float(np.median(ratios)) if ratios.size else np.nan))
         if progress is not None:
             progress(k + 1, q.size)
     df = pd.DataFrame(rows).sort_values("charge").reset_index(drop=True)
@@ -234,3 +246,59 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
                     detection_limit_radius=(float(charge_to_radius(lim, material, conversion))
                                             if material is not None and np.isfinite(lim) else np.nan))
     return df
+
+
+def _injection_times(base, n, fs, tau, count, rng):
+    """``count`` start times (s from the trace start) for injected transients:
+    one per slot of 15 tau, in slots clear of the recording's events,
+    rejected candidates and masked time."""
+    tmpl = int(math.ceil(12 * tau * fs)) + 42  # template length of inject_events (with a filter)
+    G = max(int(math.ceil(15 * tau * fs)), tmpl + 1)
+    lo, hi = [], []
+    t0 = float(base.attrs.get("t0", 0.0))
+    for tab in (base, base.attrs.get("rejected")):
+        if tab is None or not len(tab) or "i_int_start" not in tab:
+            continue
+        a = np.minimum(tab["i_int_start"].to_numpy(np.int64), tab["i_start"].to_numpy(np.int64))
+        b = np.maximum(tab["i_int_end"].to_numpy(np.int64), tab["i_end"].to_numpy(np.int64))
+        d = (b - a) // 4 + int(math.ceil(3 * tau * fs))  # tails below the lower level
+        lo.append(a - d)
+        hi.append(b + d)
+    for ta, tb in base.attrs.get("masked", []):
+        lo.append(np.array([int(math.floor((ta - t0) * fs))]))
+        hi.append(np.array([int(math.ceil((tb - t0) * fs)) + 1]))
+    slots = np.arange(max(0, (n - tmpl) // G), dtype=np.int64)
+    if lo:
+        lo, hi = np.concatenate(lo), np.concatenate(hi)
+        o = np.argsort(lo, kind="stable")
+        lo, reach = lo[o], np.maximum.accumulate(hi[o])
+        j = np.searchsorted(lo, (slots + 1) * G, side="left") - 1  # last interval starting before the slot end
+        busy = (j >= 0) & (reach[np.maximum(j, 0)] > slots * G)
+        slots = slots[~busy]
+    if slots.size < count:
+        raise ParameterError(
+            f"only {slots.size} injections {15 * tau:g} s apart fit in this {n / fs:g} s recording away from its "
+            f"{len(base)} events and masked time; lower n_per_charge (found {count}) or tau, or use a longer "
+            "recording")
+    pick = np.sort(rng.choice(slots, count, replace=False))
+    return (pick * G + rng.uniform(0, G - tmpl, count)) / fs
+
+
+def _match(det, t_peak, sign):
+    """Index of the detected event recovering each injected peak (-1: missed):
+    same sign, ``t_start - 2/fs <= t_peak <= t_end``, nearest peak time first,
+    each detection used once."""
+    out = np.full(t_peak.size, -1, np.int64)
+    if not len(det):
+        return out
+    fs = float(det.attrs.get("fs", np.inf))
+    ts, te, tp = (det[c].to_numpy(float) for c in ("t_start", "t_end", "t_peak"))
+    ok_sign = np.sign(det["peak"].to_numpy(float)) == sign
+    used = np.zeros(len(det), bool)
+    for i, t in enumerate(t_peak):
+        cand = np.flatnonzero(ok_sign & ~used & (ts - 2 / fs <= t) & (te >= t))
+        if cand.size:
+            c = cand[np.argmin(np.abs(tp[cand] - t))]
+            out[i] = c
+            used[c] = True
+    return out
