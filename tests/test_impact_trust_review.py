@@ -76,8 +76,10 @@ def test_real_aunp_blank_at_the_recordings_threshold():
         bl = load_trace(REAL / "AuNPs_blank_gamry.txt")
         ev = find_events(tr)
     default = false_event_rate(bl)
-    with pytest.warns(NbtoolsWarning, match="not a fair control"):
+    with pytest.warns(NbtoolsWarning) as rec:
         fr = false_event_rate(bl, ev)
+    msg = " ".join(str(w.message) for w in rec)
+    assert "not a fair control" in msg and "not Gaussian" in msg  # noisier blank; 12 negative events
     assert fr["threshold_A"] == pytest.approx(ev.attrs["threshold_A"])
     assert fr["count"] > 1000 and fr["empirical_per_s"] > 100 * default["empirical_per_s"]
     with pytest.warns(NbtoolsWarning) as rec:
@@ -131,3 +133,47 @@ def test_injection_charges_are_magnitudes_and_must_fit(busy_recording):
         injection_recovery(tr, [-5e-14], n_per_charge=5, tau=1e-3)
     with pytest.raises(ParameterError, match="n_per_charge"):
         injection_recovery(tr, [5e-14], n_per_charge=500, tau=1e-3)
+
+
+# --- 3. empirical check of the Gaussian noise model ------------------------------------
+def test_gaussian_noise_passes_the_noise_model_check(recording):
+    tr, ev = recording
+    chk = ev.attrs["noise_model_check"]
+    assert chk["ok"] is True and chk["opposite_polarity_count"] == ev.attrs["opposite_polarity_count"]
+    assert chk["opposite_polarity_count"] <= 1 and chk["expected"] < 0.1
+    blank, _ = impact_trace(duration=3.0, fs=20e3, rate=0.0, noise_rms=5e-12, seed=35)
+    false_event_rate(blank, ev)  # no warning (pytest turns an unexpected one into a failure)
+    injection_recovery(tr, [5e-14], n_per_charge=5)
+    pos = find_events(tr, polarity="positive").attrs["noise_model_check"]
+    assert pos["ok"] is None and "not checked" in pos["message"]
+
+
+def test_heavy_tailed_noise_fails_the_check_and_the_trust_tools_warn():
+    rng = np.random.default_rng(52)
+    tr = Trace(rng.standard_t(3, 60000) * 5e-12, fs=20e3)
+    blank = Trace(rng.standard_t(3, 60000) * 5e-12, fs=20e3)
+    ev = find_events(tr)  # no warning from detection: the check is an attrs entry
+    chk = ev.attrs["noise_model_check"]
+    assert chk["ok"] is False and chk["opposite_polarity_count"] > 100 * max(chk["expected"], 0.01)
+    assert "not Gaussian" in chk["message"] and "blank" in chk["message"]
+    with pytest.warns(NbtoolsWarning, match="not Gaussian"):
+        fr = false_event_rate(blank, ev)
+    assert fr["count"] > 100  # the blank measures what the Gaussian model misses
+    assert fr["empirical_per_s"] > 100 * ev.attrs["expected_false_per_s"]
+    with pytest.warns(NbtoolsWarning, match="not Gaussian"):
+        injection_recovery(tr, [5e-13], n_per_charge=3, tau=2e-4)
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="realdata folder absent")
+def test_real_aunp_negative_events_flag_the_noise_model():
+    import warnings
+
+    from nbtools.io import load_trace
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # reader notes (quantised time column)
+        ev = find_events(load_trace(REAL / "AuNPs_NIE_gamry.txt"))
+    chk = ev.attrs["noise_model_check"]
+    n_neg = int((ev["peak"] < 0).sum())
+    assert chk["minority"] == "negative" and chk["opposite_polarity_count"] == n_neg >= 5
+    assert chk["ok"] is False and chk["expected"] < 0.1

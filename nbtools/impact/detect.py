@@ -582,7 +582,10 @@ def find_events(trace, fs=None, *, blank=None, **params) -> pd.DataFrame:
         ``fs``, ``t0``, ``duration``, ``noise_bandwidth`` (mean-level
         up-crossings per s), ``expected_false_per_s``, ``masked`` (list of
         [start, stop] s), ``rejected`` (DataFrame of rejected candidates with a
-        ``reason`` column), ``source``.
+        ``reason`` column), ``source``, ``noise_bandwidth_estimate`` (the
+        recording's own, also with ``blank``), ``noise_model_check`` and
+        ``opposite_polarity_count`` (spikes; see
+        :func:`nbtools.impact.stats.noise_model_check`).
 
     Examples
     --------
@@ -936,6 +939,10 @@ def _detect_spikes(st, threshold):
         rejected=rejected,
     )
     events.attrs.update(attrs)
+    from .stats import noise_model_check
+
+    check = noise_model_check(events)
+    events.attrs.update(noise_model_check=check, opposite_polarity_count=check["opposite_polarity_count"])
     return events
 
 

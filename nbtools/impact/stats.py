@@ -8,7 +8,7 @@ from scipy import stats as _st
 
 from ..errors import ParameterError
 
-__all__ = ["impact_frequency", "frequency_over_time", "collision_frequency",
+__all__ = ["impact_frequency", "noise_model_check", "frequency_over_time", "collision_frequency",
            "concentration_from_frequency", "stokes_einstein", "histogram", "AVOGADRO", "BOLTZMANN"]
 
 AVOGADRO = 6.02214076e23
@@ -57,6 +57,65 @@ def impact_frequency(events, duration=None, conf=0.95):
     hi = _st.chi2.ppf(1 - a / 2, 2 * n + 2) / 2
     return dict(frequency=n / duration, low=float(lo) / duration, high=float(hi) / duration, count=n,
                 duration=duration, conf=conf)
+
+
+def noise_model_check(events, *, p_alarm=1e-3, min_count=3):
+    """Does the recording's noise follow the Gaussian model behind
+    ``attrs['expected_false_per_s']``? An empirical check from the events
+    themselves.
+
+    With ``polarity='both'``, the events of the minority sign are compared
+    with the false events Gaussian noise of the measured bandwidth gives at
+    the threshold for that sign (Rice: ``nu_0 exp(-u^2/2)`` per second of
+    unmasked time). Many more than that (Poisson p < ``p_alarm`` and at
+    least ``min_count``) means that either the particles give both signs, or
+    the noise has heavy tails (spikes, pickup, switching) and the
+    expected false-event rate is too optimistic: count false events with a
+    blank (:func:`nbtools.impact.false_event_rate`).
+
+    Parameters
+    ----------
+    events : DataFrame
+        A spike :func:`~nbtools.impact.find_events` result.
+
+    Returns
+    -------
+    dict
+        ``ok`` (True, False, or None when not checked), ``opposite_polarity_count``
+        (events of the minority sign), ``minority`` ('positive'/'negative'),
+        ``expected`` (Gaussian false events of one sign), ``p_value``,
+        ``message``.
+    """
+    a = events.attrs
+    pol = a.get("params", {}).get("polarity")
+    out = dict(ok=None, opposite_polarity_count=None, minority=None, expected=np.nan, p_value=np.nan)
+    if pol != "both" or "noise_bandwidth" not in a:
+        out["message"] = (f"not checked (polarity={pol!r}): detect with polarity='both' to count events of "
+                          "the opposite sign")
+        return out
+    sgn = np.sign(events["peak"].to_numpy(float)) if len(events) else np.empty(0)
+    n_pos, n_neg = int((sgn > 0).sum()), int((sgn < 0).sum())
+    minority, n = ("negative", n_neg) if n_neg <= n_pos else ("positive", n_pos)
+    T = a["duration"] - sum(b - a_ for a_, b in a.get("masked", []))
+    u = float(a["threshold"])
+    mu = float(a["noise_bandwidth"]) * np.exp(-u * u / 2) * max(T, 0.0)
+    pv = float(_st.poisson.sf(n - 1, mu)) if n > 0 else 1.0
+    ok = not (n >= min_count and pv < p_alarm)
+    if n < min_count:
+        msg = (f"{n} {minority} events (the minority sign): too few to test the Gaussian noise model, which "
+               f"expects {mu:.2g} at this threshold")
+    elif ok:
+        msg = (f"{n} {minority} events (the minority sign), consistent with the {mu:.2g} that Gaussian noise "
+               "gives at this threshold")
+    else:
+        msg = (f"noise is not Gaussian: {n} {minority} events (the minority sign) where the Gaussian noise model "
+               f"expects {mu:.2g} at this threshold (Poisson p = {pv:.1e}). Unless the particles give both signs, "
+               "these are noise excursions and attrs['expected_false_per_s'] "
+               f"({float(a.get('expected_false_per_s', np.nan)):.2g}/s) underestimates the false events: "
+               "use a blank, false_event_rate(blank, events)")
+    out.update(ok=bool(ok), opposite_polarity_count=n, minority=minority, expected=float(mu), p_value=pv,
+               message=msg)
+    return out
 
 
 def frequency_over_time(events, bin=10.0, duration=None, conf=0.95):

@@ -127,6 +127,7 @@ def false_event_rate(blank, events=None, *, fs=None, threshold="auto", noise=Non
                at="recording threshold" if rec else "blank threshold")
     if rec:
         out.update(rec)
+        _warn_noise_model(events, "The blank's count at the recording's threshold is the measured rate.")
         msg = blank_mismatch(own, bw, rec["recording_noise"], rec["recording_bandwidth"])
         if msg:
             warnings.warn(msg + f" At the recording's threshold ({th_A:.3g} A) the blank gives {out['count']} "
@@ -203,6 +204,8 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
         raise ParameterError(f"progress must be a callable progress(done, total) or None, found {progress!r}")
     rows = []
     base = find_events(trace, **params)
+    _warn_noise_model(base, "Detections of the injections are counted; false events are not: check them with a "
+                      "blank.")
     fs_ = trace.fs
     tau_s = max(1e-3, 10.0 / fs_) if tau == "auto" else float(tau)
     for k, qq in enumerate(q):
@@ -302,3 +305,10 @@ def _match(det, t_peak, sign):
             out[i] = c
             used[c] = True
     return out
+
+
+def _warn_noise_model(events, note):
+    """NbtoolsWarning with ``attrs['noise_model_check']`` when it failed."""
+    chk = events.attrs.get("noise_model_check") or {}
+    if chk.get("ok") is False:
+        warnings.warn(chk["message"] + ". " + note, NbtoolsWarning, stacklevel=3)
