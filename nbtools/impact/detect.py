@@ -432,45 +432,6 @@ def _merge_tails(starts, ends, signs, feat):
     return starts[keep], ends2[keep], signs[keep], merged, keep, changed[:nch]
 
 
-#: events above this SNR give their own peak time; weaker ones use the
-#: rising edge (see _peak_positions)
-SNR_PEAK_OWN = 20.0
-#: weak events are integrated at least this many decay constants past the peak
-TAIL_TAUS = 4.0
-#: the decay constant for that is the median of the strong events among the first TAIL_PROBE
-TAIL_PROBE = 512
-
-
-def _tail_samples(feat, sigma):
-    """TAIL_TAUS x the median decay (samples) of events with SNR >= SNR_PEAK_OWN
-    (0 if fewer than 3)."""
-    snr = np.abs(feat[:, 3]) / sigma
-    strong = (snr >= SNR_PEAK_OWN) & np.isfinite(feat[:, 6]) & (feat[:, 6] > 0)
-    if strong.sum() < 3:
-        return 0
-    return int(math.ceil(TAIL_TAUS * float(np.median(feat[strong, 6]))))
-
-
-def _peak_positions(feat, snr):
-    """Peak position (samples) of each event.
-
-    On the slowly decaying top of a filtered transient the arg-max of a weak
-    event wanders by many samples, while its rising edge is steep: the
-    half-maximum crossing is precise to a fraction of a sample. Events with
-    SNR < 20 get ``t_half + D``, with D the median half-max -> peak delay of
-    the recording's events with SNR >= 20 (at least 3 of them; otherwise
-    every event keeps its own parabolic arg-max).
-    """
-    sub = feat[:, 11].copy()
-    half = feat[:, 12]
-    strong = (snr >= SNR_PEAK_OWN) & np.isfinite(half)
-    if strong.sum() >= 3:
-        delay = float(np.median(sub[strong] - half[strong]))
-        weak = (snr < SNR_PEAK_OWN) & np.isfinite(half)
-        sub[weak] = half[weak] + delay
-    return sub
-
-
 def _table(feat, signs, fs, noise, kind):
     ia, ib, ip = feat[:, 0], feat[:, 1], feat[:, 2]
     peak = feat[:, 3]
