@@ -10,7 +10,7 @@ charge_to_radius, radius_to_charge
 impact_frequency, frequency_over_time, collision_frequency,
 concentration_from_frequency, stokes_einstein, histogram
     Statistics.
-false_event_rate, injection_recovery
+false_event_rate, injection_recovery, noise_model_check
     How far to trust the detections.
 fit_events
     Per-event exponential-decay fit.
@@ -25,6 +25,7 @@ from .stats import (
     frequency_over_time,
     histogram,
     impact_frequency,
+    noise_model_check,
     stokes_einstein,
 )
 from .trust import false_event_rate, injection_recovery
@@ -32,5 +33,5 @@ from .trust import false_event_rate, injection_recovery
 __all__ = [
     "find_events", "prepare", "PreparedTrace", "DEFAULTS", "EVENT_COLUMNS", "charge_to_radius", "radius_to_charge",
     "impact_frequency", "frequency_over_time", "collision_frequency", "concentration_from_frequency",
-    "stokes_einstein", "histogram", "false_event_rate", "injection_recovery", "fit_events",
+    "stokes_einstein", "histogram", "false_event_rate", "injection_recovery", "noise_model_check", "fit_events",
 ]
