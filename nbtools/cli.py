@@ -36,6 +36,28 @@ def _notebooks_dir(path: str | None) -> Path:
     return folder
 
 
+def _offline_page_template(template_paths):
+    """A copy of Voila's dashboard page without its Font Awesome CDN links.
+
+    Voila 0.5's lab template links Font Awesome from a CDN, which fails offline
+    (a console error on every page) although its own JavaScript bundle already
+    carries the icons. Returns a list holding one temporary folder with the
+    filtered ``index.html.j2`` (to put first on the template path), or an empty
+    list when the page template is not found.
+    """
+    import tempfile
+
+    for folder in template_paths:
+        page = Path(folder) / "index.html.j2"
+        if page.is_file() and Path(folder).name == "lab":
+            text = page.read_text(encoding="utf-8")
+            kept = [line for line in text.splitlines(keepends=True) if "@fortawesome" not in line]
+            out = Path(tempfile.mkdtemp(prefix="nbtools-voila-"))
+            (out / "index.html.j2").write_text("".join(kept), encoding="utf-8")
+            return [str(out)]
+    return []
+
+
 def _voila_app_class():
     """A Voila application whose tree page lists dashboards with their descriptions."""
     from voila.app import Voila
@@ -48,7 +70,8 @@ def _voila_app_class():
         def setup_template_dirs(self):
             super().setup_template_dirs()
             # our tree.html first: it overrides Voila's classic tree page only
-            self.template_paths = [str(TEMPLATE_DIR), *self.template_paths]
+            self.template_paths = [str(TEMPLATE_DIR), *_offline_page_template(self.template_paths),
+                                   *self.template_paths]
 
         def init_settings(self):
             settings = super().init_settings()
@@ -179,3 +202,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
