@@ -482,16 +482,44 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
                 cur[h] = a_h * np.cos(w * qa0) + b_h * np.sin(w * qa0)
                 prv[h] = a_h * np.cos(w * (qa0 - 1)) + b_h * np.sin(w * (qa0 - 1))
                 k2[h] = 2.0 * np.cos(w)
-            for g in range(qa0, qb1):
-                mv = 0.0
-                for h in range(nh):
-                    mv += cur[h]
-                    nxt = k2[h] * cur[h] - prv[h]
-                    prv[h] = cur[h]
-                    cur[h] = nxt
-                buf[g - pa0] -= sg * mv
-                if g == ip:
-                    loc_m = sg * mv
+            if nh == 3:
+                # the same recurrence with the state in registers
+                c0_ = cur[0]
+                c1_ = cur[1]
+                c2_ = cur[2]
+                p0_ = prv[0]
+                p1_ = prv[1]
+                p2_ = prv[2]
+                k0_ = k2[0]
+                k1_ = k2[1]
+                k2_ = k2[2]
+                for g in range(qa0, qb1):
+                    mv = 0.0 + c0_
+                    mv += c1_
+                    mv += c2_
+                    n0_ = k0_ * c0_ - p0_
+                    n1_ = k1_ * c1_ - p1_
+                    n2_ = k2_ * c2_ - p2_
+                    p0_ = c0_
+                    p1_ = c1_
+                    p2_ = c2_
+                    c0_ = n0_
+                    c1_ = n1_
+                    c2_ = n2_
+                    buf[g - pa0] -= sg * mv
+                    if g == ip:
+                        loc_m = sg * mv
+            else:
+                for g in range(qa0, qb1):
+                    mv = 0.0
+                    for h in range(nh):
+                        mv += cur[h]
+                        nxt = k2[h] * cur[h] - prv[h]
+                        prv[h] = cur[h]
+                        cur[h] = nxt
+                    buf[g - pa0] -= sg * mv
+                    if g == ip:
+                        loc_m = sg * mv
         if True:
             # local line from the residual just before and after the
             # integration range (removes 1/f noise the slow baseline misses)
