@@ -386,6 +386,71 @@ def mains_segments(x, offset, B, bvals, segs, seg_len, ex_a, ex_b, omega, nh, cl
 
 
 @njit(cache=True, nogil=True)
+def _resid_mains3(x, offset, g0, g1, B, bvals, out, sg, ip, cur, prv, k2):
+    """``out[g - g0] = sg * (x - baseline) - sg * mains`` for g in [g0, g1)
+    with 3 mains harmonics by their recurrences (state ``cur``/``prv``, factors
+    ``k2``): the arithmetic of :func:`_fill_base`, the residual and the
+    recurrence of :func:`event_features`, fused. Returns ``sg * mains`` at ``ip``."""
+    nb = bvals.shape[0]
+    half = (B - 1) / 2.0
+    c0_ = cur[0]
+    c1_ = cur[1]
+    c2_ = cur[2]
+    p0_ = prv[0]
+    p1_ = prv[1]
+    p2_ = prv[2]
+    k0_ = k2[0]
+    k1_ = k2[1]
+    k2_ = k2[2]
+    loc_m = 0.0
+    g = g0
+    while g < g1:
+        p = (g - half) / B
+        lin = False
+        b0 = 0.0
+        slope = 0.0
+        if p < 0.0:
+            j = min(g1, int(np.ceil(half)))
+            if j <= g:
+                j = g + 1
+            b0 = bvals[0]
+        elif p >= nb - 1:
+            j = g1
+            b0 = bvals[nb - 1]
+        else:
+            k = int(p)
+            j = min(g1, int(np.ceil((k + 1) * B + half)))
+            if j <= g:
+                j = g + 1
+            f = p - k
+            b0 = bvals[k] * (1.0 - f) + bvals[k + 1] * f
+            slope = (bvals[k + 1] - bvals[k]) / B
+            lin = True
+        for q in range(g, j):
+            if lin:
+                base = b0 + slope * (q - g)
+            else:
+                base = b0
+            mv = 0.0 + c0_
+            mv += c1_
+            mv += c2_
+            n0_ = k0_ * c0_ - p0_
+            n1_ = k1_ * c1_ - p1_
+            n2_ = k2_ * c2_ - p2_
+            p0_ = c0_
+            p1_ = c1_
+            p2_ = c2_
+            c0_ = n0_
+            c1_ = n1_
+            c2_ = n2_
+            out[q - g0] = sg * (x[q - offset] - base) - sg * mv
+            if q == ip:
+                loc_m = sg * mv
+        g = j
+    return loc_m
+
+
+@njit(cache=True, nogil=True)
 def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
                    off_pos, off_neg, out, omega, mcoef, seg_len, min_tail=0, weak_level=np.inf):
     """Features of the events ``idx`` (global sample indices).
@@ -461,10 +526,6 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         L = pb1 - pa0
         if buf.shape[0] < L:
             buf = np.empty(2 * L, np.float64)
-        _fill_base(pa0, pb1, B, bvals, buf)
-        for g in range(pa0, pb1):
-            buf[g - pa0] = sg * (x[g - offset] - buf[g - pa0])
-        # buf now holds the signed residual (sg * r) over [pa0, pb1)
         q = 0.0
         loc_m = 0.0
         wl2 = max(4, (ib - ia) // 2)
@@ -472,7 +533,8 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         qb1 = min(ib + wl2, pb1)
         nh = mcoef.shape[1] // 2
         seg = s // seg_len
-        if omega > 0.0 and nh > 0 and seg < mcoef.shape[0] and np.isfinite(mcoef[seg, 0]):
+        use_m = omega > 0.0 and nh > 0 and seg < mcoef.shape[0] and np.isfinite(mcoef[seg, 0])
+        if use_m:
             # remove the mains harmonics fitted on the event's segment; each
             # harmonic by the two-term recurrence m(g+1) = 2 cos(hw) m(g) - m(g-1)
             for h in range(nh):
@@ -482,34 +544,15 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
                 cur[h] = a_h * np.cos(w * qa0) + b_h * np.sin(w * qa0)
                 prv[h] = a_h * np.cos(w * (qa0 - 1)) + b_h * np.sin(w * (qa0 - 1))
                 k2[h] = 2.0 * np.cos(w)
-            if nh == 3:
-                # the same recurrence with the state in registers
-                c0_ = cur[0]
-                c1_ = cur[1]
-                c2_ = cur[2]
-                p0_ = prv[0]
-                p1_ = prv[1]
-                p2_ = prv[2]
-                k0_ = k2[0]
-                k1_ = k2[1]
-                k2_ = k2[2]
-                for g in range(qa0, qb1):
-                    mv = 0.0 + c0_
-                    mv += c1_
-                    mv += c2_
-                    n0_ = k0_ * c0_ - p0_
-                    n1_ = k1_ * c1_ - p1_
-                    n2_ = k2_ * c2_ - p2_
-                    p0_ = c0_
-                    p1_ = c1_
-                    p2_ = c2_
-                    c0_ = n0_
-                    c1_ = n1_
-                    c2_ = n2_
-                    buf[g - pa0] -= sg * mv
-                    if g == ip:
-                        loc_m = sg * mv
-            else:
+        if use_m and nh == 3 and qa0 == pa0 and qb1 == pb1:
+            # residual and mains removal in one pass (same arithmetic as below)
+            loc_m = _resid_mains3(x, offset, pa0, pb1, B, bvals, buf, sg, ip, cur, prv, k2)
+        else:
+            _fill_base(pa0, pb1, B, bvals, buf)
+            for g in range(pa0, pb1):
+                buf[g - pa0] = sg * (x[g - offset] - buf[g - pa0])
+            # buf now holds the signed residual (sg * r) over [pa0, pb1)
+            if use_m:
                 for g in range(qa0, qb1):
                     mv = 0.0
                     for h in range(nh):
