@@ -527,6 +527,8 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         if buf.shape[0] < L:
             buf = np.empty(2 * L, np.float64)
         q = 0.0
+        m0 = 0.0
+        m1 = 0.0
         loc_m = 0.0
         wl2 = max(4, (ib - ia) // 2)
         qa0 = max(ia - wl2, pa0)
@@ -566,11 +568,18 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         if True:
             # local line from the residual just before and after the
             # integration range (removes 1/f noise the slow baseline misses)
+            # both sums in one loop (two independent chains, same order each)
             m_pre = 0.0
-            for g in range(qa0, ia):
-                m_pre += buf[g - pa0]
             m_post = 0.0
-            for g in range(ib, qb1):
+            n_pre = max(ia - qa0, 0)
+            n_post = max(qb1 - ib, 0)
+            n_both = min(n_pre, n_post)
+            for u in range(n_both):
+                m_pre += buf[qa0 + u - pa0]
+                m_post += buf[ib + u - pa0]
+            for g in range(qa0 + n_both, ia):
+                m_pre += buf[g - pa0]
+            for g in range(ib + n_both, qb1):
                 m_post += buf[g - pa0]
             if ia > qa0 and qb1 > ib:
                 m_pre /= ia - qa0
@@ -593,10 +602,18 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
                 c_pre = 0.0
                 c_post = 1.0
             lslope = (m_post - m_pre) / (c_post - c_pre)
-            for g in range(ia, ib):
+            # the decay moments of the tail [ip, ib) are summed in the same
+            # pass (they read the values written here)
+            for g in range(ia, ip):
                 v = buf[g - pa0] - (m_pre + lslope * (g - c_pre))
                 buf[g - pa0] = v
                 q += v
+            for g in range(ip, ib):
+                v = buf[g - pa0] - (m_pre + lslope * (g - c_pre))
+                buf[g - pa0] = v
+                q += v
+                m0 += v
+                m1 += v * (g - ip)
             loc_pk = sg * (m_pre + lslope * (ip - c_pre) + loc_m)
         pv = buf[ip - pa0]
         # rise time 10-90 % on the leading edge (scan back from the peak)
@@ -635,12 +652,6 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
                 break
             prev = r
         # decay: first moment of the tail (tau of an exponential)
-        m0 = 0.0
-        m1 = 0.0
-        for g in range(ip, ib):
-            r = buf[g - pa0]
-            m0 += r
-            m1 += r * (g - ip)
         decay = m1 / m0 if m0 > 0 else np.nan
         # sub-sample peak position
         sub = float(ip)
