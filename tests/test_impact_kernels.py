@@ -36,10 +36,71 @@ def test_block_means_and_baseline(B):
     m, bad = _kernels.block_means(x, B)
     ref = [x[i:i + B].astype(np.float64).mean() for i in range(0, x.size, B)]
     assert bad == -1
-    np.testing.assert_allclose(m, ref, rtol=1e-6)
+    # float32 sums: exact to the float32 resolution of the samples
+    np.testing.assert_allclose(m, ref, rtol=1e-6, atol=1e-6 * x.std())
     out = np.empty(x.size)
     _kernels.baseline_fill(0, x.size, B, m, out)
     np.testing.assert_allclose(out, ref_baseline(x.size, B, m), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+@pytest.mark.parametrize("B", [1, 5, 1000, 10_000])
+def test_block_stats_match_numpy(dtype, B):
+    rng = np.random.default_rng(B)
+    x = (rng.normal(scale=30, size=23_457) + 5).astype(dtype)
+    m, lo, hi, bad = _kernels.block_stats(x, B)
+    pad = -x.size % B
+    xp = np.concatenate([x.astype(np.float64), np.full(pad, np.nan)]).reshape(-1, B)
+    assert bad == -1
+    np.testing.assert_array_equal(lo, np.nanmin(xp, axis=1))
+    np.testing.assert_array_equal(hi, np.nanmax(xp, axis=1))
+    np.testing.assert_allclose(m, np.nanmean(xp, axis=1), rtol=1e-9, atol=1e-6 * x.std())
+    # a strided view takes the plain loop and agrees
+    m2, lo2, hi2, _ = _kernels.block_stats(np.repeat(x, 2)[::2], B)
+    np.testing.assert_allclose(m2, m, rtol=1e-9, atol=1e-6 * x.std())
+    np.testing.assert_array_equal(lo2, lo)
+    np.testing.assert_array_equal(hi2, hi)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+@pytest.mark.parametrize("B, nsub", [(1000, 8), (9, 8), (7, 3), (2000, 1)])
+def test_block_stats_sub_blocks(dtype, B, nsub):
+    rng = np.random.default_rng(nsub)
+    x = (rng.normal(scale=30, size=10_013) + 5).astype(dtype)
+    m, lo, hi, bad = _kernels.block_stats(x, B, nsub=nsub)
+    m1 = _kernels.block_stats(x, B)[0]
+    S = _kernels.sub_blocks(B, nsub)
+    assert lo.size == hi.size == m.size * nsub
+    for k in range(m.size):
+        for j in range(nsub):
+            seg = x[k * B + j * S: min(k * B + (j + 1) * S, (k + 1) * B)]
+            if seg.size:
+                assert lo[k * nsub + j] == seg.min() and hi[k * nsub + j] == seg.max()
+            else:
+                assert lo[k * nsub + j] == np.inf and hi[k * nsub + j] == -np.inf
+    np.testing.assert_allclose(m, m1, rtol=1e-9, atol=1e-6 * x.std())
+
+
+def test_block_means_keep_precision_under_a_large_offset():
+    # 1 uA offset, 1 pA noise in float32: the mean of each block must be good
+    # to a small fraction of the noise (sums are taken relative to the block's
+    # first sample, not accumulated on top of the offset)
+    rng = np.random.default_rng(0)
+    dev = rng.normal(scale=1e-12, size=200_000)
+    x = (1e-6 + dev).astype(np.float32)
+    m, _ = _kernels.block_means(x, 20_000)
+    ref = x.astype(np.float64).reshape(-1, 20_000).mean(axis=1)
+    assert np.abs(m - ref).max() < 1e-3 * 1e-12
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
+def test_block_stats_report_first_non_finite(dtype, bad_value):
+    x = np.zeros(10_000, dtype)
+    x[5_037] = bad_value
+    x[8_000] = np.nan
+    assert _kernels.block_stats(x, 1000)[3] == 5_037
+    assert _kernels.block_stats(x, 7)[3] == 5_037
 
 
 def test_block_means_reports_first_nan():
@@ -49,7 +110,7 @@ def test_block_means_reports_first_nan():
     assert _kernels.block_means(x, 10)[1] == 37
 
 
-@pytest.mark.parametrize("skip", [False, True])
+@pytest.mark.parametrize("skip", [0, 1, 3, 8])
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("B", [1, 16, 333])
 def test_hysteresis_matches_reference(seed, B, skip):
@@ -62,8 +123,8 @@ def test_hysteresis_matches_reference(seed, B, skip):
     on_neg = np.inf if seed == 3 else 2.0
     ref = ref_hysteresis(r, 2.5, 0.5, on_neg, 0.7)
     mins = maxs = None
-    if skip:
-        _, mins, maxs, _ = _kernels.block_stats(x, B)
+    if skip:  # block min/max in `skip` sub-blocks per block
+        _, mins, maxs, _ = _kernels.block_stats(x, B, nsub=min(skip, B))
     cap = 8  # small capacity exercises the restart path
     got = []
     i, state = 0, 0
@@ -116,3 +177,21 @@ def test_mains_segments_matches_reference(offset):
                                    rtol=1e-6, atol=1e-6)
     assert out[0, 0] == pytest.approx(0.7 * np.cos(0.3), abs=0.15)
     assert (out[2] == -1.0).all()  # segments not asked for are untouched
+
+
+def test_mains_amplitude_recovers_a_known_line():
+    from nbtools.impact.noise import mains_amplitude
+
+    fs = 2000.0
+    rng = np.random.default_rng(3)
+    runs = []
+    for k in range(8):
+        t = np.arange(2000) / fs
+        runs.append(0.3 + 1.5 * np.cos(2 * np.pi * 50 * t + k) + rng.normal(scale=1.0, size=t.size))
+    res = np.concatenate(runs)
+    cont = np.ones(res.size, bool)
+    cont[::2000] = False
+    assert mains_amplitude(res, cont, fs, 50.0) == pytest.approx(1.5, rel=0.05)
+    assert mains_amplitude(res, cont, fs, 37.0) < 0.15
+    # too short for two periods: no estimate
+    assert np.isnan(mains_amplitude(res[:30], np.r_[False, np.ones(29, bool)], fs, 50.0))

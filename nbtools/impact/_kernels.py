@@ -14,61 +14,169 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _block_sum(x, i0, i1):
-    s = 0.0
-    for i in range(i0, i1):
-        s += x[i]
-    return s
+# Block min/max by integer order keys: the bits of an IEEE float, with the
+# magnitude bits flipped when the sign bit is set, order like the floats
+# (-NaN < -inf < ... < -0 < +0 < ... < inf < NaN). Integer min/max reductions
+# vectorise where float ones do not, so one pass over a float32 block runs at
+# memory speed. Sums are of ``x - x[first]`` (exact for nearby values), so a
+# large offset costs no precision.
+_SUB = 4096  # samples per partial sum (float32), partial sums add in float64
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _block_minmax(x, i0, i1):
-    # fastmath (vectorised min/max): a block with a NaN is reported by
-    # block_stats from its sum, whatever this returns
-    lo = x[i0]
-    hi = x[i0]
-    for i in range(i0 + 1, i1):
-        v = x[i]
-        if v < lo:
-            lo = v
-        if v > hi:
-            hi = v
-    return lo, hi
+def _stats_f32(x, xi):
+    x0 = x[0]
+    s = np.float32(0.0)
+    lo = np.int32(2147483647)
+    hi = np.int32(-2147483648)
+    for j in range(x.shape[0]):
+        s += x[j] - x0
+        b = xi[j]
+        k = np.int32(b ^ ((b >> 31) & 0x7FFFFFFF))
+        lo = min(lo, k)
+        hi = max(hi, k)
+    return s, lo, hi
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _stats_f64(x, xi):
+    x0 = x[0]
+    s = 0.0
+    lo = np.int64(9223372036854775807)
+    hi = np.int64(-9223372036854775807 - 1)
+    for j in range(x.shape[0]):
+        s += x[j] - x0
+        b = xi[j]
+        k = b ^ ((b >> 63) & 0x7FFFFFFFFFFFFFFF)
+        lo = min(lo, k)
+        hi = max(hi, k)
+    return s, lo, hi
 
 
 @njit(cache=True, nogil=True)
-def block_means(x, B):
-    """Mean of each block of ``B`` samples and the index of the first
-    non-finite sample (-1 if none). One pass, float64 accumulation."""
-    m, lo, hi, bad = block_stats(x, B)
-    return m, bad
+def _first_bad(x, i0, i1):
+    for i in range(i0, i1):
+        if not np.isfinite(x[i]):
+            return i
+    return -1
 
 
 @njit(cache=True, nogil=True)
-def block_stats(x, B):
-    """Mean, min and max of each block of ``B`` samples and the index of the
-    first non-finite sample (-1 if none), in one pass over ``x``."""
+def _block_stats_keys(x, xi, B, nsub, stats, klo, khi):
+    """Block means of ``x``; sub-block min/max order keys into ``klo``/``khi``
+    (``xi``: the samples' bits as integers)."""
     n = x.shape[0]
     nb = (n + B - 1) // B
+    S = (B + nsub - 1) // nsub
     out = np.empty(nb, np.float64)
-    mins = np.empty(nb, np.float64)
-    maxs = np.empty(nb, np.float64)
+    for k in range(nb):
+        i0 = k * B
+        i1 = min(i0 + B, n)
+        x0 = float(x[i0])
+        s = 0.0
+        for j in range(nsub):
+            c0 = i0 + j * S
+            c1 = min(c0 + S, i1)
+            for a in range(c0, c1, _SUB):
+                b = min(a + _SUB, c1)
+                ps, lo, hi = stats(x[a:b], xi[a:b])
+                # partial sums are relative to x[a]; re-reference to x[i0]
+                s += float(ps) + (float(x[a]) - x0) * (b - a)
+                q = k * nsub + j
+                if a == c0 or lo < klo[q]:
+                    klo[q] = lo
+                if a == c0 or hi > khi[q]:
+                    khi[q] = hi
+        out[k] = x0 + s / (i1 - i0)
+    return out
+
+
+def _unkey(keys, ints, floats):
+    """The floats (as float64) whose order keys are ``keys``."""
+    nbits = 8 * np.dtype(ints).itemsize - 1
+    mag = np.array((1 << nbits) - 1, ints)
+    bits = keys ^ ((keys >> nbits) & mag)
+    return bits.view(floats).astype(np.float64)
+
+
+@njit(cache=True, nogil=True)
+def _block_stats_any(x, B, nsub):
+    n = x.shape[0]
+    nb = (n + B - 1) // B
+    S = (B + nsub - 1) // nsub
+    out = np.empty(nb, np.float64)
+    mins = np.full(nb * nsub, np.inf)
+    maxs = np.full(nb * nsub, -np.inf)
     bad = -1
     for k in range(nb):
         i0 = k * B
         i1 = min(i0 + B, n)
-        s = _block_sum(x, i0, i1)
-        if not np.isfinite(s) and bad < 0:
-            for i in range(i0, i1):
-                if not np.isfinite(x[i]):
-                    bad = i
-                    break
-        lo, hi = _block_minmax(x, i0, i1)
+        s = 0.0
+        for i in range(i0, i1):
+            v = x[i]
+            s += v
+            j = k * nsub + (i - i0) // S
+            if v < mins[j]:
+                mins[j] = v
+            if v > maxs[j]:
+                maxs[j] = v
+        if bad < 0 and not np.isfinite(s):
+            bad = _first_bad(x, i0, i1)
         out[k] = s / (i1 - i0)
-        mins[k] = lo
-        maxs[k] = hi
     return out, mins, maxs, bad
+
+
+def sub_blocks(B, nsub):
+    """Length of the sub-blocks of a block of ``B`` samples cut in ``nsub``
+    (the last ones may be shorter or empty)."""
+    return (B + nsub - 1) // nsub
+
+
+def block_stats(x, B, nsub=1):
+    """Mean of each block of ``B`` samples, min and max of each of its
+    ``nsub`` sub-blocks (:func:`sub_blocks` samples; ``+inf``/``-inf`` for
+    empty ones) and the index of the first non-finite sample (-1 if none),
+    in one pass over ``x``. ``mins``/``maxs`` have ``nsub`` entries per block.
+
+    Contiguous float32/float64 samples take a vectorised path (integer order
+    keys for min/max, shifted sums); other inputs a plain loop.
+    """
+    B = int(B)
+    nsub = max(1, min(int(nsub), B))
+    if x.dtype == np.float16:  # no float16 in numba
+        x = x.astype(np.float32)
+    if x.dtype in (np.float32, np.float64) and x.flags.c_contiguous and x.shape[0] > 0:
+        ints = np.int32 if x.dtype == np.float32 else np.int64
+        stats = _stats_f32 if x.dtype == np.float32 else _stats_f64
+        n = x.shape[0]
+        nb = (n + B - 1) // B
+        klo = np.zeros(nb * nsub, ints)
+        khi = np.zeros(nb * nsub, ints)
+        means = _block_stats_keys(x, x.view(ints), B, nsub, stats, klo, khi)
+        mins = _unkey(klo, ints, x.dtype)
+        maxs = _unkey(khi, ints, x.dtype)
+        # empty sub-blocks (the block is shorter than nsub sub-blocks)
+        S = sub_blocks(B, nsub)
+        size = np.minimum(S, np.maximum(0, np.minimum(n - np.arange(nb)[:, None] * B, B)
+                                        - np.arange(nsub) * S)).ravel()
+        mins[size == 0] = np.inf
+        maxs[size == 0] = -np.inf
+        # NaN keys lie beyond the infinities: a non-finite sample makes its
+        # sub-block's min or max non-finite
+        bad = -1
+        nonfinite = ~(np.isfinite(mins) & np.isfinite(maxs)) & (size > 0)
+        if nonfinite.any():
+            k = int(np.flatnonzero(nonfinite)[0]) // nsub
+            bad = k * B + int(np.flatnonzero(~np.isfinite(x[k * B:(k + 1) * B]))[0])
+        return means, mins, maxs, bad
+    return _block_stats_any(x, B, nsub)
+
+
+def block_means(x, B):
+    """Mean of each block of ``B`` samples and the index of the first
+    non-finite sample (-1 if none)."""
+    m, lo, hi, bad = block_stats(x, B)
+    return m, bad
 
 
 @njit(cache=True, nogil=True)
@@ -161,9 +269,9 @@ def hysteresis(x, i0, i1, offset, B, bvals, on_pos, off_pos, on_neg, off_neg,
     ``on_pos`` (or falls below ``-on_neg``) and closes at the first sample back
     within ``off_pos`` (``-off_neg``). Set ``on_pos``/``on_neg`` to ``inf`` to
     disable a polarity. ``state0`` is the sign of an event open at ``i0``
-    (0: none, the scan then starts idle). ``mins``/``maxs`` (per block, from
-    :func:`block_stats`) let the scan skip, while idle, whole blocks in which
-    no sample can cross the threshold (the result is the same).
+    (0: none, the scan then starts idle). ``mins``/``maxs`` (per sub-block,
+    from :func:`block_stats`) let the scan skip, while idle, whole sub-blocks
+    in which no sample can cross the threshold (the result is the same).
 
     Returns ``(count, stop, state)``: events found (local indices, end
     exclusive; an event still open at ``i1`` gets ``end = i1``), the local
@@ -174,6 +282,8 @@ def hysteresis(x, i0, i1, offset, B, bvals, on_pos, off_pos, on_neg, off_neg,
     nb = bvals.shape[0]
     half = (B - 1) / 2.0
     skip = mins is not None and maxs is not None
+    nsub = mins.shape[0] // nb if skip else 1
+    S = (B + nsub - 1) // nsub
     count = 0
     state = state0
     cur_start = i0
@@ -181,15 +291,20 @@ def hysteresis(x, i0, i1, offset, B, bvals, on_pos, off_pos, on_neg, off_neg,
     while i < i1:
         g = i + offset
         kb = g // B
-        # idle and the whole block is inside the band: skip it
-        if skip and state == 0 and g == kb * B:
-            e_g = min((kb + 1) * B, offset + i1)
+        js = (g - kb * B) // S
+        sub_a = kb * B + js * S
+        sub_b = min(sub_a + S, (kb + 1) * B)
+        # idle and the whole sub-block is inside the band: skip it (the
+        # baseline is linear in it but for the block centre, a knot)
+        if skip and state == 0 and g == sub_a:
+            e_g = min(sub_b, offset + i1)
             bl = baseline_at(g, B, bvals)
             bc = baseline_at(min(max(kb * B + half, g), e_g - 1), B, bvals)
             br = baseline_at(e_g - 1, B, bvals)
             bmin = min(bl, bc, br)
             bmax = max(bl, bc, br)
-            if maxs[kb] - bmin <= on_pos and bmax - mins[kb] <= on_neg:
+            q = kb * nsub + js
+            if maxs[q] - bmin <= on_pos and bmax - mins[q] <= on_neg:
                 i = e_g - offset
                 continue
         # one linear baseline segment [i, j): base(ii) = b0 + slope * (ii - i)
@@ -211,8 +326,8 @@ def hysteresis(x, i0, i1, offset, B, bvals, on_pos, off_pos, on_neg, off_neg,
         if j_glob <= g:
             j_glob = g + 1
         if skip:
-            # stop at the next block boundary so idle blocks can be skipped
-            j_glob = min(j_glob, (kb + 1) * B)
+            # stop at the next sub-block boundary so idle ones can be skipped
+            j_glob = min(j_glob, sub_b)
         j = min(i1, j_glob - offset)
         count, state, cur_start, full = _scan(x, i, j, b0, slope, on_pos, off_pos, on_neg, off_neg,
                                               starts, ends, signs, count, state, cur_start, i)

@@ -226,10 +226,23 @@ def _chunks(n, chunk, B):
     return [(i, min(i + chunk, n)) for i in range(0, n, chunk)]
 
 
+#: the hysteresis scan skips quiet sub-blocks of about this many samples
+SUB_BLOCK = 256
+#: at most this many sub-blocks in all (their min/max stay in memory)
+MAX_SUB_BLOCKS = 1 << 22
+
+
+def _sub_count(B, nb):
+    """Sub-blocks per block: about SUB_BLOCK samples each, within MAX_SUB_BLOCKS."""
+    return int(max(1, min(round(B / SUB_BLOCK), 8, MAX_SUB_BLOCKS // max(nb, 1), B)))
+
+
 def _block_stats(src, chunks, B):
+    """Block means, sub-block min/max (see :func:`_sub_count`), first bad sample."""
+    nsub = _sub_count(B, (src.n + B - 1) // B)
     parts = []
     for i0, i1 in chunks:
-        st = _kernels.block_stats(src.read(i0, i1), B)
+        st = _kernels.block_stats(src.read(i0, i1), B, nsub)
         if st[3] >= 0:
             return None, None, None, i0 + st[3]
         parts.append(st[:3])
@@ -701,7 +714,7 @@ def _prepare_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
     B = block_size(win_s * fs)
     chunk = p["chunk_size"] or (AUTO_CHUNK if src.filename else n)
     chunks = _chunks(n, chunk, B)
-    means, mins, maxs, bad = _block_stats(src, chunks, B)
+    means, mins, maxs, bad = _block_stats(src, chunks, B)  # mins/maxs per sub-block
     if bad >= 0:
         raise DataError(
             f"the trace has a non-finite sample (NaN or Inf) at index {bad} (t = {bad / fs:g} s); "
@@ -732,6 +745,8 @@ def _prepare_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
     # baseline, noise and threshold, iterated in the decimated domain: blocks
     # whose min/max leave the threshold band around the current baseline hold
     # events (or artefacts) and are masked for the next baseline/noise estimate
+    bmin = mins.reshape(nb, -1).min(axis=1)
+    bmax = maxs.reshape(nb, -1).max(axis=1)
     skip_blocks = blocks_of_events(nb, B, np.asarray(skip_a, np.int64), np.asarray(skip_b, np.int64))
     flagged = skip_blocks.copy()
     sample = NoiseSample(src.read, n)
@@ -755,7 +770,7 @@ def _prepare_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
         if it == p["iterations"]:
             break
         slack = np.abs(np.diff(bvals, prepend=bvals[0])) + np.abs(np.diff(bvals, append=bvals[-1]))
-        exc = np.maximum(maxs - bvals, bvals - mins)
+        exc = np.maximum(bmax - bvals, bvals - bmin)
         # blocks are masked at the automatic level whatever the detection
         # threshold: baseline and noise do not depend on it (see prepare())
         hot = exc > th_auto * sigma + slack

@@ -144,8 +144,9 @@ def mains_amplitude(res, contiguous, fs, freq, max_runs=16):
         step = max(1, int(period // 40))
         idx = np.arange(a, b, step)
         ph = 2 * np.pi * freq / fs * idx
-        A = np.column_stack([np.ones(idx.size), np.cos(ph), np.sin(ph)])
-        coef = np.linalg.lstsq(A, res[idx], rcond=None)[0]
+        A = np.stack([np.ones(idx.size), np.cos(ph), np.sin(ph)])
+        # normal equations: a 3x3 system, well conditioned over >= 2 periods
+        coef = np.linalg.solve(A @ A.T, A @ res[idx])
         amps.append(coef[1] ** 2 + coef[2] ** 2)
     return float(np.sqrt(np.mean(amps))) if amps else float("nan")
 
