@@ -46,11 +46,32 @@ def test_accuracy_default_params(polarity, seed):
     det = find_events(tr)
     f1, qerr, dt = scores(det, truth, tr.fs)
     assert f1 >= 0.97
-    assert qerr <= 0.06
-    assert np.mean(dt <= 2) >= 0.9
+    assert qerr <= 0.06  # one 8 s recording (~70 events); the pooled target is below
+    assert np.mean(dt <= 2) >= 0.97
     assert set(EVENT_COLUMNS) <= set(det.columns)
     if polarity == "negative":
         assert (det.peak < 0).all() and (det.charge < 0).all()
+
+
+def test_accuracy_targets_pooled_over_recordings():
+    """The issue's targets on events with SNR >= 6, pooled over 12 recordings
+    (both signs): F1 >= 0.97 each, median |charge error| <= 5 %, peak time
+    within 2 samples (for >= 99 % of the events)."""
+    q_all, dt_all = [], []
+    for seed in range(4):
+        for polarity in ("positive", "negative", "both"):
+            tr, truth = impact_trace(polarity=polarity, seed=500 + seed, **REALISTIC)
+            det = find_events(tr)
+            m = match(det, truth, tr.fs)
+            ok = (truth.snr.to_numpy() >= 6) & (m >= 0)
+            f1, _, dt = scores(det, truth, tr.fs)
+            assert f1 >= 0.97
+            q_all.append(np.abs(det.charge.to_numpy()[m[ok]] / truth.charge.to_numpy()[ok] - 1))
+            dt_all.append(dt)
+    q_all, dt_all = np.concatenate(q_all), np.concatenate(dt_all)
+    assert q_all.size > 600
+    assert np.median(q_all) <= 0.05
+    assert np.mean(dt_all <= 2) >= 0.99
 
 
 def test_pure_noise_false_events():

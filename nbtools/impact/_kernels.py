@@ -766,6 +766,19 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
                 right = g - 1 + _interp_cross(prev, r, halfv)
                 break
             prev = r
+        # rising-edge half-maximum crossing: the first one after the event
+        # start (scanning back from an arg-max that noise pushed far into a
+        # slow tail can stop at a dip of the tail instead)
+        rise_half = left
+        g = max(a, ia)
+        if g < ip and buf[g - pa0] < halfv:
+            prev = buf[g - pa0]
+            for g in range(g + 1, ip + 1):
+                r = buf[g - pa0]
+                if r >= halfv:
+                    rise_half = g - 1 + _interp_cross(prev, r, halfv)
+                    break
+                prev = r
         # decay: first moment of the tail (tau of an exponential)
         decay = m1 / m0 if m0 > 0 else np.nan
         # sub-sample peak position
@@ -790,7 +803,7 @@ def event_features(x, offset, n_total, B, bvals, starts, ends, signs, idx,
         out[k, 9] = a
         out[k, 10] = t
         out[k, 11] = sub
-        out[k, 12] = left
+        out[k, 12] = rise_half
 
 
 @njit(cache=True, nogil=True)
