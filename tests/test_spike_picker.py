@@ -264,6 +264,23 @@ def test_export_events_bad_formats(tmp_path):
 
 
 # --- real recordings (skipped when ../shared/realdata is absent) ------------------------
+def test_mismatched_blank_warns_once_in_the_status(recording):
+    import warnings
+
+    tr, truth = recording
+    blank, _ = impact_trace(duration=4.0, fs=20e3, rate=0.0, noise_rms=3 * truth.attrs["noise_sd"], seed=13)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sp = SpikePicker(tr, blank=blank)
+        sp.set_threshold(6.0)
+    assert not [w for w in caught if "blank" in str(w.message)]  # not in the notebook output too
+    status = sp.status.value
+    assert "nbtools-warning" in status
+    assert status.count("same electrode, filter and gain") == 1
+    sp.set_trace(tr)  # no blank: the warning goes
+    assert "nbtools-warning" not in sp.status.value
+
+
 def test_real_aunp_recording_with_blank(realdata):
     import warnings
 

@@ -29,16 +29,18 @@ run. Every callback is guarded: errors appear in the status line.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
+import warnings
 from pathlib import Path
 
 import ipywidgets as W
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from ..errors import NbtoolsWarning, ParameterError
 from ..plotting import _si, current_display_unit
 from ..trace import Trace
 from ._spike_support import CandidateCache, csv_data_uri, export_events, mark_accepted
@@ -134,6 +136,7 @@ class SpikePicker:
         self._selected: int | None = None
         self._busy = False  # programmatic control updates: no callbacks
         self._cache = CandidateCache(self._run)
+        self._warned: list[str] = []  # NbtoolsWarnings of the current analysis, shown in the status
         self._listeners = []
 
         self.view = TraceView(max_points=max_points, height=300)
@@ -323,6 +326,7 @@ class SpikePicker:
         self.trace, self.blank = trace, blank
         self._cache.clear()
         self._prep_key = self._prep = None
+        self._warned = []
         self._rejected.clear()
         self._result, self._exact, self._blank_rate, self._selected = None, False, None, None
         self.w_export_out.value = ""
@@ -479,11 +483,31 @@ class SpikePicker:
         rest = {k: v for k, v in params.items() if k != "threshold"}
         key = (self.trace, self.blank, json.dumps(rest, sort_keys=True, default=repr))
         old = getattr(self, "_prep_key", None)
-        if old is None or old[0] is not key[0] or old[1] is not key[1] or old[2] != key[2]:
-            self._prep_key = self._prep = None
-            self._prep = prepare(self.trace, blank=self.blank, **rest)
-            self._prep_key = key
-        return self._prep.detect(params.get("threshold", "auto"))
+        with self._collect_warnings():
+            if old is None or old[0] is not key[0] or old[1] is not key[1] or old[2] != key[2]:
+                self._prep_key = self._prep = None
+                self._warned = []
+                self._prep = prepare(self.trace, blank=self.blank, **rest)
+                self._prep_key = key
+            return self._prep.detect(params.get("threshold", "auto"))
+
+    @contextlib.contextmanager
+    def _collect_warnings(self):
+        """The analysis' NbtoolsWarnings go to the status line (see
+        :meth:`_report`), not to the notebook's output as well."""
+        with warnings.catch_warnings(record=True) as log:
+            warnings.simplefilter("always", NbtoolsWarning)
+            try:
+                yield
+            finally:
+                others = []
+                for w in log:
+                    if not issubclass(w.category, NbtoolsWarning):
+                        others.append(w)
+                    elif str(w.message) not in self._warned:
+                        self._warned.append(str(w.message))
+        for w in others:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     def _ensure_exact(self):
         if self._result is None:
@@ -837,7 +861,8 @@ class SpikePicker:
         p = dict(self._attrs["params"])
         th = p.pop("threshold")
         p.pop("chunk_size", None)
-        self._blank_rate = false_event_rate(self.blank, threshold=th, **p)
+        with self._collect_warnings():
+            self._blank_rate = false_event_rate(self.blank, threshold=th, **p)
 
     def _report(self):
         s = self.summary
@@ -871,12 +896,16 @@ class SpikePicker:
             reasons = rej["reason"].value_counts().to_dict() if "reason" in rej else {}
             msg += " Left out by the detector: " + ", ".join(f"{v} {k}" for k, v in reasons.items()) + "."
         own = a.get("noise_estimate")
+        notes = list(self._warned)
         if self.blank is not None and own and np.isfinite(own) and own > 0 and \
                 not 1 / 1.5 < s["noise"] / own < 1.5:
-            self.status.warning(
-                msg + f" The blank's noise (σ = {s['noise'] * scale:.3g} {unit}) is {s['noise'] / own:.2g} × the "
-                f"recording's own ({own * scale:.3g} {unit}): same electrode, filter and gain? The threshold "
-                "follows the blank; choose 'no blank' to use the recording's own noise.")
+            # the detector's own warning says the same at length
+            notes = [t for t in notes if not t.startswith("the blank's noise")]
+            notes.insert(0, f"The blank's noise (σ = {s['noise'] * scale:.3g} {unit}) is {s['noise'] / own:.2g} × "
+                         f"the recording's own ({own * scale:.3g} {unit}): same electrode, filter and gain? The "
+                         "threshold follows the blank; choose 'no blank' to use the recording's own noise.")
+        if notes:
+            self.status.warning(msg + " " + " ".join(notes))
         else:
             self.status.info(msg)
         for func in self._listeners:
