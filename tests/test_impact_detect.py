@@ -147,6 +147,27 @@ def test_steps_found():
     assert np.mean(d <= 0.15) >= 0.9  # detected steps are true ones
     assert len(det) >= 0.9 * len(truth)
     assert np.isfinite(det.step_height).all()
+    # heights of the matched steps (drifting background): within 10 % each
+    j = np.abs(det.t_peak.to_numpy()[:, None] - truth.t_start.to_numpy()[None, :]).argmin(axis=1)
+    near = d <= 0.15
+    rel = det.step_height.to_numpy()[near] / truth.step_height.to_numpy()[j[near]] - 1
+    assert np.median(np.abs(rel)) < 0.05 and np.abs(rel).max() < 0.1
+
+
+def test_steps_reject_a_bend_and_an_overshoot_relaxing():
+    rng = np.random.default_rng(0)
+    n, fs = 1200, 10.0
+    x = rng.normal(scale=0.2e-12, size=n)
+    x[300:] += 10e-12          # a step
+    x[306:] -= 3e-12           # its overshoot relaxing right after
+    x[800:] += 8e-12           # another step
+    u = np.arange(n) - 600
+    x += np.where(u > 0, 0.05e-12 * u, 0.0)  # the background bends at 60 s
+    det = find_events(Trace(x, fs=fs), kind="step", mask_start=0.0)
+    assert sorted(np.round(det.t_start, 1)) == [30.0, 80.0]
+    np.testing.assert_allclose(sorted(det.step_height), [8e-12, 10e-12], rtol=0.05)
+    rej = det.attrs["rejected"]
+    assert "relaxation after the previous step" in set(rej.reason[(rej.t_start - 30.6).abs() < 0.2])
 
 
 # ---- properties --------------------------------------------------------------------

@@ -4,8 +4,13 @@ A two-window test at every sample: the difference of the means of the ``w``
 samples after and before it, minus the local drift (running median of the
 first differences x ``w``), in units of its noise SD ``sigma sqrt(2/w)``.
 Local maxima of |z| above the threshold, at least ``w`` samples apart, are
-steps; their height is the drift-corrected difference of the medians of the
-stretches to the neighbouring steps (at most one baseline window long).
+steps; their height comes from the stretches to the neighbouring steps (at most
+PLATEAU_WINDOWS windows and one baseline window long): a least-squares line
+common to both plus the step.
+A candidate where a line that only bends there fits the plateaus as well as
+a step is a slope change of the background; a smaller step of the other
+sign within RELAX_WINDOWS windows of a step is the relaxation of an
+overshoot. Both are kept among the rejected candidates with that reason.
 The noise is the MAD of first differences / sqrt(2), which steps do not inflate.
 """
 
@@ -20,6 +25,36 @@ from scipy import signal
 from ..errors import DataError
 from .detect import EVENT_COLUMNS, _empty_table, _public_params
 from .noise import auto_threshold
+
+
+#: the plateaus that give a step's height span at most this many windows
+PLATEAU_WINDOWS = 10
+#: a smaller opposite step within this many windows of a step is its relaxation
+RELAX_WINDOWS = 2
+
+
+def _step_height(x, a0, s, b1, slope):
+    """(level before, height, abrupt) of a step at sample ``s`` from the
+    plateaus ``x[a0:s]`` and ``x[s:b1]``: least squares of a common line plus
+    the step, the samples next to the step left out (a step between samples
+    leaves part of itself in one of them). ``abrupt`` is False when a line
+    that only changes its slope at ``s`` fits as well (a kink of a drifting
+    background, not a step). Short plateaus: drift-corrected medians with the
+    running ``slope`` (A/sample), taken as abrupt."""
+    pre = np.arange(a0, s - 1)
+    post = np.arange(s + 1, b1)
+    if pre.size >= 3 and post.size >= 3:
+        u = np.concatenate([pre, post]) - s
+        y = np.concatenate([x[pre], x[post]])
+        one = np.ones(u.size)
+        coef, rss_step = np.linalg.lstsq(np.column_stack([one, u, u >= 0]), y, rcond=None)[:2]
+        rss_kink = np.linalg.lstsq(np.column_stack([one, u, np.maximum(u, 0)]), y, rcond=None)[1]
+        abrupt = not (rss_step.size and rss_kink.size and rss_kink[0] <= rss_step[0])
+        return float(coef[0]), float(coef[2]), abrupt
+    pre_c = x[a0:s] + slope * (s - np.arange(a0, s))
+    post_c = x[s:b1] - slope * (np.arange(s, b1) - s)
+    before = float(np.median(pre_c))
+    return before, float(np.median(post_c)) - before, True
 
 
 def _noise_diff(x):
@@ -94,18 +129,28 @@ def find_steps(x, fs, *, t0, meta, source, params, resolved, blank_noise):
     edges = np.concatenate([[0], pk, [n]])
     h = np.empty(pk.size)
     base = np.empty(pk.size)
+    abrupt = np.ones(pk.size, bool)
+    # plateaus of at most PLATEAU_WINDOWS windows: the drift correction is
+    # linear, a decaying background is not over a whole baseline window
+    reach = min(win, PLATEAU_WINDOWS * w)
     for k, s in enumerate(pk):
-        a0 = max(edges[k], s - win)
-        b1 = min(edges[k + 2], s + win)
-        pre = x[a0:s]
-        post = x[s:b1]
-        # drift-correct each stretch to the step time
-        pre_c = pre + drift[s] * (s - np.arange(a0, s))
-        post_c = post - drift[s] * (np.arange(s, b1) - s)
-        base[k] = float(np.median(pre_c))
-        h[k] = float(np.median(post_c)) - base[k]
+        # (the samples next to the neighbouring steps hold part of them)
+        a0 = max(edges[k] + (2 if k else 0), s - reach)
+        b1 = min(edges[k + 2] - (1 if k + 1 < pk.size else 0), s + reach)
+        base[k], h[k], abrupt[k] = _step_height(x, a0, s, b1, drift[s])
     small = (np.abs(h) < th * sigma * math.sqrt(2.0 / w)) | (np.sign(h) != np.sign(z[pk]))
     reason[small & (reason == "")] = "too small (height below threshold)"
+    reason[~abrupt & (reason == "")] = "slope change, not a step"
+    # an overshoot relaxing: a smaller step of the other sign right after a step
+    last = -1
+    for k in range(pk.size):
+        if reason[k]:
+            continue
+        if last >= 0 and pk[k] - pk[last] <= RELAX_WINDOWS * w and np.sign(h[k]) != np.sign(h[last]) \
+                and abs(h[k]) < 0.5 * abs(h[last]):
+            reason[k] = "relaxation after the previous step"
+            continue
+        last = k
     ts = pk / fs
     df = pd.DataFrame({c_: pd.Series(dtype=float) for c_ in EVENT_COLUMNS})
     df = pd.DataFrame({
