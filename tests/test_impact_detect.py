@@ -74,6 +74,29 @@ def test_accuracy_targets_pooled_over_recordings():
     assert np.mean(dt_all <= 2) >= 0.99
 
 
+def test_charge_sd_is_calibrated():
+    """charge_sd (the noise's share of each charge) matches the scatter of the
+    charge errors on synthetic recordings: (charge - truth) / charge_sd has a
+    robust SD near 1 and is centred."""
+    z = []
+    for seed in range(3):
+        tr, truth = impact_trace(polarity="both", seed=300 + seed, **REALISTIC)
+        det = find_events(tr)
+        m = match(det, truth, tr.fs)
+        ok = (truth.snr.to_numpy() >= 6) & (m >= 0)
+        d = det.iloc[m[ok]]
+        assert (d.charge_sd > 0).all() and (d.charge_sd < 0.3 * d.charge.abs()).all()
+        z.append((d.charge.to_numpy() - truth.charge.to_numpy()[ok]) / d.charge_sd.to_numpy())
+    z = np.concatenate(z)
+    rsd = 1.4826 * np.median(np.abs(z - np.median(z)))
+    assert z.size > 150
+    assert 0.75 < rsd < 1.4
+    assert abs(np.median(z)) < 0.4
+    # steps carry no charge
+    st_, _ = impact_trace(duration=60, fs=10, rate=0.1, kind="step", seed=3, noise_rms=1e-12, bessel_cutoff=None)
+    assert find_events(st_, kind="step").charge_sd.isna().all()
+
+
 def test_pure_noise_false_events():
     # 1e6 samples of filtered white + 1/f noise: Rice predicts 0.1 false events
     tr, truth = impact_trace(duration=10, fs=100e3, rate=0, pink_noise=2e-12, seed=5)

@@ -195,3 +195,22 @@ def test_mains_amplitude_recovers_a_known_line():
     assert mains_amplitude(res, cont, fs, 37.0) < 0.15
     # too short for two periods: no estimate
     assert np.isnan(mains_amplitude(res[:30], np.r_[False, np.ones(29, bool)], fs, 50.0))
+
+
+def test_charge_noise_curve_on_white_noise():
+    from nbtools.impact.noise import charge_noise_curve, charge_noise_sd
+
+    rng = np.random.default_rng(7)
+    res = rng.normal(size=1 << 17)
+    cont = np.ones(res.size, bool)
+    cont[::2048] = False  # 64 runs, as the noise sample has
+    lengths, sd = charge_noise_curve(res, cont)
+    assert lengths[0] == 4 and lengths[-1] >= 256
+    # window sum (variance N) minus the local line from two N/2 stretches
+    # (variance N as well): SD sqrt(2 N) for N >= 8
+    k = lengths >= 8
+    np.testing.assert_allclose(sd[k], np.sqrt(2 * lengths[k]), rtol=0.12)
+    # interpolated and extrapolated as sqrt(N)
+    np.testing.assert_allclose(charge_noise_sd((lengths, sd), [48, 8 * lengths[-1]]),
+                               np.sqrt(2 * np.array([48, 8 * lengths[-1]])), rtol=0.12)
+    assert charge_noise_curve(res[:10], cont[:10])[0].size == 0

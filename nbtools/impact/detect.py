@@ -26,14 +26,14 @@ from ..errors import DataError, NbtoolsWarning, ParameterError
 from ..trace import Trace
 from . import _kernels
 from .baseline import blocks_of_events, block_size, running_median
-from .noise import (NoiseSample, auto_threshold, mains_amplitude, mains_sample, robust_sigma,
-                    upcrossing_rate)
+from .noise import (NoiseSample, auto_threshold, charge_noise_curve, charge_noise_sd, mains_amplitude,
+                    mains_sample, robust_sigma, upcrossing_rate)
 
 __all__ = ["find_events", "prepare", "PreparedTrace", "EVENT_COLUMNS", "DEFAULTS"]
 
 #: Columns of the event table, in order.
 EVENT_COLUMNS = [
-    "t_start", "t_peak", "t_end", "peak", "charge", "duration", "snr",
+    "t_start", "t_peak", "t_end", "peak", "charge", "charge_sd", "duration", "snr",
     "rise_time", "decay_tau", "fwhm", "baseline", "polarity", "kind",
     "step_height", "i_start", "i_peak", "i_end", "i_int_start", "i_int_end",
 ]
@@ -450,8 +450,10 @@ def _merge_tails(starts, ends, signs, feat):
     return starts[keep], ends2[keep], signs[keep], merged, keep, changed[:nch]
 
 
-def _table(feat, signs, fs, noise, kind):
+def _table(feat, signs, fs, noise, kind, charge_sd=None):
     ia, ib, ip = feat[:, 0], feat[:, 1], feat[:, 2]
+    if charge_sd is None:
+        charge_sd = np.full(len(feat), np.nan)
     peak = feat[:, 3]
     snr = np.abs(peak) / noise if noise > 0 else np.full(len(peak), np.inf)
     df = pd.DataFrame({
@@ -460,6 +462,7 @@ def _table(feat, signs, fs, noise, kind):
         "t_end": feat[:, 10] / fs,
         "peak": peak,
         "charge": feat[:, 4] / fs,
+        "charge_sd": charge_sd,
         "duration": (feat[:, 10] - feat[:, 9]) / fs,
         "snr": snr,
         "rise_time": feat[:, 5] / fs,
@@ -549,7 +552,10 @@ def find_events(trace, fs=None, *, blank=None, **params) -> pd.DataFrame:
     pandas.DataFrame
         One row per event: ``t_start``, ``t_peak``, ``t_end`` (s from the
         trace start), ``peak`` (A, baseline-subtracted, signed), ``charge`` (C,
-        signed), ``duration`` (s, between the lower-level crossings), ``snr``
+        signed), ``charge_sd`` (C, the SD that the recording's own noise gives
+        a charge integrated over this event's range, measured on its
+        event-free samples; spikes only), ``duration`` (s, between the
+        lower-level crossings), ``snr``
         (|peak|/noise), ``rise_time`` (10-90 %, s), ``decay_tau`` (s),
         ``fwhm`` (s), ``baseline`` (A, background at the peak), ``polarity``,
         ``kind``, ``step_height`` (A, steps only), sample indices ``i_start``,
@@ -788,6 +794,8 @@ def _prepare_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
         if np.array_equal(new_flag, flagged):
             break
         flagged = new_flag
+    # the noise of a charge integral by window length, on the event-free sample
+    charge_curve = charge_noise_curve(res, contiguous)
     # mains pickup: fitted in each event's local baseline when present
     mains_f, mains_A = None, float("nan")
     if p["mains"]:
@@ -819,7 +827,7 @@ def _prepare_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
 _STATE = ("x", "fs", "t0", "meta", "source", "p", "resolved", "blank_noise", "n", "src", "win_s", "B",
           "chunks", "means", "mins", "maxs", "nb", "method", "pol", "npol", "h", "skip_a", "skip_b",
           "skip_why", "bvals", "sigma", "sig_est", "nu0", "th_auto", "mains_f", "mains_A", "omega",
-          "nu0_est")
+          "nu0_est", "charge_curve")
 
 
 def _detect_spikes(st, threshold):
@@ -827,7 +835,7 @@ def _detect_spikes(st, threshold):
     prepared trace (see :func:`prepare`)."""
     (x, fs, t0, meta, source, p, resolved, blank_noise, n, src, win_s, B, chunks, means, mins, maxs, nb,
      method, pol, npol, h, skip_a, skip_b, skip_why, bvals, sigma, sig_est, nu0, th_auto, mains_f,
-     mains_A, omega, nu0_est) = (st[k] for k in _STATE)
+     mains_A, omega, nu0_est, charge_curve) = (st[k] for k in _STATE)
     p = dict(p, threshold=threshold)
     th = th_auto if threshold == "auto" else threshold
     if h >= th:
@@ -885,7 +893,8 @@ def _detect_spikes(st, threshold):
                 continue
             last_end = feat[k, 10]
     # events still open at the end of the trace are kept (truncated) but flagged
-    df_all = _table(feat, signs, fs, sigma, "spike")
+    df_all = _table(feat, signs, fs, sigma, "spike",
+                    charge_sd=charge_noise_sd(charge_curve, feat[:, 1] - feat[:, 0]) / fs)
     ok = reason == ""
     events = df_all[ok].reset_index(drop=True)
     rejected = df_all[~ok].reset_index(drop=True)

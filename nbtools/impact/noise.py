@@ -173,3 +173,63 @@ def mains_sample(read, n, fs, B, bvals, sigma, run_seconds=1.0, n_runs=16, per_s
         out.append(r)
         cont.append(c)
     return np.concatenate(out), np.concatenate(cont), fs / k
+
+
+#: windows per length needed to measure the noise of a charge integral
+MIN_WINDOWS = 100
+
+
+def charge_noise_curve(res, contiguous):
+    """How much noise alone adds to a charge integral, by window length.
+
+    On the event-free residual sample ``res`` (with ``contiguous`` flags, see
+    :class:`NoiseSample`), for window lengths ``N`` = 4, 8, 16, ... samples:
+    the sum over a window minus the local line through the means of the
+    ``max(4, N // 2)`` samples just before and after it (the local baseline
+    of :func:`find_events`), its robust SD (1.4826 MAD) over all windows that
+    fit in the sample. This takes the noise as it is: correlated by the
+    filter, 1/f, residual mains. Returns ``(lengths, sd)`` (samples, A x
+    samples); empty if the sample is too short.
+    """
+    res = np.asarray(res, np.float64)
+    if res.size < 64:
+        return np.empty(0), np.empty(0)
+    run = np.cumsum(~np.asarray(contiguous, bool))  # run id of each sample
+    c = np.concatenate([[0.0], np.cumsum(res)])
+    lengths, sds = [], []
+    N = 4
+    while True:
+        h = max(4, N // 2)
+        p = np.arange(h, res.size - N - h + 1, max(1, N // 4))
+        if p.size:
+            p = p[run[p - h] == run[p + N + h - 1]]
+        if p.size < MIN_WINDOWS:
+            break
+        s = c[p + N] - c[p]
+        pre = (c[p] - c[p - h]) / h
+        post = (c[p + N + h] - c[p + N]) / h
+        q = s - N * 0.5 * (pre + post)
+        lengths.append(N)
+        sds.append(1.4826 * float(np.median(np.abs(q - np.median(q)))))
+        N *= 2
+    return np.asarray(lengths, float), np.asarray(sds)
+
+
+def charge_noise_sd(curve, n):
+    """SD (A x samples) of the noise in charge integrals over ``n`` samples,
+    from :func:`charge_noise_curve`: log-log interpolation, extrapolated as
+    sqrt(n) beyond the longest window measured (NaN without a curve)."""
+    lengths, sds = curve
+    n = np.maximum(np.asarray(n, float), 1.0)
+    if lengths.size == 0:
+        return np.full(n.shape, np.nan)
+    ok = sds > 0
+    if not ok.any():
+        return np.zeros(n.shape)
+    L, S = np.log(lengths[ok]), np.log(sds[ok])
+    out = np.exp(np.interp(np.log(n), L, S))
+    long = n > lengths[ok][-1]
+    out[long] = sds[ok][-1] * np.sqrt(n[long] / lengths[ok][-1])
+    short = n < lengths[ok][0]
+    out[short] = sds[ok][0] * np.sqrt(n[short] / lengths[ok][0])
+    return out

@@ -154,7 +154,7 @@ def find_steps(x, fs, *, t0, meta, source, params, resolved, blank_noise):
     ts = pk / fs
     df = pd.DataFrame({c_: pd.Series(dtype=float) for c_ in EVENT_COLUMNS})
     df = pd.DataFrame({
-        "t_start": ts, "t_peak": ts, "t_end": ts, "peak": h, "charge": np.nan,
+        "t_start": ts, "t_peak": ts, "t_end": ts, "peak": h, "charge": np.nan, "charge_sd": np.nan,
         "duration": 0.0, "snr": np.abs(h) / sigma, "rise_time": np.nan, "decay_tau": np.nan,
         "fwhm": np.nan, "baseline": base, "polarity": np.where(h > 0, "positive", "negative"),
         "kind": "step", "step_height": h, "i_start": pk.astype(np.int64), "i_peak": pk.astype(np.int64),

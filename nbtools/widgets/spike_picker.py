@@ -233,6 +233,8 @@ class SpikePicker:
             "t_peak": TableColumn(field="t_peak", title="t peak / s", formatter=NumberFormatter(format="0.0000")),
             "peak": TableColumn(field="peak", title="peak", formatter=num),
             "charge": TableColumn(field="charge", title="charge", formatter=num),
+            # the SD that the recording's own noise gives this integral
+            "charge_sd": TableColumn(field="charge_sd", title="± (noise)", formatter=num),
             "radius": TableColumn(field="radius", title="radius / nm", formatter=NumberFormatter(format="0.0")),
             "duration": TableColumn(field="duration", title="duration / ms", formatter=NumberFormatter(format="0.00")),
             "snr": TableColumn(field="snr", title="SNR", formatter=NumberFormatter(format="0.0")),
@@ -788,8 +790,8 @@ class SpikePicker:
 
     def _table_data(self, df):
         if df is None or len(df) == 0:
-            return dict(n=[], t_peak=[], peak=[], charge=[], radius=[], duration=[], snr=[], accepted=[],
-                        status=[])
+            return dict(n=[], t_peak=[], peak=[], charge=[], charge_sd=[], radius=[], duration=[], snr=[],
+                        accepted=[], status=[])
         from ..impact import charge_to_radius
 
         acc = mark_accepted(df, self._rejected)
@@ -798,6 +800,8 @@ class SpikePicker:
             if np.isfinite(q).any() else np.full(len(df), np.nan)
         return dict(n=np.arange(len(df)), t_peak=df["t_peak"].to_numpy(float),
                     peak=df["peak"].to_numpy(float) * self.view.scale, charge=q * self._qscale,
+                    charge_sd=df["charge_sd"].to_numpy(float) * self._qscale if "charge_sd" in df
+                    else np.full(len(df), np.nan),
                     radius=np.asarray(radius, float), duration=df["duration"].to_numpy(float) * 1e3,
                     snr=df["snr"].to_numpy(float), accepted=acc,
                     status=np.where(acc, "yes", "REJECTED"))
@@ -823,6 +827,7 @@ class SpikePicker:
         self._qunit, self._qscale = _charge_unit(qmed)
         self._table_columns["peak"].title = f"peak / {self.view.unit}"
         self._table_columns["charge"].title = f"charge / {self._qunit}"
+        self._table_columns["charge_sd"].title = f"± noise / {self._qunit}"
         self._set_table(self._table_data(df))
         acc = df[mark_accepted(df, self._rejected)] if len(df) else df
         kind_step = self._attrs.get("kind") == "step"
