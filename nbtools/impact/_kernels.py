@@ -24,30 +24,35 @@ _SUB = 4096  # samples per partial sum (float32), partial sums add in float64
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _stats_f32(x, xi):
-    x0 = x[0]
+def _stats_f32(x, xi, a, b):
+    # slices taken here: passing slices to a call costs reference counting
+    xs = x[a:b]
+    xis = xi[a:b]
+    x0 = xs[0]
     s = np.float32(0.0)
     lo = np.int32(2147483647)
     hi = np.int32(-2147483648)
-    for j in range(x.shape[0]):
-        s += x[j] - x0
-        b = xi[j]
-        k = np.int32(b ^ ((b >> 31) & 0x7FFFFFFF))
+    for j in range(xs.shape[0]):
+        s += xs[j] - x0
+        bits = xis[j]
+        k = np.int32(bits ^ ((bits >> 31) & 0x7FFFFFFF))
         lo = min(lo, k)
         hi = max(hi, k)
     return s, lo, hi
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _stats_f64(x, xi):
-    x0 = x[0]
+def _stats_f64(x, xi, a, b):
+    xs = x[a:b]
+    xis = xi[a:b]
+    x0 = xs[0]
     s = 0.0
     lo = np.int64(9223372036854775807)
     hi = np.int64(-9223372036854775807 - 1)
-    for j in range(x.shape[0]):
-        s += x[j] - x0
-        b = xi[j]
-        k = b ^ ((b >> 63) & 0x7FFFFFFFFFFFFFFF)
+    for j in range(xs.shape[0]):
+        s += xs[j] - x0
+        bits = xis[j]
+        k = bits ^ ((bits >> 63) & 0x7FFFFFFFFFFFFFFF)
         lo = min(lo, k)
         hi = max(hi, k)
     return s, lo, hi
@@ -62,13 +67,16 @@ def _first_bad(x, i0, i1):
 
 
 @njit(cache=True, nogil=True)
-def _block_stats_keys(x, xi, B, nsub, stats, klo, khi):
-    """Block means of ``x``; sub-block min/max order keys into ``klo``/``khi``
-    (``xi``: the samples' bits as integers)."""
+def _block_stats_keys(x, xi, B, nsub, stats, shift, mask, floats):
+    """:func:`block_stats` of float samples ``x`` (``xi``: their bits as
+    integers, ``stats`` the kernel for their width, ``shift``/``mask`` its
+    key constants, ``floats`` an empty array of ``x``'s dtype)."""
     n = x.shape[0]
     nb = (n + B - 1) // B
     S = (B + nsub - 1) // nsub
     out = np.empty(nb, np.float64)
+    klo = np.zeros(nb * nsub, xi.dtype)
+    khi = np.zeros(nb * nsub, xi.dtype)
     for k in range(nb):
         i0 = k * B
         i1 = min(i0 + B, n)
@@ -77,26 +85,37 @@ def _block_stats_keys(x, xi, B, nsub, stats, klo, khi):
         for j in range(nsub):
             c0 = i0 + j * S
             c1 = min(c0 + S, i1)
+            q = k * nsub + j
             for a in range(c0, c1, _SUB):
                 b = min(a + _SUB, c1)
-                ps, lo, hi = stats(x[a:b], xi[a:b])
+                ps, lo, hi = stats(x, xi, a, b)
                 # partial sums are relative to x[a]; re-reference to x[i0]
                 s += float(ps) + (float(x[a]) - x0) * (b - a)
-                q = k * nsub + j
                 if a == c0 or lo < klo[q]:
                     klo[q] = lo
                 if a == c0 or hi > khi[q]:
                     khi[q] = hi
         out[k] = x0 + s / (i1 - i0)
-    return out
-
-
-def _unkey(keys, ints, floats):
-    """The floats (as float64) whose order keys are ``keys``."""
-    nbits = 8 * np.dtype(ints).itemsize - 1
-    mag = np.array((1 << nbits) - 1, ints)
-    bits = keys ^ ((keys >> nbits) & mag)
-    return bits.view(floats).astype(np.float64)
+    # keys back to floats (the same bit flip undoes itself)
+    for q in range(klo.shape[0]):
+        klo[q] = klo[q] ^ ((klo[q] >> shift) & mask)
+        khi[q] = khi[q] ^ ((khi[q] >> shift) & mask)
+    mins = klo.view(floats.dtype).astype(np.float64)
+    maxs = khi.view(floats.dtype).astype(np.float64)
+    bad = -1
+    for k in range(nb):
+        i0 = k * B
+        i1 = min(i0 + B, n)
+        for j in range(nsub):
+            q = k * nsub + j
+            if i0 + j * S >= i1:  # empty sub-block
+                mins[q] = np.inf
+                maxs[q] = -np.inf
+            # NaN keys lie beyond the infinities: a non-finite sample makes
+            # its sub-block's min or max non-finite
+            elif bad < 0 and not (np.isfinite(mins[q]) and np.isfinite(maxs[q])):
+                bad = _first_bad(x, i0, i1)
+    return out, mins, maxs, bad
 
 
 @njit(cache=True, nogil=True)
@@ -145,30 +164,12 @@ def block_stats(x, B, nsub=1):
     nsub = max(1, min(int(nsub), B))
     if x.dtype == np.float16:  # no float16 in numba
         x = x.astype(np.float32)
-    if x.dtype in (np.float32, np.float64) and x.flags.c_contiguous and x.shape[0] > 0:
-        ints = np.int32 if x.dtype == np.float32 else np.int64
-        stats = _stats_f32 if x.dtype == np.float32 else _stats_f64
-        n = x.shape[0]
-        nb = (n + B - 1) // B
-        klo = np.zeros(nb * nsub, ints)
-        khi = np.zeros(nb * nsub, ints)
-        means = _block_stats_keys(x, x.view(ints), B, nsub, stats, klo, khi)
-        mins = _unkey(klo, ints, x.dtype)
-        maxs = _unkey(khi, ints, x.dtype)
-        # empty sub-blocks (the block is shorter than nsub sub-blocks)
-        S = sub_blocks(B, nsub)
-        size = np.minimum(S, np.maximum(0, np.minimum(n - np.arange(nb)[:, None] * B, B)
-                                        - np.arange(nsub) * S)).ravel()
-        mins[size == 0] = np.inf
-        maxs[size == 0] = -np.inf
-        # NaN keys lie beyond the infinities: a non-finite sample makes its
-        # sub-block's min or max non-finite
-        bad = -1
-        nonfinite = ~(np.isfinite(mins) & np.isfinite(maxs)) & (size > 0)
-        if nonfinite.any():
-            k = int(np.flatnonzero(nonfinite)[0]) // nsub
-            bad = k * B + int(np.flatnonzero(~np.isfinite(x[k * B:(k + 1) * B]))[0])
-        return means, mins, maxs, bad
+    if x.dtype == np.float32 and x.flags.c_contiguous and x.shape[0] > 0:
+        return _block_stats_keys(x, x.view(np.int32), B, nsub, _stats_f32, 31, 0x7FFFFFFF,
+                                 np.empty(0, np.float32))
+    if x.dtype == np.float64 and x.flags.c_contiguous and x.shape[0] > 0:
+        return _block_stats_keys(x, x.view(np.int64), B, nsub, _stats_f64, 63, 0x7FFFFFFFFFFFFFFF,
+                                 np.empty(0, np.float64))
     return _block_stats_any(x, B, nsub)
 
 
