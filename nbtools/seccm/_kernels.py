@@ -85,6 +85,21 @@ def _row(a, i):
     return a[0] if a.shape[0] == 1 else a[i]
 
 
+@njit(cache=True)
+def _pixel(cur, pot, nsamp, i, h, branch, cycle):
+    """Current, potential, sample count and selected segments (branch/cycle) of pixel i.
+
+    ``sel[k]`` marks segment k (samples k, k+1); ``sel`` is empty when the
+    pixel has fewer than two samples (the caller returns NaN for it).
+    """
+    p = _row(pot, i)
+    m = nsamp[i]
+    sel = np.zeros(max(m - 1, 0), np.bool_)
+    if m >= 2:
+        _select(p, m, h, branch, cycle, sel)
+    return cur[i], p, m, sel
+
+
 @njit(parallel=True, cache=True)
 def charge_kernel(cur, pot, tim, nsamp, h, branch, cycle, use_win, e1, e2, use_twin, t1, t2, base_mode,
                   base_const, n_end, out):
@@ -176,14 +191,10 @@ def charge_kernel(cur, pot, tim, nsamp, h, branch, cycle, use_win, e1, e2, use_t
 def crossing_kernel(cur, pot, nsamp, h, branch, cycle, level, out):
     n = cur.shape[0]
     for i in prange(n):
-        c = cur[i]
-        p = _row(pot, i)
-        m = nsamp[i]
         out[i] = np.nan
+        c, p, m, sel = _pixel(cur, pot, nsamp, i, h, branch, cycle)
         if m < 2:
             continue
-        sel = np.zeros(m - 1, np.bool_)
-        _select(p, m, h, branch, cycle, sel)
         s = 0.0
         cnt = 0
         for k in range(m - 1):
@@ -236,17 +247,13 @@ def _smooth(c, w, cs):
 def peak_kernel(cur, pot, nsamp, h, branch, cycle, use_win, e1, e2, w, sign, out_e, out_i, out_p, out_inner):
     n, M = cur.shape
     for i in prange(n):
-        c = cur[i]
-        p = _row(pot, i)
-        m = nsamp[i]
         out_e[i] = np.nan
         out_i[i] = np.nan
         out_p[i] = np.nan
         out_inner[i] = False
+        c, p, m, sel = _pixel(cur, pot, nsamp, i, h, branch, cycle)
         if m < 2:
             continue
-        sel = np.zeros(m - 1, np.bool_)
-        _select(p, m, h, branch, cycle, sel)
         ins = np.zeros(M, np.bool_)
         for k in range(m - 1):
             if sel[k]:
@@ -336,14 +343,10 @@ def onset_kernel(cur, pot, nsamp, h, branch, cycle, use_win, e1, e2, w, thr, out
     sign = 1.0 if thr > 0 else -1.0
     ts = thr * sign
     for i in prange(n):
-        c = cur[i]
-        p = _row(pot, i)
-        m = nsamp[i]
         out[i] = np.nan
+        c, p, m, sel = _pixel(cur, pot, nsamp, i, h, branch, cycle)
         if m < 2:
             continue
-        sel = np.zeros(m - 1, np.bool_)
-        _select(p, m, h, branch, cycle, sel)
         cs = np.empty(M)
         _smooth(c, w, cs)
         for k in range(m - 1):
