@@ -19,8 +19,7 @@ materials, simulate, units, plotting, dashboards, widgets, errors
 Submodules are imported on first use, so ``import nbtools`` stays light.
 """
 
-from importlib import import_module
-
+from ._lazy import lazy_module
 from .errors import NbtoolsError
 from .trace import Trace
 
@@ -45,8 +44,5 @@ __all__ = [
 
 _LAZY = {"io", "impact", "seccm", "kinetics", "materials", "simulate", "widgets", "batch", "stick", "units", "plotting", "dashboards"}
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        return import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'nbtools' has no attribute {name!r}")
+# submodules load on first access (no __dir__: dir(nbtools) stays the default)
+__getattr__ = lazy_module(__name__, submodules=_LAZY)[0]

@@ -7,7 +7,7 @@ Functions are imported from their technique's module on first use:
 - single-particle voltammograms and potential steps (:mod:`nbtools.simulate.particle`)
 """
 
-from importlib import import_module
+from .._lazy import lazy_module
 
 _WHERE = {
     "impact_trace": "impact",
@@ -19,14 +19,4 @@ _WHERE = {
     "cv_programme": "particle",
 }
 
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name):
-    if name in _WHERE:
-        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
-    raise AttributeError(f"module 'nbtools.simulate' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)

@@ -10,7 +10,7 @@ Imported on first use so that ``import nbtools`` stays light:
 - :class:`PixelSelector` (:mod:`nbtools.widgets.pixel_selector`)
 """
 
-from importlib import import_module
+from .._lazy import lazy_module
 
 _WHERE = {
     "bokeh_widget": "display",
@@ -25,14 +25,4 @@ _WHERE = {
     "PixelSelector": "pixel_selector",
 }
 
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name):
-    if name in _WHERE:
-        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
-    raise AttributeError(f"module 'nbtools.widgets' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)
