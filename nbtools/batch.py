@@ -18,11 +18,24 @@ from .errors import DataError, ParameterError
 __all__ = ["fit_many"]
 
 _LOCAL = ("sync", "synchronous", "single-threaded", "threads", "processes")
+#: the fast engine calls a parameter stuck at a bound within this fraction of the span
+#: (tighter than kinetics.fit's 1e-4, which flags e.g. biot = 0.5 in (0, 1e4))
+_BOUND_RTOL = 1e-6
 
 
 def _row_failed(exc):
     return {"redchi": np.nan, "chisqr": np.nan, "nfev": 0, "success": False,
             "status": "failed", "message": f"{type(exc).__name__}: {exc}"}
+
+
+def _message(msgs, entry):
+    """A curve's warnings as one string, the model's hint (added by each check) given once."""
+    text = "; ".join(msgs)
+    hint = f" ({entry.hints})" if entry is not None and entry.hints else ""
+    if hint and text.count(hint) > 1:
+        cut = text.index(hint) + len(hint)
+        text = text[:cut] + text[cut:].replace(hint, "")
+    return text
 
 
 def _fit_chunk(model, xs, ys, params, fit_kws, engine):
@@ -41,6 +54,7 @@ def _fit_chunk(model, xs, ys, params, fit_kws, engine):
 
 def _lmfit_fit(model, x, y, params, fit_kws):
     from .kinetics.fitting import fit
+    from .kinetics.registry import get_entry
 
     y = np.asarray(y, dtype=float)
     nbad = int(np.sum(~np.isfinite(y)))
@@ -54,7 +68,7 @@ def _lmfit_fit(model, x, y, params, fit_kws):
     if nbad and fit_kws.get("nan_policy") == "omit":
         msgs.insert(0, f"{nbad} NaN/Inf points omitted")
     row.update(redchi=res.redchi, chisqr=res.chisqr, nfev=res.nfev, success=bool(res.success),
-               status="warning" if msgs else "ok", message="; ".join(msgs))
+               status="warning" if msgs else "ok", message=_message(msgs, get_entry(model)))
     return row
 
 
@@ -104,7 +118,7 @@ def _fast_fit(model, x, y, template, fit_kws):
     from scipy.optimize import leastsq
 
     from .errors import DataError, FitError
-    from .kinetics.fitting import CORR_LIMIT, check_data, residual_autocorrelation, residual_message
+    from .kinetics.fitting import check_data, check_values, residual_autocorrelation
 
     entry, pars, weights = template["entry"], template["params"], fit_kws.get("weights")
     xname = model.independent_vars[0]
@@ -160,45 +174,27 @@ def _fast_fit(model, x, y, template, fit_kws):
     chisqr = float(rr @ rr) * ys**2
     redchi = chisqr / max(n - k, 1)
     success = ier in (1, 2, 3, 4)
-    msgs = []
-    if not success:
-        msgs.append(f"the fit did not converge: {mesg}")
-    err = np.full(k, np.nan)
+    err, corr = np.full(k, np.nan), None
     if cov_u is not None:
         d = tf.derivative(u) * sc  # dp/du
         cov = cov_u * np.outer(d, d) * (redchi / ys**2)
         err = np.sqrt(np.abs(np.diag(cov)))
         with np.errstate(all="ignore"):
             corr = cov / np.outer(err, err)
-        for a in range(k):
-            for b in range(a + 1, k):
-                if abs(corr[a, b]) > CORR_LIMIT:
-                    msgs.append(f"parameters {free[a]!r} and {free[b]!r} are strongly correlated "
-                                f"(r = {corr[a, b]:+.3f})")
-    if not np.all(np.isfinite(err)) or cov_u is None:
-        msgs.append("parameter uncertainties could not be estimated (singular covariance)")
-    res_x = pbest
-    for j, name in enumerate(free):
-        spanj = hi[j] - lo[j] if np.isfinite(hi[j] - lo[j]) else max(abs(res_x[j]), 1e-300)
-        if min(abs(res_x[j] - lo[j]), abs(hi[j] - res_x[j])) <= 1e-6 * spanj:
-            msgs.append(f"parameter {name!r} = {res_x[j]:.4g} is stuck at a bound")
-        info = model.param_info(name)
-        if info is not None and info.plausible is not None:
-            a, b = info.plausible
-            if not a <= res_x[j] <= b:
-                msgs.append(f"fitted {name} = {res_x[j]:.4g} {info.unit} is outside the "
-                            f"plausible range [{a:g}, {b:g}] {info.unit}")
-    misfit = residual_message(residual_autocorrelation(rr, scale=1.0), rr.size)  # as check_result
-    if misfit:
-        msgs.append(misfit)
+    best = dict(zip(free, pbest))
+    msgs = check_values({n: best.get(n, vals[n]) for n in pars}, dict(zip(free, zip(lo, hi))),
+                        corr=corr, errorbars=cov_u is not None and bool(np.all(np.isfinite(err))),
+                        success=success, message=mesg, model=model, entry=entry,
+                        residual_r1=residual_autocorrelation(rr, scale=1.0), n_residuals=rr.size,
+                        bound_rtol=_BOUND_RTOL)
     if nbad:
         msgs.insert(0, f"{nbad} NaN/Inf points omitted")
     row = {}
     for j, name in enumerate(free):
-        row[name] = res_x[j]
+        row[name] = pbest[j]
         row[f"{name}_stderr"] = err[j]
     row.update(redchi=redchi, chisqr=chisqr, nfev=int(lsq["nfev"]), success=bool(success),
-               status="warning" if msgs else "ok", message="; ".join(msgs))
+               status="warning" if msgs else "ok", message=_message(msgs, entry))
     return row
 
 

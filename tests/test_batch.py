@@ -143,3 +143,47 @@ def test_fast_engine_moves_a_parameter_started_mid_bounds():
     np.testing.assert_allclose(df.alpha, [a for *_, a in truth], atol=0.02)
     np.testing.assert_allclose(df.ks, [k for _, k, _ in truth], rtol=0.05)
     assert np.isfinite(df.alpha_stderr).all() and (df.alpha_stderr > 0).all()
+
+
+def _no_numbers(text):
+    import re
+
+    return re.sub(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?", "#", text)
+
+
+def test_fast_engine_reports_the_kinetics_checks():
+    """Both engines word their warnings by nbtools.kinetics.check_values (one implementation)."""
+    from nbtools.kinetics import MODELS
+
+    hint = f"({MODELS['ButlerVolmer'].hints})"
+    stuck = butler_volmer(ETA, 1e-9, 0.97) * (1 + 1e-3 * np.sin(ETA * 100))  # alpha bound 0.95
+    eta = np.linspace(0.25, 0.35, 120)  # one Tafel branch: i0 and alpha correlated
+    tafel = butler_volmer(eta, 1e-9, 0.5) * (1 + 1e-3 * np.cos(eta * 300))
+    msgs = {}
+    for engine in ("fast", "lmfit"):
+        a = fit_many("ButlerVolmer", ETA, stuck[None], scheduler="sync", engine=engine)
+        b = fit_many("ButlerVolmer", eta, tafel[None], scheduler="sync", engine=engine)
+        msgs[engine] = (a.loc[0, "message"], b.loc[0, "message"])
+        assert (a.status == "warning").all() and (b.status == "warning").all()
+    fast, slow = msgs["fast"], msgs["lmfit"]
+    assert "parameter 'alpha' = 0.95 is stuck at its upper bound" in fast[0]
+    assert "fitted alpha = 0.95 is outside the physically plausible range" in fast[0]  # no unit gap
+    assert "parameters 'i0' and 'alpha' are strongly correlated" in fast[1]
+    assert "the data determine only a combination of them" in fast[1]
+    for m in fast + slow:
+        assert m.count(hint) <= 1, m  # the model's hint said once per curve
+    # same checks, same words; only the numbers of the two optimisers may differ
+    assert [_no_numbers(m) for m in fast] == [_no_numbers(m) for m in slow]
+
+
+def test_fast_engine_bound_tolerance_is_the_kinetics_check_with_its_own_rtol():
+    from nbtools import batch
+    from nbtools.kinetics.fitting import BOUND_RTOL, check_values
+
+    free = {"biot": (0.0, 1e4)}
+    # kinetics.fit's 1e-4 of the span calls biot = 0.5 "stuck" in (0, 1e4); the batch does not
+    assert any("stuck at its lower bound" in m for m in check_values({"biot": 0.5}, free))
+    assert BOUND_RTOL == 1e-4 and batch._BOUND_RTOL < BOUND_RTOL
+    assert check_values({"biot": 0.5}, free, bound_rtol=batch._BOUND_RTOL) == []
+    at = check_values({"biot": 1e4 * (1 - 1e-8)}, free, bound_rtol=batch._BOUND_RTOL)
+    assert len(at) == 1 and "stuck at its upper bound" in at[0]

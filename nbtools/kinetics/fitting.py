@@ -20,11 +20,12 @@ from ..errors import DataError, FitError, NbtoolsWarning, ParameterError
 from .registry import get_entry
 
 __all__ = ["fit", "confidence_intervals", "check_data", "check_params", "check_result",
-           "residual_autocorrelation", "residual_message"]
+           "check_values", "residual_autocorrelation", "residual_message"]
 
 CORR_LIMIT = 0.98
 RESID_CORR_LIMIT = 0.6  # lag-1 autocorrelation of the residuals above which a misfit is flagged
 RESID_MIN_POINTS = 20
+BOUND_RTOL = 1e-4  # a value within this fraction of its bounds' span is "stuck at the bound"
 
 
 def _resolve_model(model):
@@ -331,51 +332,20 @@ def _result_residuals(result):
 
 
 def check_result(result, *, entry=None, warn=True, resid_limit=RESID_CORR_LIMIT,
-                 resid_min_points=RESID_MIN_POINTS):
+                 resid_min_points=RESID_MIN_POINTS, bound_rtol=BOUND_RTOL):
     """Identifiability, plausibility and misfit checks of a ModelResult; returns the messages.
 
     Flags non-convergence, missing uncertainties, |correlation| > 0.98, values at a
-    bound, values outside the plausible range listed in the registry, and
-    serially correlated residuals (lag-1 autocorrelation > ``resid_limit`` with at
-    least ``resid_min_points`` points: a converged fit of the wrong model). The
-    autocorrelation is stored as ``result.nb_residual_r1``.
+    bound (within ``bound_rtol`` of the bounds' span), values outside the plausible
+    range listed in the registry, and serially correlated residuals (lag-1
+    autocorrelation > ``resid_limit`` with at least ``resid_min_points`` points: a
+    converged fit of the wrong model). The autocorrelation is stored as
+    ``result.nb_residual_r1``. The checks themselves are :func:`check_values`.
     """
-    msgs = []
-    hint = f" ({entry.hints})" if entry is not None and entry.hints else ""
-    if not result.success:
-        msgs.append(f"the fit did not converge: {result.message}")
-    free = [n for n, p in result.params.items() if p.vary and not p.expr]
-    if free and not result.errorbars:
-        msgs.append("parameter uncertainties could not be estimated (singular covariance): some "
-                    "parameters are not identifiable from these data; fix one or add data" + hint)
-    done = set()
-    for n in free:
-        p = result.params[n]
-        for m, c in (p.correl or {}).items():
-            if abs(c) > CORR_LIMIT and (m, n) not in done:
-                done.add((n, m))
-                msgs.append(f"parameters {n!r} and {m!r} are strongly correlated (r = {c:+.3f}): "
-                            f"the data determine only a combination of them" + hint)
-        span = p.max - p.min
-        for b, side in ((p.min, "lower"), (p.max, "upper")):
-            if np.isfinite(b):
-                tol = 1e-4 * span if np.isfinite(span) else 1e-9 * max(abs(b), abs(p.value))
-                if abs(p.value - b) <= tol:
-                    msgs.append(f"parameter {n!r} = {p.value:.4g} is stuck at its {side} bound; "
-                                f"the fit is not reliable: widen the bound or fix the parameter")
-    model = result.model
-    for n, p in result.params.items():
-        info = model.param_info(n) if hasattr(model, "param_info") else None
-        if info is None or info.plausible is None or not np.isfinite(p.value):
-            continue
-        lo, hi = info.plausible
-        if p.value < lo or p.value > hi:
-            unit = f" {info.unit}" if info.unit else ""
-            extra = ""
-            if info.unit in ("A", "C") and abs(p.value) > hi:
-                extra = f"; is y in m{info.unit} or u{info.unit} but passed as {info.unit}?"
-            msgs.append(f"fitted {n} = {p.value:.4g}{unit} is outside the physically plausible range "
-                        f"[{lo:g}, {hi:g}]{unit}{extra} Check units and the model")
+    pars = result.params
+    free = {n: (p.min, p.max) for n, p in pars.items() if p.vary and not p.expr}
+    corr = np.array([[1.0 if a == b else (pars[a].correl or {}).get(b, np.nan) for b in free]
+                     for a in free], dtype=float).reshape(len(free), len(free))
     res = _result_residuals(result)
     scale = float(np.max(np.abs(result.data * (result.weights if result.weights is not None else 1.0))))
     r1 = residual_autocorrelation(res, scale=scale)
@@ -383,12 +353,88 @@ def check_result(result, *, entry=None, warn=True, resid_limit=RESID_CORR_LIMIT,
         result.nb_residual_r1 = r1
     except AttributeError:  # a result object that takes no new attributes
         pass
-    m = residual_message(r1, int(np.isfinite(res).sum()), limit=resid_limit, min_points=resid_min_points)
-    if m:
-        msgs.append(m)
+    msgs = check_values({n: p.value for n, p in pars.items()}, free, corr=corr,
+                        errorbars=bool(result.errorbars), success=bool(result.success),
+                        message=result.message, model=result.model, entry=entry,
+                        residual_r1=r1, n_residuals=int(np.isfinite(res).sum()),
+                        bound_rtol=bound_rtol, resid_limit=resid_limit,
+                        resid_min_points=resid_min_points)
     if warn:
         for m in msgs:
             warnings.warn(m, NbtoolsWarning, stacklevel=3)
+    return msgs
+
+
+def check_values(values, free, *, corr=None, errorbars=True, success=True, message="", model=None,
+                 entry=None, residual_r1=np.nan, n_residuals=0, bound_rtol=BOUND_RTOL,
+                 resid_limit=RESID_CORR_LIMIT, resid_min_points=RESID_MIN_POINTS):
+    """The checks of :func:`check_result` on plain values (for fits made without lmfit).
+
+    Parameters
+    ----------
+    values : dict
+        Every parameter's final value (fixed ones get the plausibility check too).
+    free : dict
+        Varying parameter name -> ``(lower, upper)`` bound, in parameter order.
+    corr : ndarray, optional
+        Correlation matrix of the varying parameters, ordered as ``free``.
+    errorbars, success, message
+        Whether the uncertainties could be estimated; whether the optimiser
+        converged, and its message.
+    model, entry
+        The model (its ``param_info`` gives the plausible ranges) and its registry
+        entry (its ``hints`` extend the identifiability messages).
+    residual_r1, n_residuals
+        Lag-1 autocorrelation of the residuals (:func:`residual_autocorrelation`)
+        and the number of finite residuals.
+    bound_rtol : float
+        A value within this fraction of its bounds' span counts as stuck at the bound
+        (one-sided bounds: within 1e-9 of the larger of |bound| and |value|).
+    resid_limit, resid_min_points
+        See :func:`residual_message`.
+
+    Returns
+    -------
+    list of str
+        The warning messages (empty for a fit that passes every check).
+    """
+    msgs = []
+    hint = f" ({entry.hints})" if entry is not None and entry.hints else ""
+    if not success:
+        msgs.append(f"the fit did not converge: {message}")
+    if free and not errorbars:
+        msgs.append("parameter uncertainties could not be estimated (singular covariance): some "
+                    "parameters are not identifiable from these data; fix one or add data" + hint)
+    names = list(free)
+    for i, n in enumerate(names):
+        for j in range(i + 1, len(names)) if corr is not None else ():
+            c = corr[i, j]
+            if abs(c) > CORR_LIMIT:
+                msgs.append(f"parameters {n!r} and {names[j]!r} are strongly correlated (r = {c:+.3f}): "
+                            f"the data determine only a combination of them" + hint)
+        lo, hi = free[n]
+        v, span = values[n], hi - lo
+        for b, side in ((lo, "lower"), (hi, "upper")):
+            if np.isfinite(b):
+                tol = bound_rtol * span if np.isfinite(span) else 1e-9 * max(abs(b), abs(v))
+                if abs(v - b) <= tol:
+                    msgs.append(f"parameter {n!r} = {v:.4g} is stuck at its {side} bound; "
+                                f"the fit is not reliable: widen the bound or fix the parameter")
+    for n, v in values.items():
+        info = model.param_info(n) if hasattr(model, "param_info") else None
+        if info is None or info.plausible is None or not np.isfinite(v):
+            continue
+        lo, hi = info.plausible
+        if v < lo or v > hi:
+            unit = f" {info.unit}" if info.unit else ""
+            extra = ""
+            if info.unit in ("A", "C") and abs(v) > hi:
+                extra = f"; is y in m{info.unit} or u{info.unit} but passed as {info.unit}?"
+            msgs.append(f"fitted {n} = {v:.4g}{unit} is outside the physically plausible range "
+                        f"[{lo:g}, {hi:g}]{unit}{extra} Check units and the model")
+    m = residual_message(residual_r1, n_residuals, limit=resid_limit, min_points=resid_min_points)
+    if m:
+        msgs.append(m)
     return msgs
 
 
