@@ -74,6 +74,28 @@ def test_accuracy_targets_pooled_over_recordings():
     assert np.mean(dt_all <= 2) >= 0.99
 
 
+def test_peak_time_follows_shapes_that_vary_with_size():
+    """Decay and rise growing with particle size (tau = 1 ms (r/r_med)^2):
+    one half-max -> peak delay for all events would be wrong for most."""
+    import pandas as pd
+    from nbtools.simulate import inject_events
+    from nbtools.simulate.impact import _bessel_sos, event_template
+
+    fs, sig = 100e3, 5e-12
+    host, _ = impact_trace(duration=8, fs=fs, rate=0, seed=2, noise_rms=sig)
+    sos = _bessel_sos(host.meta["filter"]["cutoff_hz"], fs)
+    r = np.exp(0.35 * np.random.default_rng(4).standard_normal(70))
+    tau = 1e-3 * r**2
+    peak1 = np.array([event_template("biexp", t, fs, sos=sos).max() for t in tau])
+    ev = pd.DataFrame(dict(t_start=0.05 + 0.11 * np.arange(70), charge=40 * r * sig / peak1, tau=tau))
+    tr, truth = inject_events(host, ev, shape="biexp")
+    det = find_events(tr)
+    m = match(det, truth, fs)
+    assert (m >= 0).all()
+    err = np.abs(det.t_peak.to_numpy()[m] - truth.t_peak.to_numpy()) * fs
+    assert np.median(err) < 2.5 and np.mean(err <= 2) >= 0.45
+
+
 def test_charge_sd_is_calibrated():
     """charge_sd (the noise's share of each charge) matches the scatter of the
     charge errors on synthetic recordings: (charge - truth) / charge_sd has a
