@@ -199,6 +199,23 @@ def test_steps_found():
     assert np.median(np.abs(rel)) < 0.05 and np.abs(rel).max() < 0.1
 
 
+@pytest.mark.parametrize("min_duration", [0.0, 0.01, 0.05])
+def test_steps_in_pure_noise(min_duration):
+    # 2e5 samples of white noise: the table expects 0.02 false steps
+    x = 1e-12 * np.random.default_rng(0).standard_normal(200_000)
+    det = find_events(x, fs=1000.0, kind="step", min_duration=min_duration)
+    assert len(det) <= 1
+    assert det.attrs["expected_false_per_s"] * 200 < 0.1
+
+
+def test_big_endian_samples():
+    tr, _ = impact_trace(duration=2.0, fs=20e3, rate=5, seed=8, dtype=np.float64)
+    ref = find_events(tr)
+    got = find_events(tr.current.astype(">f8"), fs=tr.fs)
+    assert len(got) == len(ref) > 0
+    np.testing.assert_allclose(got.charge, ref.charge, rtol=1e-9)
+
+
 def test_steps_reject_a_bend_and_an_overshoot_relaxing():
     rng = np.random.default_rng(0)
     n, fs = 1200, 10.0

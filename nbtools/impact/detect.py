@@ -92,10 +92,13 @@ class _Source:
 
     def read(self, i0, i1):
         if self.filename is None or i1 - i0 == self.n:
-            return np.asarray(self.x[i0:i1])
-        mm = np.memmap(self.filename, dtype=self.x.dtype, mode="r",
-                       offset=self.offset + i0 * self.x.dtype.itemsize, shape=(i1 - i0,))
-        return mm
+            out = np.asarray(self.x[i0:i1])
+        else:
+            out = np.memmap(self.filename, dtype=self.x.dtype, mode="r",
+                            offset=self.offset + i0 * self.x.dtype.itemsize, shape=(i1 - i0,))
+        if not out.dtype.isnative:  # e.g. big-endian file data: the kernels take native numbers
+            out = out.astype(out.dtype.newbyteorder("="))
+        return out
 
 
 def _as_samples(trace, fs):

@@ -2,7 +2,7 @@
 
 A two-window test at every sample: the difference of the means of the ``w``
 samples after and before it, minus the local drift (running median of the
-first differences x ``w``), in units of its noise SD ``sigma sqrt(2/w)``.
+differences at lag ``w``), in units of its noise SD ``sigma sqrt(2/w)``.
 Local maxima of |z| above the threshold, at least ``w`` samples apart, are
 steps; their height comes from the stretches to the neighbouring steps (at most
 PLATEAU_WINDOWS windows and one baseline window long): a least-squares line
@@ -87,10 +87,13 @@ def find_steps(x, fs, *, t0, meta, source, params, resolved, blank_noise):
         sigma = float(np.std(np.diff(x))) / math.sqrt(2) or 1e-30
     npol = 2 if p["polarity"] == "both" else 1
     th = auto_threshold(0.25 / w, p["false_rate"], npol) if p["threshold"] == "auto" else p["threshold"]
-    # drift per sample: running median of first differences over the baseline window
+    # drift per sample: running median over the baseline window of the
+    # differences at lag w / w (first differences are far noisier than the
+    # window means they correct)
     win = max(3, int(resolved["baseline_window"] * fs) | 1)
-    d1 = np.diff(x, prepend=x[0])
-    drift = pd.Series(d1).rolling(win, center=True, min_periods=1).median().to_numpy()
+    dw = np.full(n, np.nan)
+    dw[w // 2: w // 2 + n - w] = (x[w:] - x[:-w]) / w
+    drift = pd.Series(dw).rolling(win, center=True, min_periods=1).median().fillna(0.0).to_numpy()
     c = np.concatenate([[0.0], np.cumsum(x)])
     i = np.arange(w, n - w + 1)
     after = (c[i + w] - c[i]) / w
