@@ -214,3 +214,27 @@ def test_charge_noise_curve_on_white_noise():
     np.testing.assert_allclose(charge_noise_sd((lengths, sd), [48, 8 * lengths[-1]]),
                                np.sqrt(2 * np.array([48, 8 * lengths[-1]])), rtol=0.12)
     assert charge_noise_curve(res[:10], cont[:10])[0].size == 0
+
+
+def test_charge_noise_of_long_integrals_with_1f_noise():
+    """The charge-noise curve of a prepared trace, for windows far longer
+    than the default noise segments (2048 samples), against the scatter of
+    the same estimator over the whole event-free trace."""
+    from nbtools.impact import prepare
+    from nbtools.impact.detect import _charge_curve
+    from nbtools.impact.noise import charge_noise_sd
+    from nbtools.simulate import impact_trace
+
+    tr, _ = impact_trace(duration=10, fs=100e3, rate=0, seed=3, noise_rms=5e-12, pink_noise=5e-12)
+    st = prepare(tr)._state
+    n = len(tr)
+    base = np.empty(n)
+    _kernels._fill_base(0, n, st["B"], st["bvals"], base)
+    c = np.concatenate([[0.0], np.cumsum(tr.current.astype(np.float64) - base)])
+    for N in (1024, 8192):
+        h = N // 2
+        p = np.arange(h, n - N - h + 1, N // 4)
+        q = (c[p + N] - c[p]) - N * 0.5 * ((c[p] - c[p - h]) / h + (c[p + N + h] - c[p + N]) / h)
+        measured = 1.4826 * np.median(np.abs(q - np.median(q)))
+        predicted = charge_noise_sd(_charge_curve(st, N), [N])[0]
+        assert 0.8 < predicted / measured < 1.25, (N, predicted / measured)

@@ -26,8 +26,8 @@ from ..errors import DataError, NbtoolsWarning, ParameterError
 from ..trace import Trace
 from . import _kernels
 from .baseline import blocks_of_events, block_size, running_median
-from .noise import (NoiseSample, auto_threshold, charge_noise_curve, charge_noise_sd, mains_amplitude,
-                    mains_sample, robust_sigma, upcrossing_rate)
+from .noise import (MAX_NOISE_SAMPLES, NoiseSample, auto_threshold, charge_noise_curve, charge_noise_sd,
+                    mains_amplitude, mains_sample, merge_curves, robust_sigma, upcrossing_rate)
 
 __all__ = ["find_events", "prepare", "PreparedTrace", "EVENT_COLUMNS", "DEFAULTS"]
 
@@ -839,7 +839,7 @@ def _prepare_spikes(x, fs, t0, meta, source, p, resolved, blank_noise):
 _STATE = ("x", "fs", "t0", "meta", "source", "p", "resolved", "blank_noise", "n", "src", "win_s", "B",
           "chunks", "means", "mins", "maxs", "nb", "method", "pol", "npol", "h", "skip_a", "skip_b",
           "skip_why", "bvals", "sigma", "sig_est", "nu0", "th_auto", "mains_f", "mains_A", "omega",
-          "nu0_est", "charge_curve")
+          "nu0_est", "charge_curve", "flagged")
 
 
 def _detect_spikes(st, threshold):
@@ -847,7 +847,7 @@ def _detect_spikes(st, threshold):
     prepared trace (see :func:`prepare`)."""
     (x, fs, t0, meta, source, p, resolved, blank_noise, n, src, win_s, B, chunks, means, mins, maxs, nb,
      method, pol, npol, h, skip_a, skip_b, skip_why, bvals, sigma, sig_est, nu0, th_auto, mains_f,
-     mains_A, omega, nu0_est, charge_curve) = (st[k] for k in _STATE)
+     mains_A, omega, nu0_est, charge_curve, flagged) = (st[k] for k in _STATE)
     p = dict(p, threshold=threshold)
     th = th_auto if threshold == "auto" else threshold
     if h >= th:
@@ -905,8 +905,9 @@ def _detect_spikes(st, threshold):
                 continue
             last_end = feat[k, 10]
     # events still open at the end of the trace are kept (truncated) but flagged
-    df_all = _table(feat, signs, fs, sigma, "spike",
-                    charge_sd=charge_noise_sd(charge_curve, feat[:, 1] - feat[:, 0]) / fs)
+    n_int = feat[:, 1] - feat[:, 0]
+    curve = _charge_curve(st, int(n_int.max()) if n_int.size else 0)
+    df_all = _table(feat, signs, fs, sigma, "spike", charge_sd=charge_noise_sd(curve, n_int) / fs)
     ok = reason == ""
     events = df_all[ok].reset_index(drop=True)
     rejected = df_all[~ok].reset_index(drop=True)
@@ -946,6 +947,29 @@ def _detect_spikes(st, threshold):
     check = noise_model_check(events)
     events.attrs.update(noise_model_check=check, opposite_polarity_count=check["opposite_polarity_count"])
     return events
+
+
+#: the charge noise is measured for integrals of at most this many samples
+#: (longer ones: extrapolated)
+MAX_CHARGE_WINDOW = 1 << 16
+
+
+def _charge_curve(st, need):
+    """The prepared trace's charge-noise curve, measured (once, cached in
+    ``st``) on segments long enough for integrals of ``need`` samples."""
+    curve = st["charge_curve"]
+    have = curve[0][-1] if curve[0].size else 0
+    need = min(int(need), MAX_CHARGE_WINDOW, st["n"] // 4)
+    if need <= have:
+        return curve
+    seg = 8 << int(math.ceil(math.log2(max(need, 1))))  # windows plus their local-line stretches
+    cache = st.setdefault("charge_curves", {})
+    if seg not in cache:
+        sample = NoiseSample(st["src"].read, st["n"], max_samples=max(MAX_NOISE_SAMPLES, 5 * seg),
+                             min_length=seg)
+        res, cont = sample.residual(st["B"], st["bvals"], st["flagged"])
+        cache[seg] = merge_curves(curve, charge_noise_curve(res, cont, start=2 * have if have else 4))
+    return cache[seg]
 
 
 def _baseline_curve(B, bvals, n, fs, t0):

@@ -136,19 +136,21 @@ def mains_amplitude(res, contiguous, fs, freq, max_runs=16):
     edges = np.concatenate([breaks, [res.size]])
     lengths = np.diff(edges)
     order = np.argsort(-lengths)[:max_runs]
+    order = order[lengths[order] >= 2 * period]
+    if order.size == 0:
+        return float("nan")
+    step = max(1, int(period // 40))
     amps = []
-    for j in order:
-        a, b = edges[j], edges[j + 1]
-        if b - a < 2 * period:
-            continue
-        step = max(1, int(period // 40))
-        idx = np.arange(a, b, step)
+    # runs of equal length are fitted together: normal equations (3x3, well
+    # conditioned over >= 2 periods) of offset + cos + sin, one per run
+    for m in np.unique(lengths[order]):
+        starts = edges[order[lengths[order] == m]]
+        idx = starts[:, None] + np.arange(0, m, step)[None, :]
         ph = 2 * np.pi * freq / fs * idx
-        A = np.stack([np.ones(idx.size), np.cos(ph), np.sin(ph)])
-        # normal equations: a 3x3 system, well conditioned over >= 2 periods
-        coef = np.linalg.solve(A @ A.T, A @ res[idx])
-        amps.append(coef[1] ** 2 + coef[2] ** 2)
-    return float(np.sqrt(np.mean(amps))) if amps else float("nan")
+        A = np.stack([np.ones_like(ph), np.cos(ph), np.sin(ph)], axis=1)  # (runs, 3, points)
+        coef = np.linalg.solve(A @ A.transpose(0, 2, 1), (A @ res[idx][:, :, None]))[:, :, 0]
+        amps.extend(coef[:, 1] ** 2 + coef[:, 2] ** 2)
+    return float(np.sqrt(np.mean(amps)))
 
 
 def mains_sample(read, n, fs, B, bvals, sigma, run_seconds=1.0, n_runs=16, per_second=2000):
@@ -179,14 +181,15 @@ def mains_sample(read, n, fs, B, bvals, sigma, run_seconds=1.0, n_runs=16, per_s
 MIN_WINDOWS = 100
 
 
-def charge_noise_curve(res, contiguous):
+def charge_noise_curve(res, contiguous, start=4):
     """How much noise alone adds to a charge integral, by window length.
 
     On the event-free residual sample ``res`` (with ``contiguous`` flags, see
     :class:`NoiseSample`), for window lengths ``N`` = 4, 8, 16, ... samples:
     the sum over a window minus the local line through the means of the
     ``max(4, N // 2)`` samples just before and after it (the local baseline
-    of :func:`find_events`), its robust SD (1.4826 MAD) over all windows that
+    of :func:`find_events`; ``N`` from ``start``, a power of 2 >= 4, on),
+    its robust SD (1.4826 MAD) over all windows that
     fit in the sample. This takes the noise as it is: correlated by the
     filter, 1/f, residual mains. Returns ``(lengths, sd)`` (samples, A x
     samples); empty if the sample is too short.
@@ -197,7 +200,7 @@ def charge_noise_curve(res, contiguous):
     run = np.cumsum(~np.asarray(contiguous, bool))  # run id of each sample
     c = np.concatenate([[0.0], np.cumsum(res)])
     lengths, sds = [], []
-    N = 4
+    N = max(4, int(start))
     while True:
         h = max(4, N // 2)
         p = np.arange(h, res.size - N - h + 1, max(1, N // 4))
@@ -217,8 +220,10 @@ def charge_noise_curve(res, contiguous):
 
 def charge_noise_sd(curve, n):
     """SD (A x samples) of the noise in charge integrals over ``n`` samples,
-    from :func:`charge_noise_curve`: log-log interpolation, extrapolated as
-    sqrt(n) beyond the longest window measured (NaN without a curve)."""
+    from :func:`charge_noise_curve`: log-log interpolation; beyond the
+    longest window measured, extrapolated with the last log-log slope (at
+    least 1/2, white noise: 1/f noise grows faster), below the shortest as
+    sqrt(n). NaN without a curve."""
     lengths, sds = curve
     n = np.maximum(np.asarray(n, float), 1.0)
     if lengths.size == 0:
@@ -228,8 +233,21 @@ def charge_noise_sd(curve, n):
         return np.zeros(n.shape)
     L, S = np.log(lengths[ok]), np.log(sds[ok])
     out = np.exp(np.interp(np.log(n), L, S))
+    slope = 0.5
+    if L.size >= 2:
+        slope = max(0.5, float((S[-1] - S[-2]) / (L[-1] - L[-2])))
     long = n > lengths[ok][-1]
-    out[long] = sds[ok][-1] * np.sqrt(n[long] / lengths[ok][-1])
+    out[long] = sds[ok][-1] * (n[long] / lengths[ok][-1]) ** slope
     short = n < lengths[ok][0]
     out[short] = sds[ok][0] * np.sqrt(n[short] / lengths[ok][0])
     return out
+
+
+def merge_curves(short, long):
+    """One :func:`charge_noise_curve` from one measured on a sample of short
+    segments and one on long segments: the long one's lengths beyond the
+    short one's."""
+    if short[0].size == 0:
+        return long
+    keep = long[0] > short[0][-1]
+    return np.concatenate([short[0], long[0][keep]]), np.concatenate([short[1], long[1][keep]])
