@@ -18,10 +18,6 @@ from .errors import DataError, ParameterError
 __all__ = ["fit_many"]
 
 _LOCAL = ("sync", "synchronous", "single-threaded", "threads", "processes")
-#: the fast engine calls a parameter stuck at a bound within this fraction of the span
-#: (tighter than kinetics.fit's 1e-4, which flags e.g. biot = 0.5 in (0, 1e4))
-_BOUND_RTOL = 1e-6
-
 
 def _row_failed(exc):
     return {"redchi": np.nan, "chisqr": np.nan, "nfev": 0, "success": False,
@@ -185,8 +181,7 @@ def _fast_fit(model, x, y, template, fit_kws):
     msgs = check_values({n: best.get(n, vals[n]) for n in pars}, dict(zip(free, zip(lo, hi))),
                         corr=corr, errorbars=cov_u is not None and bool(np.all(np.isfinite(err))),
                         success=success, message=mesg, model=model, entry=entry,
-                        residual_r1=residual_autocorrelation(rr, scale=1.0), n_residuals=rr.size,
-                        bound_rtol=_BOUND_RTOL)
+                        residual_r1=residual_autocorrelation(rr, scale=1.0), n_residuals=rr.size)
     if nbad:
         msgs.insert(0, f"{nbad} NaN/Inf points omitted")
     row = {}

@@ -25,7 +25,7 @@ __all__ = ["fit", "confidence_intervals", "check_data", "check_params", "check_r
 CORR_LIMIT = 0.98
 RESID_CORR_LIMIT = 0.6  # lag-1 autocorrelation of the residuals above which a misfit is flagged
 RESID_MIN_POINTS = 20
-BOUND_RTOL = 1e-4  # a value within this fraction of its bounds' span is "stuck at the bound"
+BOUND_RTOL = 1e-6  # a value within this fraction of its bounds' span is "stuck at the bound"
 
 
 def _resolve_model(model):
