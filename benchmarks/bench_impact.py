@@ -16,17 +16,27 @@ resident memory of that process (``VmHWM``; ``getrusage`` maxrss is printed
 too, but a child inherits its parent's maxrss at fork); the file is deleted
 afterwards.
 
+The process runs on one CPU (``sched_setaffinity``; thread pools set to 1)
+unless ``--all-cores``.
+
 Usage::
 
-    python benchmarks/bench_impact.py [--n 1e8] [--big-gb 4] [--repeat 2]
+    python benchmarks/bench_impact.py [--n 1e8] [--big-gb 4] [--repeat 2] [--all-cores]
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import subprocess
 import sys
+
+# one core, as the target says: thread pools off before numpy/numba load,
+# and (below) the process pinned to one CPU unless --all-cores
+for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    if "--all-cores" not in sys.argv:
+        os.environ.setdefault(_var, "1")
+
+import argparse
+import subprocess
 import tempfile
 import textwrap
 import time
@@ -100,7 +110,11 @@ def main(argv=None):
     ap.add_argument("--fs", type=float, default=100e3)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--big-gb", type=float, default=4.0, help="size of the memory-mapped file (0: skip)")
+    ap.add_argument("--all-cores", action="store_true", help="do not pin the process to one CPU")
     args = ap.parse_args(argv)
+    if not args.all_cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        print(f"pinned to CPU {sorted(os.sched_getaffinity(0))[0]}; thread pools: 1", flush=True)
 
     from scipy.signal import find_peaks
 

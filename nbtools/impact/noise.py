@@ -203,7 +203,7 @@ def charge_noise_curve(res, contiguous, start=4):
     N = max(4, int(start))
     while True:
         h = max(4, N // 2)
-        p = np.arange(h, res.size - N - h + 1, max(1, N // 4))
+        p = np.arange(h, res.size - N - h + 1, max(4, N // 4))
         if p.size:
             p = p[run[p - h] == run[p + N + h - 1]]
         if p.size < MIN_WINDOWS:
