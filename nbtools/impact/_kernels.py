@@ -426,6 +426,15 @@ def _chol_solve(G, rhs):
 MAINS_POINTS = 512
 
 
+@njit(cache=True, nogil=True, fastmath=True)
+def _dot(u, v, m):
+    """``sum(u[:m] * v[:m])`` (vectorised)."""
+    s = 0.0
+    for i in range(m):
+        s += u[i] * v[i]
+    return s
+
+
 @njit(cache=True, nogil=True)
 def mains_segments(x, offset, B, bvals, segs, seg_len, ex_a, ex_b, omega, nh, clip, out):
     """Mains harmonics of the residual ``x - baseline``, one fit per segment.
@@ -440,8 +449,12 @@ def mains_segments(x, offset, B, bvals, segs, seg_len, ex_a, ex_b, omega, nh, cl
     samples remain.
     """
     npar = 2 + 2 * nh
-    Phi = np.empty((2 * MAINS_POINTS + 2, npar))  # stride = L // MAINS_POINTS: < 2x points
+    # rows of the design matrix stored as columns: the normal equations are
+    # then dot products of contiguous rows (vectorised)
+    Phi = np.empty((npar, 2 * MAINS_POINTS + 2))  # stride = L // MAINS_POINTS: < 2x points
     y = np.empty(2 * MAINS_POINTS + 2)
+    G = np.empty((npar, npar))
+    rhs = np.empty(npar)
     nex = ex_a.shape[0]
     n_loc = x.shape[0]
     for r in range(segs.shape[0]):
@@ -471,13 +484,13 @@ def mains_segments(x, offset, B, bvals, segs, seg_len, ex_a, ex_b, omega, nh, cl
                 elif v < -clip:
                     v = -clip
                 y[m] = v
-                Phi[m, 0] = 1.0
-                Phi[m, 1] = (g - gc) / W
+                Phi[0, m] = 1.0
+                Phi[1, m] = (g - gc) / W
                 ch = c1
                 sh = s1
                 for h in range(nh):
-                    Phi[m, 2 + 2 * h] = ch
-                    Phi[m, 3 + 2 * h] = sh
+                    Phi[2 + 2 * h, m] = ch
+                    Phi[3 + 2 * h, m] = sh
                     t_ = ch * c1 - sh * s1
                     sh = sh * c1 + ch * s1
                     ch = t_
@@ -487,9 +500,10 @@ def mains_segments(x, offset, B, bvals, segs, seg_len, ex_a, ex_b, omega, nh, cl
             c1 = t_
         if m < 8 * npar:
             continue
-        P = Phi[:m]
-        G = np.dot(P.T, P)
-        rhs = np.dot(P.T, y[:m])
+        for a_ in range(npar):
+            rhs[a_] = _dot(Phi[a_], y, m)
+            for b_ in range(a_ + 1):
+                G[a_, b_] = G[b_, a_] = _dot(Phi[a_], Phi[b_], m)
         tr = 0.0
         for a_ in range(npar):
             tr += G[a_, a_]
