@@ -96,6 +96,22 @@ def test_peak_time_follows_shapes_that_vary_with_size():
     assert np.median(err) < 2.5 and np.mean(err <= 2) >= 0.45
 
 
+def test_small_particles_only():
+    """No event reaches SNR 20: the peak delay and the tail length come from
+    the strongest events above SNR 8 (10 kHz, 5 ms decays)."""
+    tr, truth = impact_trace(duration=120, fs=10e3, rate=3, tau=5e-3, polarity="positive", seed=8,
+                             radius_median=18e-9, radius_sigma=0.2)
+    det = find_events(tr)
+    assert det.snr.max() < 20
+    m = match(det, truth, tr.fs)
+    ok = (truth.snr.to_numpy() >= 6) & (m >= 0)
+    assert ok.sum() >= 15
+    dt = np.abs(det.t_peak.to_numpy()[m[ok]] - truth.t_peak.to_numpy()[ok]) * tr.fs
+    assert np.mean(dt <= 2) >= 0.95
+    q = det.charge.to_numpy()[m[ok]] / truth.charge.to_numpy()[ok] - 1
+    assert abs(np.median(q)) < 0.08
+
+
 def test_charge_sd_is_calibrated():
     """charge_sd (the noise's share of each charge) matches the scatter of the
     charge errors on synthetic recordings: (charge - truth) / charge_sd has a

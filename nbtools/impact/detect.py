@@ -406,14 +406,35 @@ TAIL_PROBE = 512
 SNR_ARGMAX = 100.0
 
 
+#: without 3 events at SNR_PEAK_OWN, the shape of a recording's events comes
+#: from its REFERENCE_COUNT strongest events above SNR_REFERENCE (at least 5)
+SNR_REFERENCE = 8.0
+REFERENCE_COUNT = 20
+
+
+def _reference_events(snr, valid):
+    """Events whose shape (decay, half-max -> peak delay, rise) stands for the
+    recording's: those with SNR >= SNR_PEAK_OWN when there are at least 3;
+    otherwise the REFERENCE_COUNT strongest with SNR >= SNR_REFERENCE when
+    there are at least 5 (a recording of small particles only); else none."""
+    ref = valid & (snr >= SNR_PEAK_OWN)
+    if ref.sum() >= 3:
+        return ref
+    cand = valid & (snr >= SNR_REFERENCE)
+    if cand.sum() < 5:
+        return np.zeros_like(ref)
+    cut = np.sort(snr[cand])[-min(int(cand.sum()), REFERENCE_COUNT)]
+    return cand & (snr >= cut)
+
+
 def _tail_samples(feat, sigma):
-    """TAIL_TAUS x the median decay (samples) of events with SNR >= SNR_PEAK_OWN
-    (0 if fewer than 3)."""
+    """TAIL_TAUS x the median decay (samples) of the reference events (see
+    :func:`_reference_events`; 0 without any)."""
     snr = np.abs(feat[:, 3]) / sigma
-    strong = (snr >= SNR_PEAK_OWN) & np.isfinite(feat[:, 6]) & (feat[:, 6] > 0)
-    if strong.sum() < 3:
+    ref = _reference_events(snr, np.isfinite(feat[:, 6]) & (feat[:, 6] > 0))
+    if not ref.any():
         return 0
-    return int(math.ceil(TAIL_TAUS * float(np.median(feat[strong, 6]))))
+    return int(math.ceil(TAIL_TAUS * float(np.median(feat[ref, 6]))))
 
 
 def _peak_positions(feat, snr):
@@ -423,8 +444,8 @@ def _peak_positions(feat, snr):
     by several samples even at SNR 20-30 (a 1 ms decay drops 2 % in 2
     samples at 100 kHz), while the rising edge is steep: its half-maximum
     crossing is precise to a fraction of a sample. With D the median
-    half-max -> peak delay of the events with SNR >= SNR_PEAK_OWN (at least
-    3 of them; otherwise every event keeps its own parabolic arg-max):
+    half-max -> peak delay of the reference events (:func:`_reference_events`;
+    without any, every event keeps its own parabolic arg-max):
     events below SNR_PEAK_OWN get ``t_half + D``; events up to SNR_ARGMAX
     get ``t_half + D * rise / median rise`` (their 10-90 % rise time is
     precise enough to follow shapes that vary with particle size); stronger
@@ -433,13 +454,13 @@ def _peak_positions(feat, snr):
     sub = feat[:, 11].copy()
     half = feat[:, 12]
     rise = feat[:, 5]
-    strong = (snr >= SNR_PEAK_OWN) & np.isfinite(half)
-    if strong.sum() < 3:
+    strong = _reference_events(snr, np.isfinite(half))
+    if not strong.any():
         return sub
     delay = float(np.median(sub[strong] - half[strong]))
     weak = (snr < SNR_PEAK_OWN) & np.isfinite(half)
     sub[weak] = half[weak] + delay
-    timed = strong & np.isfinite(rise) & (rise > 0)
+    timed = strong & np.isfinite(rise) & (rise > 0) & (snr >= SNR_PEAK_OWN)
     if timed.sum() >= 3:
         mid = timed & (snr < SNR_ARGMAX)
         sub[mid] = half[mid] + delay * rise[mid] / float(np.median(rise[timed]))
