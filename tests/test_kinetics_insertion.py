@@ -151,3 +151,42 @@ def test_frumkin_fit_recovers_parameters_and_cv_x_order_allowed():
     assert res.params["Q"].value == pytest.approx(5e-11, rel=0.05)
     assert res.params["g"].value == pytest.approx(0.8, rel=0.05)
     assert res.params["E0"].value == pytest.approx(4.0, abs=1e-3)
+
+
+def _generic_kernel(E, v, E0, ks, alpha, step=1e-4):
+    """The general (g != 0) kernel path at g = 1e-300: the substep scheme as it was before the
+    g = 0 fast path (exp per node, three linearisations per substep)."""
+    dE = np.abs(np.diff(E))
+    x0 = float(1 / (1 + np.exp(-F_RT * (E0 - E[0]))))
+    return laviron_fraction(E, dE / v, x0, E0, F_RT, ks, alpha, 1e-300,
+                            np.maximum(1, np.ceil(dE / step)).astype(np.int64))
+
+
+@pytest.mark.parametrize("ks,alpha,v", [(0.05, 0.5, 0.5), (5.0, 0.3, 0.5), (500.0, 0.7, 0.05), (5e6, 0.5, 1.0)])
+def test_laviron_cv_fast_path_matches_generic_kernel_and_fine_reference(ks, alpha, v):
+    """g = 0 fast path (geometric rate factors, cache) against the generic substep scheme at the
+    same substeps (to rounding) and against a 50x finer substep reference (documented accuracy)."""
+    E = _cv(3.7, 4.4, 151)  # 4.7 mV per sample as in the bundled SECCM example
+    i = laviron_cv(E, 1.0, 4.0, ks, alpha, 0.0, v)
+    x_old, r_old = _generic_kernel(E, v, 4.0, ks, alpha)
+    ip = np.abs(r_old).max()
+    assert np.max(np.abs(i + r_old)) < 1e-9 * ip
+    _, r_fine = _generic_kernel(E, v, 4.0, ks, alpha, step=2e-6)
+    assert np.max(np.abs(i + r_fine)) < 2e-3 * ip
+    x_new, _ = laviron_fraction(E, np.abs(np.diff(E)) / v, x_old[0], 4.0, F_RT, ks, alpha, 0.0,
+                                np.maximum(1, np.ceil(np.abs(np.diff(E)) / 1e-4)).astype(np.int64))
+    np.testing.assert_allclose(x_new, x_old, atol=1e-12)
+
+
+def test_laviron_cv_cache_is_keyed_on_values_and_returns_fresh_arrays():
+    E = _cv(-0.3, 0.3, 121)
+    i1 = laviron_cv(E, 2.0, 0.0, 1.0, 0.5, 0.0, 0.1)
+    i1c = i1.copy()
+    i1 *= 0  # the caller owns the result: the cached curve must not change
+    np.testing.assert_array_equal(laviron_cv(E, 2.0, 0.0, 1.0, 0.5, 0.0, 0.1), i1c)
+    np.testing.assert_allclose(laviron_cv(E, 3.0, 0.0, 1.0, 0.5, 0.0, 0.1), 1.5 * i1c, rtol=1e-14)
+    E2 = E.copy()
+    E2 += 0.05  # same array length, other values: no stale hit
+    i2 = laviron_cv(E2, 2.0, 0.0, 1.0, 0.5, 0.0, 0.1)
+    assert np.max(np.abs(i2 - i1c)) > 0.1 * np.abs(i1c).max()
+    assert np.max(np.abs(laviron_cv(E, 2.0, 0.0, 1.0 + 1e-9, 0.5, 0.0, 0.1) - i1c)) > 0

@@ -192,3 +192,14 @@ def test_fit_that_did_not_converge_is_failed_with_nan(scan, monkeypatch):
     assert np.isnan(seccm.from_grid(r.Q, ds).values[idx[0]])
     assert np.isnan(seccm.from_grid(r.Q_stderr, ds).values[idx[0]])
     assert (st[idx[1:]] == "ok").all() and r.attrs["n_failed"] >= 1
+
+
+def test_identifiability_working_curve_interpolated_in_alpha():
+    """The alpha-grid interpolation of the peak separation matches the exact working curve."""
+    from nbtools.kinetics.cv import laviron_lambda
+    from nbtools.seccm.fitting import _dEp_of_lambda
+
+    for alpha in (0.37, 0.5, 0.62):
+        for dep in (0.004, 0.02, 0.08):
+            lam = laviron_lambda(dep, alpha=alpha)
+            assert _dEp_of_lambda(lam, alpha) == pytest.approx(dep, rel=0.03, abs=2e-4)

@@ -12,6 +12,9 @@ from it and ``v`` (V/s, fixed parameter) sets the time axis.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 from scipy.special import expit
 
@@ -142,13 +145,41 @@ def laviron_cv(E, Q=1e-12, E0=0.0, ks=1.0, alpha=0.5, g=0.0, v=0.1, T=T_DEFAULT)
         raise ParameterError(f"g = {g!r} >= 2 gives a miscibility gap; use g < 2")
     if E.size == 0:
         return np.zeros(0)
+    return -Q * _unit_rate(E, float(E0), float(ks), float(alpha), float(g), float(v), float(T))
+
+
+_CACHE = OrderedDict()
+_CACHE_SIZE = 8
+_LOCK = threading.Lock()
+
+
+def _unit_rate(E, E0, ks, alpha, g, v, T):
+    """dx/dt of the kernel, remembered for the last few (E, E0, ks, alpha, g, v, T).
+
+    A least-squares fit differentiates by perturbing one parameter at a time: the
+    Jacobian columns of Q (and of the other couple's E0 in CouplesCV) reuse the
+    kernel result instead of integrating the same curve again.
+    """
+    key = (E0, ks, alpha, g, v, T, E.tobytes())
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
     dE = np.abs(np.diff(E))
     dt = dE / v
     nsub = np.maximum(1, np.ceil(dE / MAX_STEP)).astype(np.int64)
-    x0 = float(expit(frumkin_fraction(E[:1], E0, g, T))[0])
-    _, rate = laviron_fraction(E, dt, x0, float(E0), float(_f(T)), float(ks), float(alpha),
-                               float(g), nsub)
-    return -Q * rate
+    if g == 0.0:
+        x0 = float(expit(_f(T) * (E0 - E[0])))
+    else:
+        x0 = float(expit(frumkin_fraction(E[:1], E0, g, T))[0])
+    _, rate = laviron_fraction(E, dt, x0, E0, float(_f(T)), ks, alpha, g, nsub)
+    rate.flags.writeable = False
+    with _LOCK:
+        _CACHE[key] = rate
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return rate
 
 
 def _guess_cv(data, E, v):
