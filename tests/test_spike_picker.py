@@ -98,6 +98,17 @@ def test_set_params_and_steps():
     assert len(ev) >= 1 and (ev["kind"] == "step").all()
     _same(ev, find_events(tr, **sp.params))
     assert "Step height" in sp._hist["charge"][0].xaxis.axis_label
+    # steps have no charge, size or duration: no such columns; heights in their own unit
+    titles = [c.title for c in sp.table.columns]
+    assert not any(t.startswith(("charge", "± noise", "radius", "duration")) for t in titles)
+    unit = sp._punit
+    assert f"step / {unit}" in titles
+    shown = np.asarray(sp.table_source.data["peak"])
+    assert 1 <= np.nanmax(np.abs(shown)) < 1000
+    np.testing.assert_allclose(shown, ev["peak"].to_numpy() * sp._pscale)
+    # back to spikes: the columns return
+    sp.set_params(kind="spike")
+    assert any(c.title.startswith("charge") for c in sp.table.columns)
 
 
 def test_reject_accept_and_stats(picker):

@@ -635,8 +635,9 @@ class SpikePicker:
         self.view.zoom_to(a, b)
         acc = bool(mark_accepted(self._result.iloc[[i]], self._rejected)[0])
         self.w_toggle.description = "Reject selected" if acc else "Accept selected"
-        self.status.info(f"Event {i}: t = {ev['t_peak']:.4f} s, peak {ev['peak'] * self.view.scale:.4g} "
-                         f"{self.view.unit}, SNR {ev['snr']:.1f} ({'accepted' if acc else 'rejected'}).")
+        what = "step" if self._attrs.get("kind") == "step" else "peak"
+        self.status.info(f"Event {i}: t = {ev['t_peak']:.4f} s, {what} {ev['peak'] * self._pscale:.4g} "
+                         f"{self._punit}, SNR {ev['snr']:.1f} ({'accepted' if acc else 'rejected'}).")
 
     def _set_accepted(self, i, value: bool):
         # row i of the table on screen (preview or exact); decisions are kept by sample index
@@ -799,7 +800,7 @@ class SpikePicker:
         radius = charge_to_radius(q, self.w_material.value, self.w_conversion.value) * 1e9 \
             if np.isfinite(q).any() else np.full(len(df), np.nan)
         return dict(n=np.arange(len(df)), t_peak=df["t_peak"].to_numpy(float),
-                    peak=df["peak"].to_numpy(float) * self.view.scale, charge=q * self._qscale,
+                    peak=df["peak"].to_numpy(float) * self._pscale, charge=q * self._qscale,
                     charge_sd=df["charge_sd"].to_numpy(float) * self._qscale if "charge_sd" in df
                     else np.full(len(df), np.nan),
                     radius=np.asarray(radius, float), duration=df["duration"].to_numpy(float) * 1e3,
@@ -825,19 +826,28 @@ class SpikePicker:
         q = np.abs(df["charge"].to_numpy(float)) if len(df) else np.zeros(0)
         qmed = float(np.nanmedian(q)) if np.isfinite(q).any() else 1e-15
         self._qunit, self._qscale = _charge_unit(qmed)
-        self._table_columns["peak"].title = f"peak / {self.view.unit}"
-        self._table_columns["charge"].title = f"charge / {self._qunit}"
-        self._table_columns["charge_sd"].title = f"± noise / {self._qunit}"
+        # peaks (or step heights) in the unit that suits them, not the trace's
+        pk = np.abs(df["peak"].to_numpy(float)) if len(df) else np.zeros(0)
+        self._punit, self._pscale = current_display_unit(float(np.nanmax(pk)) if np.isfinite(pk).any()
+                                                         else 1.0 / self.view.scale)
+        kind_step = self._attrs.get("kind") == "step"
+        tc = self._table_columns
+        tc["peak"].title = f"{'step' if kind_step else 'peak'} / {self._punit}"
+        tc["charge"].title = f"charge / {self._qunit}"
+        tc["charge_sd"].title = f"± noise / {self._qunit}"
+        # steps have no charge, size or duration: those columns are left out
+        hidden = {"charge", "charge_sd", "radius", "duration"} if kind_step else set()
+        self.table.columns = [c for k, c in tc.items() if k not in hidden]
         self._set_table(self._table_data(df))
         acc = df[mark_accepted(df, self._rejected)] if len(df) else df
-        kind_step = self._attrs.get("kind") == "step"
         cols = {"charge": ("step_height" if kind_step else "charge", self._qscale if not kind_step
-                           else self.view.scale),
+                           else self._pscale),
                 "radius": ("radius", 1e9), "duration": ("duration", 1e3)}
         for key, (col, scale) in cols.items():
             f, src = self._hist[key]
             data = dict(left=[], right=[], top=[])
-            if len(acc) and not (key == "radius" and (kind_step or not np.isfinite(acc["charge"]).any())):
+            if len(acc) and not (key in ("radius", "duration") and kind_step) \
+                    and not (key == "radius" and not np.isfinite(acc["charge"]).any()):
                 h = histogram(acc, col, bins="auto",
                               **({"material": self.w_material.value, "conversion": self.w_conversion.value}
                                  if key == "radius" else {}))
@@ -845,9 +855,11 @@ class SpikePicker:
                             top=h["count"].to_numpy())
             src.data = data
         f, _ = self._hist["charge"]
-        f.xaxis.axis_label = (f"|Step height| / {self.view.unit}" if kind_step else f"|Charge| / {self._qunit}")
+        f.xaxis.axis_label = (f"|Step height| / {self._punit}" if kind_step else f"|Charge| / {self._qunit}")
         f, _ = self._hist["radius"]
-        f.xaxis.axis_label = f"Radius / nm ({self.w_material.value})"
+        f.xaxis.axis_label = ("Radius (spikes only)" if kind_step else f"Radius / nm ({self.w_material.value})")
+        f, _ = self._hist["duration"]
+        f.xaxis.axis_label = "Duration (spikes only)" if kind_step else "Duration / ms"
         a = self._attrs
         dur = float(a["duration"])
         fo = frequency_over_time(acc, bin=max(dur / 10.0, 1.0 / a["fs"]), duration=dur)
