@@ -203,3 +203,19 @@ def test_identifiability_working_curve_interpolated_in_alpha():
         for dep in (0.004, 0.02, 0.08):
             lam = laviron_lambda(dep, alpha=alpha)
             assert _dEp_of_lambda(lam, alpha) == pytest.approx(dep, rel=0.03, abs=2e-4)
+
+
+def test_couples_cv_background_remembered_per_curve_by_value():
+    """The sweep sign and range middle are cached per potential programme: a changed E is a new key."""
+    from nbtools.kinetics.insertion import sweep_sign
+    from nbtools.seccm.cv_model import _background
+
+    E = np.r_[np.linspace(3.7, 4.4, 50), np.linspace(4.4, 3.7, 50)[1:]]
+    for shift in (0.0, 0.2):
+        Es = E + shift
+        want = sweep_sign(Es) * 0.5 * (2e-12 + 1e-12 * (Es - (3.7 + 4.4 + 2 * shift) / 2)) + 1e-13
+        np.testing.assert_allclose(_background(Es, 2e-12, 1e-12, 1e-13, 0.5), want, rtol=1e-12)
+    up = np.linspace(3.7, 4.4, 50)
+    np.testing.assert_allclose(_background(up, 1e-12, 0.0, 0.0, 0.5), 5e-13)
+    down = up[::-1].copy()  # same values, other order: the cathodic sign, not a stale hit
+    np.testing.assert_allclose(_background(down, 1e-12, 0.0, 0.0, 0.5), -5e-13)

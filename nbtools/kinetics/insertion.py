@@ -148,9 +148,48 @@ def laviron_cv(E, Q=1e-12, E0=0.0, ks=1.0, alpha=0.5, g=0.0, v=0.1, T=T_DEFAULT)
     return -Q * _unit_rate(E, float(E0), float(ks), float(alpha), float(g), float(v), float(T))
 
 
-_CACHE = OrderedDict()
-_CACHE_SIZE = 8
-_LOCK = threading.Lock()
+class _Recent:
+    """The last few results of a pure function of arrays, keyed by value (thread-safe LRU)."""
+
+    def __init__(self, size):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            hit = self.items.get(key)
+            if hit is not None:
+                self.items.move_to_end(key)
+            return hit
+
+    def put(self, key, value):
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+_RATES = _Recent(8)
+_PROGRAMMES = _Recent(4)
+
+
+def _programme(E):
+    """(|dE| per step, substeps per step, sweep sign, middle of the range) of a potential programme.
+
+    Remembered per curve: a fit evaluates the model on the same ``E`` some 70 times.
+    ``E`` must be a contiguous float64 array; the results are read-only.
+    """
+    key = E.tobytes()
+    hit = _PROGRAMMES.get(key)
+    if hit is not None:
+        return hit
+    dE = np.abs(np.diff(E))
+    nsub = np.maximum(1, np.ceil(dE / MAX_STEP)).astype(np.int64)
+    sign = sweep_sign(E)
+    mid = 0.5 * (np.nanmin(E) + np.nanmax(E)) if E.size else 0.0
+    for a in (dE, nsub, sign):
+        a.flags.writeable = False
+    return _PROGRAMMES.put(key, (dE, nsub, sign, mid))
 
 
 def _unit_rate(E, E0, ks, alpha, g, v, T):
@@ -161,25 +200,17 @@ def _unit_rate(E, E0, ks, alpha, g, v, T):
     kernel result instead of integrating the same curve again.
     """
     key = (E0, ks, alpha, g, v, T, E.tobytes())
-    with _LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None:
-            _CACHE.move_to_end(key)
-            return hit
-    dE = np.abs(np.diff(E))
-    dt = dE / v
-    nsub = np.maximum(1, np.ceil(dE / MAX_STEP)).astype(np.int64)
+    hit = _RATES.get(key)
+    if hit is not None:
+        return hit
+    dE, nsub, _, _ = _programme(E)
     if g == 0.0:
         x0 = float(expit(_f(T) * (E0 - E[0])))
     else:
         x0 = float(expit(frumkin_fraction(E[:1], E0, g, T))[0])
-    _, rate = laviron_fraction(E, dt, x0, E0, float(_f(T)), ks, alpha, g, nsub)
+    _, rate = laviron_fraction(E, dE / v, x0, E0, float(_f(T)), ks, alpha, g, nsub)
     rate.flags.writeable = False
-    with _LOCK:
-        _CACHE[key] = rate
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return rate
+    return _RATES.put(key, rate)
 
 
 def _guess_cv(data, E, v):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..kinetics._base import TEMPERATURE, KineticsModel, ParamInfo
 from ..kinetics._constants import F, R, T_DEFAULT
-from ..kinetics.insertion import LavironCVModel, laviron_cv, sweep_sign
+from ..kinetics.insertion import LavironCVModel, _programme, laviron_cv, sweep_sign
 
 __all__ = ["CouplesCVModel", "couples_cv"]
 
@@ -30,9 +30,9 @@ _IB = ParamInfo("A", "constant background current", 0.0, plausible=(-1e-6, 1e-6)
 
 
 def _background(E, C, dC, ib, v):
-    E = np.asarray(E, dtype=float)
-    mid = 0.5 * (np.nanmin(E) + np.nanmax(E)) if E.size else 0.0
-    return sweep_sign(E) * v * (C + dC * (E - mid)) + ib
+    E = np.ascontiguousarray(E, dtype=float)
+    _, _, sign, mid = _programme(E)  # sweep sign and range middle, remembered per curve
+    return sign * v * (C + dC * (E - mid)) + ib
 
 
 def couples_cv(E, Q1=1e-12, E01=4.0, Q2=1e-12, E02=4.15, ks=1.0, alpha=0.5, C=1e-12, dC=0.0, ib=0.0,
