@@ -190,3 +190,15 @@ def test_laviron_cv_cache_is_keyed_on_values_and_returns_fresh_arrays():
     i2 = laviron_cv(E2, 2.0, 0.0, 1.0, 0.5, 0.0, 0.1)
     assert np.max(np.abs(i2 - i1c)) > 0.1 * np.abs(i1c).max()
     assert np.max(np.abs(laviron_cv(E, 2.0, 0.0, 1.0 + 1e-9, 0.5, 0.0, 0.1) - i1c)) > 0
+
+
+def test_laviron_cv_long_programme_not_remembered_same_curve(monkeypatch):
+    from nbtools.kinetics import insertion
+
+    E = _cv(-0.3, 0.3, 121)
+    want = laviron_cv(E, 1.0, 0.0, 2.0, 0.4, 0.0, 0.1)
+    monkeypatch.setattr(insertion, "_REMEMBER_MAX_POINTS", 10)
+    got = laviron_cv(E, 1.0, 0.0, 2.5, 0.4, 0.0, 0.1)
+    assert not any(k[1] == 2.5 for k in insertion._RATES.items)  # nothing stored
+    np.testing.assert_array_equal(laviron_cv(E, 1.0, 0.0, 2.0, 0.4, 0.0, 0.1), want)
+    assert np.max(np.abs(got - want)) > 0

@@ -171,6 +171,8 @@ class _Recent:
 
 _RATES = _Recent(8)
 _PROGRAMMES = _Recent(4)
+#: longer programmes are not remembered (memory: ~12 copies of E would be kept)
+_REMEMBER_MAX_POINTS = 50_000
 
 
 def _programme(E):
@@ -179,8 +181,8 @@ def _programme(E):
     Remembered per curve: a fit evaluates the model on the same ``E`` some 70 times.
     ``E`` must be a contiguous float64 array; the results are read-only.
     """
-    key = E.tobytes()
-    hit = _PROGRAMMES.get(key)
+    key = E.tobytes() if E.size <= _REMEMBER_MAX_POINTS else None
+    hit = _PROGRAMMES.get(key) if key is not None else None
     if hit is not None:
         return hit
     dE = np.abs(np.diff(E))
@@ -189,7 +191,8 @@ def _programme(E):
     mid = 0.5 * (np.nanmin(E) + np.nanmax(E)) if E.size else 0.0
     for a in (dE, nsub, sign):
         a.flags.writeable = False
-    return _PROGRAMMES.put(key, (dE, nsub, sign, mid))
+    out = (dE, nsub, sign, mid)
+    return _PROGRAMMES.put(key, out) if key is not None else out
 
 
 def _unit_rate(E, E0, ks, alpha, g, v, T):
@@ -199,8 +202,8 @@ def _unit_rate(E, E0, ks, alpha, g, v, T):
     Jacobian columns of Q (and of the other couple's E0 in CouplesCV) reuse the
     kernel result instead of integrating the same curve again.
     """
-    key = (E0, ks, alpha, g, v, T, E.tobytes())
-    hit = _RATES.get(key)
+    key = (E0, ks, alpha, g, v, T, E.tobytes()) if E.size <= _REMEMBER_MAX_POINTS else None
+    hit = _RATES.get(key) if key is not None else None
     if hit is not None:
         return hit
     dE, nsub, _, _ = _programme(E)
@@ -210,7 +213,7 @@ def _unit_rate(E, E0, ks, alpha, g, v, T):
         x0 = float(expit(frumkin_fraction(E[:1], E0, g, T))[0])
     _, rate = laviron_fraction(E, dE / v, x0, E0, float(_f(T)), ks, alpha, g, nsub)
     rate.flags.writeable = False
-    return _RATES.put(key, rate)
+    return _RATES.put(key, rate) if key is not None else rate
 
 
 def _guess_cv(data, E, v):
