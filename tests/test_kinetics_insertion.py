@@ -202,3 +202,102 @@ def test_laviron_cv_long_programme_not_remembered_same_curve(monkeypatch):
     assert not any(k[1] == 2.5 for k in insertion._RATES.items)  # nothing stored
     np.testing.assert_array_equal(laviron_cv(E, 1.0, 0.0, 2.0, 0.4, 0.0, 0.1), want)
     assert np.max(np.abs(got - want)) > 0
+
+
+# --- sampling="average": current averaged over the interval ending at each sample -------------
+
+def _interval_means_of_fine_curve(E, sub, **kw):
+    """Mean over each interval [t_{k-1}, t_k] of the point current on a grid ``sub`` times finer."""
+    Ef = np.concatenate([np.linspace(a, b, sub, endpoint=False) for a, b in zip(E[:-1], E[1:])] + [E[-1:]])
+    i_f = laviron_cv(Ef, **kw)
+    seg = i_f.reshape(-1)[:-1].reshape(E.size - 1, sub)
+    nxt = np.r_[seg[1:, 0], i_f[-1]]
+    # trapezoid over the sub points of each interval (equal time steps within an interval)
+    return (seg[:, 1:].sum(axis=1) + 0.5 * (seg[:, 0] + nxt)) / sub
+
+
+@pytest.mark.parametrize("ks,alpha,g", [(0.5, 0.5, 0.0), (5.0, 0.35, 0.0), (0.3, 0.6, 0.8)])
+def test_laviron_average_sampling_is_mean_of_fine_point_curve(ks, alpha, g):
+    E = _cv(3.8, 4.2, 81)  # 5 mV samples: the point curve changes a lot within one
+    kw = dict(Q=1e-11, E0=4.0, ks=ks, alpha=alpha, g=g, v=0.1)
+    avg = laviron_cv(E, **kw, sampling="average")
+    # the point current of the kernel is first-order in its substep (rate frozen mid-substep), the
+    # fraction x (hence the average) second-order: extrapolate the fine means to zero step (Richardson)
+    ref = 2 * _interval_means_of_fine_curve(E, 200, **kw) - _interval_means_of_fine_curve(E, 100, **kw)
+    scale = np.abs(avg).max()
+    assert avg[0] == 0.0  # starts at equilibrium: nothing flowed before the first sample
+    np.testing.assert_allclose(avg[1:], ref, atol=1e-5 * scale)
+    # and it differs from the point current by far more than that tolerance (half a sample late)
+    assert np.abs(avg - laviron_cv(E, **kw)).max() > 0.02 * scale
+
+
+def test_laviron_average_sampling_charge_is_exact_and_default_is_point():
+    E = _cv(3.7, 4.3, 61)
+    kw = dict(Q=2e-11, E0=4.0, ks=1.0, alpha=0.5, v=0.2)
+    avg = laviron_cv(E, **kw, sampling="average")
+    # sum of averaged currents x interval = charge passed = -Q (x_end - x_start)
+    x, _ = laviron_fraction(E, np.abs(np.diff(E)) / 0.2, 1 / (1 + np.exp(-F_RT * (4.0 - E[0]))), 4.0, F_RT,
+                            1.0, 0.5, 0.0, np.maximum(1, np.ceil(np.abs(np.diff(E)) / 1e-4)).astype(np.int64))
+    up = slice(1, 31)
+    q = np.sum(avg[up] * np.abs(np.diff(E))[:30] / 0.2)
+    assert q == pytest.approx(-2e-11 * (x[30] - x[0]), rel=1e-6)
+    np.testing.assert_array_equal(laviron_cv(E, **kw), laviron_cv(E, **kw, sampling="point"))
+    # repeated potentials (an empty interval) fall back to the point current, never NaN
+    Er = np.r_[E[:10], E[9], E[10:]]
+    assert np.isfinite(laviron_cv(Er, **kw, sampling="average")).all()
+
+
+def test_laviron_sampling_bad_value():
+    from nbtools.errors import ParameterError
+    from nbtools.kinetics import LavironCVModel
+
+    with pytest.raises(ParameterError, match="sampling.*'point'.*'average'"):
+        laviron_cv(_cv(3.8, 4.2, 11), sampling="mean")
+    with pytest.raises(ParameterError, match="sampling"):
+        LavironCVModel(sampling="interval")
+
+
+def test_laviron_model_sampling_kept_when_pickled_and_from_registry():
+    import pickle
+
+    from nbtools.kinetics import LavironCVModel, get_entry
+
+    E = _cv(3.8, 4.2, 81)
+    m = pickle.loads(pickle.dumps(LavironCVModel(sampling="average")))
+    assert m.sampling == "average" and "sampling" not in m.param_names
+    p = m.make_params(Q=1e-11, E0=4.0, ks=0.5, v=0.1)
+    np.testing.assert_array_equal(m.eval(p, E=E), laviron_cv(E, 1e-11, 4.0, 0.5, 0.5, 0.0, 0.1,
+                                                             sampling="average"))
+    # what nbtools.batch's fast engine calls: model.func with the parameters only
+    np.testing.assert_array_equal(m.func(E, 1e-11, 4.0, 0.5), m.eval(p, E=E))
+    assert get_entry("LavironCV").make_model(sampling="average").sampling == "average"
+    assert LavironCVModel().sampling == "point" and LavironCVModel().func is laviron_cv
+
+
+def _seccm_single_couple(k_s):
+    from nbtools.simulate import seccm_scan
+
+    ds, truth = seccm_scan(nx=3, ny=3, n_samples=400, seed=2, e0=(4.0,), k_s=k_s, capacitance=0.0,
+                           noise=0.02e-12, coverage=1.0, radius_px=(20.0, 20.0), failed_fraction=0,
+                           no_contact_fraction=0, saturated_fraction=0, noisy_fraction=0, label=False)
+    return ds, truth
+
+
+def test_laviron_average_model_recovers_ks_of_averaging_simulator():
+    """seccm_scan records the current averaged over each sample interval: the point model lags."""
+    from nbtools.kinetics import LavironCVModel
+
+    ds, truth = _seccm_single_couple(5.0)
+    E = ds.potential.values.astype(float)
+    v = ds.attrs["scan_rate"]
+    ratio = {}
+    for s in ("point", "average"):
+        r = []
+        for p in range(3):
+            y = ds.current.values[p].astype(float)
+            m = LavironCVModel(sampling=s)
+            res = fit(m, E, y, {**m.guess(y, E, v=v).valuesdict(), "alpha": 0.47}, conf=None, warn=False)
+            r.append(res.params["ks"].value / truth["k_s"][p])
+        ratio[s] = np.array(r)
+    assert np.all(np.abs(ratio["average"] - 1) < 0.03), ratio
+    assert np.all(ratio["point"] < 0.97) and np.all(ratio["point"] < ratio["average"] - 0.02), ratio

@@ -4,6 +4,7 @@ fit_pixels goes through nbtools.batch.fit_many, each pixel starting from the
 model's guess on its own curve; parameter and standard-error maps are filled.
 """
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -219,3 +220,77 @@ def test_couples_cv_background_remembered_per_curve_by_value():
     np.testing.assert_allclose(_background(up, 1e-12, 0.0, 0.0, 0.5), 5e-13)
     down = up[::-1].copy()  # same values, other order: the cathodic sign, not a stale hit
     np.testing.assert_allclose(_background(down, 1e-12, 0.0, 0.0, 0.5), -5e-13)
+
+
+# --- sampling: seccm_scan records the current averaged over each sample interval --------------
+
+@pytest.fixture(scope="module")
+def averaged_scan():
+    return seccm_scan(nx=5, ny=4, n_samples=400, seed=4, noise=0.05e-12, **CLEAN)
+
+
+def test_couples_cv_average_sampling_recovers_ks_point_model_is_low(averaged_scan):
+    ds, truth = averaged_scan
+    idx = _particle_pixels(ds, truth, step=2)
+    assert idx.size >= 4
+    ratio, redchi = {}, {}
+    for s in ("point", "average"):
+        r = seccm.fit_pixels(ds, pixels=idx, sampling=s, scheduler="sync")
+        assert (r.fit_status.values[idx] == "ok").all()
+        ratio[s] = seccm.from_grid(r.ks, ds).values[idx] / truth["k_s"][idx]
+        redchi[s] = seccm.from_grid(r.redchi, ds).values[idx]
+    assert r.attrs["model"] == "CouplesCV(2), average"
+    assert np.all(np.abs(ratio["average"] - 1) < 0.03), ratio
+    # the point model lags half a sample: ks measurably low, worse residuals
+    assert np.all(ratio["point"] < 0.97) and np.all(ratio["point"] < ratio["average"] - 0.02), ratio
+    assert np.median(redchi["average"]) < np.median(redchi["point"])
+
+
+def test_fit_pixels_sampling_passes_to_models_and_instances(averaged_scan, monkeypatch):
+    import pickle
+
+    import nbtools.batch as batch
+    from nbtools.seccm.cv_model import CouplesCVModel
+
+    ds, truth = averaged_scan
+    idx = _particle_pixels(ds, truth)[:2]
+    seen = []
+    real = batch.fit_many
+
+    def spy(model, *args, **kwargs):
+        seen.append(pickle.loads(pickle.dumps(model)))  # what a Dask worker receives
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "fit_many", spy)
+    seccm.fit_pixels(ds, pixels=idx, couples=1, sampling="average", scheduler="sync")
+    with warnings.catch_warnings():  # one couple in a window of a two-couple scan: ks may be unidentifiable
+        warnings.simplefilter("ignore", NbtoolsWarning)
+        seccm.fit_pixels(ds, "LavironCV", pixels=idx, window=(3.85, 4.08), sampling="average",
+                         scheduler="sync")
+    seccm.fit_pixels(ds, CouplesCVModel(couples=2, sampling="average"), pixels=idx, scheduler="sync")
+    seccm.fit_pixels(ds, pixels=idx, scheduler="sync")  # default unchanged
+    assert [m.sampling for m in seen] == ["average", "average", "average", "point"]
+    assert [type(m).__name__ for m in seen] == ["CouplesCVModel", "LavironCVModel", "CouplesCVModel",
+                                                "CouplesCVModel"]
+    assert seen[0].couples == 1 and seen[0].func.__name__ == "couple_cv_average"
+    with pytest.raises(ParameterError, match="sampling.*instance"):
+        seccm.fit_pixels(ds, CouplesCVModel(sampling="average"), pixels=idx, sampling="point")
+    with pytest.raises(ParameterError, match="no sampling option"):
+        seccm.fit_pixels(ds, "FrumkinCV", pixels=idx, sampling="average")
+    with pytest.raises(ParameterError, match="sampling"):
+        seccm.fit_pixels(ds, pixels=idx, sampling="mean")
+
+
+def test_couples_cv_average_faradaic_part_is_laviron_average():
+    from nbtools.kinetics import laviron_cv
+    from nbtools.seccm.cv_model import CouplesCVModel
+
+    ds, _ = seccm_scan(nx=1, ny=1, n_samples=200, seed=1, label=False)
+    E = ds.potential.values.astype(float)
+    kw = dict(Q1=1e-11, E01=4.0, Q2=8e-12, E02=4.15, ks=3.0, alpha=0.45, C=2e-12, dC=1e-12, ib=1e-13, v=0.5)
+    pt, av = CouplesCVModel(), CouplesCVModel(sampling="average")
+    diff = av.eval(av.make_params(**kw), E=E) - pt.eval(pt.make_params(**kw), E=E)
+    far = sum(laviron_cv(E, q, e, 3.0, 0.45, 0.0, 0.5, sampling="average")
+              - laviron_cv(E, q, e, 3.0, 0.45, 0.0, 0.5) for q, e in ((1e-11, 4.0), (8e-12, 4.15)))
+    np.testing.assert_allclose(diff, far, atol=1e-9 * np.abs(far).max())  # background identical
+    assert np.abs(far).max() > 1e-13

@@ -51,6 +51,10 @@ def laviron_fraction(E, dt, x0, E0, f, ks, alpha, g, nsub):
     x[0] = x0
     xc = x0
     for k in range(n - 1):
+        if dt[k] <= 0.0:  # repeated sample (no time passes): same state, same rate
+            x[k + 1] = xc
+            r[k + 1] = r[k]
+            continue
         m = nsub[k]
         h = dt[k] / m
         dE = (E[k + 1] - E[k]) / m
@@ -90,6 +94,10 @@ def _fraction_linear(E, dt, x0, E0, f, ks, alpha, nsub):
     x[0] = x0
     xc = x0
     for k in range(n - 1):
+        if dt[k] <= 0.0:  # repeated sample (no time passes): same state, same rate
+            x[k + 1] = xc
+            r[k + 1] = r[k]
+            continue
         m = nsub[k]
         h = dt[k] / m
         dE = (E[k + 1] - E[k]) / m

@@ -24,7 +24,7 @@ from ._constants import F, R, T_DEFAULT
 from ._laviron_kernel import laviron_fraction
 
 __all__ = ["frumkin_eq_potential", "frumkin_fraction", "frumkin_cv", "laviron_cv",
-           "FrumkinCVModel", "LavironCVModel", "sweep_sign", "sweep_time"]
+           "laviron_cv_average", "SAMPLINGS", "FrumkinCVModel", "LavironCVModel", "sweep_sign", "sweep_time"]
 
 Q_ = ParamInfo("C", "charge of the full x = 0 -> 1 conversion", 1e-12, 0.0, np.inf,
                plausible=(1e-18, 1e-3), scale=True)
@@ -123,7 +123,18 @@ def frumkin_cv(E, Q=1e-12, E0=0.0, g=0.0, v=0.1, T=T_DEFAULT):
 MAX_STEP = 1e-4  # V per integration substep of laviron_cv (error < 0.2 % of i_p)
 
 
-def laviron_cv(E, Q=1e-12, E0=0.0, ks=1.0, alpha=0.5, g=0.0, v=0.1, T=T_DEFAULT):
+#: current sampling conventions of laviron_cv and the CV models built on it
+SAMPLINGS = ("point", "average")
+
+
+def _check_sampling(sampling):
+    if sampling not in SAMPLINGS:
+        raise ParameterError(f"sampling={sampling!r}: expected 'point' (current at each sample) or "
+                             "'average' (current averaged over the sampling interval ending at each sample)")
+    return sampling
+
+
+def laviron_cv(E, Q=1e-12, E0=0.0, ks=1.0, alpha=0.5, g=0.0, v=0.1, T=T_DEFAULT, *, sampling="point"):
     """Quasi-reversible thin-layer (Laviron) voltammogram of a uniform particle.
 
     ``-dx/dt = ks [x e^{alpha u} - (1-x) e^{-(1-alpha) u}]``, ``u = f(E - E0) + g(1 - 2x)``,
@@ -139,13 +150,37 @@ def laviron_cv(E, Q=1e-12, E0=0.0, ks=1.0, alpha=0.5, g=0.0, v=0.1, T=T_DEFAULT)
     Q, E0, ks, alpha, g, v, T
         Charge (C), formal potential (V), rate constant (1/s), anodic transfer
         coefficient, interaction Omega/RT, scan rate (V/s), temperature (K).
+    sampling : {'point', 'average'}
+        ``'point'`` (default): the current at each sample. ``'average'``: the
+        current averaged over the sampling interval that ends at each sample,
+        ``i_k = -Q (x_k - x_{k-1}) / (t_k - t_{k-1})`` (0 at the first sample),
+        as recorded by potentiostats and SECCM front ends that average the
+        current over the sample period (and by :func:`nbtools.simulate.seccm_scan`).
+        Fitting point currents to averaged data biases ks low (the model lags
+        half a sample).
+
+    Returns
+    -------
+    ndarray
+        Current (A), anodic positive, one value per sample of ``E``.
     """
+    _check_sampling(sampling)
     E = np.ascontiguousarray(E, dtype=float)
     if g >= 2:
         raise ParameterError(f"g = {g!r} >= 2 gives a miscibility gap; use g < 2")
     if E.size == 0:
         return np.zeros(0)
-    return -Q * _unit_rate(E, float(E0), float(ks), float(alpha), float(g), float(v), float(T))
+    return -Q * _unit_rate(E, float(E0), float(ks), float(alpha), float(g), float(v), float(T),
+                           sampling == "average")
+
+
+def laviron_cv_average(E, Q=1e-12, E0=0.0, ks=1.0, alpha=0.5, g=0.0, v=0.1, T=T_DEFAULT):
+    """:func:`laviron_cv` with ``sampling='average'``.
+
+    The model function of ``LavironCVModel(sampling='average')``: a module-level
+    function pickles by name and is what :func:`nbtools.batch.fit_many` calls.
+    """
+    return laviron_cv(E, Q, E0, ks, alpha, g, v, T, sampling="average")
 
 
 class _Recent:
@@ -195,14 +230,17 @@ def _programme(E):
     return _PROGRAMMES.put(key, out) if key is not None else out
 
 
-def _unit_rate(E, E0, ks, alpha, g, v, T):
-    """dx/dt of the kernel, remembered for the last few (E, E0, ks, alpha, g, v, T).
+def _unit_rate(E, E0, ks, alpha, g, v, T, average=False):
+    """dx/dt of the kernel, remembered for the last few (E, E0, ks, alpha, g, v, T, average).
 
     A least-squares fit differentiates by perturbing one parameter at a time: the
     Jacobian columns of Q (and of the other couple's E0 in CouplesCV) reuse the
-    kernel result instead of integrating the same curve again.
+    kernel result instead of integrating the same curve again. ``average``: the
+    mean of dx/dt over the interval ending at each sample, (x_k - x_{k-1}) / dt
+    (exact: the kernel integrates x; 0 at the first sample, the previous value
+    where the interval is empty).
     """
-    key = (E0, ks, alpha, g, v, T, E.tobytes()) if E.size <= _REMEMBER_MAX_POINTS else None
+    key = (E0, ks, alpha, g, v, T, bool(average), E.tobytes()) if E.size <= _REMEMBER_MAX_POINTS else None
     hit = _RATES.get(key) if key is not None else None
     if hit is not None:
         return hit
@@ -211,7 +249,14 @@ def _unit_rate(E, E0, ks, alpha, g, v, T):
         x0 = float(expit(_f(T) * (E0 - E[0])))
     else:
         x0 = float(expit(frumkin_fraction(E[:1], E0, g, T))[0])
-    _, rate = laviron_fraction(E, dE / v, x0, E0, float(_f(T)), ks, alpha, g, nsub)
+    dt = dE / v
+    x, rate = laviron_fraction(E, dt, x0, E0, float(_f(T)), ks, alpha, g, nsub)
+    if average:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = np.r_[0.0, np.diff(x) / dt]
+        # a repeated sample (empty interval) repeats the previous sample's average
+        last = np.where(np.r_[True, dt > 0], np.arange(E.size), 0)
+        rate = mean[np.maximum.accumulate(last)]
     rate.flags.writeable = False
     return _RATES.put(key, rate) if key is not None else rate
 
@@ -250,16 +295,33 @@ class FrumkinCVModel(KineticsModel):
 
 
 class LavironCVModel(KineticsModel):
-    """Quasi-reversible thin-layer CV (``E`` in V, time order; Q C, E0 V, ks 1/s, alpha, g, v V/s fixed)."""
+    """Quasi-reversible thin-layer CV (``E`` in V, time order; Q C, E0 V, ks 1/s, alpha, g, v V/s fixed).
+
+    Parameters
+    ----------
+    sampling : {'point', 'average'}
+        Fixed option (kept when the model is pickled for Dask): ``'point'``
+        (default) models the current at each sample, ``'average'`` the current
+        averaged over the sampling interval ending at each sample (see
+        :func:`laviron_cv`). Use ``'average'`` for instruments that average the
+        current over the sample period; the point model fitted to such data
+        gives ks too low.
+    **kwargs
+        Passed to :class:`lmfit.Model` (``prefix``, ``nan_policy``, ...).
+    """
 
     PARAMS = {"Q": Q_, "E0": E0_, "ks": KS_, "alpha": ALPHA_,
               "g": ParamInfo(G_.unit, G_.description, 0.0, -10.0, 1.95, vary=False,
                              plausible=G_.plausible),
               "v": V_, "T": TEMPERATURE}
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, sampling="point", **kwargs):
+        # the option selects the model function (a module-level function: pickles by name and
+        # is what batch's fast engine calls directly)
+        self.sampling = _check_sampling(sampling)
         kwargs.setdefault("entry_name", "LavironCV")
-        super().__init__(laviron_cv, independent_vars=["E"], **kwargs)
+        func = laviron_cv if sampling == "point" else laviron_cv_average
+        super().__init__(func, independent_vars=["E"], **kwargs)
 
     def guess_values(self, data, E, v=None, T=T_DEFAULT):
         v = v if v is not None else self.param_hints["v"]["value"]

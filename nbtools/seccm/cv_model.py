@@ -18,7 +18,7 @@ import numpy as np
 
 from ..kinetics._base import TEMPERATURE, KineticsModel, ParamInfo
 from ..kinetics._constants import F, R, T_DEFAULT
-from ..kinetics.insertion import LavironCVModel, _programme, laviron_cv, sweep_sign
+from ..kinetics.insertion import LavironCVModel, _check_sampling, _programme, laviron_cv, sweep_sign
 
 __all__ = ["CouplesCVModel", "couples_cv"]
 
@@ -36,15 +36,39 @@ def _background(E, C, dC, ib, v):
 
 
 def couples_cv(E, Q1=1e-12, E01=4.0, Q2=1e-12, E02=4.15, ks=1.0, alpha=0.5, C=1e-12, dC=0.0, ib=0.0,
-               v=0.1, T=T_DEFAULT):
-    """Two Laviron couples (shared ks, alpha) plus double-layer charging current (A)."""
-    return (laviron_cv(E, Q1, E01, ks, alpha, 0.0, v, T) + laviron_cv(E, Q2, E02, ks, alpha, 0.0, v, T)
+               v=0.1, T=T_DEFAULT, *, sampling="point"):
+    """Two Laviron couples (shared ks, alpha) plus double-layer charging current (A).
+
+    ``sampling`` ('point' or 'average') applies to the faradaic current (see
+    :func:`nbtools.kinetics.laviron_cv`); the double-layer term, constant along
+    a sweep, is evaluated at the samples.
+    """
+    return (laviron_cv(E, Q1, E01, ks, alpha, 0.0, v, T, sampling=sampling)
+            + laviron_cv(E, Q2, E02, ks, alpha, 0.0, v, T, sampling=sampling)
             + _background(E, C, dC, ib, v))
 
 
-def couple_cv(E, Q1=1e-12, E01=4.0, ks=1.0, alpha=0.5, C=1e-12, dC=0.0, ib=0.0, v=0.1, T=T_DEFAULT):
-    """One Laviron couple plus double-layer charging current (A)."""
-    return laviron_cv(E, Q1, E01, ks, alpha, 0.0, v, T) + _background(E, C, dC, ib, v)
+def couple_cv(E, Q1=1e-12, E01=4.0, ks=1.0, alpha=0.5, C=1e-12, dC=0.0, ib=0.0, v=0.1, T=T_DEFAULT, *,
+              sampling="point"):
+    """One Laviron couple plus double-layer charging current (A); ``sampling`` as in :func:`couples_cv`."""
+    return laviron_cv(E, Q1, E01, ks, alpha, 0.0, v, T, sampling=sampling) + _background(E, C, dC, ib, v)
+
+
+# model functions of the 'average' option: module-level, so that a model pickles by name and
+# nbtools.batch's fast engine (which calls model.func directly) sees the option
+def couples_cv_average(E, Q1=1e-12, E01=4.0, Q2=1e-12, E02=4.15, ks=1.0, alpha=0.5, C=1e-12, dC=0.0,
+                       ib=0.0, v=0.1, T=T_DEFAULT):
+    """:func:`couples_cv` with ``sampling='average'``."""
+    return couples_cv(E, Q1, E01, Q2, E02, ks, alpha, C, dC, ib, v, T, sampling="average")
+
+
+def couple_cv_average(E, Q1=1e-12, E01=4.0, ks=1.0, alpha=0.5, C=1e-12, dC=0.0, ib=0.0, v=0.1, T=T_DEFAULT):
+    """:func:`couple_cv` with ``sampling='average'``."""
+    return couple_cv(E, Q1, E01, ks, alpha, C, dC, ib, v, T, sampling="average")
+
+
+_FUNCS = {(2, "point"): couples_cv, (1, "point"): couple_cv,
+          (2, "average"): couples_cv_average, (1, "average"): couple_cv_average}
 
 
 def _branch_peaks(E, y, n, sep):
@@ -90,6 +114,16 @@ class CouplesCVModel(KineticsModel):
     ----------
     couples : {1, 2}
         Number of redox couples (LiMn2O4: 2, near 4.0 and 4.15 V vs Li/Li+).
+    sampling : {'point', 'average'}
+        Fixed option (kept when the model is pickled for Dask): faradaic
+        current at each sample (``'point'``, default) or averaged over the
+        sampling interval ending at each sample (``'average'``, for front ends
+        that average the current over the sample period, as
+        :func:`nbtools.simulate.seccm_scan` does); see
+        :func:`nbtools.kinetics.laviron_cv`. The point model fitted to averaged
+        data gives ks too low.
+    **kwargs
+        Passed to :class:`lmfit.Model`.
 
     Notes
     -----
@@ -102,15 +136,16 @@ class CouplesCVModel(KineticsModel):
               "alpha": _P["alpha"], "C": _C, "dC": _DC, "ib": _IB, "v": _P["v"], "T": TEMPERATURE}
     has_background = True
 
-    def __init__(self, couples=2, **kwargs):
+    def __init__(self, couples=2, *, sampling="point", **kwargs):
         if couples not in (1, 2):
             from ..errors import ParameterError
 
             raise ParameterError(f"couples={couples!r}: expected 1 or 2")
         self.couples = couples
+        self.sampling = _check_sampling(sampling)
         # the registry entry of LavironCV supplies the data checks (potential in time order, V)
         kwargs.setdefault("entry_name", "LavironCV")
-        super().__init__(couples_cv if couples == 2 else couple_cv, independent_vars=["E"], **kwargs)
+        super().__init__(_FUNCS[couples, sampling], independent_vars=["E"], **kwargs)
 
     def guess_values(self, data, E, v=None, T=T_DEFAULT):
         v = v if v is not None else self.param_hints["v"]["value"]

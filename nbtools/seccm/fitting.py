@@ -69,14 +69,15 @@ def pixel_curve(ds, pixel, *, window=None, subtract_capacitive=False):
     return E[keep], i[keep], (t[keep] if t is not None else None)
 
 
-def _resolve(model, couples):
+def _resolve(model, couples, sampling=None):
     """(lmfit model, name, has_background) from a name or a model instance."""
     from ..kinetics import get_entry
 
     if isinstance(model, str) and model == "CouplesCV":
         from .cv_model import CouplesCVModel
 
-        return CouplesCVModel(couples=couples), f"CouplesCV({couples})", True
+        m = CouplesCVModel(couples=couples, sampling=sampling or "point")
+        return m, f"CouplesCV({couples})" + (", average" if m.sampling == "average" else ""), True
     if isinstance(model, str):
         entry = get_entry(model)
         if "E" not in entry.independent_vars:
@@ -84,7 +85,17 @@ def _resolve(model, couples):
                 f"model={model!r} has independent variable(s) {list(entry.independent_vars)}; "
                 "per-pixel voltammogram fits need a model of the potential E (e.g. 'CouplesCV', "
                 "'LavironCV', 'FrumkinCV')")
-        return entry.make_model(), model, False
+        if sampling is None:
+            return entry.make_model(), model, False
+        if not hasattr(entry.make_model(), "sampling"):
+            raise ParameterError(f"sampling={sampling!r}: model {model!r} has no sampling option; "
+                                 "use 'CouplesCV' or 'LavironCV'")
+        m = entry.make_model(sampling=sampling)
+        return m, model + (", average" if m.sampling == "average" else ""), False
+    if sampling is not None and sampling != getattr(model, "sampling", "point"):
+        raise ParameterError(f"sampling={sampling!r} differs from the model instance's "
+                             f"{getattr(model, 'sampling', 'point')!r}: set it on the instance, e.g. "
+                             "CouplesCVModel(couples=2, sampling='average'), or pass the model by name")
     if getattr(model, "independent_vars", None) != ["E"]:
         raise ParameterError(f"model={model!r}: expected 'CouplesCV', a name in nbtools.kinetics.MODELS "
                              "or an lmfit model of the potential E")
@@ -116,6 +127,7 @@ def fit_pixels(
     model="CouplesCV",
     *,
     couples=2,
+    sampling=None,
     window=None,
     pixels=None,
     params=None,
@@ -140,6 +152,15 @@ def fit_pixels(
         ``window``), or a model instance.
     couples : int
         Number of couples of ``'CouplesCV'`` (LiMn2O4: 2).
+    sampling : {None, 'point', 'average'}
+        What a current sample is, for ``'CouplesCV'`` and ``'LavironCV'``:
+        the current at the sample (``'point'``, the default when None) or the
+        current averaged over the sampling interval ending at it
+        (``'average'``: front ends that average over the sample period, and
+        :func:`nbtools.simulate.seccm_scan`; the point model gives ks too low
+        on such data). A model instance keeps its own option
+        (``CouplesCVModel(sampling='average')``); a different value here
+        raises ParameterError.
     window : (E1, E2), optional
         Potential window (V) of the samples fitted.
     pixels : mask or indices, optional
@@ -186,7 +207,7 @@ def fit_pixels(
     validate(ds)
     from ..batch import fit_many
 
-    model, name, background = _resolve(model, couples)
+    model, name, background = _resolve(model, couples, sampling)
     if subtract_capacitive is None:
         subtract_capacitive = not background
     if window is not None:
