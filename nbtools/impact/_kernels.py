@@ -309,23 +309,7 @@ def hysteresis(x, i0, i1, offset, B, bvals, on_pos, off_pos, on_neg, off_neg,
                 i = e_g - offset
                 continue
         # one linear baseline segment [i, j): base(ii) = b0 + slope * (ii - i)
-        p = (g - half) / B
-        if p < 0.0:
-            j_glob = int(np.ceil(half))
-            b0 = bvals[0]
-            slope = 0.0
-        elif p >= nb - 1:
-            j_glob = g + (i1 - i)
-            b0 = bvals[nb - 1]
-            slope = 0.0
-        else:
-            k = int(p)
-            j_glob = int(np.ceil((k + 1) * B + half))
-            f = p - k
-            b0 = bvals[k] * (1.0 - f) + bvals[k + 1] * f
-            slope = (bvals[k + 1] - bvals[k]) / B
-        if j_glob <= g:
-            j_glob = g + 1
+        j_glob, b0, slope = _segment(g, offset + i1, B, bvals)
         if skip:
             # stop at the next sub-block boundary so idle ones can be skipped
             j_glob = min(j_glob, sub_b)
@@ -360,33 +344,39 @@ def _interp_cross(a, b, level):
 
 
 @njit(cache=True, nogil=True)
-def _fill_base(g0, g1, B, bvals, out):
-    """Baseline of samples ``g0 .. g1-1`` into ``out[0:g1-g0]`` (segment-wise)."""
+def _segment(g, g1, B, bvals):
+    """The piece of the baseline that starts at sample ``g``: ``(j, b0, slope)``
+    with baseline ``b0 + slope * (q - g)`` for ``q`` in ``[g, j)``, ``j <= g1``
+    (constant before the first and after the last block centre)."""
     nb = bvals.shape[0]
     half = (B - 1) / 2.0
+    p = (g - half) / B
+    slope = 0.0
+    if p < 0.0:
+        j = min(g1, int(np.ceil(half)))
+        b0 = bvals[0]
+    elif p >= nb - 1:
+        j = g1
+        b0 = bvals[nb - 1]
+    else:
+        k = int(p)
+        j = min(g1, int(np.ceil((k + 1) * B + half)))
+        f = p - k
+        b0 = bvals[k] * (1.0 - f) + bvals[k + 1] * f
+        slope = (bvals[k + 1] - bvals[k]) / B
+    if j <= g:
+        j = g + 1
+    return j, b0, slope
+
+
+@njit(cache=True, nogil=True)
+def _fill_base(g0, g1, B, bvals, out):
+    """Baseline of samples ``g0 .. g1-1`` into ``out[0:g1-g0]`` (segment-wise)."""
     g = g0
     while g < g1:
-        p = (g - half) / B
-        if p < 0.0:
-            j = min(g1, int(np.ceil(half)))
-            if j <= g:
-                j = g + 1
-            for q in range(g, j):
-                out[q - g0] = bvals[0]
-        elif p >= nb - 1:
-            j = g1
-            for q in range(g, j):
-                out[q - g0] = bvals[nb - 1]
-        else:
-            k = int(p)
-            j = min(g1, int(np.ceil((k + 1) * B + half)))
-            if j <= g:
-                j = g + 1
-            f = p - k
-            b0 = bvals[k] * (1.0 - f) + bvals[k + 1] * f
-            slope = (bvals[k + 1] - bvals[k]) / B
-            for q in range(g, j):
-                out[q - g0] = b0 + slope * (q - g)
+        j, b0, slope = _segment(g, g1, B, bvals)
+        for q in range(g, j):
+            out[q - g0] = b0 + slope * (q - g)
         g = j
 
 
@@ -521,8 +511,6 @@ def _resid_mains3(x, offset, g0, g1, B, bvals, out, sg, ip, cur, prv, k2):
     with 3 mains harmonics by their recurrences (state ``cur``/``prv``, factors
     ``k2``): the arithmetic of :func:`_fill_base`, the residual and the
     recurrence of :func:`event_features`, fused. Returns ``sg * mains`` at ``ip``."""
-    nb = bvals.shape[0]
-    half = (B - 1) / 2.0
     c0_ = cur[0]
     c1_ = cur[1]
     c2_ = cur[2]
@@ -535,32 +523,9 @@ def _resid_mains3(x, offset, g0, g1, B, bvals, out, sg, ip, cur, prv, k2):
     loc_m = 0.0
     g = g0
     while g < g1:
-        p = (g - half) / B
-        lin = False
-        b0 = 0.0
-        slope = 0.0
-        if p < 0.0:
-            j = min(g1, int(np.ceil(half)))
-            if j <= g:
-                j = g + 1
-            b0 = bvals[0]
-        elif p >= nb - 1:
-            j = g1
-            b0 = bvals[nb - 1]
-        else:
-            k = int(p)
-            j = min(g1, int(np.ceil((k + 1) * B + half)))
-            if j <= g:
-                j = g + 1
-            f = p - k
-            b0 = bvals[k] * (1.0 - f) + bvals[k + 1] * f
-            slope = (bvals[k + 1] - bvals[k]) / B
-            lin = True
+        j, b0, slope = _segment(g, g1, B, bvals)
         for q in range(g, j):
-            if lin:
-                base = b0 + slope * (q - g)
-            else:
-                base = b0
+            base = b0 + slope * (q - g)
             mv = 0.0 + c0_
             mv += c1_
             mv += c2_
