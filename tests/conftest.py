@@ -58,6 +58,15 @@ def realdata() -> Path:
     return REALDATA
 
 
+@pytest.fixture(scope="session")
+def tdms(realdata) -> Path:
+    """The real WEC-SPM SECCM scan (TDMS); skips the test when it is absent."""
+    p = realdata / "seccm" / "wecspm_x22500_y-4500.tdms"
+    if not p.exists():
+        pytest.skip(f"{p} absent")
+    return p
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,14 +7,6 @@ from nbtools import seccm
 from nbtools.errors import ParameterError
 
 
-@pytest.fixture(scope="module")
-def tdms(realdata):
-    p = realdata / "seccm" / "wecspm_x22500_y-4500.tdms"
-    if not p.exists():
-        pytest.skip(f"{p} absent")
-    return p
-
-
 def test_landings(tdms):
     ds = seccm.load(tdms)
     # FeedbackType: 1 (first approach), 2 (4 more approaches), 3 (4 retracts).

@@ -11,14 +11,6 @@ from nbtools.errors import NbtoolsWarning, ParameterError
 from nbtools.simulate import seccm_scan
 
 
-@pytest.fixture(scope="module")
-def tdms(realdata):
-    p = realdata / "seccm" / "wecspm_x22500_y-4500.tdms"
-    if not p.exists():
-        pytest.skip(f"{p} absent")
-    return p
-
-
 # ------------------------------------------------------------------ classify
 def test_classify_homogeneous_scan_is_not_split():
     ds, truth = seccm_scan(nx=10, ny=10, n_samples=300, seed=1, coverage=0.0)
