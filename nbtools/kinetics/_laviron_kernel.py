@@ -73,8 +73,6 @@ def laviron_fraction(E, dt, x0, E0, f, ks, alpha, g, nsub):
                 ph = _phi(z) * h  # (1 - e^{-z}) / kt
                 xn = xc * dec + xs * (1.0 - dec) + s * (h - ph)
                 rate = -kt * (xc - xs) * dec + s * (1.0 - dec)
-                if g == 0.0:
-                    break
                 xl = 0.5 * (xc + xn)
             xc = xn
         x[k + 1] = xc
