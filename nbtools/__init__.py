@@ -10,6 +10,8 @@ impact
     Nanoimpact: :func:`nbtools.impact.find_events`, sizing, frequency, false-event rate.
 seccm
     SECCM scans as xarray Datasets: readers, maps, quality labels, classify, per-pixel fits.
+recipes
+    The parameters of each analysis as frozen, validated, JSON-serialisable objects.
 kinetics, batch, stick
     lmfit kinetic models (``kinetics.MODELS``), parallel batch fits, the particle-on-a-stick workflow.
 materials, simulate, units, plotting, dashboards, widgets, errors
@@ -40,9 +42,10 @@ __all__ = [
     "units",
     "plotting",
     "dashboards",
+    "recipes",
 ]
 
-_LAZY = {"io", "impact", "seccm", "kinetics", "materials", "simulate", "widgets", "batch", "stick", "units", "plotting", "dashboards"}
+_LAZY = {"io", "impact", "seccm", "kinetics", "materials", "simulate", "widgets", "batch", "stick", "units", "plotting", "dashboards", "recipes"}
 
 # submodules load on first access (no __dir__: dir(nbtools) stays the default)
 __getattr__ = lazy_module(__name__, submodules=_LAZY)[0]

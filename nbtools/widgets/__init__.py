@@ -8,6 +8,7 @@ Imported on first use so that ``import nbtools`` stays light:
 - :class:`SpikePicker` (:mod:`nbtools.widgets.spike_picker`), :class:`RecoveryPanel` (:mod:`nbtools.widgets.recovery_panel`)
 - :class:`FitPanel` (:mod:`nbtools.widgets.fit_panel`)
 - :class:`PixelSelector` (:mod:`nbtools.widgets.pixel_selector`)
+- :class:`RecipeBar` (:mod:`nbtools.widgets.recipe_bar`): Save / Load recipe buttons
 """
 
 from .._lazy import lazy_module
@@ -23,6 +24,7 @@ _WHERE = {
     "FitPanel": "fit_panel",
     "ParticleOnAStick": "particle_stick",
     "PixelSelector": "pixel_selector",
+    "RecipeBar": "recipe_bar",
 }
 
 __getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)
