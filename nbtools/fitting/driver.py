@@ -1,0 +1,376 @@
+"""fit_batch: one model fitted to many curves by the batched engine, as a table like fit_many's."""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, ParameterError
+from ..kinetics import check_data, get_entry
+from ..kinetics.fitting import check_values
+from ..kinetics.fitting import CORR_LIMIT, RESID_CORR_LIMIT, RESID_MIN_POINTS
+from .backend import array_namespace
+from .lm import AT_BOUND, CONVERGED, FAILED, MAX_ITER, NOT_DETERMINED, STATUS_CODES, least_squares_batch
+from .models import batch_model
+
+__all__ = ["fit_batch", "curves_to_arrays"]
+
+#: curves per engine call on the CPU (fits in the caches; chunks run on a thread pool)
+CPU_CHUNK = 1024
+
+
+def curves_to_arrays(x, Y):
+    """``(X, Y)``: X (m,) when shared else (n, m); Y (n, m); ragged curves NaN-padded."""
+    if isinstance(Y, (list, tuple)):
+        ys = [np.asarray(y, dtype=float).ravel() for y in Y]
+    else:
+        Ya = np.asarray(Y, dtype=float)
+        if Ya.ndim == 1:
+            Ya = Ya[None, :]
+        if Ya.ndim != 2:
+            raise DataError(f"Y must be 2-D (n_curves, n_points), found shape {Ya.shape}")
+        ys = None
+    if ys is None and not isinstance(x, (list, tuple)):
+        X = np.asarray(x, dtype=float)
+        if X.ndim == 1 and X.size != Ya.shape[1]:
+            raise DataError(f"x has {X.size} points but each curve of Y has {Ya.shape[1]}")
+        if X.ndim == 2 and X.shape != Ya.shape:
+            raise DataError(f"x has shape {X.shape} but Y has {Ya.shape}")
+        if Ya.shape[0] == 0:
+            raise DataError("Y holds no curves")
+        return X, Ya
+    if ys is None:
+        ys = list(Ya)
+    xs = [np.asarray(v, dtype=float).ravel() for v in x] if isinstance(x, (list, tuple)) else \
+        [np.asarray(x, dtype=float).ravel()] * len(ys)
+    if not ys:
+        raise DataError("Y holds no curves")
+    if len(xs) != len(ys):
+        raise DataError(f"x describes {len(xs)} curves but Y has {len(ys)}")
+    m = max(len(y) for y in ys)
+    Xp, Yp = np.full((len(ys), m), np.nan), np.full((len(ys), m), np.nan)
+    for k, (a, b) in enumerate(zip(xs, ys)):
+        if a.size != b.size:
+            raise DataError(f"curve {k}: x has {a.size} points but y has {b.size}")
+        Xp[k, :a.size], Yp[k, :b.size] = a, b
+    return Xp, Yp
+
+
+def _template(model, params):
+    """(values, lower, upper, vary, user_values) over the model's parameters, from dict or Parameters."""
+    import lmfit
+
+    pars = model.make_params()
+    user = {}
+    if params is None:
+        pass
+    elif isinstance(params, lmfit.Parameters):
+        for k, p in params.items():
+            if k not in pars:
+                raise ParameterError(f"params has unknown parameter {k!r}; the model has {list(pars)}")
+            if p.expr:
+                raise ParameterError(f"parameter {k!r} has an expression ({p.expr}); the batch engine fits "
+                                     "independent parameters only: use engine='lmfit'")
+            pars[k].set(value=p.value, min=p.min, max=p.max, vary=p.vary)
+    elif isinstance(params, dict):
+        for k, v in params.items():
+            if k not in pars:
+                raise ParameterError(f"params has unknown parameter {k!r}; the model has {list(pars)}")
+            if isinstance(v, dict):
+                if "expr" in v and v["expr"]:
+                    raise ParameterError(f"parameter {k!r} has an expression; use engine='lmfit'")
+                if "min" in v and "max" in v and v["min"] > v["max"]:
+                    raise ParameterError(f"parameter {k!r} has min {v['min']!r} > max {v['max']!r}; swap the bounds")
+                pars[k].set(**{a: v[a] for a in ("value", "min", "max", "vary") if a in v})
+                if "value" in v:
+                    user[k] = float(v["value"])
+            else:
+                pars[k].set(value=float(v))
+                user[k] = float(v)
+    else:
+        raise ParameterError(f"params must be None, a dict or lmfit.Parameters, found {type(params).__name__}")
+    names = list(model.param_names)
+    vals = np.array([pars[n].value for n in names], float)
+    lo = np.array([pars[n].min for n in names], float)
+    hi = np.array([pars[n].max for n in names], float)
+    vary = np.array([bool(pars[n].vary) for n in names])
+    return vals, lo, hi, vary, user
+
+
+def _starting_values(model, bm, X, Y, vals, vary, user, guess):
+    """(n, k) starting values: the model's guess for the varying parameters, then the user's values."""
+    names = list(bm.names)
+    n = Y.shape[0]
+    P0 = np.tile(vals, (n, 1))
+    has_guess = bm.guess is not None or hasattr(model, "guess_values")
+    if guess and has_guess:
+        fixed = {k: vals[j] for j, k in enumerate(names) if k in ("v", "T")}
+        if bm.guess is not None:
+            g = bm.guess(X, Y, fixed)
+        else:
+            g = _loop_guess(model, X, Y, fixed, names)
+        for k, col in g.items():
+            j = names.index(k) if k in names else -1
+            if j >= 0 and vary[j]:
+                col = np.asarray(col, float)
+                P0[:, j] = np.where(np.isfinite(col), col, P0[:, j])
+        for k, v in user.items():
+            P0[:, names.index(k)] = v
+    return P0
+
+
+def _loop_guess(model, X, Y, fixed, names):
+    out = {k: np.full(Y.shape[0], np.nan) for k in names}
+    for i in range(Y.shape[0]):
+        x = X if X.ndim == 1 else X[i]
+        ok = np.isfinite(x) & np.isfinite(Y[i])
+        try:
+            g = model.guess_values(Y[i, ok], x[ok], **fixed)
+        except Exception:  # a failed guess keeps the defaults (as kinetics.fit does)
+            continue
+        for k, v in g.items():
+            if k in out:
+                out[k][i] = v
+    return out
+
+
+def _check_curves(X, Y, entry, xname, nan_policy):
+    """Per-curve reason a curve cannot be fitted ('' when it can), checked as kinetics.check_data does."""
+    n = Y.shape[0]
+    reasons = np.full(n, "", dtype=object)
+    fin = np.isfinite(Y) & (np.isfinite(X) if X.ndim == 2 else np.isfinite(X)[None, :])
+    padded = np.isnan(Y) & ~np.isfinite(np.broadcast_to(X, Y.shape)) if X.ndim == 2 else np.zeros_like(fin)
+    if nan_policy == "raise":
+        nbad = (~fin & ~padded).sum(axis=1)
+        for i in np.flatnonzero(nbad):
+            reasons[i] = (f"DataError: {nbad[i]} points have NaN/Inf in {xname} or y; remove them or pass "
+                          "nan_policy='omit'")
+    if X.ndim == 1:
+        try:
+            check_data(X[np.isfinite(X)], np.arange(np.isfinite(X).sum(), dtype=float), entry=entry, x_name=xname)
+        except DataError as exc:
+            reasons[:] = f"DataError: {exc}"
+            return reasons
+    else:
+        for i in range(n):
+            if reasons[i]:
+                continue
+            ok = fin[i]
+            try:
+                check_data(X[i, ok], np.arange(ok.sum(), dtype=float), entry=entry, x_name=xname)
+            except DataError as exc:
+                reasons[i] = f"DataError: {exc}"
+    cnt = fin.sum(axis=1)
+    ptp = np.max(Y, axis=1, where=fin, initial=-np.inf) - np.min(Y, axis=1, where=fin, initial=np.inf)
+    for i in np.flatnonzero((reasons == "") & (cnt < 3)):
+        reasons[i] = f"DataError: need at least 3 finite points to fit, got {cnt[i]}"
+    for i in np.flatnonzero((reasons == "") & (cnt >= 3) & (ptp == 0)):
+        reasons[i] = f"DataError: y is constant over all {cnt[i]} points: nothing to fit"
+    return reasons
+
+
+def _residual_r1(R, mask):
+    """Lag-1 autocorrelation of each row's residuals over the mask (as kinetics.residual_autocorrelation)."""
+    cnt = mask.sum(axis=1)
+    Rz = np.where(mask, R, 0.0)
+    mean = Rz.sum(axis=1) / np.maximum(cnt, 1)
+    D = np.where(mask, R - mean[:, None], 0.0)
+    ss = (D * D).sum(axis=1)
+    lag = (D[:, 1:] * D[:, :-1]).sum(axis=1)
+    with np.errstate(all="ignore"):
+        r1 = lag / ss
+    return np.where((cnt >= 3) & (ss > 0), r1, np.nan), cnt
+
+
+def fit_batch(model, x, Y, params=None, *, guess=True, weights=None, nan_policy="omit", backend="auto",
+              chunk_size=None, n_workers=None, max_iter=200, index=None):
+    """Fit one model to many curves with the batched Levenberg-Marquardt engine.
+
+    Same problem and same table as :func:`nbtools.batch.fit_many` (model
+    function, bounds, per-curve guess, checks and messages), solved for all
+    curves together: each iteration evaluates the model once for the whole
+    batch (:mod:`nbtools.fitting.models`).
+
+    Parameters
+    ----------
+    model : str or KineticsModel
+        A registry name or model instance.
+    x, Y, params, guess, weights, nan_policy, index
+        As :func:`nbtools.batch.fit_many`; ragged curves (lists) are NaN-padded.
+    backend : {"auto", "numpy", "cupy"}
+        Array library of the engine: "cupy" runs on a GPU (models with an array
+        form: Butler-Volmer, Tafel); "auto" takes CuPy when it is installed, a GPU
+        is present and the model has an array form, NumPy otherwise.
+    chunk_size : int, optional
+        Curves per engine call (CPU default 1024; GPU: all at once).
+    n_workers : int, optional
+        Threads running CPU chunks (default: the cores of this machine).
+    max_iter : int
+        Levenberg-Marquardt iterations per curve.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per curve: each varying parameter and ``<name>_stderr``, ``redchi``,
+        ``chisqr``, ``nfev``, ``success``, ``status`` ("ok", "warning", "failed"),
+        ``message``, and ``fit_status`` (the engine's: converged, max_iter, at_bound,
+        not_determined, failed). ``attrs``: model, engine, backend, units, elapsed_s.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nbtools.kinetics import butler_volmer
+    >>> eta = np.linspace(-0.15, 0.15, 100)
+    >>> Y = np.array([butler_volmer(eta, i0, 0.5) for i0 in (1e-9, 2e-9)])
+    >>> Y = Y + np.random.default_rng(0).normal(0, 1e-12, Y.shape)
+    >>> df = fit_batch("ButlerVolmer", eta, Y)
+    >>> list(df["status"]), bool(np.allclose(df["i0"], [1e-9, 2e-9], rtol=0.02))
+    (['ok', 'ok'], True)
+    """
+    t_start = time.perf_counter()
+    if isinstance(model, str):
+        entry = get_entry(model)
+        model = entry.make_model()
+    else:
+        entry = get_entry(model)
+    if nan_policy not in ("omit", "raise"):
+        raise ParameterError(f"nan_policy must be 'omit' or 'raise', found {nan_policy!r}")
+    if not isinstance(guess, bool):
+        raise ParameterError(f"guess must be True or False, found {guess!r}")
+    bm = batch_model(model)
+    xp, backend_used = array_namespace(backend, gpu_ok=bm.gpu_ok)
+    X, Yarr = curves_to_arrays(x, Y)
+    n = Yarr.shape[0]
+    if index is not None and len(index) != n:
+        raise DataError(f"index has {len(index)} labels for {n} curves")
+    xname = model.independent_vars[0]
+    vals, lo, hi, vary, user = _template(model, params)
+    W = None
+    if weights is not None:
+        W = np.asarray(weights, dtype=float)
+        if W.shape not in ((Yarr.shape[1],), Yarr.shape):
+            raise DataError(f"weights must have shape ({Yarr.shape[1]},) or {Yarr.shape}, found {W.shape}")
+    reasons = _check_curves(X, Yarr, entry, xname, nan_policy)
+    P0 = _starting_values(model, bm, X, Yarr, vals, vary, user, guess)
+    fit_rows = np.flatnonzero(reasons == "")
+    res = _run(bm, P0, X, Yarr, W, lo, hi, vary, fit_rows, xp, backend_used, chunk_size, n_workers, max_iter)
+    df = _table(model, entry, bm, X, Yarr, W, res, fit_rows, reasons, vary, lo, hi, vals, index)
+    units = {p: (model.param_info(p).unit if model.param_info(p) is not None else "")
+             for p in np.asarray(bm.names)[vary]}
+    df.attrs.update(model=entry.name if entry is not None else type(model).__name__, engine="batch",
+                    backend=backend_used, form=bm.form, units=units, scheduler="threads",
+                    n_failed=int((df["status"] == "failed").sum()), elapsed_s=time.perf_counter() - t_start,
+                    source="nbtools.fitting.fit_batch")
+    return df
+
+
+def _run(bm, P0, X, Y, W, lo, hi, vary, rows, xp, backend, chunk_size, n_workers, max_iter):
+    """Engine results for ``rows`` (chunks on a thread pool on the CPU, one call on a GPU)."""
+    if rows.size == 0:
+        return []
+    f = lambda x, P: bm.f(x, P, xp)  # noqa: E731
+    jac = None if bm.jac is None else (lambda x, P, cols: bm.jac(x, P, xp, cols))
+    chunk = chunk_size or (rows.size if backend != "numpy" else CPU_CHUNK)
+    parts = [rows[s:s + chunk] for s in range(0, rows.size, chunk)]
+
+    def one(idx):
+        x = X if X.ndim == 1 else X[idx]
+        w = None if W is None else (W if W.ndim == 1 else W[idx])
+        return idx, least_squares_batch(f, P0[idx], x, Y[idx], jac=jac, lower=lo, upper=hi, free=vary,
+                                        weights=w, max_iter=max_iter, xp=xp)
+
+    workers = n_workers or os.cpu_count() or 1
+    if backend != "numpy" or len(parts) == 1 or workers == 1:
+        return [one(p) for p in parts]
+    with ThreadPoolExecutor(min(workers, len(parts))) as ex:  # NumPy releases the GIL in the array work
+        return list(ex.map(one, parts))
+
+
+def _table(model, entry, bm, X, Y, W, results, rows, reasons, vary, lo, hi, vals, index):
+    names = list(bm.names)
+    fi = np.flatnonzero(vary)
+    n = Y.shape[0]
+    k = len(names)
+    P = np.full((n, k), np.nan)
+    E = np.full((n, k), np.nan)
+    chisqr, redchi = np.full(n, np.nan), np.full(n, np.nan)
+    nfev, code = np.zeros(n, int), np.full(n, FAILED)
+    corr_bad = np.zeros(n, bool)
+    covs = {}
+    for idx, r in results:
+        P[idx], E[idx], chisqr[idx], redchi[idx] = r.params, r.stderr, r.chisqr, r.redchi
+        nfev[idx], code[idx] = r.nfev, r.status
+        for j, i in enumerate(idx):
+            covs[i] = r.covar[j]
+        with np.errstate(all="ignore"):
+            sd = np.sqrt(np.abs(np.diagonal(r.covar, axis1=1, axis2=2)))
+            corr = r.covar / (sd[:, :, None] * sd[:, None, :])
+        off = np.abs(corr) > CORR_LIMIT
+        off[:, np.arange(len(fi)), np.arange(len(fi))] = False
+        corr_bad[idx] = off.any(axis=(1, 2))
+    # residual autocorrelation of the fitted curves (one more model evaluation for the batch)
+    r1 = np.full(n, np.nan)
+    cnt = np.zeros(n, int)
+    if rows.size:
+        x = X if X.ndim == 1 else X[rows]
+        with np.errstate(all="ignore"):
+            R = bm.f(x, np.where(np.isfinite(P[rows]), P[rows], 0.0), np) - Y[rows]
+            if W is not None:
+                R = R * (W if W.ndim == 1 else W[rows])
+        m = np.isfinite(R)
+        r1[rows], cnt[rows] = _residual_r1(R, m)
+    plaus = np.zeros(n, bool)
+    for j, name in enumerate(names):
+        info = model.param_info(name)
+        if info is not None and info.plausible is not None:
+            v = P[:, j]
+            plaus |= np.isfinite(v) & ((v < info.plausible[0]) | (v > info.plausible[1]))
+    ok_code = (code == CONVERGED)
+    resid_bad = (cnt >= RESID_MIN_POINTS) & np.isfinite(r1) & (r1 > RESID_CORR_LIMIT)
+    clean = ok_code & ~corr_bad & ~plaus & ~resid_bad & np.all(np.isfinite(E[:, fi]), axis=1)
+    messages = np.full(n, "", dtype=object)
+    status = np.where(clean, "ok", "warning").astype(object)
+    nbad = (~np.isfinite(Y)).sum(axis=1) - ((~np.isfinite(np.broadcast_to(X, Y.shape))) & np.isnan(Y)).sum(axis=1)
+    for i in np.flatnonzero(~clean):
+        if reasons[i] or code[i] == FAILED:
+            messages[i] = reasons[i] or "FitError: the model gives NaN/Inf at the starting values"
+            status[i] = "failed"
+            continue
+        values = {nm: P[i, j] for j, nm in enumerate(names)}
+        free = {names[j]: (lo[j], hi[j]) for j in fi}
+        cov = covs.get(i)
+        with np.errstate(all="ignore"):
+            sd = np.sqrt(np.abs(np.diag(cov))) if cov is not None else None
+            corr = cov / np.outer(sd, sd) if cov is not None else None
+        msgs = check_values(values, free, corr=corr, errorbars=bool(np.all(np.isfinite(E[i, fi]))),
+                            success=code[i] != MAX_ITER, message=STATUS_CODES[code[i]], model=model, entry=entry,
+                            residual_r1=r1[i], n_residuals=int(cnt[i]))
+        if code[i] == NOT_DETERMINED and np.all(np.isfinite(E[i, fi])):
+            with np.errstate(all="ignore"):
+                rel = E[i, fi] / np.abs(P[i, fi])
+            worst = names[fi[int(np.nanargmax(rel))]]
+            msgs.append(f"parameter {worst!r} is not determined by these data (standard error "
+                        f"{np.nanmax(rel) * 100:.0f} % of its value)")
+        messages[i] = "; ".join(msgs)
+        status[i] = "warning" if msgs else "ok"
+    for i in np.flatnonzero((nbad > 0) & (status != "failed")):
+        messages[i] = f"{nbad[i]} NaN/Inf points omitted" + ("; " + messages[i] if messages[i] else "")
+        status[i] = "warning"
+    cols = {}
+    for j in fi:
+        cols[names[j]] = np.where(status == "failed", np.nan, P[:, j])
+        cols[f"{names[j]}_stderr"] = np.where(status == "failed", np.nan, E[:, j])
+    failed = status == "failed"
+    df = pd.DataFrame(cols, index=pd.Index(index if index is not None else np.arange(n), name="curve"))
+    df["redchi"] = np.where(failed, np.nan, redchi)
+    df["chisqr"] = np.where(failed, np.nan, chisqr)
+    df["nfev"] = np.where(failed, 0, nfev).astype(int)
+    df["success"] = ~failed & (code != MAX_ITER)
+    df["status"] = status
+    df["message"] = messages
+    df["fit_status"] = np.asarray(STATUS_CODES, dtype=object)[code]
+    return df

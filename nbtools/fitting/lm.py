@@ -1,0 +1,384 @@
+"""Batched Levenberg-Marquardt: many independent least-squares problems updated together.
+
+Every curve has its own parameters, bounds, damping and convergence; the model
+and its Jacobian are evaluated for the whole batch at once (one vectorised call
+instead of one Python call per curve), so the per-curve overhead of a fit loop
+disappears. Runs on any array namespace with NumPy's API (NumPy, CuPy).
+
+Conventions follow lmfit / MINPACK: bounds by lmfit's transforms (``sin`` for
+two-sided, ``sqrt`` for one-sided bounds; the parameter never leaves them),
+parameters scaled by their starting magnitude, standard errors from the final
+Jacobian scaled by the reduced chi-square.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["least_squares_batch", "BatchLSQ", "STATUS_CODES"]
+
+#: status of each curve after the fit (``BatchLSQ.status`` holds the index)
+STATUS_CODES = ("converged", "max_iter", "at_bound", "not_determined", "failed")
+CONVERGED, MAX_ITER, AT_BOUND, NOT_DETERMINED, FAILED = range(5)
+
+#: damping: start, factor on an accepted step (divide) and on a rejected one (multiply), give-up level
+LAMBDA0, LAMBDA_DOWN, LAMBDA_UP, LAMBDA_MAX = 1e-2, 3.0, 4.0, 1e16
+#: a small step counts as convergence when the Gauss-Newton model predicts less relative gain than this
+GN_GAIN = 1e-6
+#: internal code of a curve whose damping grew without limit before convergence (reported as max_iter)
+STALLED = MAX_ITER
+#: a value within this fraction of its bounds' span is stuck at the bound
+BOUND_RTOL = 1e-6
+#: a parameter of one sign whose standard error exceeds this fraction of its value is not determined
+MAX_RELATIVE_ERROR = 1.0
+
+
+@dataclass
+class BatchLSQ:
+    """Result of :func:`least_squares_batch` (arrays over curves; NumPy on return).
+
+    Attributes
+    ----------
+    params : ndarray (n, k)
+        Best values of every parameter (fixed ones unchanged).
+    stderr : ndarray (n, k)
+        Standard errors (NaN for fixed parameters or a singular covariance),
+        scaled by the reduced chi-square as lmfit does.
+    covar : ndarray (n, kf, kf)
+        Covariance of the free parameters (same scaling).
+    chisqr, redchi : ndarray (n,)
+        Weighted sum of squared residuals, and divided by ``n_points - kf``.
+    n_points, nfev, niter : ndarray (n,) int
+        Finite points used; model evaluations (a finite-difference Jacobian
+        counts ``kf`` of them); iterations.
+    status : ndarray (n,) int
+        Index into :data:`STATUS_CODES` (converged, max_iter, at_bound,
+        not_determined, failed).
+    message : list of str
+        Per curve: empty when converged, the reason otherwise.
+    free : ndarray (k,) bool
+        Which parameters varied.
+    """
+
+    params: np.ndarray
+    stderr: np.ndarray
+    covar: np.ndarray
+    chisqr: np.ndarray
+    redchi: np.ndarray
+    n_points: np.ndarray
+    nfev: np.ndarray
+    niter: np.ndarray
+    status: np.ndarray
+    free: np.ndarray
+    message: list = field(default_factory=list)
+
+    @property
+    def status_names(self) -> np.ndarray:
+        return np.asarray(STATUS_CODES, dtype=object)[self.status]
+
+
+class _Transform:
+    """lmfit's bound transforms p <-> u on arrays (n, kf), with a per-entry scale."""
+
+    def __init__(self, xp, lo, hi, scale):
+        self.xp = xp
+        self.lo, self.hi, self.sc = lo / scale, hi / scale, scale
+        fin_lo, fin_hi = xp.isfinite(self.lo), xp.isfinite(self.hi)
+        self.both = fin_lo & fin_hi
+        self.low = fin_lo & ~fin_hi
+        self.up = ~fin_lo & fin_hi
+        z = xp.zeros_like(self.lo)
+        self.lo0, self.hi0 = xp.where(fin_lo, self.lo, z), xp.where(fin_hi, self.hi, z)
+
+    def to_u(self, p):
+        xp, q = self.xp, p / self.sc
+        lo, hi = self.lo0, self.hi0
+        arg = xp.clip(2 * (q - lo) / xp.where(self.both, hi - lo, 1.0) - 1, -1, 1)
+        u = xp.where(self.both, xp.arcsin(arg), q)
+        u = xp.where(self.low, xp.sqrt(xp.maximum((q - lo + 1) ** 2 - 1, 0)), u)
+        return xp.where(self.up, xp.sqrt(xp.maximum((hi - q + 1) ** 2 - 1, 0)), u)
+
+    def to_p(self, u):
+        xp, lo, hi = self.xp, self.lo0, self.hi0
+        s = xp.sqrt(u * u + 1)
+        q = xp.where(self.both, lo + (xp.sin(u) + 1) * (hi - lo) / 2, u)
+        q = xp.where(self.low, lo - 1 + s, q)
+        q = xp.where(self.up, hi + 1 - s, q)
+        return q * self.sc
+
+    def dp_du(self, u):
+        xp, lo, hi = self.xp, self.lo0, self.hi0
+        s = xp.sqrt(u * u + 1)
+        d = xp.where(self.both, xp.cos(u) * (hi - lo) / 2, 1.0)
+        d = xp.where(self.low, u / s, d)
+        d = xp.where(self.up, -u / s, d)
+        return d * self.sc
+
+    def take(self, idx):
+        t = object.__new__(_Transform)
+        t.xp = self.xp
+        for name in ("lo", "hi", "sc", "both", "low", "up", "lo0", "hi0"):
+            setattr(t, name, getattr(self, name)[idx])
+        return t
+
+
+def _rows(a, idx):
+    """Rows ``idx`` of a per-curve array; shared (1-D x, weights) arrays pass through."""
+    return a if a is None or a.ndim == 1 else a[idx]
+
+
+def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free=None, weights=None,
+                        max_iter=200, ftol=1e-10, xtol=1e-10, xp=None) -> BatchLSQ:
+    """Fit ``n`` curves at once by Levenberg-Marquardt with per-curve damping and convergence.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, P) -> (n, m)`` model values for parameter rows ``P`` (n, k) and
+        ``x`` (m,) shared or (n, m) per curve (rows of the active curves only).
+    p0 : array (n, k)
+        Starting values (fixed parameters hold their values).
+    x : array (m,) or (n, m)
+        Independent variable; NaN-padded rows for ragged curves.
+    y : array (n, m)
+        Data; NaN where a curve has no point (padding or omitted points).
+    jac : callable, optional
+        ``jac(x, P, cols) -> (n, m, len(cols))`` analytic derivatives of ``fun`` by
+        the free parameters ``cols`` (indices into k); None: forward
+        differences on the internal (bounded) variables, one extra evaluation
+        per free parameter.
+    lower, upper : array (k,) or (n, k), optional
+        Bounds (``-inf``/``inf`` for none).
+    free : array (k,) bool, optional
+        Which parameters vary (default all).
+    weights : array (m,) or (n, m), optional
+        Residual weights (``(f - y) * w``), as lmfit's ``weights``.
+    max_iter : int
+        Iterations per curve.
+    ftol, xtol : float
+        A curve has converged when an accepted step lowers its cost by less than
+        ``ftol`` (relative) or moves its scaled parameters by less than ``xtol``
+        (relative), as MINPACK's tests.
+    xp : module, optional
+        Array namespace (``numpy`` default, ``cupy`` for a GPU).
+
+    Returns
+    -------
+    BatchLSQ
+    """
+    xp = np if xp is None else xp
+    P0 = xp.asarray(p0, dtype=xp.float64)
+    n, k = P0.shape
+    Y = xp.asarray(y, dtype=xp.float64)
+    X = xp.asarray(x, dtype=xp.float64)
+    W = None if weights is None else xp.asarray(weights, dtype=xp.float64)
+    free = np.ones(k, bool) if free is None else np.asarray(free, bool)
+    fi = np.flatnonzero(free)
+    kf = fi.size
+    lo = xp.broadcast_to(xp.asarray(-np.inf if lower is None else lower, dtype=xp.float64), (n, k))[:, fi]
+    hi = xp.broadcast_to(xp.asarray(np.inf if upper is None else upper, dtype=xp.float64), (n, k))[:, fi]
+    mask = xp.isfinite(Y) & (xp.isfinite(X) if X.ndim == 2 else xp.isfinite(X)[None, :])
+    if W is not None:
+        mask &= xp.isfinite(W) if W.ndim == 2 else xp.isfinite(W)[None, :]
+    npts = mask.sum(axis=1)
+    Yz = xp.where(mask, Y, 0.0)
+    # residuals of O(1): tolerances and the damping floor do not depend on the current scale
+    wy = Yz if W is None else Yz * xp.where(mask, W, 0.0)
+    ys = xp.max(xp.abs(wy), axis=1)
+    ys = xp.where(ys > 0, ys, 1.0)
+
+    p_free = P0[:, fi]
+    span = xp.where(xp.isfinite(hi - lo), hi - lo, xp.maximum(xp.abs(p_free), 1e-300))
+    p_free = xp.clip(p_free, lo + 1e-9 * span, hi - 1e-9 * span)
+    scale = xp.where(xp.abs(p_free) > 0, xp.abs(p_free), 1.0)
+    tf = _Transform(xp, lo, hi, scale)
+    U = tf.to_u(p_free)
+    # a start at the middle of two bounds that rounds to u ~ 1e-16 would never move by a relative step
+    U = xp.where(tf.both & (xp.abs(U) < 1e-6), 0.0, U)
+
+    P = P0.copy()
+    P[:, fi] = tf.to_p(U)
+
+    def residual(idx, Pa):
+        with np.errstate(all="ignore"):
+            f = fun(_rows(X, idx), Pa)
+            m = mask[idx]
+            r = f - Y[idx]
+            if W is not None:
+                r = r * _rows(W, idx)
+            r = xp.where(m, r, 0.0) / ys[idx][:, None]
+            bad = ~xp.all(xp.isfinite(r) | ~m, axis=1)
+        return r, bad
+
+    def jac_u(idx, Ua, Pa, ra, tfa):
+        """(n_a, m, kf) Jacobian of the scaled residuals in the internal variables."""
+        m = mask[idx]
+        if jac is not None:
+            with np.errstate(all="ignore"):
+                J = jac(_rows(X, idx), Pa, tuple(fi.tolist())) * tfa.dp_du(Ua)[:, None, :]
+            extra = 0
+        else:
+            J = xp.empty((Ua.shape[0], m.shape[1], kf), dtype=xp.float64)
+            for j in range(kf):
+                h = 1.49e-8 * xp.maximum(xp.abs(Ua[:, j]), 1.0)
+                U2 = Ua.copy()
+                U2[:, j] += h
+                P2 = Pa.copy()
+                P2[:, fi] = tfa.to_p(U2)
+                r2, _ = residual(idx, P2)
+                J[:, :, j] = (r2 - ra) / h[:, None]
+            extra = kf
+            return xp.where(m[:, :, None], J, 0.0), extra
+        if W is not None:
+            J = J * (_rows(W, idx)[:, :, None] if W.ndim == 2 else W[None, :, None])
+        J = xp.where(m[:, :, None] & xp.isfinite(J), J, 0.0) / ys[idx][:, None, None]
+        return J, extra
+
+    allidx = xp.arange(n)
+    r, bad = residual(allidx, P)
+    cost = xp.sum(r * r, axis=1)
+    nfev = xp.ones(n, dtype=xp.int64)
+    niter = xp.zeros(n, dtype=xp.int64)
+    status = xp.full(n, MAX_ITER, dtype=xp.int64)
+    status = xp.where(bad, FAILED, status)
+    status = xp.where(npts <= kf, FAILED, status)
+    lam = xp.full(n, LAMBDA0)
+    J, extra = jac_u(allidx, U, P, r, tf)
+    nfev += extra
+    A = xp.einsum("nmi,nmj->nij", J, J)
+    g = xp.einsum("nmi,nm->ni", J, r)
+    active = xp.flatnonzero(status == MAX_ITER) if kf else allidx[:0]
+    if kf == 0:
+        status = xp.where(status == FAILED, FAILED, CONVERGED)
+    eye = xp.eye(kf)
+    for _ in range(max_iter):
+        if active.size == 0:
+            break
+        a = active
+        Aa, ga = A[a], g[a]
+        d = xp.diagonal(Aa, axis1=1, axis2=2)
+        dfloor = xp.maximum(d, 1e-12 * xp.max(d, axis=1, keepdims=True) + 1e-300)
+        M = Aa + (lam[a][:, None] * dfloor)[:, :, None] * eye
+        with np.errstate(all="ignore"):
+            step = -xp.linalg.solve(M, ga[:, :, None])[:, :, 0]
+        ok_step = xp.all(xp.isfinite(step), axis=1)
+        step = xp.where(ok_step[:, None], step, 0.0)
+        Ut = U[a] + step
+        tfa = tf.take(a)
+        Pt = P[a].copy()
+        Pt[:, fi] = tfa.to_p(Ut)
+        rt, badt = residual(a, Pt)
+        ct = xp.sum(rt * rt, axis=1)
+        nfev[a] += 1
+        niter[a] += 1
+        better = ok_step & ~badt & (ct < cost[a])
+        rel_red = (cost[a] - ct) / xp.maximum(cost[a], 1e-300)
+        rel_step = xp.sqrt(xp.sum(step * step, axis=1)) / (xp.sqrt(xp.sum(Ut * Ut, axis=1)) + xtol)
+        small = better & ((rel_red <= ftol) | (rel_step <= xtol))
+        lam_a = xp.where(better, xp.maximum(lam[a] / LAMBDA_DOWN, 1e-12), lam[a] * LAMBDA_UP)
+        stalled = ~better & (lam_a > LAMBDA_MAX)
+        lam[a] = lam_a
+        acc = a[better]
+        if acc.size:
+            sel = better
+            U[acc] = Ut[sel]
+            P[acc] = Pt[sel]
+            cost[acc] = ct[sel]
+            Jn, extra = jac_u(acc, U[acc], P[acc], rt[sel], tfa.take(xp.flatnonzero(sel)))
+            nfev[acc] += extra
+            A[acc] = xp.einsum("nmi,nmj->nij", Jn, Jn)
+            g[acc] = xp.einsum("nmi,nm->ni", Jn, rt[sel])
+        # a small step is convergence only where the undamped (Gauss-Newton) model sees no
+        # further gain: a tiny step of a heavily damped iteration is not a minimum
+        gain = _gauss_newton_gain(xp, A[a], g[a], cost[a])
+        # at a bound the transform's derivative vanishes and the linear model's gain is not
+        # attainable: a small step there is the constrained minimum
+        gain = xp.where(_near_bound(xp, P[a][:, fi], lo[a], hi[a]), 0.0, gain)
+        done = (small & (gain <= GN_GAIN)) | (gain <= ftol) | (cost[a] <= 1e-30)
+        status[a[done | (stalled & (gain <= GN_GAIN))]] = CONVERGED
+        status[a[stalled & (gain > GN_GAIN)]] = STALLED
+        active = a[~(done | stalled)]
+
+    return _finish(xp, P, U, tf, fi, k, A, cost, ys, npts, nfev, niter, status, lo, hi)
+
+
+def _near_bound(xp, pf, lo, hi, rtol=1e-4):
+    """Curves with a free parameter within ``rtol`` of its bounds' span from a bound."""
+    span = hi - lo
+    tol = xp.where(xp.isfinite(span), rtol * span, 1e-6 * xp.maximum(xp.abs(pf), 1e-300))
+    near = (xp.isfinite(lo) & (pf - lo <= tol)) | (xp.isfinite(hi) & (hi - pf <= tol))
+    return xp.any(near, axis=1)
+
+
+def _gauss_newton_gain(xp, A, g, cost):
+    """Relative cost reduction the undamped linearised model predicts: g^T A^-1 g / cost."""
+    d = xp.diagonal(A, axis1=1, axis2=2)
+    reg = (1e-12 * xp.max(d, axis=1, keepdims=True) + 1e-300)[:, :, None] * xp.eye(A.shape[1])
+    with np.errstate(all="ignore"):
+        s = xp.linalg.solve(A + reg, g[:, :, None])[:, :, 0]
+        gain = xp.sum(g * s, axis=1) / xp.maximum(cost, 1e-300)
+    return xp.where(xp.isfinite(gain), gain, xp.inf)
+
+
+def _finish(xp, P, U, tf, fi, k, A, cost, ys, npts, nfev, niter, status, lo, hi) -> BatchLSQ:
+    """Covariance (lmfit convention), bound and identifiability statuses, NumPy arrays out."""
+    n, kf = P.shape[0], fi.size
+    dof = xp.maximum(npts - kf, 1)
+    chisqr = cost * ys * ys
+    redchi = chisqr / dof
+    covar = xp.full((n, kf, kf), xp.nan)
+    stderr = xp.full((n, k), xp.nan)
+    if kf:
+        with np.errstate(all="ignore"):
+            G = tf.dp_du(U)
+            det_ok = xp.all(xp.isfinite(A), axis=(1, 2))
+            Ainv = xp.full_like(A, xp.nan)
+            good = xp.flatnonzero(det_ok)
+            if good.size:
+                # the inverse of J^T J in the scaled internal variables; singular -> NaN (pinv would hide it)
+                ev = xp.linalg.eigvalsh(A[good])
+                inv_ok = (ev[:, 0] > 0) & (ev[:, 0] > 1e-15 * ev[:, -1])
+                gi = good[inv_ok]
+                if gi.size:
+                    Ainv[gi] = xp.linalg.inv(A[gi])
+            covar = Ainv * G[:, :, None] * G[:, None, :] * (redchi / (ys * ys))[:, None, None]
+            var = xp.diagonal(covar, axis1=1, axis2=2)
+            err = xp.where(var >= 0, xp.sqrt(xp.abs(var)), xp.nan)
+        stderr[:, fi] = err
+        pf = P[:, fi]
+        span = hi - lo
+        tol = xp.where(xp.isfinite(span), BOUND_RTOL * span, 1e-9 * xp.maximum(xp.abs(pf), 1e-300))
+        at_bound = xp.any((xp.isfinite(lo) & (xp.abs(pf - lo) <= tol)) | (xp.isfinite(hi) & (xp.abs(hi - pf) <= tol)),
+                          axis=1)
+        with np.errstate(all="ignore"):
+            rel = err / xp.abs(pf)
+        # a relative error means something only for a parameter of one sign (a charge, a rate
+        # constant), not for a location such as t0 or E0 whose value may be 0
+        one_sign = (xp.isfinite(lo) & (lo >= 0)) | (xp.isfinite(hi) & (hi <= 0))
+        undetermined = xp.any(~xp.isfinite(err) | (one_sign & (rel > MAX_RELATIVE_ERROR)), axis=1)
+        ok = status == CONVERGED
+        status = xp.where(ok & at_bound, AT_BOUND, status)
+        status = xp.where(ok & ~at_bound & undetermined, NOT_DETERMINED, status)
+    out = {name: _np(v) for name, v in dict(params=P, stderr=stderr, covar=covar, chisqr=chisqr, redchi=redchi,
+                                              n_points=npts, nfev=nfev, niter=niter, status=status).items()}
+    free = np.zeros(k, bool)
+    free[fi] = True
+    res = BatchLSQ(free=free, **out)
+    res.message = [_status_message(s) for s in res.status]
+    return res
+
+
+def _status_message(code) -> str:
+    return {CONVERGED: "", MAX_ITER: "the fit did not converge (iteration limit reached, or no step lowered the residuals)",
+            AT_BOUND: "a parameter is stuck at its bound",
+            NOT_DETERMINED: "a parameter is not determined by these data (singular covariance or "
+                            "standard error above 100 %)",
+            FAILED: "the model gives NaN/Inf at the starting values, or too few points"}[int(code)]
+
+
+def _np(a):
+    """A NumPy array from NumPy or CuPy."""
+    get = getattr(a, "get", None)
+    return get() if callable(get) else np.asarray(a)
