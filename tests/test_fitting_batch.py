@@ -160,3 +160,23 @@ def test_property_current_scale(scale, seed):
     assert np.allclose(b["i0"], a["i0"] * scale, rtol=1e-5)
     assert np.allclose(b["alpha"], a["alpha"], rtol=1e-5)
     assert np.allclose(b["i0_stderr"], a["i0_stderr"] * scale, rtol=1e-4)
+
+
+def test_fused_kernel_equals_array_path():
+    """The numba point kernels (one pass, normal equations in place) against the NumPy array path."""
+    from nbtools.fitting import _kernels
+
+    _, _, Y = bv_curves(30, seed=8)
+    Y[3, 5] = np.nan
+    for name, point in (("ButlerVolmer", _kernels.POINTS["bv_point"]), ("Tafel", _kernels.POINTS["tafel_point"])):
+        bm = batch_model(name)
+        p0 = np.tile([1e-9, 0.5, 298.15], (30, 1))
+        kw = dict(lower=[0, 0.05, 1], upper=[np.inf, 0.95, 2000], free=[True, True, False])
+        f = lambda x, P: bm.f(x, P, np)  # noqa: E731
+        jac = lambda x, P, c: bm.jac(x, P, np, c)  # noqa: E731
+        a = least_squares_batch(f, p0, ETA, Y, jac=jac, **kw)
+        b = least_squares_batch(f, p0, ETA, Y, jac=jac, point=point, **kw)
+        assert np.array_equal(a.status, b.status)
+        assert np.allclose(a.params, b.params, rtol=1e-9)
+        assert np.allclose(a.stderr, b.stderr, rtol=1e-6, equal_nan=True)
+        assert np.allclose(a.resid_r1, b.resid_r1, rtol=1e-9, equal_nan=True)

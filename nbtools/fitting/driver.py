@@ -173,17 +173,13 @@ def _check_curves(X, Y, entry, xname, nan_policy):
     return reasons
 
 
-def _residual_r1(R, mask):
-    """Lag-1 autocorrelation of each row's residuals over the mask (as kinetics.residual_autocorrelation)."""
-    cnt = mask.sum(axis=1)
-    Rz = np.where(mask, R, 0.0)
-    mean = Rz.sum(axis=1) / np.maximum(cnt, 1)
-    D = np.where(mask, R - mean[:, None], 0.0)
-    ss = (D * D).sum(axis=1)
-    lag = (D[:, 1:] * D[:, :-1]).sum(axis=1)
-    with np.errstate(all="ignore"):
-        r1 = lag / ss
-    return np.where((cnt >= 3) & (ss > 0), r1, np.nan), cnt
+def _cov_of(covs, i):
+    """Covariance matrix of curve ``i`` from the per-chunk ``(rows, covar)`` list (None if not fitted)."""
+    for idx, cov in covs:
+        j = np.searchsorted(idx, i)
+        if j < idx.size and idx[j] == i:
+            return cov[j]
+    return None
 
 
 def fit_batch(model, x, Y, params=None, *, guess=True, weights=None, nan_policy="omit", backend="auto",
@@ -255,9 +251,12 @@ def fit_batch(model, x, Y, params=None, *, guess=True, weights=None, nan_policy=
         if W.shape not in ((Yarr.shape[1],), Yarr.shape):
             raise DataError(f"weights must have shape ({Yarr.shape[1]},) or {Yarr.shape}, found {W.shape}")
     reasons = _check_curves(X, Yarr, entry, xname, nan_policy)
-    P0 = _starting_values(model, bm, X, Yarr, vals, vary, user, guess)
     fit_rows = np.flatnonzero(reasons == "")
-    res = _run(bm, P0, X, Yarr, W, lo, hi, vary, fit_rows, xp, backend_used, chunk_size, n_workers, max_iter)
+
+    def start(x, y):
+        return _starting_values(model, bm, x, y, vals, vary, user, guess)
+
+    res = _run(bm, start, X, Yarr, W, lo, hi, vary, fit_rows, xp, backend_used, chunk_size, n_workers, max_iter)
     df = _table(model, entry, bm, X, Yarr, W, res, fit_rows, reasons, vary, lo, hi, vals, index)
     units = {p: (model.param_info(p).unit if model.param_info(p) is not None else "")
              for p in np.asarray(bm.names)[vary]}
@@ -268,22 +267,34 @@ def fit_batch(model, x, Y, params=None, *, guess=True, weights=None, nan_policy=
     return df
 
 
-def _run(bm, P0, X, Y, W, lo, hi, vary, rows, xp, backend, chunk_size, n_workers, max_iter):
-    """Engine results for ``rows`` (chunks on a thread pool on the CPU, one call on a GPU)."""
+def _run(bm, start, X, Y, W, lo, hi, vary, rows, xp, backend, chunk_size, n_workers, max_iter):
+    """Engine results for ``rows``, chunk by chunk: on the CPU the fused numba kernels run each
+    chunk on every core; array forms run chunks on a thread pool; a GPU takes all at once."""
     if rows.size == 0:
         return []
     f = lambda x, P: bm.f(x, P, xp)  # noqa: E731
     jac = None if bm.jac is None else (lambda x, P, cols: bm.jac(x, P, xp, cols))
-    chunk = chunk_size or (rows.size if backend != "numpy" else CPU_CHUNK)
+    point = bm.point if backend == "numpy" else None
+    chunk = chunk_size or (rows.size if backend != "numpy" else CPU_CHUNK * (8 if point is not None else 1))
     parts = [rows[s:s + chunk] for s in range(0, rows.size, chunk)]
+    workers = n_workers or os.cpu_count() or 1
 
     def one(idx):
         x = X if X.ndim == 1 else X[idx]
         w = None if W is None else (W if W.ndim == 1 else W[idx])
-        return idx, least_squares_batch(f, P0[idx], x, Y[idx], jac=jac, lower=lo, upper=hi, free=vary,
-                                        weights=w, max_iter=max_iter, xp=xp)
+        y = Y[idx]
+        return idx, least_squares_batch(f, start(x, y), x, y, jac=jac, lower=lo, upper=hi, free=vary,
+                                        weights=w, max_iter=max_iter, xp=xp, point=point)
 
-    workers = n_workers or os.cpu_count() or 1
+    if point is not None:
+        from numba import get_num_threads, set_num_threads
+
+        before = get_num_threads()
+        set_num_threads(max(1, min(workers, before)))
+        try:
+            return [one(p) for p in parts]
+        finally:
+            set_num_threads(before)
     if backend != "numpy" or len(parts) == 1 or workers == 1:
         return [one(p) for p in parts]
     with ThreadPoolExecutor(min(workers, len(parts))) as ex:  # NumPy releases the GIL in the array work
@@ -300,29 +311,21 @@ def _table(model, entry, bm, X, Y, W, results, rows, reasons, vary, lo, hi, vals
     chisqr, redchi = np.full(n, np.nan), np.full(n, np.nan)
     nfev, code = np.zeros(n, int), np.full(n, FAILED)
     corr_bad = np.zeros(n, bool)
-    covs = {}
+    covs = []
     for idx, r in results:
         P[idx], E[idx], chisqr[idx], redchi[idx] = r.params, r.stderr, r.chisqr, r.redchi
         nfev[idx], code[idx] = r.nfev, r.status
-        for j, i in enumerate(idx):
-            covs[i] = r.covar[j]
+        covs.append((idx, r.covar))
         with np.errstate(all="ignore"):
             sd = np.sqrt(np.abs(np.diagonal(r.covar, axis1=1, axis2=2)))
             corr = r.covar / (sd[:, :, None] * sd[:, None, :])
         off = np.abs(corr) > CORR_LIMIT
         off[:, np.arange(len(fi)), np.arange(len(fi))] = False
         corr_bad[idx] = off.any(axis=(1, 2))
-    # residual autocorrelation of the fitted curves (one more model evaluation for the batch)
     r1 = np.full(n, np.nan)
     cnt = np.zeros(n, int)
-    if rows.size:
-        x = X if X.ndim == 1 else X[rows]
-        with np.errstate(all="ignore"):
-            R = bm.f(x, np.where(np.isfinite(P[rows]), P[rows], 0.0), np) - Y[rows]
-            if W is not None:
-                R = R * (W if W.ndim == 1 else W[rows])
-        m = np.isfinite(R)
-        r1[rows], cnt[rows] = _residual_r1(R, m)
+    for idx, r in results:
+        r1[idx], cnt[idx] = r.resid_r1, r.n_points
     plaus = np.zeros(n, bool)
     for j, name in enumerate(names):
         info = model.param_info(name)
@@ -342,7 +345,7 @@ def _table(model, entry, bm, X, Y, W, results, rows, reasons, vary, lo, hi, vals
             continue
         values = {nm: P[i, j] for j, nm in enumerate(names)}
         free = {names[j]: (lo[j], hi[j]) for j in fi}
-        cov = covs.get(i)
+        cov = _cov_of(covs, i)
         with np.errstate(all="ignore"):
             sd = np.sqrt(np.abs(np.diag(cov))) if cov is not None else None
             corr = cov / np.outer(sd, sd) if cov is not None else None

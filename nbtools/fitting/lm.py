@@ -60,6 +60,8 @@ class BatchLSQ:
         Per curve: empty when converged, the reason otherwise.
     free : ndarray (k,) bool
         Which parameters varied.
+    resid_r1 : ndarray (n,)
+        Lag-1 autocorrelation of the final residuals (NaN below 3 points).
     """
 
     params: np.ndarray
@@ -73,6 +75,7 @@ class BatchLSQ:
     status: np.ndarray
     free: np.ndarray
     message: list = field(default_factory=list)
+    resid_r1: np.ndarray = None
 
     @property
     def status_names(self) -> np.ndarray:
@@ -130,7 +133,7 @@ def _rows(a, idx):
 
 
 def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free=None, weights=None,
-                        max_iter=200, ftol=1e-10, xtol=1e-10, xp=None) -> BatchLSQ:
+                        max_iter=200, ftol=1e-10, xtol=1e-10, xp=None, point=None) -> BatchLSQ:
     """Fit ``n`` curves at once by Levenberg-Marquardt with per-curve damping and convergence.
 
     Parameters
@@ -163,6 +166,11 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
         (relative), as MINPACK's tests.
     xp : module, optional
         Array namespace (``numpy`` default, ``cupy`` for a GPU).
+    point : int, optional
+        Number of the model's point function in :mod:`nbtools.fitting._kernels`
+        (the model and its derivatives at one sample); with NumPy, residuals and normal
+        equations are then accumulated in one parallel pass per iteration
+        instead of through arrays (same results).
 
     Returns
     -------
@@ -175,8 +183,9 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
     X = xp.asarray(x, dtype=xp.float64)
     W = None if weights is None else xp.asarray(weights, dtype=xp.float64)
     free = np.ones(k, bool) if free is None else np.asarray(free, bool)
-    fi = np.flatnonzero(free)
-    kf = fi.size
+    fi_np = np.flatnonzero(free)
+    fi = xp.asarray(fi_np)
+    kf = fi_np.size
     lo = xp.broadcast_to(xp.asarray(-np.inf if lower is None else lower, dtype=xp.float64), (n, k))[:, fi]
     hi = xp.broadcast_to(xp.asarray(np.inf if upper is None else upper, dtype=xp.float64), (n, k))[:, fi]
     mask = xp.isfinite(Y) & (xp.isfinite(X) if X.ndim == 2 else xp.isfinite(X)[None, :])
@@ -217,7 +226,7 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
         m = mask[idx]
         if jac is not None:
             with np.errstate(all="ignore"):
-                J = jac(_rows(X, idx), Pa, tuple(fi.tolist())) * tfa.dp_du(Ua)[:, None, :]
+                J = jac(_rows(X, idx), Pa, tuple(fi_np.tolist())) * tfa.dp_du(Ua)[:, None, :]
             extra = 0
         else:
             J = xp.empty((Ua.shape[0], m.shape[1], kf), dtype=xp.float64)
@@ -236,19 +245,48 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
         J = xp.where(m[:, :, None] & xp.isfinite(J), J, 0.0) / ys[idx][:, None, None]
         return J, extra
 
+    fused = point is not None and xp is np
+    if fused:
+        from . import _kernels
+
+        cols = fi_np.astype(np.int64)
+        Wf = np.broadcast_to(1.0, Y.shape) if W is None else np.broadcast_to(W, Y.shape)
+        Wf = np.where(mask, Wf, np.nan)  # points the generic path masks out are skipped
+
+    def cost_of(idx, Pa):
+        """(cost, bad, residuals or None) at parameter rows Pa of curves idx."""
+        if fused:
+            na = idx.size
+            c, bad = np.empty(na), np.zeros(na, np.bool_)
+            _kernels.normal_equations(point, _rows2(X, idx, Y.shape[1]), Y[idx], Wf[idx], Pa, cols,
+                                      np.empty((na, kf)), ys[idx], False, c, np.empty((0, kf, kf)),
+                                      np.empty((0, kf)), bad)
+            return c, bad, None
+        r, bad = residual(idx, Pa)
+        return xp.sum(r * r, axis=1), bad, r
+
+    def normal_of(idx, Ua, Pa, ra, tfa):
+        """(A, g, extra evaluations): J^T J and J^T r in the internal variables."""
+        if fused:
+            na = idx.size
+            A_, g_ = np.empty((na, kf, kf)), np.empty((na, kf))
+            _kernels.normal_equations(point, _rows2(X, idx, Y.shape[1]), Y[idx], Wf[idx], Pa, cols,
+                                      np.ascontiguousarray(tfa.dp_du(Ua)), ys[idx], True, np.empty(na), A_, g_,
+                                      np.zeros(na, np.bool_))
+            return A_, g_, 0
+        J, extra = jac_u(idx, Ua, Pa, ra, tfa)
+        return xp.einsum("nmi,nmj->nij", J, J), xp.einsum("nmi,nm->ni", J, ra), extra
+
     allidx = xp.arange(n)
-    r, bad = residual(allidx, P)
-    cost = xp.sum(r * r, axis=1)
+    cost, bad, r = cost_of(allidx, P)
     nfev = xp.ones(n, dtype=xp.int64)
     niter = xp.zeros(n, dtype=xp.int64)
     status = xp.full(n, MAX_ITER, dtype=xp.int64)
     status = xp.where(bad, FAILED, status)
     status = xp.where(npts <= kf, FAILED, status)
     lam = xp.full(n, LAMBDA0)
-    J, extra = jac_u(allidx, U, P, r, tf)
+    A, g, extra = normal_of(allidx, U, P, r, tf)
     nfev += extra
-    A = xp.einsum("nmi,nmj->nij", J, J)
-    g = xp.einsum("nmi,nm->ni", J, r)
     active = xp.flatnonzero(status == MAX_ITER) if kf else allidx[:0]
     if kf == 0:
         status = xp.where(status == FAILED, FAILED, CONVERGED)
@@ -269,8 +307,7 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
         tfa = tf.take(a)
         Pt = P[a].copy()
         Pt[:, fi] = tfa.to_p(Ut)
-        rt, badt = residual(a, Pt)
-        ct = xp.sum(rt * rt, axis=1)
+        ct, badt, rt = cost_of(a, Pt)
         nfev[a] += 1
         niter[a] += 1
         better = ok_step & ~badt & (ct < cost[a])
@@ -286,10 +323,11 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
             U[acc] = Ut[sel]
             P[acc] = Pt[sel]
             cost[acc] = ct[sel]
-            Jn, extra = jac_u(acc, U[acc], P[acc], rt[sel], tfa.take(xp.flatnonzero(sel)))
+            An, gn, extra = normal_of(acc, U[acc], P[acc], None if rt is None else rt[sel],
+                                      tfa.take(xp.flatnonzero(sel)))
             nfev[acc] += extra
-            A[acc] = xp.einsum("nmi,nmj->nij", Jn, Jn)
-            g[acc] = xp.einsum("nmi,nm->ni", Jn, rt[sel])
+            A[acc] = An
+            g[acc] = gn
         # a small step is convergence only where the undamped (Gauss-Newton) model sees no
         # further gain: a tiny step of a heavily damped iteration is not a minimum
         gain = _gauss_newton_gain(xp, A[a], g[a], cost[a])
@@ -301,7 +339,48 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
         status[a[stalled & (gain > GN_GAIN)]] = STALLED
         active = a[~(done | stalled)]
 
-    return _finish(xp, P, U, tf, fi, k, A, cost, ys, npts, nfev, niter, status, lo, hi)
+    res = _finish(xp, P, U, tf, fi, k, A, cost, ys, npts, nfev, niter, status, lo, hi)
+    res.resid_r1 = _np(_lag1(xp, fun, point if fused else None, X, Y, W, mask, P, Y.shape[1]))
+    return res
+
+
+def _rows2(X, idx, m):
+    """Rows ``idx`` of X as an (n_a, m) array (a shared 1-D x broadcast without copying)."""
+    return np.broadcast_to(X, (idx.size, m)) if X.ndim == 1 else X[idx]
+
+
+def _lag1(xp, fun, point, X, Y, W, mask, P, m):
+    """Lag-1 autocorrelation of each curve's final residuals (NaN below 3 points, or for a
+    residual below 1e-6 of the data: a fit of noise-free data), as kinetics.residual_autocorrelation."""
+    n = Y.shape[0]
+    if point is not None:
+        from . import _kernels
+
+        r1, cnt = np.empty(n), np.empty(n, np.int64)
+        Wf = np.broadcast_to(1.0, Y.shape) if W is None else np.broadcast_to(W, Y.shape)
+        Wf = np.where(mask, Wf, np.nan)
+        _kernels.residual_lag1(point, np.broadcast_to(X, Y.shape), Y, Wf, P, r1, cnt)
+        return r1
+    with np.errstate(all="ignore"):
+        R = fun(X, P) - Y
+        if W is not None:
+            R = R * W
+    m_ = mask & xp.isfinite(R)
+    cnt = m_.sum(axis=1)
+    D = xp.where(m_, R, 0.0)
+    mean = D.sum(axis=1) / xp.maximum(cnt, 1)
+    D = xp.where(m_, R - mean[:, None], 0.0)
+    ss = (D * D).sum(axis=1)
+    # consecutive finite points (NaN points dropped first, as the one-curve function does)
+    order = xp.argsort(~m_, axis=1, kind="stable")
+    Dc = xp.take_along_axis(D, order, axis=1)
+    lag = (Dc[:, 1:] * Dc[:, :-1]).sum(axis=1)
+    yw = xp.where(mask, Y if W is None else Y * W, 0.0)
+    tiny = 1e-6 * xp.max(xp.abs(yw), axis=1)
+    with np.errstate(all="ignore"):
+        r1 = lag / ss
+    ok = (cnt >= 3) & (ss > 0) & (xp.sqrt(ss / xp.maximum(cnt, 1)) > tiny)
+    return xp.where(ok, r1, xp.nan)
 
 
 def _near_bound(xp, pf, lo, hi, rtol=1e-4):
@@ -364,7 +443,7 @@ def _finish(xp, P, U, tf, fi, k, A, cost, ys, npts, nfev, niter, status, lo, hi)
     out = {name: _np(v) for name, v in dict(params=P, stderr=stderr, covar=covar, chisqr=chisqr, redchi=redchi,
                                               n_points=npts, nfev=nfev, niter=niter, status=status).items()}
     free = np.zeros(k, bool)
-    free[fi] = True
+    free[_np(fi)] = True
     res = BatchLSQ(free=free, **out)
     res.message = [_status_message(s) for s in res.status]
     return res

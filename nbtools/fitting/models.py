@@ -44,6 +44,9 @@ class BatchModel:
         None: the model's one-curve ``guess_values`` in a loop.
     form : str
         "array" (any namespace), "broadcast" (NumPy) or "loop" (NumPy, one curve at a time).
+    point : int or None
+        Number of the model's point function in the fused CPU kernels
+        (:data:`nbtools.fitting._kernels.POINTS`).
     """
 
     names: tuple
@@ -51,6 +54,7 @@ class BatchModel:
     jac: Callable | None = None
     guess: Callable | None = None
     form: str = "loop"
+    point: int | None = None
 
     @property
     def gpu_ok(self) -> bool:
@@ -168,8 +172,8 @@ def _i0_alpha_guess(names):
 
 
 _ARRAY_FORMS = {
-    "ButlerVolmer": (_bv_f, _bv_jac),
-    "Tafel": (_tafel_f, _tafel_jac),
+    "ButlerVolmer": (_bv_f, _bv_jac, "bv_point"),
+    "Tafel": (_tafel_f, _tafel_jac, "tafel_point"),
 }
 _I0_GUESS = {"ButlerVolmer", "ButlerVolmerMT", "Tafel", "MarcusHushChidsey", "MarcusHushChidseyZeng"}
 
@@ -248,8 +252,10 @@ def batch_model(model) -> BatchModel:
     names = tuple(model.param_names)
     guess = _i0_alpha_guess(names) if key in _I0_GUESS else None
     if key in _ARRAY_FORMS:
-        f, jac = _ARRAY_FORMS[key]
-        bm = BatchModel(names, f, jac, guess, "array")
+        from . import _kernels
+
+        f, jac, point = _ARRAY_FORMS[key]
+        bm = BatchModel(names, f, jac, guess, "array", _kernels.POINTS[point])
     elif _broadcasts(model, entry):
         bm = BatchModel(names, _broadcast_f(model), None, guess, "broadcast")
     else:
