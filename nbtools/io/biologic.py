@@ -14,8 +14,9 @@ import numpy as np
 from .. import units as _units
 from ..errors import FormatError, ParameterError
 from ..trace import Trace
-from ._common import new_meta, read_table, read_text_lines, trace_from_columns
-from .table import pick_columns
+from ._common import new_meta, read_text_lines, trace_from_columns
+from .table import read_numeric
+from .trace_csv import pick_columns
 
 __all__ = ["read", "sniff", "read_mpr", "sniff_mpr"]
 
@@ -72,7 +73,7 @@ def read(path, *, channel=None, current_unit=None, fs=None) -> Trace:
             header[kv.group(1)] = kv.group(2)
     first = lines[nhead] if len(lines) > nhead else ""
     dec = "," if re.search(r"\d,\d", first) else "."
-    values = read_table(path, skiprows=nhead, sep="\t", decimal=dec, ncols=len(names))
+    values = read_numeric(path, skiprows=nhead, sep="\t", decimal=dec, ncols=len(names))
     ci, ti = pick_columns(names, path=path, channel=channel, exclude=("control", "(q-qo)", "dq", "q charge"))
     cu = current_unit or _units.split_label(names[ci])[1]
     cscale = _units.scale(cu, "current", where=f"{path}, column {names[ci]!r}")

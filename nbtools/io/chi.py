@@ -12,8 +12,9 @@ import re
 from .. import units as _units
 from ..errors import FormatError
 from ..trace import Trace
-from ._common import new_meta, read_table, read_text_lines, trace_from_columns
-from .table import pick_columns
+from ._common import new_meta, read_text_lines, trace_from_columns
+from .table import read_numeric
+from .trace_csv import pick_columns
 
 __all__ = ["read", "sniff"]
 
@@ -72,7 +73,7 @@ def read(path, *, channel=None, current_unit=None, fs=None) -> Trace:
     technique = next((ln for ln in nonblank[:3] if not _KV_EQ.match(ln) and ":" not in ln[:30]), None)
     names = [c.strip() for c in lines[col_line].split(",") if c.strip()]
     ci, ti = pick_columns(names, path=path, channel=channel)
-    values = read_table(path, skiprows=col_line + 1, sep=",", ncols=len(names))
+    values = read_numeric(path, skiprows=col_line + 1, sep=",", ncols=len(names))
     cu = current_unit or _units.split_label(names[ci])[1]
     cscale = _units.scale(cu, "current", where=f"{path}, column {names[ci]!r}")
     tu = _units.split_label(names[ti])[1] if ti is not None else None
