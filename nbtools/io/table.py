@@ -119,7 +119,7 @@ def sniff_layout(lines: list[str], *, delimiter=None, decimal=None):
             n = _numeric_fields(line, sep, dec)
             if not n:
                 continue
-            nxt = [ln for ln in lines[i + 1:i + 6] if ln.strip()]
+            nxt = [ln for ln in lines[i + 1:i + 6] if ln.strip() and not ln.lstrip().startswith(_COMMENT)]
             if all(_numeric_fields(ln, sep, dec) == n for ln in nxt):
                 if best is None or n > best[3]:
                     best = (i, sep, dec, n)

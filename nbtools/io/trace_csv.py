@@ -16,7 +16,7 @@ from ..trace import Trace
 from ._common import new_meta, trace_from_columns
 from .table import column_index, head_table, read_table
 
-__all__ = ["read", "sniff", "pick_columns"]
+__all__ = ["read", "sniff", "pick_columns", "column_scales"]
 
 _TIME_NAMES = re.compile(r"^(t|time|elapsed\s*time|zeit|temps|tiempo|timestamp|time\s*stamp)\b", re.IGNORECASE)
 _CURRENT_NAMES = re.compile(r"^(<?i>?|im|iw|current\s*\d*|curr|strom|courant|i\d|i_\w+|current_\w+)$", re.IGNORECASE)
@@ -58,6 +58,19 @@ def pick_columns(names: list[str], *, path, channel=None, time_column=None, excl
             tc = [i for i, (nm, _) in enumerate(parsed) if _TIME_NAMES.match(nm.strip()) and i != ci]
         ti = tc[0] if tc else None
     return ci, ti
+
+
+def column_scales(names, ci, ti, *, path, current_unit=None):
+    """``(current unit, its factor to A, time unit or None, its factor to s)`` from the column labels.
+
+    ``current_unit`` overrides the current label's unit; without a time column
+    the time factor is 1.
+    """
+    cu, cscale = _units.label_scale(names[ci], "current", override=current_unit, where=f"{path}, column {names[ci]!r}")
+    if ti is None:
+        return cu, cscale, None, 1.0
+    tu, tscale = _units.label_scale(names[ti], "time", where=f"{path}, column {names[ti]!r}")
+    return cu, cscale, tu, tscale
 
 
 def read(path, *, fs=None, channel=None, time_column=None, current_unit=None, time_unit=None,
