@@ -132,7 +132,7 @@ def load(path, *, kind: str | None = None, format: str | None = None, **options)
     >>> rows = "".join(f"{k},{0.1 * k},{k}\\n" for k in range(6))
     >>> _ = open(path, "w").write("Time / s,Potential / V,Current / nA\\n" + rows)
     >>> df = load(path)
-    >>> df.attrs["format"], df["i"].iloc[-1]
+    >>> df.attrs["format"], float(df["i"].iloc[-1])
     ('curve-csv', 5e-09)
     >>> load(path, kind="trace").meta["format"]
     'csv'
