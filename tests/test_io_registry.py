@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 from nbtools import Trace, io
-from nbtools.errors import FormatError, MissingFileError, ParameterError
+from nbtools.errors import FormatError, MissingFileError, ParameterError, UnitsError
 
 IO_DIR = Path(io.__file__).parent
 
@@ -211,9 +211,8 @@ def test_plugin_sniffer_may_take_the_path(tmp_path, monkeypatch):
     p = tmp_path / "a.zz"
     p.write_text("anything")
     assert io.load(p).attrs["format"] == "zz" and seen == [p]
-    with pytest.raises(FormatError, match="format not recognised"):
-        io.load_trace(p)  # other kinds never ask the plug-in
-    assert seen == [p]
+    with pytest.raises(FormatError, match=r"format not recognised.*content says it is a curve \(zz\)"):
+        io.load_trace(p)  # a curve reader is never used for a trace; the error names it
 
 
 # ---------------------------------------------------------------- layering
@@ -307,3 +306,17 @@ def test_old_seccm_names_still_work(tmp_path):
     xr.testing.assert_identical(seccm.read_wecspm_tdms(p, label=False), io.load(p, label=False))
     assert readers.read_netcdf is io.FORMATS["seccm-netcdf"]._mod().read_netcdf
     assert wecspm_tdms.derived_scan_rate(np.linspace(0, 1, 101), np.linspace(0, 10, 101))[0] == pytest.approx(0.1)
+
+
+def test_a_reader_of_the_wrong_kind_says_what_the_file_is(tmp_path):
+    from nbtools import seccm
+
+    ds = io.load(write_columns(tmp_path / "c.csv"), grid=(2, 3), dt=0.01, label=False)
+    nc = seccm.save(ds, tmp_path / "scan.nc")
+    with pytest.raises(UnitsError, match=r"'V'.*override\. The file's content says it is a scan \(seccm-netcdf\)"):
+        io.load_trace(nc)  # the hdf5 trace reader takes any HDF5 file, tries and fails
+    with pytest.raises(ParameterError, match=r"grid=\(ny, nx\).*content says it is a curve \(curve-csv\)"):
+        io.load_scan(write_curve(tmp_path / "cv.csv"))
+    with pytest.raises(FormatError, match=r"unknown SECCM file type.*these\.$"):  # plain text: no hint
+        (tmp_path / "notes.md").write_text("hello\n")
+        io.load_scan(tmp_path / "notes.md")

@@ -57,10 +57,9 @@ def _choose(path, kind, fmt, options) -> ReaderInfo:
     head = b"" if folder else read_head(path)
     text = None if folder else head_text(head)
     ext = "" if folder else path.suffix.lower()
-    scored = [(info.sniff(head, text, path), info) for info in cands]
-    scored = [(s, info) for s, info in scored if s > 0]
-    if scored:  # highest score; ties: the reader taking the options, the extension, then registration order
-        return max(scored, key=lambda si: (si[0], _accepts(si[1], options), ext in si[1].extensions))[1]
+    best = _by_content(path, cands, head, text, options)
+    if best is not None:
+        return best[1]
     by_ext = [i for i in cands if folder or ext in i.extensions]
     if by_ext:
         # a text file no specific reader recognised goes to the generic reader of its kind
@@ -69,8 +68,21 @@ def _choose(path, kind, fmt, options) -> ReaderInfo:
     what = f"unknown SECCM file type {ext or 'none'!r}" if kind == "scan" else "format not recognised"
     raise FormatError(
         f"{path}: {what} ({desc}, extension {ext or 'none'!r}); supported formats: {_supported(cands)}. "
-        "Pass format='<name>' if the file is one of these."
+        f"Pass format='<name>' if the file is one of these{_other_kind(path, kind) or '.'}"
     )
+
+
+def _by_content(path, cands, head, text, options):
+    """(score, reader) of the best sniff, or None when no sniffer recognises the file.
+
+    Highest score; ties go to the reader taking the options, then the extension, then registration order.
+    """
+    ext = "" if path.is_dir() else path.suffix.lower()
+    scored = [(info.sniff(head, text, path), info) for info in cands]
+    scored = [(s, info) for s, info in scored if s > 0]
+    if not scored:
+        return None
+    return max(scored, key=lambda si: (si[0], _accepts(si[1], options), ext in si[1].extensions))
 
 
 def sniff_format(path, *, kind: str | None = None) -> str:
@@ -151,14 +163,31 @@ def load(path, *, kind: str | None = None, format: str | None = None, **options)
         )
     try:
         result = info.read(p, **options)
-    except NbtoolsError:
+    except NbtoolsError as exc:
+        hint = _other_kind(p, kind)
+        if hint:
+            raise type(exc)(f"{str(exc).rstrip('.')}{hint}") from exc
         raise
     except (ValueError, OSError, KeyError, IndexError, EOFError, struct.error, UnicodeDecodeError) as exc:
         raise FormatError(
             f"{p}: could not be read as {info.description} ({type(exc).__name__}: {exc}); "
             f"check that the file is complete, or pass format= (supported: {', '.join(_FORMATS)})"
+            f"{_other_kind(p, kind)}"
         ) from exc
     return _finish(result, info, p)
+
+
+def _other_kind(path, kind) -> str:
+    """When a reader of one kind failed on a file whose content says another kind: a hint naming it."""
+    if kind is None:
+        return ""
+    head = b"" if path.is_dir() else read_head(path)
+    best = _by_content(path, _candidates(None, path.is_dir()), head, None if path.is_dir() else head_text(head), {})
+    if best is None or best[0] < 2 or best[1].kind == kind:  # only a signature or a column layout is a hint
+        return ""
+    other = best[1]
+    return (f". The file's content says it is a {other.kind} ({other.name}): read it with "
+            f"nbtools.io.load_{other.kind}() or nbtools.io.load()")
 
 
 def load_trace(path, *, format: str | None = None, **options):
