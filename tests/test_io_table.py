@@ -99,3 +99,10 @@ def test_column_index_rules():
 def test_column_kinds():
     assert column_kinds(["t/s", "Ewe/V", "<I>/mA", "X (µm)", "cycle number"]) == [
         "time", "potential", "current", "length", None]
+
+
+def test_decimal_comma_shown_only_further_down(tmp_path):
+    """Integers or 1e-05 in the first rows say nothing about the decimal mark; a later row does."""
+    rows = ["1e-05;2"] * 8 + ["0,5;2,25"]
+    t = read_table(_write(tmp_path, "\n".join(rows) + "\n"))
+    assert t.decimal == "," and t.values[-1].tolist() == [0.5, 2.25]

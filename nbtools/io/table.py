@@ -124,8 +124,27 @@ def sniff_layout(lines: list[str], *, delimiter=None, decimal=None):
                 if best is None or n > best[3]:
                     best = (i, sep, dec, n)
         if best is not None:
-            return best
+            return _decimal_from_evidence(best, lines, cands)
     return None
+
+
+_DECIMAL = {",": re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$"), ".": re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")}
+
+
+def _decimal_from_evidence(best, lines, cands):
+    """Switch the decimal mark when the first lines have none ('1e-05;3') and a later number shows it."""
+    first, sep, dec, n = best
+    if sep == ",":
+        return best
+    for line in lines[first:]:
+        for f in _fields(line, sep):
+            found = next((mark for mark, rx in _DECIMAL.items() if rx.match(f)), None)
+            if found is None:
+                continue
+            if found != dec and (sep, found) in cands and _numeric_fields(lines[first], sep, found) == n:
+                return first, sep, found, n
+            return best
+    return best
 
 
 def _labels(line: str, sep: str, ncols: int) -> list[str] | None:
