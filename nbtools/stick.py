@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, FormatError, MissingFileError, NbtoolsWarning, ParameterError
+from .errors import DataError, NbtoolsWarning, ParameterError
 
 __all__ = ["read_curve_csv", "classify_curve", "load_cv_series", "scan_rate", "cv_peak_table", "particle_size",
            "scan_rate_verdict", "split_steps", "pitt_start", "pitt_table", "laviron_table", "truth_comparison",
@@ -34,47 +34,17 @@ def read_curve_csv(path) -> pd.DataFrame:
     """Read a CSV/TSV with time, potential and current columns named with their units.
 
     Headers like ``Time / s``, ``Potential / V``, ``Current / pA`` (also ``E (mV)``,
-    ``I [nA]``); the separator is detected.
+    ``I [nA]``); the separator and decimal mark are detected. A thin call of
+    :func:`nbtools.io.load_curve` (format ``'curve-csv'``).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``t`` (s), ``E`` (V), ``i`` (A); ``attrs``: ``source``, ``columns``.
     """
-    from .units import kind_of, scale, split_label
+    from .io import load_curve
 
-    path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(f"{path}: file not found")
-    try:
-        raw = pd.read_csv(path, sep=None, engine="python", comment="#")
-    except Exception as exc:  # pandas raises many types for bad text
-        raise FormatError(f"{path.name}: not a readable CSV/TSV table ({exc})") from exc
-    found = {}
-    for col in raw.columns:
-        _, unit = split_label(str(col))
-        kind = kind_of(unit) if unit else None
-        if kind in _KINDS and kind not in found:
-            found[kind] = (col, unit)
-    missing = [k for k in _KINDS if k not in found]
-    if missing:
-        raise FormatError(
-            f"{path.name}: found columns {list(map(str, raw.columns))}, but no "
-            f"{' or '.join(missing)} column with a unit; name them like 'Time / s', "
-            f"'Potential / V', 'Current / pA'")
-    out = {}
-    for kind, name in zip(_KINDS, ("t", "E", "i")):
-        col, unit = found[kind]
-        vals = pd.to_numeric(raw[col], errors="coerce").to_numpy(dtype=float)
-        out[name] = vals * scale(unit, kind, where=f"{path.name} column {col!r}")
-    df = pd.DataFrame(out)
-    bad = ~np.isfinite(df.to_numpy()).all(axis=1)
-    if bad.all() or len(df) < 5:
-        raise DataError(f"{path.name}: fewer than 5 numeric rows")
-    if bad.any():
-        df = df[~bad].reset_index(drop=True)
-    df.attrs.update(source=str(path), columns={k: str(v[0]) for k, v in found.items()})
-    return df
+    return load_curve(path, format="curve-csv")
 
 
 def classify_curve(df: pd.DataFrame, *, max_levels=50) -> str:

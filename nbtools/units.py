@@ -1,10 +1,12 @@
 """Unit strings as instruments write them, turned into SI scale factors.
 
-A reader finds labels such as ``'Current / pA'``, ``'I/A'``, ``'current (nA)'``,
-``'<I>/mA'``, ``'Time/sec'`` or ``'[A]'``; :func:`split_label` separates the
-quantity name from the unit and :func:`scale` gives the factor to SI
-(A, s, V). Unknown units raise :class:`nbtools.errors.UnitsError` naming where
-the unit was found, never a silent guess.
+This is the one unit parser of nbtools: every reader (traces, SECCM scans,
+curves) goes through it. A reader finds labels such as ``'Current / pA'``,
+``'I/A'``, ``'current (nA)'``, ``'<I>/mA'``, ``'Time/sec'``, ``'X (um)'`` or
+``'[A]'``; :func:`split_label` separates the quantity name from the unit,
+:func:`scale` gives the factor to SI (A, s, V, m) and :func:`label_scale` does
+both for a column label. Unknown units raise :class:`nbtools.errors.UnitsError`
+naming where the unit was found, never a silent guess.
 
 Examples
 --------
@@ -15,6 +17,8 @@ Examples
 1e-12
 >>> scale("min", "time")
 60.0
+>>> label_scale("X (µm)", "length")
+('µm', 1e-06)
 """
 
 from __future__ import annotations
@@ -23,13 +27,15 @@ import re
 
 from .errors import UnitsError
 
-__all__ = ["CURRENT", "TIME", "POTENTIAL", "UNITS", "normalise", "scale", "split_label", "kind_of"]
+__all__ = ["CURRENT", "TIME", "POTENTIAL", "LENGTH", "UNITS", "normalise", "scale", "split_label", "kind_of",
+           "label_scale"]
 
 CURRENT = {"A": 1.0, "mA": 1e-3, "uA": 1e-6, "nA": 1e-9, "pA": 1e-12, "fA": 1e-15}
 TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "min": 60.0, "h": 3600.0}
 POTENTIAL = {"V": 1.0, "mV": 1e-3, "uV": 1e-6}
-UNITS = {"current": CURRENT, "time": TIME, "potential": POTENTIAL}
-_SI = {"current": "A", "time": "s", "potential": "V"}
+LENGTH = {"m": 1.0, "mm": 1e-3, "um": 1e-6, "nm": 1e-9}
+UNITS = {"current": CURRENT, "time": TIME, "potential": POTENTIAL, "length": LENGTH}
+_SI = {"current": "A", "time": "s", "potential": "V", "length": "m"}
 
 # Spellings seen in exports, mapped to the canonical symbols above.
 _ALIASES = {
@@ -40,7 +46,8 @@ _ALIASES = {
     "mins": "min", "minute": "min", "minutes": "min",
     "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
     "volt": "V", "volts": "V",
-    "na": "nA", "pa": "pA", "fa": "fA", "ua": "uA",
+    "ma": "mA", "na": "nA", "pa": "pA", "fa": "fA", "ua": "uA", "mv": "mV", "uv": "uV",
+    "micron": "um", "microns": "um",
 }
 _MICRO = ("\u00c2\u00b5", "\u00b5", "\u03bc")  # micro sign, Greek mu, UTF-8 micro read as latin-1
 
@@ -70,7 +77,7 @@ def scale(unit: str | None, kind: str, *, where: str = "") -> float:
     ----------
     unit : str
         Unit as found (``'pA'``, ``'µA'``, ``'sec'``, ``'ms'``...).
-    kind : {'current', 'time', 'potential'}
+    kind : {'current', 'time', 'potential', 'length'}
     where : str, optional
         File and column the unit came from, quoted in the error message.
 
@@ -123,6 +130,34 @@ def split_label(label: str) -> tuple[str, str | None]:
         if m:
             return m.group("name").strip(), m.group("unit").strip()
     m = _SUFFIX.match(text)
-    if m and kind_of(m.group("unit")):
+    if m and kind_of(m.group("unit")) and normalise(m.group("unit")) != "m":  # 'time_m' is not metres
         return m.group("name").strip(), m.group("unit")
     return text, None
+
+
+def label_scale(label: str, kind: str, *, default: str | None = None, override: str | None = None,
+                where: str = "") -> tuple[str, float]:
+    """Unit of a column label and its factor to SI: ``(unit, factor)``.
+
+    Parameters
+    ----------
+    label : str
+        Column or channel label as written (``'E (mV)'``, ``'Current1 (A)'``).
+    kind : {'current', 'time', 'potential', 'length'}
+    default : str, optional
+        Unit assumed when the label states none (the caller documents it);
+        without one a label with no unit raises UnitsError.
+    override : str, optional
+        Unit given by the user: wins over the label.
+    where : str, optional
+        File and column, quoted in the error message.
+
+    Examples
+    --------
+    >>> label_scale("I/nA", "current")
+    ('nA', 1e-09)
+    >>> label_scale("E", "potential", default="V")
+    ('V', 1.0)
+    """
+    unit = override or split_label(label)[1] or default
+    return unit, scale(unit, kind, where=where)

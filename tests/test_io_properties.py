@@ -63,3 +63,23 @@ def test_lazy_slice_equals_eager_slice(raw, i0, i1, step):
     a, b = lazy[i0:i1:step], eager[i0:i1:step]
     assert a.is_lazy and len(a) == len(b) and a.fs == b.fs and a.t0 == b.t0
     np.testing.assert_array_equal(a.current, b.current)
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=arrays(np.float64, st.tuples(st.integers(6, 30), st.integers(2, 5)),
+                     elements=st.floats(-1e6, 1e6, allow_nan=False, width=64)),
+       layout=st.sampled_from([(",", "."), ("\t", "."), (";", "."), (";", ","), ("\t", ","), (" ", ".")]),
+       header=st.booleans())
+def test_every_kind_reads_the_same_numbers_from_any_layout(values, layout, header):
+    """One table reader: whatever the delimiter and decimal mark, the numbers come back exactly."""
+    from nbtools.io.table import read_table
+
+    sep, dec = layout
+    labels = [f"c{k}/A" for k in range(values.shape[1])]
+    body = "".join(sep.join(repr(float(v)).replace(".", dec) for v in row) + "\n" for row in values)
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "t.txt"
+        p.write_text((sep.join(labels) + "\n" if header else "") + body, encoding="utf-8")
+        t = read_table(p)
+    np.testing.assert_array_equal(t.values, values)
+    assert t.labelled == header and (t.names == labels) == header

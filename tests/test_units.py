@@ -52,3 +52,33 @@ def test_wrong_kind_is_explained():
         scale(None, "current", where="x.csv")
     with pytest.raises(UnitsError, match="kind"):
         scale("A", "charge")
+
+
+@pytest.mark.parametrize("unit, factor", [("m", 1.0), ("mm", 1e-3), ("um", 1e-6), ("µm", 1e-6), ("nm", 1e-9)])
+def test_length_units(unit, factor):
+    assert scale(unit, "length") == factor
+
+
+@pytest.mark.parametrize("unit, kind, factor", [("mv", "potential", 1e-3), ("ma", "current", 1e-3),
+                                                ("NA", "current", 1e-9), ("V vs. Ref.", "potential", 1.0)])
+def test_lower_case_spellings_of_seccm_exports(unit, kind, factor):
+    assert scale(unit, kind) == factor
+
+
+def test_label_scale_default_override_and_errors():
+    from nbtools.units import label_scale
+
+    assert label_scale("Current1 (A)", "current") == ("A", 1.0)
+    assert label_scale("X (um)", "length") == ("um", 1e-6)
+    assert label_scale("dt(s)", "time") == ("s", 1.0)
+    assert label_scale("E", "potential", default="V") == ("V", 1.0)
+    assert label_scale("I (A)", "current", override="nA") == ("nA", 1e-9)
+    with pytest.raises(UnitsError, match=r"no current unit found in f.csv"):
+        label_scale("I", "current", where="f.csv")
+    with pytest.raises(UnitsError, match="that is a potential unit"):
+        label_scale("I (mV)", "current")
+
+
+def test_suffix_minutes_are_not_metres():
+    assert split_label("time_m") == ("time_m", None)
+    assert split_label("x_um") == ("x", "um")

@@ -1,4 +1,4 @@
-"""Helpers shared by the readers: file checks, numeric tables, time columns, meta."""
+"""Helpers shared by the readers: path checks, file heads, time columns, trace meta."""
 
 from __future__ import annotations
 
@@ -7,26 +7,36 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, FormatError, MissingFileError, ParameterError
+from ..errors import DataError, MissingFileError, ParameterError
 from ..trace import Trace
-from .. import units as _units
 
 HEAD_BYTES = 16384
 
 
-def check_file(path) -> Path:
-    """Path of an existing, non-empty regular file, else a clear error."""
+def check_path(path, *, what: str = "an instrument file", folder: bool | None = False) -> Path:
+    """Path of something that exists, else an error naming it and what was expected.
+
+    ``folder=False``: a non-empty regular file; ``True``: a folder; ``None``: either.
+    """
     try:
         p = Path(os.fspath(path)).expanduser()
     except TypeError:
         raise ParameterError(f"path must be a file path (str or Path), found {type(path).__name__}") from None
     if not p.exists():
-        raise MissingFileError(f"{p}: no such file; expected the path of an instrument file (check the name and folder)")
-    if p.is_dir():
-        raise MissingFileError(f"{p}: is a folder; expected the path of one instrument file")
-    if p.stat().st_size == 0:
-        raise DataError(f"{p}: file is empty (0 bytes); expected a recording")
+        noun = "file" if folder is False else "folder" if folder else "file or folder"
+        raise MissingFileError(f"{p}: no such {noun} (path not found); expected {what} (check the name and folder)")
+    if folder is False and p.is_dir():
+        raise MissingFileError(f"{p}: is a folder; expected the path of {what}")
+    if folder is True and not p.is_dir():
+        raise ParameterError(f"{p}: is a file; expected {what}")
+    if not p.is_dir() and p.stat().st_size == 0:
+        raise DataError(f"{p}: file is empty (0 bytes: no numeric rows or data); expected {what}")
     return p
+
+
+def check_file(path) -> Path:
+    """Path of an existing, non-empty regular file, else a clear error."""
+    return check_path(path, what="one instrument file")
 
 
 def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
@@ -76,65 +86,6 @@ def new_meta(fmt: str, **kw) -> dict:
     }
     meta.update(kw)
     return meta
-
-
-def read_table(path: Path, *, skiprows: int, sep: str, decimal: str = ".", ncols: int | None = None,
-               nrows: int | None = None, usecols=None) -> np.ndarray:
-    """Numeric block of a text file as a 2-D float64 array (pandas C parser).
-
-    Blank rows are skipped; a trailing block of non-numeric lines (a footer)
-    is dropped; any other non-numeric cell raises DataError naming the row.
-    """
-    import pandas as pd
-
-    kw = dict(
-        sep=sep, header=None, skiprows=skiprows, decimal=decimal, engine="c",
-        skip_blank_lines=True, encoding="utf-8", encoding_errors="replace", nrows=nrows,
-    )
-    if usecols is not None:
-        kw["usecols"] = list(usecols)
-    elif ncols is not None:
-        kw["usecols"] = range(ncols)
-    try:
-        df = pd.read_csv(path, dtype=np.float64, **kw)
-    except ValueError:
-        df = pd.read_csv(path, dtype=str, **kw)
-        df = _numeric_or_error(df, path, skiprows)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise FormatError(f"{path}: cannot parse the numeric table after line {skiprows}: {exc}") from None
-    values = df.to_numpy(dtype=np.float64, copy=False)
-    if values.ndim == 2 and values.shape[1]:
-        empty_rows = np.isnan(values).all(axis=1)
-        if empty_rows.any():
-            values = values[~empty_rows]
-        empty_cols = np.isnan(values).all(axis=0) if len(values) else np.zeros(values.shape[1], bool)
-        if empty_cols.any() and ncols is None:
-            values = values[:, ~empty_cols]
-    if values.size == 0:
-        raise DataError(f"{path}: no numeric rows after line {skiprows}; expected columns of numbers")
-    return values
-
-
-def _numeric_or_error(df, path, skiprows):
-    import pandas as pd
-
-    num = df.apply(pd.to_numeric, errors="coerce")
-    bad = num.isna() & df.notna() & (df.apply(lambda c: c.str.strip()) != "")
-    text_cols = bad.mean(axis=0) > 0.5  # a text column (e.g. Gamry 'Over' flags) is not data
-    bad.loc[:, text_cols] = False
-    bad_rows = np.flatnonzero(bad.any(axis=1).to_numpy())
-    if bad_rows.size:
-        n = len(df)
-        first = int(bad_rows[0])
-        # a contiguous run of bad rows at the end is a footer: drop it
-        if bad_rows[-1] == n - 1 and bad_rows.size == n - first:
-            return num.iloc[:first]
-        row = df.iloc[first].tolist()
-        raise DataError(
-            f"{path}: non-numeric value in data row {first + 1} after the header "
-            f"(file line ~{skiprows + first + 1}): {row}; expected numbers only"
-        )
-    return num
 
 
 def check_finite(values: np.ndarray, *, path, what: str) -> None:
@@ -282,9 +233,3 @@ def _positive(value, name, path) -> float:
     if not np.isfinite(v) or v <= 0:
         raise ParameterError(f"{name} must be a positive number, found {value!r} (loading {path})")
     return v
-
-
-def unit_scale(unit, kind, *, path, column, override=None) -> tuple[float, str | None]:
-    """(scale to SI, unit as found or given) for a column; override wins."""
-    found = override if override is not None else unit
-    return _units.scale(found, kind, where=f"{path}, column {column!r}"), found

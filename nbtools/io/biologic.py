@@ -14,8 +14,9 @@ import numpy as np
 from .. import units as _units
 from ..errors import FormatError, ParameterError
 from ..trace import Trace
-from ._common import new_meta, read_table, read_text_lines, trace_from_columns
-from .table import pick_columns
+from ._common import new_meta, read_text_lines, trace_from_columns
+from .table import read_numeric
+from .trace_csv import column_scales, pick_columns
 
 __all__ = ["read", "sniff", "read_mpr", "sniff_mpr"]
 
@@ -38,8 +39,8 @@ def _meta_from_columns(fmt, names, values, ci, ti, cu, tu, header):
                     channel=names[ci], channels=list(names), header=header)
     ei = next((i for i, n in enumerate(names) if n.startswith("Ewe")), None)
     if ei is not None and len(values):
-        unit = _units.split_label(names[ei])[1] or "V"
-        meta["potential"] = float(np.nanmedian(values[:, ei])) * _units.scale(unit, "potential")
+        factor = _units.label_scale(names[ei], "potential", default="V")[1]
+        meta["potential"] = float(np.nanmedian(values[:, ei])) * factor
         meta["potential_source"] = f"median of the {names[ei]} column (measured)"
     return meta
 
@@ -72,12 +73,9 @@ def read(path, *, channel=None, current_unit=None, fs=None) -> Trace:
             header[kv.group(1)] = kv.group(2)
     first = lines[nhead] if len(lines) > nhead else ""
     dec = "," if re.search(r"\d,\d", first) else "."
-    values = read_table(path, skiprows=nhead, sep="\t", decimal=dec, ncols=len(names))
+    values = read_numeric(path, skiprows=nhead, sep="\t", decimal=dec, ncols=len(names))
     ci, ti = pick_columns(names, path=path, channel=channel, exclude=("control", "(q-qo)", "dq", "q charge"))
-    cu = current_unit or _units.split_label(names[ci])[1]
-    cscale = _units.scale(cu, "current", where=f"{path}, column {names[ci]!r}")
-    tu = _units.split_label(names[ti])[1] if ti is not None else None
-    tscale = _units.scale(tu, "time", where=f"{path}, column {names[ti]!r}") if ti is not None else 1.0
+    cu, cscale, tu, tscale = column_scales(names, ci, ti, path=path, current_unit=current_unit)
     meta = _meta_from_columns("biologic-mpt", names, values, ci, ti, cu, tu, header)
     device = next((v for k, v in header.items() if k.lower() == "device"), None)
     if device:
@@ -104,10 +102,7 @@ def read_mpr(path, *, channel=None, current_unit=None, fs=None) -> Trace:
     ci, ti = pick_columns(names, path=path, channel=channel, exclude=("control", "(q-qo)", "dq", "q charge"))
     cols = [np.asarray(data[n], dtype=np.float64) for n in names]
     values = np.column_stack(cols) if cols else np.empty((0, 0))
-    cu = current_unit or _units.split_label(names[ci])[1]
-    cscale = _units.scale(cu, "current", where=f"{path}, column {names[ci]!r}")
-    tu = _units.split_label(names[ti])[1] if ti is not None else None
-    tscale = _units.scale(tu, "time", where=f"{path}, column {names[ti]!r}") if ti is not None else 1.0
+    cu, cscale, tu, tscale = column_scales(names, ci, ti, path=path, current_unit=current_unit)
     header = {"startdate": str(getattr(mpr, "startdate", "")), "enddate": str(getattr(mpr, "enddate", ""))}
     meta = _meta_from_columns("biologic-mpr", names, values, ci, ti, cu, tu, header)
     if ti is None and fs is None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 
-from .. import units as _units
 from ..errors import FormatError
 from ..trace import Trace
-from ._common import new_meta, read_table, read_text_lines, trace_from_columns
-from .table import pick_columns
+from ._common import new_meta, read_text_lines, trace_from_columns
+from .table import read_numeric
+from .trace_csv import column_scales, pick_columns
 
 __all__ = ["read", "sniff"]
 
@@ -72,11 +72,8 @@ def read(path, *, channel=None, current_unit=None, fs=None) -> Trace:
     technique = next((ln for ln in nonblank[:3] if not _KV_EQ.match(ln) and ":" not in ln[:30]), None)
     names = [c.strip() for c in lines[col_line].split(",") if c.strip()]
     ci, ti = pick_columns(names, path=path, channel=channel)
-    values = read_table(path, skiprows=col_line + 1, sep=",", ncols=len(names))
-    cu = current_unit or _units.split_label(names[ci])[1]
-    cscale = _units.scale(cu, "current", where=f"{path}, column {names[ci]!r}")
-    tu = _units.split_label(names[ti])[1] if ti is not None else None
-    tscale = _units.scale(tu, "time", where=f"{path}, column {names[ti]!r}") if ti is not None else 1.0
+    values = read_numeric(path, skiprows=col_line + 1, sep=",", ncols=len(names))
+    cu, cscale, tu, tscale = column_scales(names, ci, ti, path=path, current_unit=current_unit)
     header_dt = _float(header.get("Sample Interval (s)"))
     model = header.get("Instrument Model")
     meta = new_meta(

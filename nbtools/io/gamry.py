@@ -14,7 +14,8 @@ import numpy as np
 from .. import units as _units
 from ..errors import FormatError, ParameterError
 from ..trace import Trace
-from ._common import new_meta, read_table, read_text_lines, trace_from_columns
+from ._common import new_meta, read_text_lines, trace_from_columns
+from .table import read_numeric
 
 __all__ = ["read", "sniff", "read_xy", "sniff_xy"]
 
@@ -118,7 +119,7 @@ def read(path, *, curve=None, channel=None, current_unit=None, fs=None) -> Trace
         next((i for i in valid if _units.kind_of(unit_row[i]) == "time"), None)
     vi = next((i for i in valid if labels[i] == "Vf"), None)
     use = sorted({i for i in (ci, ti, vi) if i is not None})
-    block = read_table(path, skiprows=line + 3, sep="\t", decimal=dec, nrows=nrows, usecols=use)
+    block = read_numeric(path, skiprows=line + 3, sep="\t", decimal=dec, nrows=nrows, usecols=use)
     values = np.full((block.shape[0], len(cols)), np.nan)
     values[:, use] = block
     cu = current_unit or unit_row[ci].strip()
@@ -167,7 +168,7 @@ def read_xy(path, *, fs=None, channel=None) -> Trace:
         raise ParameterError(f"{path}: a Gamry XY export has one current column, 'I'; found channel={channel!r}")
     lines = read_text_lines(path, 3)
     curve = lines[1].strip() if len(lines) > 1 else ""
-    values = read_table(path, skiprows=2, sep="\t", ncols=2)
+    values = read_numeric(path, skiprows=2, sep="\t", ncols=2)
     meta = new_meta(
         "gamry-xy",
         instrument="Gamry (Echem Analyst XY export)",

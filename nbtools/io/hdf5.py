@@ -18,7 +18,7 @@ import numpy as np
 from .. import units as _units
 from ..errors import FormatError, ParameterError
 from ..trace import Trace
-from ._common import check_finite, new_meta, trace_from_columns
+from ._common import new_meta, trace_from_columns
 
 __all__ = ["read", "sniff"]
 

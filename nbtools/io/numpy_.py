@@ -15,7 +15,7 @@ import numpy as np
 from .. import units as _units
 from ..errors import FormatError, ParameterError
 from ..trace import Trace
-from ._common import _positive, check_finite, new_meta, trace_from_columns
+from ._common import _positive, new_meta, trace_from_columns
 
 __all__ = ["read_npy", "read_npz", "sniff_npy", "sniff_npz"]
 
