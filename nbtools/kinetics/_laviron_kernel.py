@@ -11,7 +11,7 @@ with the rate factors updated by products (about 6x fewer transcendental calls).
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -128,3 +128,152 @@ def _fraction_linear(E, dt, x0, E0, f, ks, alpha, nsub):
         x[k + 1] = xc
         r[k + 1] = rate
     return x, r
+
+
+# --------------------------------------------------------------------------- g = 0, high order
+# For g = 0 the equation is linear: dx/dt = -k(t) (x - x_eq(t)) with k = a + b and
+# x_eq = 1 / (1 + e^phi), phi = f (E - E0). Along a step where E is linear in time the
+# integral K of k is known in closed form, and with u = K(t1) - K(t) the exact solution is
+#     x1 = x0 e^{-D} + int_0^D x_eq(t(u)) e^{-u} du,      D = K(t1) - K(t0).
+# The integrand x_eq(t(u)) is smooth in u in the reversible (stiff, D >> 1) and in the
+# irreversible (D << 1) limit alike; a cubic Hermite interpolant from its values and
+# slopes at both ends (slope d x_eq/du = x_eq (1 - x_eq) f dE/dt / k) is integrated
+# against e^{-u} exactly. Error ~ 1e-6 of the peak current at 2 mV steps (the
+# first-order scheme above: 0.2 % at 0.1 mV), see tests/test_kinetics_insertion.py.
+
+_GL3_T = (0.5 - 0.3872983346207417, 0.5, 0.5 + 0.3872983346207417)
+_GL3_W = (5.0 / 18.0, 8.0 / 18.0, 5.0 / 18.0)
+
+
+@njit(cache=True)
+def _hermite_int(p0, m0, p1, m1, D, e):
+    """int_0^D p(u) e^{-u} du for the cubic p with p(0)=p0, p'(0)=m0, p(D)=p1, p'(D)=m1;
+    ``e`` = exp(-D)."""
+    if D > 0.05:
+        iD = 1.0 / D
+        dp = (p1 - p0) * iD
+        c2 = (3.0 * dp - 2.0 * m0 - m1) * iD
+        c3 = (m0 + m1 - 2.0 * dp) * iD * iD
+        q0 = 1.0 - e
+        q1 = q0 - D * e
+        q2 = 2.0 * q1 - D * D * e
+        q3 = 3.0 * q2 - D * D * D * e
+        return p0 * q0 + m0 * q1 + c2 * q2 + c3 * q3
+    # small D: 3-point Gauss-Legendre (exact for the cubic times a quintic), e^{-tD} by its series
+    s = 0.0
+    for k in range(3):
+        t = _GL3_T[k]
+        t2 = t * t
+        t3 = t2 * t
+        p = ((2.0 * t3 - 3.0 * t2 + 1.0) * p0 + (t3 - 2.0 * t2 + t) * D * m0
+             + (3.0 * t2 - 2.0 * t3) * p1 + (t3 - t2) * D * m1)
+        z = t * D
+        ez = 1.0 - z * (1.0 - z / 2.0 * (1.0 - z / 3.0 * (1.0 - z / 4.0 * (1.0 - z / 5.0 * (1.0 - z / 6.0)))))
+        s += _GL3_W[k] * p * ez
+    return s * D
+
+
+@njit(cache=True)
+def _e1(z):
+    # expm1(z) / z, stable near 0
+    if abs(z) < 1e-5:
+        return 1.0 + 0.5 * z + z * z / 6.0
+    return math.expm1(z) / z
+
+
+@njit(cache=True)
+def _factors(dE, m, f, alpha):
+    """Per-substep growth factors of the rate terms and their integrals for a step dE in m substeps."""
+    h = f * dE / m
+    return h, math.exp(alpha * h), math.exp(-(1.0 - alpha) * h), _e1(alpha * h), _e1(-(1.0 - alpha) * h)
+
+
+@njit(cache=True)
+def _rate_terms(E, E0, f, alpha):
+    u0 = f * (E - E0)
+    return (math.exp(min(max(alpha * u0, -700.0), 700.0)),
+            math.exp(min(max(-(1.0 - alpha) * u0, -700.0), 700.0)))
+
+
+@njit(cache=True)
+def _advance(xc, A, B, dt, m, ks, h, ra, rb, ea, eb):
+    """State, rate and end rate terms after one sample interval of duration dt in m substeps
+    (A, B: e^{alpha u}, e^{-(1-alpha) u} at its start)."""
+    ht = dt / m
+    kh = ks * ht
+    cs = h / ht / ks  # (d phi / dt) / ks
+    # x_eq = B / (A + B); its slope in u is x_eq (1 - x_eq) (d phi/dt) / k = cs A B / (A + B)^3
+    inv = 1.0 / (A + B)
+    xe0 = B * inv
+    s0 = cs * A * B * inv * inv * inv
+    for _ in range(m):
+        A1 = A * ra
+        B1 = B * rb
+        D = kh * (A * ea + B * eb)
+        inv = 1.0 / (A1 + B1)
+        xe1 = B1 * inv
+        s1 = cs * A1 * B1 * inv * inv * inv
+        e = math.exp(-D)
+        xc = xc * e + _hermite_int(xe1, s1, xe0, s0, D, e)
+        A, B, xe0, s0 = A1, B1, xe1, s1
+    return xc, -ks * (A + B) * (xc - xe0), A, B
+
+
+@njit(cache=True)
+def _run_g0(E, last, v, E0, f, ks, alpha, max_step, average, out):
+    """Fill out[1..last] with dx/dt along E[0..last] (uniform-step factors reused)."""
+    xc = 1.0 / (1.0 + math.exp(min(max(f * (E[0] - E0), -700.0), 700.0)))
+    A, B = _rate_terms(E[0], E0, f, alpha)
+    prev_dE, prev_m = math.nan, -1
+    h = ra = rb = ea = eb = 0.0
+    out[0] = 0.0
+    for k in range(last):
+        dE = E[k + 1] - E[k]
+        dt = abs(dE) / v
+        if dt <= 0.0:  # repeated sample (no time passes): same state, same rate
+            out[k + 1] = out[k]
+            continue
+        m = max(1, int(math.ceil(abs(dE) / max_step)))
+        # printed potentials differ in the last digits from sample to sample: a step within
+        # 1e-9 of the previous one reuses its factors (potential error < 1e-9 of a step)
+        if m != prev_m or abs(dE - prev_dE) > 1e-9 * abs(dE):
+            h, ra, rb, ea, eb = _factors(dE, m, f, alpha)
+            prev_dE, prev_m = dE, m
+            # rate terms afresh at each new step size (no drift of the products)
+            A, B = _rate_terms(E[k], E0, f, alpha)
+        xn, rate, A, B = _advance(xc, A, B, dt, m, ks, h, ra, rb, ea, eb)
+        out[k + 1] = (xn - xc) / dt if average else rate
+        xc = xn
+    return xc
+
+
+@njit(cache=True)
+def rate_g0(E, v, E0, f, ks, alpha, max_step, average):
+    """dx/dt of one couple (g = 0) along the programme ``E`` from equilibrium at E[0]:
+    at each sample (``average`` False) or averaged over the interval ending there."""
+    out = np.zeros(E.size)
+    if E.size > 1:
+        _run_g0(E, E.size - 1, v, E0, f, ks, alpha, max_step, average, out)
+    return out
+
+
+@njit(parallel=True, cache=True)
+def unit_rates_g0(E, v, f, E0, ks, alpha, max_step, average, out):
+    """:func:`rate_g0` of many couples at once (rows in parallel).
+
+    ``E`` (n, m): each row a potential programme in time order (NaN-padded at the
+    end); per-row ``E0``, ``ks``, ``alpha``; ``out`` (n, m) gets NaN past a row's end.
+    """
+    n, mm = E.shape
+    for i in prange(n):
+        row = E[i]
+        last = 0
+        while last + 1 < mm and math.isfinite(row[last + 1]):
+            last += 1
+        for j in range(last + 1, mm):
+            out[i, j] = math.nan
+        if not math.isfinite(row[0]):
+            for j in range(mm):
+                out[i, j] = math.nan
+            continue
+        _run_g0(row, last, v, E0[i], f, ks[i], alpha[i], max_step, average, out[i])
