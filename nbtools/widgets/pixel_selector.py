@@ -7,18 +7,9 @@ selection and named groups of pixels. Every number comes from
 :func:`~nbtools.seccm.classify`, :func:`~nbtools.seccm.stats.curve_stats`,
 :func:`~nbtools.seccm.group_summary`, :func:`~nbtools.seccm.export_groups`);
 the drawing is :class:`~nbtools.widgets.map_view.MapView` and
-:class:`~nbtools.widgets.curve_view.CurveView`. Everything the buttons do is
-a method a script or test can call:
-
-- ``PixelSelector(ds, map=None, *, groups=('particle', 'substrate'), recipe=None, params=None)``
-- traits ``recipe`` (read/write), ``selection``, ``group_masks``, ``map`` (shown), ``mask`` (last
-  classify result), ``include_failed``, ``mark_failed``, ``show_groups``
-- ``.select(indices)``, ``.add_to_group(name)``, ``.remove_from_group(name)``, ``.clear_group(name)``,
-  ``.new_group(name)``, ``.set_group(name, mask)``, ``.auto_classify(**settings)``, ``.show_map(name)``,
-  ``.add_map(name, dataarray)``, ``.map_values(name)``
-- ``.groups`` (name -> boolean DataArray (y, x)), ``.group_names``, ``.params`` / ``.set_params``
-- ``.summary()`` (DataFrame per group), ``.export(folder)``
-- ``.widget`` (root ipywidget), ``.status`` (ErrorDisplay), ``.source`` (pixel centres carrying the selection)
+:class:`~nbtools.widgets.curve_view.CurveView`; the panels (groups, table,
+export, state) are in :mod:`nbtools.widgets.selector_panels`. Everything the
+buttons do is a method a script or test can call (see :class:`PixelSelector`).
 """
 
 from __future__ import annotations
@@ -34,17 +25,17 @@ import xarray as xr
 from .. import seccm
 from ..errors import NbtoolsWarning, ParameterError
 from ..plotting import current_display_unit
-from ..seccm.export import export_groups
 from ..recipes import Recipe
+from ..seccm.export import export_groups
 from ..seccm.recipe import AnalysisRecipe, MapRecipe
 from ..seccm.registry import MAPS, resolve_map
 from ..seccm.stats import curve_stats
 from .curve_view import CurveView, pick_rows
 from .display import ErrorDisplay, bokeh_widget
 from .map_options import ClassifyOptions, MapOptions
-from .map_view import GROUP_COLORS, MapView, display_scale, map_plot, outline_segments, robust_limits
-from .selector_panels import export_controls, export_selection, group_controls, restore_params, selector_params, \
-    summary_html
+from .map_view import GROUP_COLORS, MapView, map_plot, outline_segments, robust_limits
+from .selector_panels import (classify_text, export_controls, export_selection, group_controls, restore_params,
+                              selection_text, selector_params, summary_html, typical_current)
 from .traits import PixelIndices, Result
 
 __all__ = ["PixelSelector", "MAPS", "export_groups", "map_plot", "outline_segments", "robust_limits"]
@@ -105,15 +96,15 @@ class PixelSelector(traitlets.HasTraits):
 
         seccm.layout.validate(ds)
         self.ds, self.max_curves, self.panels = ds, int(max_curves), tuple(panels)
-        self.status = ErrorDisplay()
+        self.status, self.overlay, self._widget = ErrorDisplay(), None, None
         self.last_response_s, self.last_tap = float("nan"), None
         self._cur, self._pot = np.asarray(ds.current.values), np.asarray(ds.potential.values)
         self._status = np.asarray(ds.status.values).astype(str)
         self._landed, self._has_data = self._status == "landed", self._status != "empty"
-        self.cur_unit, self.cur_scale = current_display_unit(self._typical_current())
+        big = typical_current(self._cur, self._landed)
+        self.cur_unit, self.cur_scale = current_display_unit(big)
         lo, hi = seccm.layout.potential_range(ds)
-        self.defaults = {"potential": round((lo + hi) / 2, 4),
-                         "onset_current": 0.1 * self._typical_current() or 1e-12}
+        self.defaults = {"potential": round((lo + hi) / 2, 4), "onset_current": 0.1 * big or 1e-12}
         super().__init__(recipe=AnalysisRecipe.coerce(recipe))
         self.colors, self._maps, self._custom, self._stats = {}, {}, {}, {}
         self.map_view = MapView(ds)
@@ -138,14 +129,7 @@ class PixelSelector(traitlets.HasTraits):
         self.overlay = ImageOverlay(self, image=image)
         if params is not None:
             self.set_params(params)
-        self._widget = None
         curve_stats(self._cur, np.zeros(1, dtype=np.int64))  # compile the kernel now, not on first click
-
-    def _typical_current(self):
-        good = np.flatnonzero(self._landed)
-        sample = self._cur[good[:: max(1, good.size // 400)]] if good.size else self._cur[:1]
-        with np.errstate(invalid="ignore"):
-            return float(np.nanpercentile(np.abs(sample), 99.5)) if np.isfinite(sample).any() else 0.0
 
     @traitlets.validate("recipe")
     def _valid_recipe(self, proposal):
@@ -259,15 +243,7 @@ class PixelSelector(traitlets.HasTraits):
         self._stats["selection"] = (use, curve_stats(self._cur, use)) if use.size else None
         self._draw_means()
         self.last_response_s = time.perf_counter() - t0
-        n_fail = rows.size - use.size
-        if rows.size == 0:
-            self.selection_info.value = "<i>No pixel selected.</i>"
-        else:
-            extra = f", {n_fail} failed left out" if n_fail else ""
-            more = f" (showing {len(shown)} of them)" if use.size > len(shown) else ""
-            self.selection_info.value = (f"<b>Selection: {rows.size} pixels</b> ({use.size} used{extra}){more}. "
-                                         f"<span style='color:#777'>updated in {self.last_response_s * 1e3:.0f} ms"
-                                         "</span>")
+        self.selection_info.value = selection_text(rows.size, use.size, len(shown), self.last_response_s)
 
     def _draw_means(self):
         items = []
@@ -326,18 +302,18 @@ class PixelSelector(traitlets.HasTraits):
 
     def add_to_group(self, name):
         """Add the selected pixels to group ``name``."""
-        g = self._group(name)
         if self.selection.size == 0:
             self.status.warning("Nothing selected: select pixels on the map first (click, box or lasso).")
             return
-        g[self.selection] = True
-        self._set_masks(**{name: g})
-        self.status.info(f"{name}: {int(g.sum())} pixels")
+        self._put(name, True)
 
     def remove_from_group(self, name):
         """Take the selected pixels out of group ``name``."""
+        self._put(name, False)
+
+    def _put(self, name, value):
         g = self._group(name)
-        g[self.selection] = False
+        g[self.selection] = value
         self._set_masks(**{name: g})
         self.status.info(f"{name}: {int(g.sum())} pixels")
 
@@ -375,16 +351,8 @@ class PixelSelector(traitlets.HasTraits):
                 self.new_group(name)
         self._set_masks(particle=part, substrate=~part)
         self.mask = mask
-        if not mask.attrs["split"]:  # classify declined: too few pixels or one population
-            note = mask.attrs.get("note") or "; ".join(str(w.message) for w in caught)
-            self.status.warning(f"Auto (classify): no particle/substrate split. {note}")
-            return mask
-        thr = mask.attrs["threshold"]
-        label, scale = display_scale(str(mask.attrs.get("threshold_units", "")), [thr])
-        how = "Otsu threshold" if r.threshold == "otsu" else "threshold"
-        self.status.info(f"Auto (classify): particle: {int(part.sum())} pixels, substrate: {int((~part).sum())} "
-                         f"pixels ({how} {thr * scale:.3g} {label} on the {mask.attrs['activity']} map; "
-                         "failed landings take their neighbours' label).")
+        text = classify_text(mask, part, caught)
+        (self.status.info if mask.attrs["split"] else self.status.warning)(text)
         return mask
 
     def _refresh_groups(self):

@@ -20,7 +20,39 @@ from ..seccm.registry import ALIASES, MAPS
 from .map_view import display_scale
 
 __all__ = ["group_controls", "export_controls", "summary_html", "selector_params", "restore_params",
-           "export_selection", "layout"]
+           "export_selection", "layout", "selection_text", "classify_text", "typical_current"]
+
+
+def typical_current(current, landed):
+    """A large current of the landed curves (99.5th percentile of |i| of up to ~400 of them): the display unit."""
+    good = np.flatnonzero(landed)
+    sample = current[good[:: max(1, good.size // 400)]] if good.size else current[:1]
+    with np.errstate(invalid="ignore"):
+        return float(np.nanpercentile(np.abs(sample), 99.5)) if np.isfinite(sample).any() else 0.0
+
+
+def selection_text(n_selected, n_used, n_drawn, seconds):
+    """The line under the map: how many pixels are selected, used and drawn."""
+    if n_selected == 0:
+        return "<i>No pixel selected.</i>"
+    n_fail = n_selected - n_used
+    extra = f", {n_fail} failed left out" if n_fail else ""
+    more = f" (showing {n_drawn} of them)" if n_used > n_drawn else ""
+    return (f"<b>Selection: {n_selected} pixels</b> ({n_used} used{extra}){more}. "
+            f"<span style='color:#777'>updated in {seconds * 1e3:.0f} ms</span>")
+
+
+def classify_text(mask, part, caught):
+    """The status line after Auto (classify): the split made, or why none was."""
+    if not mask.attrs["split"]:  # classify declined: too few pixels or one population
+        note = mask.attrs.get("note") or "; ".join(str(w.message) for w in caught)
+        return f"Auto (classify): no particle/substrate split. {note}"
+    thr = mask.attrs["threshold"]
+    label, scale = display_scale(str(mask.attrs.get("threshold_units", "")), [thr])
+    how = "Otsu threshold" if mask.attrs["recipe"].threshold == "otsu" else "threshold"
+    return (f"Auto (classify): particle: {int(part.sum())} pixels, substrate: {int((~part).sum())} pixels "
+            f"({how} {thr * scale:.3g} {label} on the {mask.attrs['activity']} map; failed landings take their "
+            "neighbours' label).")
 
 
 def _box(description, width, **kw):
