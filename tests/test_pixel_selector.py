@@ -485,3 +485,90 @@ def test_auto_classify_on_a_homogeneous_scan_says_why_it_did_not_split():
     sel.auto_classify()
     assert "no particle/substrate split" in sel.status.value
     assert "particle: 0 pixels" not in sel.status.value
+
+
+# ------------------------------------------------------------------ recipes (issue 9)
+@pytest.fixture(scope="module")
+def scan20():
+    return seccm_scan(nx=20, ny=20, n_samples=300, seed=3)
+
+
+def test_auto_classify_honours_the_window(scan20):
+    """Was: the widget passed its cached whole-sweep charge map, so window= was silently ignored."""
+    ds, _ = scan20
+    w = (3.9, 4.1)
+    with_window, without = seccm.classify(ds, window=w), seccm.classify(ds)
+    assert (with_window.values != without.values).sum() > 10  # the window matters on this scan
+    sel = PixelSelector(ds)
+    mask = sel.auto_classify(window=w)
+    np.testing.assert_array_equal(sel.groups["particle"].values, with_window.values)
+    np.testing.assert_array_equal(sel.groups["substrate"].values, ~with_window.values)
+    assert sel.recipe.classify.window == w and mask.attrs["recipe"] == sel.recipe.classify
+    xr.testing.assert_identical(sel.mask, with_window)
+    assert sel.classify_options.window.use.value and sel.classify_options.window.low.value == 3.9
+    # the window box drives the same recipe: the button then classifies in it
+    sel.classify_options.window.use.value = False
+    sel.auto_button.click()
+    np.testing.assert_array_equal(sel.groups["particle"].values, without.values)
+
+
+def test_auto_classify_on_peak_height_and_on_the_map_shown(scan20):
+    ds, _ = scan20
+    sel = PixelSelector(ds)
+    sel.classify_options.activity.value = "peak_current"
+    sel.auto_button.click()
+    np.testing.assert_array_equal(sel.groups["particle"].values, seccm.classify(ds, activity="peak_current").values)
+    sel.show_map("peak_prominence")
+    sel.auto_classify(activity="given")
+    np.testing.assert_array_equal(sel.groups["particle"].values, seccm.classify(ds, sel.map).values)
+    assert "peak height" in sel.status.value
+
+
+def test_recipe_read_write_moves_the_map_and_controls(sel, scan):
+    ds, _ = scan
+    sel.recipe = seccm.MapRecipe(map="current_at", potential=4.1, branch="cathodic")  # a part: merged in
+    assert sel.options.shown == "current_at" and sel.options.choice.value == "current_at"
+    assert sel.options.controls["potential"].value == 4.1 and sel.options.controls["branch"].value == "cathodic"
+    assert sel.options.controls["potential"].layout.display is None
+    assert sel.options.controls["window"].layout.display == "none"  # current_at reads no window
+    xr.testing.assert_identical(sel.map, seccm.make_map(ds, sel.recipe.map))
+    np.testing.assert_array_equal(sel.map.values, seccm.current_at(ds, 4.1, branch="cathodic").values)
+    sel.options.controls["potential"].value = 3.95  # a control edits the recipe
+    assert sel.recipe.map.potential == 3.95 and sel.map.attrs["recipe"] == sel.recipe.map
+    sel.options.choice.value = "onset"
+    sel.options.controls["onset_current"].value = 7.0  # in the display unit
+    assert sel.recipe.map.onset_current == pytest.approx(7.0 / sel.cur_scale)
+    np.testing.assert_array_equal(sel.map.values, seccm.onset(ds, sel.recipe.map.onset_current, branch="cathodic").values)
+    full = seccm.AnalysisRecipe(map=seccm.MapRecipe(map="peak_potential", direction="cathodic"),
+                                classify=seccm.ClassifyRecipe(window=(3.9, 4.2)))
+    sel.recipe = seccm.AnalysisRecipe.from_json(full.to_json())
+    assert sel.recipe.map.direction == "cathodic" and sel.recipe.map.potential is not None  # defaults filled
+    assert sel.options.controls["direction"].value == "cathodic" and sel.classify_options.window.window == (3.9, 4.2)
+    with pytest.raises(ParameterError, match="expected a MapRecipe, ClassifyRecipe or PixelFitRecipe, found QualityRecipe"):
+        sel.recipe = seccm.QualityRecipe()
+
+
+def test_recipe_bar_saves_and_loads_the_dashboard(scan, tmp_path):
+    from nbtools.recipes import from_json
+    from nbtools.widgets import RecipeBar
+
+    ds, _ = scan
+    a = PixelSelector(ds)
+    a.show_map("peak_separation")
+    a.auto_classify(window=(3.9, 4.3))
+    path = RecipeBar(a, folder=tmp_path, stem="seccm_recipe").save()
+    assert from_json(path) == a.recipe and from_json(path).kind == "seccm.analysis"
+    b = PixelSelector(ds)
+    bar = RecipeBar(b)
+    bar.load(path)
+    assert b.recipe == a.recipe and b.options.shown == "peak_separation" and "Loaded" in bar.status.value
+    xr.testing.assert_identical(b.map, a.map)
+
+
+def test_params_of_an_older_version_still_load(scan):
+    ds, _ = scan
+    old = {"map": "peak_current_cathodic", "map_options": {"potential": 4.12, "onset_current": 3e-12},
+           "groups": {"particle": [1, 2]}, "colors": {}, "options": {}, "n_pixels": ds.sizes["pixel"]}
+    s = PixelSelector(ds, params=old)
+    assert (s.recipe.map.map, s.recipe.map.direction, s.recipe.map.potential) == ("peak_current", "cathodic", 4.12)
+    assert int(s.groups["particle"].sum()) == 2

@@ -220,7 +220,8 @@ def fit_pixels(ds, recipe=None, /, *, scheduler=None, n_workers=None, chunk_size
     Returns
     -------
     xarray.Dataset
-        Maps (y, x): one per varying parameter, ``<name>_stderr``, ``redchi``
+        Maps (y, x): one per varying parameter (a parameter fixed with
+        ``params={name: {"value": ..., "vary": False}}`` has none), ``<name>_stderr``, ``redchi``
         and, for models with ``ks``, ``Lambda`` = ks/(f v); per pixel
         ``fit_status`` ('ok' for a converged fit, 'skipped: <status>', 'not
         selected', 'failed: <reason>', including fits that did not converge)
@@ -245,8 +246,9 @@ def fit_pixels(ds, recipe=None, /, *, scheduler=None, n_workers=None, chunk_size
     subtract = (not background) if r.subtract_capacitive is None else r.subtract_capacitive
     start = _start_params(model, r, ds)
     status, todo, xs, ys = _choose(ds, r, window, subtract)
-    names = [k for k in model.param_names if model.make_params()[k].vary or
-             (isinstance(start.get(k), dict) and start[k].get("vary"))]
+    defaults = model.make_params()
+    names = [k for k in model.param_names  # the parameters that vary (a user setting overrides the model's)
+             if (start[k].get("vary", defaults[k].vary) if isinstance(start.get(k), dict) else defaults[k].vary)]
     n = ds.sizes["pixel"]
     vals = {k: np.full(n, np.nan) for k in names}
     errs = {k: np.full(n, np.nan) for k in names}
