@@ -294,3 +294,12 @@ def test_seccm_imports_no_simulate_and_no_private_names_of_other_packages():
                 assert not mod.startswith("simulate"), f"{p.name} imports nbtools.{mod}"
                 assert not any(part.startswith("_") for part in mod.split(".")), f"{p.name} imports {mod}"
                 assert not any(a.name.startswith("_") for a in node.names), f"{p.name}: {ast.unparse(node)}"
+
+
+def test_from_arrays_takes_quality_settings_or_a_recipe(scan):
+    ds, _ = scan
+    args = (ds.current.values, ds.potential.values, ds.x.values, ds.y.values)
+    a = seccm.from_arrays(*args, time=ds.time.values, quality_options={"noisy_factor": 5.0})
+    b = seccm.from_arrays(*args, time=ds.time.values, quality_options=QualityRecipe(noisy_factor=5.0))
+    assert from_json(a.status.attrs["recipe"]) == QualityRecipe(noisy_factor=5.0)
+    xr.testing.assert_identical(a, b)

@@ -395,5 +395,6 @@ def from_arrays(
         attrs=_sanitise_attrs(all_attrs),
     )
     if label:
-        ds = label_landings(ds, quality_options)
+        q = quality_options
+        ds = label_landings(ds, **q) if isinstance(q, dict) and "recipe" not in q else label_landings(ds, q)
     return ds

@@ -76,7 +76,8 @@ def export_groups(ds, groups, folder, *, prefix="seccm", include_failed=False, f
             da = to_grid(xr.DataArray(m.astype(np.int8), dims="pixel", coords={"ix": ds.ix, "iy": ds.iy}), ds,
                          fill=0)
             data[safe_name(name)] = da.assign_attrs(group=str(name), long_name=f"pixel in group {name!r} (1/0)")
-        out = xr.Dataset(data, attrs={"source": str(ds.attrs.get("source", "")), "created_by": "nbtools.seccm.export_groups"})
+        out = xr.Dataset(data, attrs={"source": str(ds.attrs.get("source", "")),
+                                      "created_by": "nbtools.seccm.export_groups"})
         p = free_path(folder / f"{prefix}_groups.nc")
         out.to_netcdf(p, engine="h5netcdf")
         written.append(p)

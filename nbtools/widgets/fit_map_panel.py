@@ -96,7 +96,7 @@ class FitMapPanel(traitlets.HasTraits):
         self.fixed_box = W.VBox()
         self.fit_button = W.Button(description="Fit pixels", button_style="primary", icon="play")
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="300px"))
-        self.which = W.Dropdown(options=[], description="Map of:", layout=W.Layout(width="220px"))
+        self.which = W.Dropdown(options=[], description="Map of:", layout=W.Layout(width="220px", display="none"))
         self.maps_box = W.VBox()
         self.table = W.HTML()
         self.description = W.HTML()
@@ -228,6 +228,7 @@ class FitMapPanel(traitlets.HasTraits):
         r = self.result
         if r is None:
             self.which.options, self.maps_box.children, self.table.value = [], [], ""
+            self.which.layout.display = "none"
             return
         free = seccm.fit_summary(r, self.ds).index.tolist()
         if self.selector is not None:
@@ -236,6 +237,7 @@ class FitMapPanel(traitlets.HasTraits):
                 self.selector.add_map(f"fit: {p} stderr", r[f"{p}_stderr"], show=False)
         self.which.options = free
         self.which.value = "ks" if "ks" in free else (free[0] if free else None)
+        self.which.layout.display = None if free else "none"
         self._show_maps()
 
     def _show_maps(self):
@@ -262,7 +264,8 @@ def _table(summary):
     for p, r in summary.iterrows():
         if r["n"]:
             rel = "–" if not np.isfinite(r["rel_stderr"]) else f"{r['rel_stderr']:.1%}"
-            rows.append(f"<tr><td>{html.escape(p)}</td><td>{r['median']:.4g}</td><td>{r['q1']:.4g} – {r['q3']:.4g}</td>"
+            rows.append(f"<tr><td>{html.escape(p)}</td><td>{r['median']:.4g}</td>"
+                        f"<td>{r['q1']:.4g} – {r['q3']:.4g}</td>"
                         f"<td>{rel}</td><td>{html.escape(r['unit'])}</td></tr>")
     fails = "".join(f"<li>{n} x {html.escape(s)}</li>" for s, n in summary.attrs["failures"].items())
     return ("<table class='nbtools-fit' style='border-collapse:collapse'><tr><th>parameter</th><th>median</th>"

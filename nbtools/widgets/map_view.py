@@ -78,7 +78,8 @@ def map_plot(map2d, *, title=None, width=300, palette=None):
     if not isinstance(map2d, xr.DataArray) or map2d.dims[:2] != ("y", "x"):
         raise ParameterError("map_plot: expected a DataArray with dims ('y', 'x')")
     vals = np.asarray(map2d.values, dtype=np.float64)
-    x0, x1, y0, y1, _, _ = (v * 1e6 for v in _extent(np.asarray(map2d.x.values, float), np.asarray(map2d.y.values, float)))
+    gx, gy = np.asarray(map2d.x.values, float), np.asarray(map2d.y.values, float)
+    x0, x1, y0, y1, _, _ = (v * 1e6 for v in _extent(gx, gy))
     label, scale = display_scale(str(map2d.attrs.get("units", "")), vals)
     lo, hi = robust_limits(vals * scale)
     mapper = LinearColorMapper(palette=palette or Viridis256, low=lo, high=hi, nan_color="#d0d0d0")
@@ -185,7 +186,8 @@ class MapView:
                                         line_width=2.5, line_alpha=0.95)
         xs, ys = self.gx[self.ix] * 1e6, self.gy[self.iy] * 1e6
         self.source = ColumnDataSource(dict(x=xs, y=ys, pixel=np.arange(len(xs))))
-        pts = f.scatter("x", "y", source=self.source, marker="square", size=float(np.clip(0.9 * w / self.shape[1], 3, 24)),
+        size = float(np.clip(0.9 * w / self.shape[1], 3, 24))
+        pts = f.scatter("x", "y", source=self.source, marker="square", size=size,
                         fill_alpha=0.0, line_alpha=0.0, selection_fill_color="white", selection_fill_alpha=0.55,
                         selection_line_color="black", selection_line_alpha=0.9, nonselection_fill_alpha=0.0,
                         nonselection_line_alpha=0.0)

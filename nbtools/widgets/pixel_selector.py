@@ -100,7 +100,8 @@ class PixelSelector(traitlets.HasTraits):
         self.last_response_s, self.last_tap = float("nan"), None
         self._cur, self._pot = np.asarray(ds.current.values), np.asarray(ds.potential.values)
         self._status = np.asarray(ds.status.values).astype(str)
-        self._landed, self._has_data = self._status == "landed", self._status != "empty"
+        self._landed = seccm.good_pixels(ds, include_failed=False).values
+        self._usable = {False: self._landed, True: seccm.good_pixels(ds, include_failed=True).values}
         big = typical_current(self._cur, self._landed)
         self.cur_unit, self.cur_scale = current_display_unit(big)
         lo, hi = seccm.layout.potential_range(ds)
@@ -195,7 +196,7 @@ class PixelSelector(traitlets.HasTraits):
         self.map_view.show(da, title=title, landed=self._landed)
 
     def show_map(self, name):
-        """Show map ``name``: a key of :data:`nbtools.seccm.MAPS` (or an older alias) or a map added with :meth:`add_map`."""
+        """Show map ``name``: a key of :data:`nbtools.seccm.MAPS` (or an older alias) or one added by :meth:`add_map`."""
         if name in self._custom:
             self.options.choose(name)
             return
@@ -229,7 +230,7 @@ class PixelSelector(traitlets.HasTraits):
         self.source.selected.indices = idx.tolist()
 
     def _use(self, rows):
-        return rows[(self._has_data if self.include_failed else self._landed)[rows]]
+        return rows[self._usable[self.include_failed][rows]]
 
     def _on_selection(self):
         t0 = time.perf_counter()
