@@ -273,12 +273,8 @@ class PixelSelector(traitlets.HasTraits):
     @property
     def groups(self):
         """Group name -> boolean DataArray (y, x) on the scan grid (True = in the group)."""
-        out = {}
-        for name, m in self.group_masks.items():
-            da = xr.DataArray(m, dims="pixel", coords={"ix": self.ds.ix, "iy": self.ds.iy}, name=name,
-                              attrs={"long_name": f"group {name!r}"})
-            out[name] = seccm.to_grid(da, self.ds, fill=False).drop_vars(["ix", "iy"], errors="ignore")
-        return out
+        return {name: seccm.layout.pixel_map(m, self.ds, name, {"long_name": f"group {name!r}"})
+                for name, m in self.group_masks.items()}
 
     def _set_masks(self, **masks):
         self.group_masks = {**self.group_masks, **{k: np.asarray(v, bool) for k, v in masks.items()}}
