@@ -94,7 +94,7 @@ def main():
     calls = {
         "current_at (anodic)": lambda: seccm.current_at(ds, 4.0),
         "current_at (both)": lambda: seccm.current_at(ds, 4.0, branch="both"),
-        "charge": lambda: seccm.charge(ds, (3.75, 4.35)),
+        "charge": lambda: seccm.charge(ds, window=(3.75, 4.35)),
         "peak anodic": lambda: seccm.peak(ds, "anodic"),
         "peak cathodic": lambda: seccm.peak(ds, "cathodic"),
         "onset": lambda: seccm.onset(ds, 5e-12),
@@ -141,7 +141,7 @@ def main():
     print(f"speed-up: charge x{tn_q / tv_q:.1f}, peak x{tn_p / tv_p:.1f}; "
           f"naive loop for the whole scan would take {tn_q * n + tn_p * n:.1f} s for these two maps")
     sub = ds.isel(pixel=slice(0, 50))
-    vq = seccm.from_grid(seccm.charge(sub, None, end_points=1, smooth=1), sub).values
+    vq = seccm.from_grid(seccm.charge(sub, end_points=1, smooth=1), sub).values
     nq = naive_charge(cur[:50], pot[:50], dt)
     print(f"naive vs vectorised charge, first 50 pixels: max |difference| {np.max(np.abs(vq - nq)):.2e} C "
           f"(charges up to {np.max(np.abs(nq)):.2e} C)")

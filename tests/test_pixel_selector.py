@@ -17,7 +17,7 @@ from nbtools import seccm
 from nbtools.errors import ParameterError
 from nbtools.seccm.overlay import load_image, register_image, warp_to_map
 from nbtools.simulate import seccm_scan
-from nbtools.widgets._curve_stats import curve_stats
+from nbtools.seccm.stats import curve_stats
 from nbtools.widgets.pixel_selector import MAPS, PixelSelector, export_groups, robust_limits
 
 
@@ -70,22 +70,23 @@ def test_robust_limits_ignore_outliers():
 # ------------------------------------------------------------------ map and selection
 def test_map_image_and_colour_limits(sel, scan):
     ds, _ = scan
-    img = sel._image_src.data["image"][0]
+    img = sel.map_view.image_source.data["image"][0]
     assert img.shape == tuple(ds.attrs["grid_shape"])
     q = seccm.charge(ds).values
     # image row 0 is the first grid row (y ascending: Bokeh draws row 0 at the bottom)
-    label, scale = sel.colorbar.title.rsplit("/ ", 1)[1], None
+    label, scale = sel.map_view.colorbar.title.rsplit("/ ", 1)[1], None
     assert label.endswith("C")
     assert np.nanargmax(img) == np.nanargmax(q)
-    assert sel.mapper.low < sel.mapper.high
-    assert sel.mapper.high <= np.nanmax(img)
+    assert sel.map_view.mapper.low < sel.map_view.mapper.high
+    assert sel.map_view.mapper.high <= np.nanmax(img)
 
 
 @pytest.mark.parametrize("key", list(MAPS))
 def test_every_map_shows(sel, key):
     sel.show_map(key)
-    assert sel.map_choice.value == key
-    assert sel.colorbar.title
+    assert sel.options.shown == key and sel.options.choice.value == key and sel.recipe.map.map == key
+    xr.testing.assert_identical(sel.map, seccm.make_map(sel.ds, sel.recipe.map))
+    assert sel.map_view.colorbar.title
     assert "error" not in _status_text(sel).lower()
 
 
@@ -93,9 +94,9 @@ def test_failed_landings_marked(sel, scan):
     ds, _ = scan
     n_bad = int((ds.status.values != "landed").sum())
     assert n_bad > 0
-    assert len(sel._failed_src.data["x"]) == n_bad
-    sel.mark_failed.value = False
-    assert len(sel._failed_src.data["x"]) == 0
+    assert len(sel.map_view.failed_source.data["x"]) == n_bad
+    sel.mark_failed_box.value = False  # the checkbox drives the trait
+    assert len(sel.map_view.failed_source.data["x"]) == 0
 
 
 def test_selection_updates_curves_and_means(sel, scan):
@@ -105,21 +106,21 @@ def test_selection_updates_curves_and_means(sel, scan):
     pick = np.r_[landed[:5], failed]
     sel.source.selected.indices = pick.tolist()  # what tap/box/lasso do
     np.testing.assert_array_equal(sel.selection, np.sort(pick))
-    assert len(sel._curves_src.data["xs"]) == 5  # failed pixels left out
+    assert len(sel.curve_view.curves_source.data["xs"]) == 5  # failed pixels left out
     assert "7 pixels" in sel.selection_info.value and "2 failed left out" in sel.selection_info.value
-    names = sel._mean_src.data["name"]
+    names = sel.curve_view.means_source.data["name"]
     assert any(n.startswith("selection (n=5)") for n in names)
-    mean = sel._mean_src.data["ys"][names.index("selection (n=5)")]
+    mean = sel.curve_view.means_source.data["ys"][names.index("selection (n=5)")]
     np.testing.assert_allclose(mean, ds.current.values[landed[:5]].mean(axis=0) * sel.cur_scale, rtol=1e-5)
-    sel.include_failed.value = True
-    assert len(sel._curves_src.data["xs"]) == 7
+    sel.include_failed = True
+    assert len(sel.curve_view.curves_source.data["xs"]) == 7
 
 
 def test_at_most_max_curves_are_drawn(scan):
     ds, _ = scan
     s = PixelSelector(ds, max_curves=10)
     s.select(np.arange(ds.sizes["pixel"]))
-    assert len(s._curves_src.data["xs"]) == 10
+    assert len(s.curve_view.curves_source.data["xs"]) == 10
     assert s.last_response_s < 1.0
 
 
@@ -155,7 +156,7 @@ def test_new_group_and_bad_names(sel):
     sel.new_name.value = "crack"
     sel.new_button.click()
     assert "crack" in sel.group_choice.options and sel.group_choice.value == "crack"
-    assert sel._colors["crack"] not in (sel._colors["particle"], sel._colors["substrate"])
+    assert sel.colors["crack"] not in (sel.colors["particle"], sel.colors["substrate"])
     sel.new_name.value = "particle"
     sel.new_button.click()
     assert "exists already" in _status_text(sel) and "nbtools-error" in _status_text(sel)
@@ -179,7 +180,7 @@ def test_auto_classify_button(sel, scan):
     assert q["particle"] > 5 * abs(q["substrate"])
     assert "particle" in sel.summary_html.value and "±" in sel.summary_html.value
     # the group means are drawn with a band
-    assert len(sel._band_src.data["xs"]) == 2
+    assert len(sel.curve_view.band_source.data["xs"]) == 2
 
 
 def test_params_round_trip(sel, scan):
@@ -190,13 +191,14 @@ def test_params_round_trip(sel, scan):
     sel.select([40, 41])
     sel.add_to_group("edge")
     sel.show_map("peak_potential_anodic")
-    sel.include_failed.value = True
+    sel.include_failed = True
     p = json.loads(json.dumps(sel.params))  # JSON-serialisable
     other = PixelSelector(ds, params=p)
     for name in ("particle", "substrate", "edge"):
         xr.testing.assert_equal(other.groups[name], sel.groups[name])
-    assert other.map_choice.value == "peak_potential_anodic"
-    assert other.include_failed.value is True
+    assert other.options.shown == "peak_potential" and other.recipe.map.direction == "anodic"
+    assert other.recipe == sel.recipe
+    assert other.include_failed is True
     assert other.params["groups"] == p["groups"]
 
 
@@ -211,8 +213,8 @@ def test_custom_map_and_bad_map(scan):
     q = seccm.charge(ds) * 2
     q.attrs = {"units": "C", "long_name": "double charge"}
     s = PixelSelector(ds, map=q.rename("double"))
-    assert s.map_choice.value == "double"
-    assert "double charge" in s.colorbar.title
+    assert s.options.shown == "double" and s.options.choice.value == "double" and s.map is not None
+    assert "double charge" in s.map_view.colorbar.title
     with pytest.raises(ParameterError, match="expected one of"):
         PixelSelector(ds, map="nonsense")
     with pytest.raises(ParameterError, match="scan grid"):
@@ -306,11 +308,11 @@ def test_overlay_registration_and_lasso_selection(scan, tmp_path):
     ov.set_points(src, src @ M[:2, :2].T + M[:2, 2])
     ov.register_button.click()
     np.testing.assert_allclose(ov.registration.matrix, M, rtol=1e-3, atol=1e-9)
-    assert s._overlay_r.visible and "residual" in ov.info.value
+    assert s.map_view.overlay_renderer.visible and "residual" in ov.info.value
     ov.opacity.value = 0.2
-    assert s._overlay_r.glyph.global_alpha == pytest.approx(0.2)
+    assert s.map_view.overlay_renderer.glyph.global_alpha == pytest.approx(0.2)
     ov.visible.value = False
-    assert not s._overlay_r.visible
+    assert not s.map_view.overlay_renderer.visible
     # a lasso drawn on the image selects the pixel centres inside it (the lasso tool's job in the
     # browser): here the pixels under the image's first 40 columns
     cr = ov.registration.to_image(np.column_stack([s.source.data["x"], s.source.data["y"]]) * 1e-6)
@@ -343,7 +345,7 @@ def test_overlay_bad_input_shown(scan, tmp_path):
     ov.register_button.click()
     assert "four numbers" in _status_text(s.overlay)
     ov.corners_button.click()  # stretch over the scan: always registrable
-    assert ov.registration is not None and s._overlay_r.visible
+    assert ov.registration is not None and s.map_view.overlay_renderer.visible
 
 
 def test_bundled_example_registers_to_truth():
@@ -372,14 +374,13 @@ def test_browser_selection_message_runs_the_callback_once(scan):
     s = PixelSelector(ds)
     bm = next(c for c in s.widget.children if type(c).__name__ == "BokehModel")
     calls = []
-    original = s._update_means
-    s._update_means = lambda: (calls.append(1), original())
+    s.observe(lambda change: calls.append(change["new"]), names="selection")
     content = {"event": "jsevent", "kind": "ModelChanged", "model": {"id": s.source.selected.id},
                "attr": "indices", "new": [5, 6, 7]}
     bm._sync_model(bm, content, [])
     np.testing.assert_array_equal(s.selection, [5, 6, 7])
     assert "3 pixels" in s.selection_info.value
-    assert len(calls) == 1  # jupyter_bokeh 4.1 invokes on_change callbacks twice; the second is skipped
+    assert len(calls) == 1  # jupyter_bokeh 4.1 invokes on_change callbacks twice; the selection changes once
 
 
 def test_control_points_by_clicking_and_upload(scan, tmp_path):
@@ -425,7 +426,7 @@ def test_ragged_curves_and_per_pixel_potentials(tmp_path):
     ds = seccm.from_arrays(cur, pot, grid=(3, 4), dt=0.01, label=False)
     s = PixelSelector(ds, map="current_at")
     s.select([0, 11])
-    xs = s._curves_src.data["xs"]
+    xs = s.curve_view.curves_source.data["xs"]
     assert [len(x) for x in xs] == [ds.sizes["sample"]] * 2 and np.isnan(xs[0][-1])
     st = curve_stats(ds.current.values, [0, 11])
     assert st["n"][0] == 2 and st["n"][-1] == 1  # only the longest landing reaches the last sample
@@ -484,3 +485,91 @@ def test_auto_classify_on_a_homogeneous_scan_says_why_it_did_not_split():
     sel.auto_classify()
     assert "no particle/substrate split" in sel.status.value
     assert "particle: 0 pixels" not in sel.status.value
+
+
+# ------------------------------------------------------------------ recipes (issue 9)
+@pytest.fixture(scope="module")
+def scan20():
+    return seccm_scan(nx=20, ny=20, n_samples=300, seed=3)
+
+
+def test_auto_classify_honours_the_window(scan20):
+    """Was: the widget passed its cached whole-sweep charge map, so window= was silently ignored."""
+    ds, _ = scan20
+    w = (3.9, 4.1)
+    with_window, without = seccm.classify(ds, window=w), seccm.classify(ds)
+    assert (with_window.values != without.values).sum() > 10  # the window matters on this scan
+    sel = PixelSelector(ds)
+    mask = sel.auto_classify(window=w)
+    np.testing.assert_array_equal(sel.groups["particle"].values, with_window.values)
+    np.testing.assert_array_equal(sel.groups["substrate"].values, ~with_window.values)
+    assert sel.recipe.classify.window == w and mask.attrs["recipe"] == sel.recipe.classify
+    xr.testing.assert_identical(sel.mask, with_window)
+    assert sel.classify_options.window.use.value and sel.classify_options.window.low.value == 3.9
+    # the window box drives the same recipe: the button then classifies in it
+    sel.classify_options.window.use.value = False
+    sel.auto_button.click()
+    np.testing.assert_array_equal(sel.groups["particle"].values, without.values)
+
+
+def test_auto_classify_on_peak_height_and_on_the_map_shown(scan20):
+    ds, _ = scan20
+    sel = PixelSelector(ds)
+    sel.classify_options.activity.value = "peak_current"
+    sel.auto_button.click()
+    np.testing.assert_array_equal(sel.groups["particle"].values, seccm.classify(ds, activity="peak_current").values)
+    sel.show_map("peak_prominence")
+    sel.auto_classify(activity="given")
+    np.testing.assert_array_equal(sel.groups["particle"].values, seccm.classify(ds, sel.map).values)
+    assert "peak height" in sel.status.value
+
+
+def test_recipe_read_write_moves_the_map_and_controls(sel, scan):
+    ds, _ = scan
+    sel.recipe = seccm.MapRecipe(map="current_at", potential=4.1, branch="cathodic")  # a part: merged in
+    assert sel.options.shown == "current_at" and sel.options.choice.value == "current_at"
+    assert sel.options.controls["potential"].value == 4.1 and sel.options.controls["branch"].value == "cathodic"
+    assert sel.options.controls["potential"].layout.display is None
+    assert sel.options.controls["window"].layout.display == "none"  # current_at reads no window
+    xr.testing.assert_identical(sel.map, seccm.make_map(ds, sel.recipe.map))
+    np.testing.assert_array_equal(sel.map.values, seccm.current_at(ds, 4.1, branch="cathodic").values)
+    sel.options.controls["potential"].value = 3.95  # a control edits the recipe
+    assert sel.recipe.map.potential == 3.95 and sel.map.attrs["recipe"] == sel.recipe.map
+    sel.options.choice.value = "onset"
+    sel.options.controls["onset_current"].value = 7.0  # in the display unit
+    assert sel.recipe.map.onset_current == pytest.approx(7.0 / sel.cur_scale)
+    onset = seccm.onset(ds, sel.recipe.map.onset_current, branch="cathodic")
+    np.testing.assert_array_equal(sel.map.values, onset.values)
+    full = seccm.AnalysisRecipe(map=seccm.MapRecipe(map="peak_potential", direction="cathodic"),
+                                classify=seccm.ClassifyRecipe(window=(3.9, 4.2)))
+    sel.recipe = seccm.AnalysisRecipe.from_json(full.to_json())
+    assert sel.recipe.map.direction == "cathodic" and sel.recipe.map.potential is not None  # defaults filled
+    assert sel.options.controls["direction"].value == "cathodic" and sel.classify_options.window.window == (3.9, 4.2)
+    with pytest.raises(ParameterError, match="MapRecipe, ClassifyRecipe or PixelFitRecipe, found QualityRecipe"):
+        sel.recipe = seccm.QualityRecipe()
+
+
+def test_recipe_bar_saves_and_loads_the_dashboard(scan, tmp_path):
+    from nbtools.recipes import from_json
+    from nbtools.widgets import RecipeBar
+
+    ds, _ = scan
+    a = PixelSelector(ds)
+    a.show_map("peak_separation")
+    a.auto_classify(window=(3.9, 4.3))
+    path = RecipeBar(a, folder=tmp_path, stem="seccm_recipe").save()
+    assert from_json(path) == a.recipe and from_json(path).kind == "seccm.analysis"
+    b = PixelSelector(ds)
+    bar = RecipeBar(b)
+    bar.load(path)
+    assert b.recipe == a.recipe and b.options.shown == "peak_separation" and "Loaded" in bar.status.value
+    xr.testing.assert_identical(b.map, a.map)
+
+
+def test_params_of_an_older_version_still_load(scan):
+    ds, _ = scan
+    old = {"map": "peak_current_cathodic", "map_options": {"potential": 4.12, "onset_current": 3e-12},
+           "groups": {"particle": [1, 2]}, "colors": {}, "options": {}, "n_pixels": ds.sizes["pixel"]}
+    s = PixelSelector(ds, params=old)
+    assert (s.recipe.map.map, s.recipe.map.direction, s.recipe.map.potential) == ("peak_current", "cathodic", 4.12)
+    assert int(s.groups["particle"].sum()) == 2

@@ -161,7 +161,9 @@ def test_fit_pixels_bad_input(scan):
     with pytest.raises(ParameterError, match="independent variable"):
         seccm.fit_pixels(ds, "PITTSphere")
     with pytest.raises(ParameterError, match="window"):
-        seccm.fit_pixels(ds, "FrumkinCV", window=(4.1, 3.9))
+        seccm.fit_pixels(ds, "FrumkinCV", window=(4.1, 4.1))
+    with pytest.raises(ParameterError, match=r"window=\(5, 6\) V does not overlap the scan's potentials \(3\.7"):
+        seccm.fit_pixels(ds, "FrumkinCV", window=(6, 5))
     with pytest.raises(ParameterError, match="unknown parameter"):
         seccm.fit_pixels(ds, "FrumkinCV", params={"k0": 1.0})
     with pytest.raises(ParameterError, match="couples"):
@@ -197,13 +199,13 @@ def test_fit_that_did_not_converge_is_failed_with_nan(scan, monkeypatch):
 
 def test_identifiability_working_curve_interpolated_in_alpha():
     """The alpha-grid interpolation of the peak separation matches the exact working curve."""
-    from nbtools.kinetics.cv import laviron_lambda
-    from nbtools.seccm.fitting import _dEp_of_lambda
+    from nbtools.kinetics import laviron_lambda
+    from nbtools.seccm.identifiability import dEp_of_lambda
 
     for alpha in (0.37, 0.5, 0.62):
         for dep in (0.004, 0.02, 0.08):
             lam = laviron_lambda(dep, alpha=alpha)
-            assert _dEp_of_lambda(lam, alpha) == pytest.approx(dep, rel=0.03, abs=2e-4)
+            assert dEp_of_lambda(lam, alpha) == pytest.approx(dep, rel=0.03, abs=2e-4)
 
 
 def test_couples_cv_background_remembered_per_curve_by_value():

@@ -167,7 +167,7 @@ def test_map_bad_parameters():
     with pytest.raises(ParameterError, match="branch"):
         seccm.current_at(ds, 4.0, branch="up")
     with pytest.raises(ParameterError, match="window"):
-        seccm.charge(ds, window=(4.2, 4.0))
+        seccm.charge(ds, window=(4.0, 4.0))  # empty (a reversed window is read as (low, high))
     with pytest.raises(ParameterError, match="direction"):
         seccm.peak(ds, "up")
     with pytest.raises(ParameterError, match="threshold"):

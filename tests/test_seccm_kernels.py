@@ -51,7 +51,7 @@ def test_kernels_match_numpy(scans, which):
         for v in ("potential", "current", "prominence"):
             np.testing.assert_allclose(a[v].values, b[v].values, rtol=1e-4, atol=1e-15, equal_nan=True)
     thr = float(np.nanpercentile(ds.current.values, 80))
-    a, b = both(seccm.onset, ds, current=thr)
+    a, b = both(seccm.onset, ds, onset_current=thr)
     np.testing.assert_allclose(a.values, b.values, rtol=1e-5, atol=1e-7, equal_nan=True)
     qa, qb = seccm.quality(ds, engine="numba"), seccm.quality(ds, engine="numpy")
     np.testing.assert_array_equal(qa.status.values, qb.status.values)
@@ -71,8 +71,8 @@ def test_charge_offset_invariance_and_scaling(scans, offset, scale):
 def test_polarity_mirror(scans):
     ds = scans[0]
     mir = ds.assign(current=-ds.current, potential=-ds.potential)
-    a = seccm.charge(ds, (3.8, 4.3), branch="anodic").values
-    c = seccm.charge(mir, (-4.3, -3.8), branch="cathodic").values
+    a = seccm.charge(ds, window=(3.8, 4.3), branch="anodic").values
+    c = seccm.charge(mir, window=(-4.3, -3.8), branch="cathodic").values
     np.testing.assert_allclose(c, -a, rtol=1e-5, atol=1e-18)
     pa = seccm.peak(ds, "anodic").potential.values
     pc = seccm.peak(mir, "cathodic").potential.values

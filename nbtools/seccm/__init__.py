@@ -33,27 +33,42 @@ Maps are DataArrays on the grid, dims ``('y', 'x')`` with ``x``, ``y`` in m
 and ``units`` in attrs: :func:`to_grid` places any per-pixel variable,
 :func:`from_grid` reads a map back per pixel.
 
+Recipes and results
+-------------------
+Every analysis takes the scan and a recipe (:mod:`nbtools.seccm.recipe`) or
+its settings as keywords, and its result carries the recipe in
+``attrs['recipe']``: ``make_map(ds, m.attrs['recipe'])`` reproduces map ``m``,
+``classify(ds, mask.attrs['recipe'])`` the mask, ``fit_pixels(ds,
+fits.attrs['recipe'])`` the fits. ``window`` (V) is keyword-only everywhere.
+
 Public API
 ----------
-load, save, from_arrays, to_grid, from_grid
-current_at, charge, peak, onset, peak_separation
-quality, label_landings, classify, group_stats, summary
-fit_pixels (per-pixel kinetic fits through nbtools.batch.fit_many -> parameter and error maps),
-pixel_curve, CouplesCVModel (Laviron couples + double-layer charging over a whole cycle)
+load, save, from_arrays, to_grid, from_grid, good_pixels
+MAPS, make_map, current_at, charge, peak, onset, peak_separation, status_map
+quality, label_landings, classify, group_stats, group_summary, summary, export_groups
+fit_pixels, pixel_models, fit_summary, fit_failures, pixel_curve,
+CouplesCVModel (Laviron couples + double-layer charging over a whole cycle)
+MapRecipe, QualityRecipe, ClassifyRecipe, PixelFitRecipe, AnalysisRecipe
 read_wecspm_tdms, read_folder, read_columns
 load_image, register_image, Registration, warp_to_map, pixels_in_polygon (overlay)
 STATUS_VALUES
 """
 
 from .classify import classify, otsu_threshold
-from .dataset import STATUS_VALUES, from_arrays, from_grid, good_pixels, to_grid
 from .cv_model import CouplesCVModel
+from .dataset import from_arrays
+from .export import export_groups
+from .fit_report import fit_failures, fit_summary
 from .fitting import fit_pixels, pixel_curve
-from .maps import charge, current_at, onset, peak, peak_separation
+from .layout import STATUS_VALUES, from_grid, good_pixels, to_grid
+from .maps import charge, current_at, onset, peak, peak_separation, status_map
 from .overlay import Registration, load_image, pixels_in_polygon, register_image, warp_to_map
+from .pixel_models import pixel_models
 from .quality import label_landings, quality
 from .readers import load, read_columns, read_folder, read_wecspm_tdms, save
-from .stats import group_stats, pixel_mask, summary
+from .recipe import AnalysisRecipe, ClassifyRecipe, MapRecipe, PixelFitRecipe, QualityRecipe
+from .registry import MAPS, make_map
+from .stats import group_stats, group_summary, pixel_mask, summary
 
 __all__ = [
     "STATUS_VALUES",
@@ -63,24 +78,37 @@ __all__ = [
     "to_grid",
     "from_grid",
     "good_pixels",
+    "MAPS",
+    "make_map",
     "current_at",
     "charge",
     "peak",
     "onset",
     "peak_separation",
+    "status_map",
     "quality",
     "label_landings",
     "classify",
     "otsu_threshold",
     "group_stats",
+    "group_summary",
     "summary",
     "pixel_mask",
+    "export_groups",
     "read_wecspm_tdms",
     "read_folder",
     "read_columns",
     "fit_pixels",
+    "pixel_models",
+    "fit_summary",
+    "fit_failures",
     "pixel_curve",
     "CouplesCVModel",
+    "MapRecipe",
+    "QualityRecipe",
+    "ClassifyRecipe",
+    "PixelFitRecipe",
+    "AnalysisRecipe",
     "load_image",
     "register_image",
     "Registration",

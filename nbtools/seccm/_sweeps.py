@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from .dataset import pixel_arrays
+from .layout import pixel_arrays
 
 BRANCHES = ("anodic", "cathodic", "forward", "reverse")
 

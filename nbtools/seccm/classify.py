@@ -8,12 +8,11 @@ import numpy as np
 import xarray as xr
 
 from ..errors import DataError, NbtoolsWarning, ParameterError
-from .dataset import from_grid, good_pixels, to_grid, validate
+from .layout import from_grid, good_pixels, to_grid, validate
+from .maps import charge, peak
+from .recipe import ACTIVITIES, ClassifyRecipe
 
-__all__ = ["classify", "otsu_threshold", "separation", "default_min_separation"]
-
-MIN_PIXELS = 10  # fewer landed pixels: too few to tell two populations apart
-_ACTIVITY_NAMES = ("charge", "peak_current")
+__all__ = ["classify", "activity_map", "otsu_threshold", "separation", "default_min_separation"]
 
 
 def otsu_threshold(values, bins=256):
@@ -80,33 +79,44 @@ def default_min_separation(n):
     return 4.0 + 6.0 / np.sqrt(max(int(n), 1))
 
 
-def _activity_map(ds, activity, window, branch):
-    """The activity map: a DataArray (y, x) as given, or computed from a name."""
-    if activity is None or (isinstance(activity, str) and activity == "charge"):
-        from .maps import charge
+def activity_map(ds, recipe=None, /, *, activity=None, **params):
+    """The map :func:`classify` thresholds: ``activity`` as given, or the one ``recipe.activity`` names.
 
-        return charge(ds, window, branch=branch)
-    if isinstance(activity, str) and activity == "peak_current":
-        from .maps import peak
-
-        direction = "cathodic" if branch == "cathodic" else "anodic"
-        prom = peak(ds, direction, window=window).prominence
-        # no peak above the noise: no activity (0 A) rather than a left-out pixel
-        out = prom.fillna(0.0)
-        out.attrs = dict(prom.attrs, long_name=f"{direction} peak height (0 where no peak)")
-        return out
-    if isinstance(activity, xr.DataArray) and {"y", "x"} <= set(activity.dims):
+    ``'charge'``: :func:`~nbtools.seccm.charge` of the recipe's ``branch`` in
+    its ``window`` (linear baseline); ``'peak_current'``: the height of the
+    branch's peak above its background line (0 A where there is no peak);
+    ``'given'``: the DataArray (y, x) passed as ``activity``.
+    """
+    r = ClassifyRecipe.coerce(recipe, **params)
+    if r.activity == "given":
+        if not (isinstance(activity, xr.DataArray) and {"y", "x"} <= set(activity.dims)):
+            raise ParameterError("activity='given': pass the activity map too, classify(ds, recipe, "
+                                 "activity=<DataArray (y, x)>), or use activity='charge' or 'peak_current'")
         return activity
-    if isinstance(activity, str):
-        found = f"the string {activity!r}"
-    elif isinstance(activity, xr.DataArray):
-        found = f"a DataArray with dims {activity.dims}"
-    else:
-        found = f"{type(activity).__name__} {activity!r:.80}"
-    raise ParameterError(
-        f"activity: expected a map DataArray with dims ('y', 'x') from nbtools.seccm maps "
-        f"(e.g. seccm.charge(ds, window)) or one of the names {list(_ACTIVITY_NAMES)}; found {found}"
-    )
+    if r.activity == "charge":
+        return charge(ds, window=r.window, branch=r.branch)
+    direction = "cathodic" if r.branch == "cathodic" else "anodic"
+    prom = peak(ds, direction, window=r.window).prominence
+    # no peak above the noise: no activity (0 A) rather than a left-out pixel
+    out = prom.fillna(0.0)
+    out.attrs = dict(prom.attrs, long_name=f"{direction} peak height (0 where no peak)")
+    return out
+
+
+def _split_activity(recipe, params):
+    """(recipe, params, activity map or None): a DataArray given as recipe or activity= is the map."""
+    given = None
+    if isinstance(recipe, xr.DataArray):
+        given, recipe = recipe, None
+    elif isinstance(recipe, str) and recipe.strip().lower() in ACTIVITIES:
+        params = {"activity": recipe, **params}
+        recipe = None
+    act = params.get("activity")
+    if isinstance(act, xr.DataArray) and {"y", "x"} <= set(act.dims):
+        given = params.pop("activity")
+    if given is not None:
+        params = {**params, "activity": "given"}
+    return recipe, params, given
 
 
 def _remove_small(mask, min_size):
@@ -121,27 +131,20 @@ def _remove_small(mask, min_size):
     return mask & ~small[lab]
 
 
-def classify(
-    ds,
-    activity=None,
-    *,
-    window=None,
-    branch="anodic",
-    threshold=None,
-    min_size=2,
-    fill_failed=True,
-    include_failed=False,
-    min_pixels=MIN_PIXELS,
-    min_separation=None,
-):
+def classify(ds, recipe=None, /, **params):
     """Particle (active) / substrate (inactive) mask of a scan.
 
     Parameters
     ----------
     ds : xarray.Dataset
         SECCM Dataset.
+    recipe : ClassifyRecipe, DataArray or str, optional
+        The settings (:class:`~nbtools.seccm.recipe.ClassifyRecipe`), or the
+        activity map or its name (``classify(ds, q)``, ``classify(ds, 'charge')``);
+        keywords override the recipe's settings:
     activity : xarray.DataArray or str, optional
-        Map (y, x) to threshold, or the name of one computed here:
+        Map (y, x) to threshold (recorded as ``'given'`` in the recipe), or
+        the name of one computed here:
         ``'charge'`` (default): the charge of the ``branch`` sweep in
         ``window`` with a linear baseline (:func:`nbtools.seccm.charge`),
         which removes the substrate's capacitive current;
@@ -152,10 +155,10 @@ def classify(
         Potential window of the redox process (V); default the whole sweep.
     branch : str
         Branch for the default activity map.
-    threshold : float, optional
+    threshold : float or 'otsu'
         Threshold in the units of the activity map, applied as given. Default
-        Otsu's threshold of the landed pixels, used only when they show two
-        populations (see Notes).
+        ``'otsu'``: Otsu's threshold of the landed pixels, used only when they
+        show two populations (see Notes).
     min_size : int
         Particles and holes smaller than this many pixels are removed
         (8-connected); skipped on scans of fewer than 25 grid cells.
@@ -179,7 +182,9 @@ def classify(
         Boolean map (y, x) named ``particle``; attrs: ``threshold`` (NaN when
         no split was made), ``otsu_threshold``, ``separation``,
         ``min_separation``, ``split`` (1 when the map was split, else 0),
-        ``note``, ``activity`` (long name), ``n_used`` pixels.
+        ``note``, ``activity`` (long name), ``n_used`` pixels and ``recipe``
+        (the :class:`ClassifyRecipe`; ``classify(ds, mask.attrs['recipe'])``
+        reproduces the mask, with ``activity=`` the same map when it was given).
 
     Warns
     -----
@@ -199,10 +204,13 @@ def classify(
     Gaussian population gives about 2.7, a uniform spread 3.5, two
     populations ``k`` standard deviations apart about ``k``.
     """
+    recipe, params, given = _split_activity(recipe, params)
+    r = ClassifyRecipe.coerce(recipe, **params)
     validate(ds)
-    activity = _activity_map(ds, activity, window, branch)
+    activity = activity_map(ds, r, activity=given)
+    threshold, min_pixels, min_separation = r.threshold, r.min_pixels, r.min_separation
     vals = from_grid(activity, ds).values
-    use = good_pixels(ds, include_failed).values & np.isfinite(vals)
+    use = good_pixels(ds, r.include_failed).values & np.isfinite(vals)
     n_use = int(use.sum())
     if n_use == 0:
         raise DataError(
@@ -210,7 +218,7 @@ def classify(
             "check the quality labels or pass include_failed=True"
         )
     otsu, sep, need, note = float("nan"), float("nan"), float("nan"), ""
-    if threshold is not None:
+    if threshold != "otsu":
         thr = float(threshold)
         split = True
         note = "threshold given"
@@ -239,7 +247,7 @@ def classify(
     lab = np.where(use, vals > thr, False) if split else np.zeros(use.shape, bool)
     grid_lab = to_grid(xr.DataArray(lab, dims="pixel", coords={"ix": ds.ix, "iy": ds.iy}), ds).values
     grid_use = to_grid(xr.DataArray(use, dims="pixel", coords={"ix": ds.ix, "iy": ds.iy}), ds).values
-    if split and fill_failed and (~grid_use).any():
+    if split and r.fill_failed and (~grid_use).any():
         from scipy import ndimage
 
         k = np.ones((3, 3))
@@ -247,9 +255,9 @@ def classify(
         tot = ndimage.convolve(grid_use.astype(float), k, mode="constant")
         fill = ~grid_use & (tot > 0) & (pos > tot / 2)
         grid_lab = grid_lab | fill
-    if split and min_size > 1 and grid_lab.size >= 25:  # no morphology on tiny scans
-        grid_lab = _remove_small(grid_lab, min_size)
-        grid_lab = ~_remove_small(~grid_lab, min_size)
+    if split and r.min_size > 1 and grid_lab.size >= 25:  # no morphology on tiny scans
+        grid_lab = _remove_small(grid_lab, r.min_size)
+        grid_lab = ~_remove_small(~grid_lab, r.min_size)
     out = xr.DataArray(
         grid_lab,
         dims=("y", "x"),
@@ -266,6 +274,7 @@ def classify(
             "activity": str(activity.attrs.get("long_name", activity.name)),
             "n_used": n_use,
             "long_name": "particle (active) mask",
+            "recipe": r,
         },
     )
     return out

@@ -5,7 +5,9 @@ window, in time order) is fitted through :func:`nbtools.batch.fit_many` (Dask:
 local processes by default, a ``dask.distributed`` scheduler address when
 given), each pixel starting from the model's own guess on its curve. The
 result is a Dataset of parameter maps and standard-error maps; a pixel whose
-fit fails gets NaN and a ``fit_status`` reason; the batch never aborts.
+fit fails gets NaN and a ``fit_status`` reason; the batch never aborts. The
+settings are a :class:`~nbtools.seccm.recipe.PixelFitRecipe`, kept in the
+result's ``attrs['recipe']``.
 
 The default model, ``"CouplesCV"`` (:class:`~nbtools.seccm.cv_model.CouplesCVModel`),
 fits the whole cycle: Laviron couples sharing ``ks`` and ``alpha`` plus the
@@ -15,27 +17,27 @@ background do not bias each other.
 
 from __future__ import annotations
 
-import warnings
+import os
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
-from ..errors import DataError, NbtoolsWarning, ParameterError
-from .dataset import good_pixels, to_grid, validate
+from ..errors import DataError, ParameterError
+from .cv_model import CouplesCVModel
+from .identifiability import LAMBDA_MAX, check_identifiability, potential_step
+from .layout import check_scan_window, good_pixels, pixel_map, validate
+from .pixel_models import get_pixel_model
+from .recipe import PixelFitRecipe, check_fit_params
 from .stats import pixel_mask
 
 __all__ = ["fit_pixels", "pixel_curve", "LAMBDA_MAX"]
 
-#: above this Lambda = ks/(f v) a thin-layer CV is reversible: ks and alpha are not identifiable
-LAMBDA_MAX = 10.0
-#: ks is also not identifiable when the peak separation it implies is within this many potential
-#: steps of the acquisition (a sample's current lags by about one step), or its relative error > 0.5
-MIN_STEPS = 3.0
 #: start of alpha when the user gives none: off the centre of its bounds (0.05, 0.95), where
 #: MINPACK leastsq never moves a bounded parameter (its internal variable starts at 0)
 ALPHA_START = 0.47
-#: alpha step of the working curves behind the identifiability check (interpolated between)
-ALPHA_GRID = 0.05
+#: progress reports of fit_pixels(progress=...): at most this many blocks of pixels
+PROGRESS_BLOCKS = 20
 
 
 def pixel_curve(ds, pixel, *, window=None, subtract_capacitive=False):
@@ -45,6 +47,7 @@ def pixel_curve(ds, pixel, *, window=None, subtract_capacitive=False):
     subtracts, on each sweep, the straight line through the currents at the
     two ends of the window (the double-layer charging current).
     """
+    window = check_scan_window(ds, window)
     n = int(ds.n_samples.values[pixel])
     E = np.broadcast_to(ds.potential.values, ds.current.shape)[pixel, :n].astype(np.float64)
     i = ds.current.values[pixel, :n].astype(np.float64)
@@ -69,49 +72,56 @@ def pixel_curve(ds, pixel, *, window=None, subtract_capacitive=False):
     return E[keep], i[keep], (t[keep] if t is not None else None)
 
 
-def _resolve(model, couples, sampling=None):
-    """(lmfit model, name, has_background) from a name or a model instance."""
-    from ..kinetics import get_entry
+# ------------------------------------------------------------------ recipe and model
+def _is_model(obj):
+    return hasattr(obj, "param_names") and hasattr(obj, "make_params")
 
-    if isinstance(model, str) and model == "CouplesCV":
-        from .cv_model import CouplesCVModel
 
-        m = CouplesCVModel(couples=couples, sampling=sampling or "point")
-        return m, f"CouplesCV({couples})" + (", average" if m.sampling == "average" else ""), True
-    if isinstance(model, str):
-        entry = get_entry(model)
-        if "E" not in entry.independent_vars:
-            raise ParameterError(
-                f"model={model!r} has independent variable(s) {list(entry.independent_vars)}; "
-                "per-pixel voltammogram fits need a model of the potential E (e.g. 'CouplesCV', "
-                "'LavironCV', 'FrumkinCV')")
-        if sampling is None:
-            return entry.make_model(), model, False
-        if not hasattr(entry.make_model(), "sampling"):
-            raise ParameterError(f"sampling={sampling!r}: model {model!r} has no sampling option; "
-                                 "use 'CouplesCV' or 'LavironCV'")
-        m = entry.make_model(sampling=sampling)
-        return m, model + (", average" if m.sampling == "average" else ""), False
-    if sampling is not None and sampling != getattr(model, "sampling", "point"):
-        raise ParameterError(f"sampling={sampling!r} differs from the model instance's "
-                             f"{getattr(model, 'sampling', 'point')!r}: set it on the instance, e.g. "
-                             "CouplesCVModel(couples=2, sampling='average'), or pass the model by name")
+def _split_model(recipe, params):
+    """(recipe, params, instance): a model instance becomes recipe settings where it can (else 'given')."""
+    model = recipe if _is_model(recipe) else params.get("model") if _is_model(params.get("model")) else None
+    if isinstance(recipe, str) and not recipe.lstrip().startswith("{") and not recipe.endswith(".json"):
+        return None, {"model": recipe, **params}, None  # fit_pixels(ds, "FrumkinCV")
+    if model is None:
+        return recipe, params, None
+    recipe = None if recipe is model else recipe
+    params = {k: v for k, v in params.items() if k != "model"}
+    own = getattr(model, "sampling", None)
+    if params.get("sampling") is not None and params["sampling"] != (own or "point"):
+        raise ParameterError(f"sampling={params['sampling']!r} differs from the model instance's {own!r}: set it on "
+                             "the instance, e.g. CouplesCVModel(couples=2, sampling='average'), or pass the model "
+                             "by name")
+    if isinstance(model, CouplesCVModel):
+        return recipe, {**params, "model": "CouplesCV", "couples": model.couples, "sampling": own}, None
+    entry = getattr(model, "entry", None)
+    if entry is not None and type(model) is entry.model_class and not model.prefix:
+        try:
+            get_pixel_model(entry.name)
+        except ParameterError:
+            pass
+        else:
+            return recipe, {**params, "model": entry.name, "sampling": own}, None
     if getattr(model, "independent_vars", None) != ["E"]:
         raise ParameterError(f"model={model!r}: expected 'CouplesCV', a name in nbtools.kinetics.MODELS "
                              "or an lmfit model of the potential E")
-    return model, type(model).__name__, bool(getattr(model, "has_background", False))
+    return recipe, {**params, "model": "given"}, model
 
 
-def _start_params(model, params, ds):
+def _build_model(r, instance):
+    """(lmfit model, label for attrs, has_background)."""
+    if r.model == "given":
+        if instance is None:
+            raise ParameterError("model='given': pass the lmfit model too, fit_pixels(ds, recipe, model=<model>)")
+        check_fit_params(r.params, instance.param_names)
+        return instance, type(instance).__name__, bool(getattr(instance, "has_background", False))
+    entry = get_pixel_model(r.model)
+    model = entry.make_model(couples=r.couples, sampling=r.sampling)
+    return model, entry.label(couples=r.couples, sampling=r.sampling), entry.has_background
+
+
+def _start_params(model, r, ds):
     """Dict of user settings applied on top of every pixel's guess (scan rate fixed from ds)."""
-    import lmfit
-
-    if isinstance(params, lmfit.Parameters):
-        params = {k: {"value": p.value, "min": p.min, "max": p.max, "vary": p.vary} for k, p in params.items()}
-    out = dict(params or {})
-    unknown = [k for k in out if k not in model.param_names]
-    if unknown:
-        raise ParameterError(f"params: unknown parameter(s) {unknown}; the model has {model.param_names}")
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in r.params.items()}
     if "v" in model.param_names and "v" not in out:
         if "scan_rate" not in ds.attrs:
             raise ParameterError("the scan has no attrs['scan_rate'] and params gives no 'v': pass "
@@ -122,54 +132,73 @@ def _start_params(model, params, ds):
     return out
 
 
-def fit_pixels(
-    ds,
-    model="CouplesCV",
-    *,
-    couples=2,
-    sampling=None,
-    window=None,
-    pixels=None,
-    params=None,
-    subtract_capacitive=None,
-    include_failed=False,
-    scheduler=None,
-    n_workers=None,
-    chunk_size=None,
-    conf=None,
-):
+def _lmfit_params(params):
+    import lmfit
+
+    if isinstance(params, lmfit.Parameters):
+        return {k: {"value": p.value, "min": p.min, "max": p.max, "vary": p.vary} for k, p in params.items()}
+    return params
+
+
+def _pixels_setting(ds, pixels):
+    if pixels is None or isinstance(pixels, tuple):
+        return pixels
+    return np.flatnonzero(pixel_mask(ds, pixels)).tolist()
+
+
+def fit_recipe(ds, recipe=None, /, **params):
+    """(PixelFitRecipe, model instance or None): the recipe :func:`fit_pixels` runs with."""
+    recipe, params, instance = _split_model(recipe, params)
+    if "params" in params:
+        params["params"] = _lmfit_params(params["params"])
+    if "pixels" in params:
+        params["pixels"] = _pixels_setting(ds, params["pixels"])
+    return PixelFitRecipe.coerce(recipe, **params), instance
+
+
+# ------------------------------------------------------------------ fit
+def fit_pixels(ds, recipe=None, /, *, scheduler=None, n_workers=None, chunk_size=None, progress=None, conf=None,
+               **params):
     """Fit a voltammogram model to every selected pixel; parameter and error maps.
 
     Parameters
     ----------
     ds : xarray.Dataset
         SECCM Dataset.
+    recipe : PixelFitRecipe, str or lmfit.Model, optional
+        The settings (:class:`~nbtools.seccm.recipe.PixelFitRecipe`), or the
+        model: a name or a model instance (``fit_pixels(ds, "FrumkinCV")``).
+        Keywords override the recipe's settings:
     model : str or lmfit.Model
         ``'CouplesCV'`` (default: ``couples`` Laviron couples sharing ks and
         alpha, plus double-layer charging, over the whole cycle), a name in
         :data:`nbtools.kinetics.MODELS` with potential ``E`` as independent
         variable (``'LavironCV'``, ``'FrumkinCV'``: one couple, use a
-        ``window``), or a model instance.
-    couples : int
+        ``window``; the list: :func:`nbtools.seccm.pixel_models`), or a model
+        instance (an instance of a listed model is recorded by name; another
+        as ``'given'``).
+    couples : {1, 2}
         Number of couples of ``'CouplesCV'`` (LiMn2O4: 2).
     sampling : {None, 'point', 'average'}
-        What a current sample is, for ``'CouplesCV'`` and ``'LavironCV'``:
-        the current at the sample (``'point'``, the default when None) or the
-        current averaged over the sampling interval ending at it
-        (``'average'``: front ends that average over the sample period, and
-        :func:`nbtools.simulate.seccm_scan`; the point model gives ks too low
-        on such data). A model instance keeps its own option
-        (``CouplesCVModel(sampling='average')``); a different value here
-        raises ParameterError.
+        What a current sample is, for models with the option (``'CouplesCV'``,
+        ``'LavironCV'``): the current at the sample (``'point'``, the default
+        when None) or the current averaged over the sampling interval ending
+        at it (``'average'``: front ends that average over the sample period,
+        and :func:`nbtools.simulate.seccm_scan`; the point model gives ks too
+        low on such data). A model instance keeps its own option; a different
+        value here raises ParameterError.
     window : (E1, E2), optional
         Potential window (V) of the samples fitted.
     pixels : mask or indices, optional
         Pixels to fit (a (y, x) boolean map such as :func:`classify`'s, a
-        per-pixel mask or indices); default all.
+        per-pixel mask or indices; stored as indices); default all.
+    max_pixels : int, optional
+        Fit at most this many of the usable selected pixels, spread evenly.
     params : dict or lmfit.Parameters, optional
         Values/bounds applied on top of every pixel's own guess
-        (``model.guess`` on its curve), e.g. ``{"E01": {"value": 4.0}}``. The
-        scan rate ``v`` is fixed from ``ds.attrs['scan_rate']`` unless given.
+        (``model.guess`` on its curve), e.g. ``{"E01": {"value": 4.0}}`` or a
+        fixed value ``{"T": {"value": 300, "vary": False}}``. The scan rate
+        ``v`` is fixed from ``ds.attrs['scan_rate']`` unless given.
     subtract_capacitive : bool, optional
         Remove the straight double-layer line of each sweep through the window
         ends before fitting; default: True for models without a background
@@ -181,6 +210,9 @@ def fit_pixels(
         processes); a ``'tcp://host:port'`` address uses dask.distributed.
     n_workers, chunk_size : int, optional
         Passed to :func:`nbtools.batch.fit_many`.
+    progress : callable, optional
+        ``progress(done, total)`` (pixels), called before the first fit and as
+        each block of pixels finishes (at most :data:`PROGRESS_BLOCKS` blocks).
     conf : None
         Ignored (kept for compatibility); standard errors come from the
         covariance of each fit.
@@ -188,15 +220,18 @@ def fit_pixels(
     Returns
     -------
     xarray.Dataset
-        Maps (y, x): one per varying parameter, ``<name>_stderr``, ``redchi``
+        Maps (y, x): one per varying parameter (a parameter fixed with
+        ``params={name: {"value": ..., "vary": False}}`` has none), ``<name>_stderr``, ``redchi``
         and, for models with ``ks``, ``Lambda`` = ks/(f v); per pixel
         ``fit_status`` ('ok' for a converged fit, 'skipped: <status>', 'not
         selected', 'failed: <reason>', including fits that did not converge)
-        and ``fit_message`` (warnings of converged fits).
+        and ``fit_message`` (warnings of converged fits). attrs: ``model``,
+        ``n_fitted``, ``n_failed``, ``recipe`` (``fit_pixels(ds,
+        result.attrs['recipe'])`` fits the same pixels the same way).
         ``ks`` and ``alpha`` are NaN where they are not identifiable: the CV
         is reversible (Lambda > :data:`LAMBDA_MAX`), the peak separation the
-        fitted ks implies is within :data:`MIN_STEPS` potential steps of the
-        acquisition, or ks has a relative standard error > 0.5; an
+        fitted ks implies is within a few potential steps of the acquisition,
+        or ks has a relative standard error > 0.5; an
         :class:`~nbtools.errors.NbtoolsWarning` says how many pixels.
 
     Warns
@@ -205,145 +240,100 @@ def fit_pixels(
         When ks/alpha are not identifiable on some fitted pixels.
     """
     validate(ds)
-    from ..batch import fit_many
-
-    model, name, background = _resolve(model, couples, sampling)
-    if subtract_capacitive is None:
-        subtract_capacitive = not background
-    if window is not None:
-        window = tuple(float(v) for v in window)
-        if len(window) != 2 or not window[0] < window[1]:
-            raise ParameterError(f"window={window!r}: expected (low, high) in volts")
-    start = _start_params(model, params, ds)
+    r, instance = fit_recipe(ds, recipe, **params)
+    model, name, background = _build_model(r, instance)
+    window = check_scan_window(ds, r.window)
+    subtract = (not background) if r.subtract_capacitive is None else r.subtract_capacitive
+    start = _start_params(model, r, ds)
+    status, todo, xs, ys = _choose(ds, r, window, subtract)
+    defaults = model.make_params()
+    names = [k for k in model.param_names  # the parameters that vary (a user setting overrides the model's)
+             if (start[k].get("vary", defaults[k].vary) if isinstance(start.get(k), dict) else defaults[k].vary)]
     n = ds.sizes["pixel"]
-    sel = np.ones(n, bool) if pixels is None else pixel_mask(ds, pixels)
-    ok = good_pixels(ds, include_failed).values
-    status = np.full(n, "not selected", dtype=object)
-    message = np.full(n, "", dtype=object)
-    status[sel & ~ok] = ["skipped: " + s for s in ds.status.values[sel & ~ok]]
-    todo, xs, ys = [], [], []
-    for p in np.flatnonzero(sel & ok):
-        E, i, _ = pixel_curve(ds, p, window=window, subtract_capacitive=subtract_capacitive)
-        if E.size < 8:
-            status[p] = f"failed: only {E.size} samples in the window"
-            continue
-        todo.append(int(p))
-        xs.append(E)
-        ys.append(i)
-    if not todo and (sel & ok).any():
-        raise DataError(f"fit_pixels: no selected pixel has enough samples in window={window}")
-    names = [k for k in model.param_names if model.make_params()[k].vary or
-             (isinstance(start.get(k), dict) and start[k].get("vary"))]
     vals = {k: np.full(n, np.nan) for k in names}
     errs = {k: np.full(n, np.nan) for k in names}
     redchi = np.full(n, np.nan)
-    attrs = {"model": name, "n_fitted": 0, "n_failed": int(sum(str(s).startswith("failed") for s in status))}
-    if todo:
-        df = fit_many(model, xs, ys, start, scheduler=scheduler, n_workers=n_workers, chunk_size=chunk_size,
-                      index=np.asarray(todo))
+    message = np.full(n, "", dtype=object)
+    attrs = {"model": name}
+    if todo.size:
+        df = _fit_blocks(model, xs, ys, start, todo, progress, scheduler=scheduler, n_workers=n_workers,
+                         chunk_size=chunk_size)
         # converged fits only: a fit that stopped without converging is a failure (NaN + reason)
         good = ((df["status"] != "failed") & df["success"]).to_numpy()
-        pix = np.asarray(todo)
         for k in names:
             if k in df:
-                vals[k][pix] = np.where(good, df[k].to_numpy(float), np.nan)
-                errs[k][pix] = np.where(good, df[f"{k}_stderr"].to_numpy(float), np.nan)
-        redchi[pix] = np.where(good, df["redchi"].to_numpy(float), np.nan)
-        status[pix] = np.where(good, "ok", ["failed: " + str(m)[:200] for m in df["message"]])
-        message[pix] = np.where(good, df["message"].fillna("").to_numpy(str), "")
+                vals[k][todo] = np.where(good, df[k].to_numpy(float), np.nan)
+                errs[k][todo] = np.where(good, df[f"{k}_stderr"].to_numpy(float), np.nan)
+        redchi[todo] = np.where(good, df["redchi"].to_numpy(float), np.nan)
+        status[todo] = np.where(good, "ok", ["failed: " + str(m)[:200] for m in df["message"]])
+        message[todo] = np.where(good, df["message"].fillna("").to_numpy(str), "")
         attrs.update(scheduler=df.attrs["scheduler"], engine=df.attrs["engine"],
                      elapsed_s=df.attrs["elapsed_s"], units=str(df.attrs["units"]))
-    lam = _identifiability(vals, errs, start, status, message, _potential_step(ds))
+    lam = check_identifiability(vals, errs, start, status, message, potential_step(ds))
     attrs["n_fitted"] = int(sum(s == "ok" for s in status))
     attrs["n_failed"] = int(sum(str(s).startswith("failed") for s in status))
-    coords = {"pixel": ds.pixel, "ix": ds.ix, "iy": ds.iy}
-
-    def grid(a, nm, units=""):
-        da = xr.DataArray(a, dims="pixel", coords=coords, name=nm, attrs={"units": units} if units else {})
-        return to_grid(da, ds).drop_vars(["ix", "iy", "pixel"], errors="ignore")
-
+    attrs["recipe"] = r
     out = {}
     for k in names:
         info = model.param_info(k) if hasattr(model, "param_info") else None
-        unit = info.unit if info is not None else ""
-        out[k] = grid(vals[k], k, unit)
-        out[f"{k}_stderr"] = grid(errs[k], f"{k}_stderr", unit)
-    out["redchi"] = grid(redchi, "redchi")
+        unit = {"units": info.unit} if info is not None and info.unit else {}
+        out[k] = pixel_map(vals[k], ds, k, dict(unit, long_name=k))
+        out[f"{k}_stderr"] = pixel_map(errs[k], ds, f"{k}_stderr", dict(unit, long_name=f"standard error of {k}"))
+    out["redchi"] = pixel_map(redchi, ds, "redchi", {"long_name": "reduced chi-square"})
     if lam is not None:
-        out["Lambda"] = grid(lam, "Lambda")
+        out["Lambda"] = pixel_map(lam, ds, "Lambda", {"long_name": "Lambda = ks/(f v)"})
     res = xr.Dataset(out, attrs=attrs)
     res["fit_status"] = xr.DataArray(status.astype(str), dims="pixel")
     res["fit_message"] = xr.DataArray(message.astype(str), dims="pixel")
     return res
 
 
-def _potential_step(ds):
-    """Median potential step between samples (V)."""
-    p = ds.potential.values
-    p = p if p.ndim == 1 else p[: min(p.shape[0], 50)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(np.nanmedian(np.abs(np.diff(p, axis=-1))))
-
-
-def _dEp_of_lambda(lam, alpha):
-    """Peak separation (V) of a thin-layer CV at Lambda (inverse of kinetics.laviron_lambda)."""
-    from ..kinetics.cv import laviron_lambda
-
-    # working curves on an alpha grid of 0.05, interpolated linearly in alpha: a working curve
-    # costs ~0.1 s and every pixel has its own fitted alpha
-    a = float(np.clip(alpha, 0.1, 0.9))
-    lo = min(np.floor(a / ALPHA_GRID + 1e-9) * ALPHA_GRID, 0.9 - ALPHA_GRID)
-    w = (a - lo) / ALPHA_GRID
-    d = np.geomspace(2e-4, 0.8, 300)
-    out = 0.0
-    for ag, wg in ((round(lo, 6), 1.0 - w), (round(lo + ALPHA_GRID, 6), w)):
-        if wg <= 1e-12:
+def _choose(ds, r, window, subtract):
+    """Per-pixel status and the pixels to fit with their (E, i) curves."""
+    n = ds.sizes["pixel"]
+    sel = np.ones(n, bool)
+    if r.pixels is not None:
+        idx = np.asarray(r.pixels, dtype=np.int64)
+        if idx.size and idx.max() >= n:
+            raise ParameterError(f"pixels: indices must be within 0..{n - 1}, found {int(idx.max())}")
+        sel = np.zeros(n, bool)
+        sel[idx] = True
+    ok = good_pixels(ds, r.include_failed).values
+    status = np.full(n, "not selected", dtype=object)
+    status[sel & ~ok] = ["skipped: " + s for s in ds.status.values[sel & ~ok]]
+    use = np.flatnonzero(sel & ok)
+    if r.max_pixels is not None and use.size > r.max_pixels:
+        keep = use[np.linspace(0, use.size - 1, r.max_pixels).round().astype(np.int64)]
+        status[np.setdiff1d(use, keep)] = f"not selected (max_pixels={r.max_pixels})"
+        use = keep
+    todo, xs, ys = [], [], []
+    for p in use:
+        E, i, _ = pixel_curve(ds, p, window=window, subtract_capacitive=subtract)
+        if E.size < 8:
+            status[p] = f"failed: only {E.size} samples in the window"
             continue
-        L = laviron_lambda(d, alpha=ag)
-        good = np.isfinite(L)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = out + wg * np.interp(-np.log(lam), -np.log(L[good]), d[good], left=0.0, right=d[good][-1])
-    return out
+        todo.append(int(p))
+        xs.append(E)
+        ys.append(i)
+    if not todo and use.size:
+        raise DataError(f"fit_pixels: no selected pixel has enough samples in window={window}")
+    return status, np.asarray(todo, dtype=np.int64), xs, ys
 
 
-def _identifiability(vals, errs, start, status, message, step):
-    """Lambda = ks/(f v) per pixel; ks and alpha set to NaN (with a warning) where not identifiable."""
-    if "ks" not in vals or "v" not in start:
-        return None
-    from ..kinetics._constants import F, R, T_DEFAULT
+def _fit_blocks(model, xs, ys, start, todo, progress, **kw):
+    """fit_many over all pixels at once, or block by block when progress is reported."""
+    from ..batch import fit_many
 
-    v = start["v"]["value"] if isinstance(start["v"], dict) else float(start["v"])
-    T = start.get("T", T_DEFAULT)
-    T = T["value"] if isinstance(T, dict) else float(T)
-    lam = vals["ks"] / (F / (R * T) * v)
-    fitted = status == "ok"
-    alpha = np.nan_to_num(vals.get("alpha", np.full(lam.shape, 0.5)), nan=0.5)
-    dep = np.array([_dEp_of_lambda(a, b) if np.isfinite(a) and a > 0 else np.nan for a, b in zip(lam, alpha)])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rel = errs["ks"] / np.abs(vals["ks"])
-        bad = fitted & ~((lam <= LAMBDA_MAX) & (dep >= MIN_STEPS * step) & (rel <= 0.5))
-    for p in np.flatnonzero(bad):
-        why = []
-        if not lam[p] <= LAMBDA_MAX:
-            why.append(f"Lambda = ks/(f v) = {lam[p]:.3g} > {LAMBDA_MAX:g} (reversible at this scan rate)")
-        if not dep[p] >= MIN_STEPS * step:
-            why.append(f"the implied peak separation {dep[p] * 1e3:.1f} mV is within {MIN_STEPS:g} potential "
-                       f"steps ({step * 1e3:.2f} mV) of the acquisition")
-        if not rel[p] <= 0.5:
-            why.append("ks has no usable standard error" if not np.isfinite(rel[p])
-                       else f"ks is uncertain by {rel[p]:.0%}")
-        note = "ks and alpha not identifiable: " + "; ".join(why)
-        message[p] = f"{message[p]}; {note}" if message[p] else note
-    for k in ("ks", "alpha"):
-        if k in vals:
-            vals[k][bad] = np.nan
-            errs[k][bad] = np.nan
-    if bad.any():
-        warnings.warn(
-            f"fit_pixels: ks and alpha are not identifiable on {int(bad.sum())} of {int(fitted.sum())} fitted "
-            f"pixels and are NaN there (reasons in fit_message: Lambda = ks/(f v) > {LAMBDA_MAX:g}, i.e. "
-            f"reversible at v = {v:g} V/s; a peak separation within {MIN_STEPS:g} potential steps; or ks "
-            "without a usable standard error). Measure reversible pixels at a faster scan rate for kinetics.",
-            NbtoolsWarning, stacklevel=3)
-    return lam
+    total = len(todo)
+    if progress is None:
+        return fit_many(model, xs, ys, start, index=todo, **kw)
+    cores = kw.get("n_workers") or os.cpu_count() or 1
+    size = max(int(np.ceil(total / PROGRESS_BLOCKS)), cores)
+    progress(0, total)
+    parts = []
+    for a in range(0, total, size):
+        parts.append(fit_many(model, xs[a:a + size], ys[a:a + size], start, index=todo[a:a + size], **kw))
+        progress(min(a + size, total), total)
+    df = pd.concat(parts)
+    df.attrs = dict(parts[0].attrs, elapsed_s=sum(p.attrs["elapsed_s"] for p in parts))
+    return df

@@ -32,8 +32,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..errors import ParameterError
-from .dataset import validate
+from .layout import validate
+from .recipe import QualityRecipe
 
 __all__ = ["quality", "label_landings", "noise_level"]
 
@@ -97,25 +97,16 @@ def _longest_run(b):
     return best
 
 
-def quality(
-    ds,
-    *,
-    offset=None,
-    rail=None,
-    min_saturated=3,
-    n_windows=20,
-    dead_factor=4.0,
-    min_dead_windows=2,
-    no_contact_fraction=0.9,
-    noisy_factor=3.0,
-    engine="numba",
-):
+def quality(ds, recipe=None, /, **params):
     """Landing-quality metrics and labels for every pixel.
 
     Parameters
     ----------
     ds : xarray.Dataset
         SECCM Dataset (:mod:`nbtools.seccm` layout).
+    recipe : QualityRecipe, dict or JSON, optional
+        The thresholds (:class:`~nbtools.seccm.recipe.QualityRecipe`);
+        keyword ``params`` override its settings:
     offset : float, optional
         Current (A) read when the pipette is not in contact. Default
         ``ds.attrs['current_offset']`` if present, else 0.
@@ -123,18 +114,18 @@ def quality(
         Absolute current limit (A) of the amplifier. Default
         ``ds.attrs['current_range']`` if present, else estimated.
     min_saturated : int
-        Samples on the rail that make a pixel ``'saturated'``.
+        Samples on the rail that make a pixel ``'saturated'`` (3).
     n_windows : int
-        Parts each curve is cut into to find lost contact.
+        Parts each curve is cut into to find lost contact (20).
     dead_factor : float
         A window is "no contact" when its mean |current - offset| is below
-        ``dead_factor`` x the median noise of the scan.
+        ``dead_factor`` x the median noise of the scan (4).
     min_dead_windows : int
-        Consecutive no-contact windows that make a ``'failed_landing'``.
+        Consecutive no-contact windows that make a ``'failed_landing'`` (2).
     no_contact_fraction : float
-        Fraction of no-contact windows that makes ``'no_contact'``.
+        Fraction of no-contact windows that makes ``'no_contact'`` (0.9).
     noisy_factor : float
-        Noise above this multiple of the median noise makes ``'noisy'``.
+        Noise above this multiple of the median noise makes ``'noisy'`` (3).
     engine : {'numba', 'numpy'}
         Compiled kernel (default) or the NumPy reference.
 
@@ -143,27 +134,25 @@ def quality(
     xarray.Dataset
         Per pixel: ``status`` (str), ``noise`` (A), ``dead_fraction``,
         ``longest_dead_run`` (windows), ``saturated_samples``; attrs give the
-        thresholds used.
+        thresholds used and ``recipe`` (the :class:`QualityRecipe`).
     """
+    r = QualityRecipe.coerce(recipe, **params)
+    offset, rail, n_windows = r.offset, r.rail, r.n_windows
     validate(ds)
-    if n_windows < 3:
-        raise ParameterError(f"n_windows={n_windows}: expected at least 3")
     c = ds.current.values
     n_s = ds.n_samples.values.astype(np.int64)
     if offset is None:
         offset = float(ds.attrs.get("current_offset", 0.0))
-    if engine not in ("numba", "numpy"):
-        raise ParameterError(f"engine={engine!r}: expected 'numba' or 'numpy'")
     if rail is None:
         rail = ds.attrs.get("current_range")
     if rail is not None:
-        rail = abs(float(rail))
+        rail = abs(float(rail))  # attrs['current_range'] may be signed
         hi, lo = rail * (1 - 1e-9), -rail * (1 - 1e-9)
     else:
         hi, lo = float(np.nanmax(c)), float(np.nanmin(c))
         hi, lo = hi - 1e-9 * abs(hi), lo + 1e-9 * abs(lo)
     n = len(n_s)
-    if engine == "numba":
+    if r.engine == "numba":
         from ._kernels import quality_kernel
 
         noise = np.empty(n)
@@ -188,21 +177,21 @@ def quality(
         ref = float(np.nanmax(np.abs(c))) * 1e-6 or 1e-15
 
     # saturation
-    if rail is None and sat_n.sum() < min_saturated:  # a single extreme is no rail
+    if rail is None and sat_n.sum() < r.min_saturated:  # a single extreme is no rail
         sat_n[:] = 0
-    saturated = sat_n >= min_saturated
+    saturated = sat_n >= r.min_saturated
 
     # contact per window
     with np.errstate(invalid="ignore"):
-        dead = (a_w < dead_factor * ref) & (cnt > 0)
+        dead = (a_w < r.dead_factor * ref) & (cnt > 0)
     nwin = np.maximum((cnt > 0).sum(axis=1), 1)
     dead_frac = dead.sum(axis=1) / nwin
     run = _longest_run(dead)
 
     status = np.full(len(n_s), "landed", dtype="<U14")
-    status[noise > noisy_factor * ref] = "noisy"
-    status[(run >= min_dead_windows)] = "failed_landing"
-    status[dead_frac >= no_contact_fraction] = "no_contact"
+    status[noise > r.noisy_factor * ref] = "noisy"
+    status[run >= r.min_dead_windows] = "failed_landing"
+    status[dead_frac >= r.no_contact_fraction] = "no_contact"
     status[saturated] = "saturated"
     status[~has] = "empty"
 
@@ -220,26 +209,32 @@ def quality(
             "noise_reference": ref,
             "offset": float(offset),
             "rail": float(rail) if rail is not None else np.nan,
-            "dead_factor": float(dead_factor),
+            "dead_factor": r.dead_factor,
             "n_windows": int(n_windows),
-            "noisy_factor": float(noisy_factor),
+            "noisy_factor": r.noisy_factor,
+            "recipe": r,
         },
     )
     return out
 
 
-def label_landings(ds, **options):
-    """Return a copy of ``ds`` with ``status`` set by :func:`quality`.
+def label_landings(ds, recipe=None, /, **params):
+    """Return a copy of ``ds`` with ``status`` (and ``noise``) set by :func:`quality`.
 
-    The input is not modified. Options are those of :func:`quality`.
+    The input is not modified. ``recipe`` and ``params`` are those of
+    :func:`quality`. The recipe is kept as JSON text in
+    ``status.attrs['recipe']`` (text, so that :func:`nbtools.seccm.save`
+    writes it to NetCDF): ``label_landings(raw, ds.status.attrs['recipe'])``
+    labels another scan the same way.
     """
-    q = quality(ds, **options)
+    q = quality(ds, recipe, **params)
     st = q.status.values.copy()
     # a status set by the reader for a reason the data cannot show is kept
     old = ds.status.values
     keep = np.isin(old, ["failed_landing", "empty"]) & (st == "landed")
     st[keep] = old[keep]
     out = ds.copy()
-    out["status"] = ("pixel", st.astype("<U14"), dict(ds.status.attrs))
+    attrs = dict(ds.status.attrs, recipe=q.attrs["recipe"].to_json(indent=None).strip())
+    out["status"] = ("pixel", st.astype("<U14"), attrs)
     out["noise"] = ("pixel", q.noise.values, dict(q.noise.attrs))
     return out

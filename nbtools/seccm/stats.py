@@ -7,9 +7,9 @@ import xarray as xr
 from scipy.special import stdtrit
 
 from ..errors import DataError, ParameterError
-from .dataset import from_grid, good_pixels, validate
+from .layout import from_grid, good_pixels, validate
 
-__all__ = ["curve_stats", "group_stats", "pixel_mask", "summary"]
+__all__ = ["curve_stats", "group_stats", "group_summary", "pixel_mask", "summary"]
 
 
 def curve_stats(current, rows, *, level=0.95):
@@ -189,4 +189,52 @@ def summary(ds, maps, *, mask=None, include_failed=False):
         "n_left_out": int((sel & ~ok).sum()),
         "include_failed": bool(include_failed),
     }
+    return df
+
+
+def group_summary(ds, groups, maps, *, include_failed=False):
+    """One row per group of pixels: how many, how many used, and each map's mean and spread over them.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        SECCM Dataset.
+    groups : dict
+        Group name -> its pixels (boolean map (y, x), per-pixel mask or
+        indices; see :func:`pixel_mask`).
+    maps : dict
+        Short name -> map (y, x) (e.g. ``{"charge": seccm.charge(ds)}``);
+        the unit comes from ``attrs['units']``.
+    include_failed : bool
+        Also use pixels whose status is not ``'landed'``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``group``, ``n_pixels``, ``n_used``, ``n_failed`` and per map
+        ``<name>_mean_<unit>``, ``<name>_sd_<unit>`` (standard deviation over
+        pixels) and ``<name>_n`` (pixels with a finite value).
+    """
+    import pandas as pd
+
+    validate(ds)
+    ok = good_pixels(ds, include_failed).values
+    per_pixel = {k: (from_grid(m, ds).values.astype(np.float64), str(m.attrs.get("units", "")))
+                 for k, m in maps.items()}
+    rows = []
+    for name, mask in groups.items():
+        sel = pixel_mask(ds, mask)
+        use = sel & ok
+        row = {"group": name, "n_pixels": int(sel.sum()), "n_used": int(use.sum()),
+               "n_failed": int((sel & ~ok).sum())}
+        for k, (v, unit) in per_pixel.items():
+            v = v[use]
+            v = v[np.isfinite(v)]
+            row[f"{k}_mean_{unit}"] = float(v.mean()) if v.size else np.nan
+            row[f"{k}_sd_{unit}"] = float(v.std(ddof=1)) if v.size > 1 else np.nan
+            row[f"{k}_n"] = int(v.size)
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df.attrs = {"source": str(ds.attrs.get("source", "")),
+                "statistics": "all pixels with data" if include_failed else "landed pixels only"}
     return df

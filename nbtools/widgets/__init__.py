@@ -7,7 +7,7 @@ Imported on first use so that ``import nbtools`` stays light:
 - :class:`TraceLoader` (:mod:`nbtools.widgets.trace_loader`)
 - :class:`SpikePicker` (:mod:`nbtools.widgets.spike_picker`), :class:`RecoveryPanel` (:mod:`nbtools.widgets.recovery_panel`)
 - :class:`FitPanel` (:mod:`nbtools.widgets.fit_panel`)
-- :class:`PixelSelector` (:mod:`nbtools.widgets.pixel_selector`)
+- :class:`PixelSelector` (:mod:`nbtools.widgets.pixel_selector`), :class:`FitMapPanel` (:mod:`nbtools.widgets.fit_map_panel`)
 - :class:`RecipeBar` (:mod:`nbtools.widgets.recipe_bar`): Save / Load recipe buttons
 """
 
@@ -24,6 +24,7 @@ _WHERE = {
     "FitPanel": "fit_panel",
     "ParticleOnAStick": "particle_stick",
     "PixelSelector": "pixel_selector",
+    "FitMapPanel": "fit_map_panel",
     "RecipeBar": "recipe_bar",
 }
 

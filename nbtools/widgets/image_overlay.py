@@ -173,7 +173,7 @@ class ImageOverlay:
                 self.image = as_rgba(load_image(path))
             self.image_path = str(path)
         self.registration = None
-        self.sel._overlay_r.visible = False
+        self.sel.map_view.overlay_renderer.visible = False
         self.last_image_click = None
         self._show_image()
         rows, cols = self.image.shape[:2]
@@ -204,7 +204,7 @@ class ImageOverlay:
         if self.image is None:
             raise ParameterError("load an image first")
         rows, cols = self.image.shape[:2]
-        x0, x1, y0, y1, _, _ = self.sel._extent()
+        x0, x1, y0, y1, _, _ = self.sel.map_view.extent
         # image top-left -> map top-left (x0, y1): image rows grow downwards, map y upwards
         src = [[-0.5, -0.5], [cols - 0.5, -0.5], [-0.5, rows - 0.5]]  # outer corners of the corner pixels
         dst = [[x0, y1], [x1, y1], [x0, y0]]
@@ -220,18 +220,18 @@ class ImageOverlay:
         src, dst = parse_points(self.points.value)
         reg = register_image(self.image, src, dst)
         self.registration = reg
-        x0, x1, y0, y1, _, _ = self.sel._extent()
+        x0, x1, y0, y1, _, _ = self.sel.map_view.extent
         n = 500
         w, h = (n, max(2, int(n * (y1 - y0) / (x1 - x0)))) if x1 - x0 >= y1 - y0 else \
             (max(2, int(n * (x1 - x0) / (y1 - y0))), n)
         xs = x0 + (np.arange(w) + 0.5) * (x1 - x0) / w
         ys = y0 + (np.arange(h) + 0.5) * (y1 - y0) / h
         rgba = np.ascontiguousarray(warp_to_map(self.image, reg, xs, ys).values, dtype=np.uint8)
-        self.sel._overlay_src.data = dict(image=[rgba.view(np.uint32).reshape(h, w)], x=[x0 * 1e6], y=[y0 * 1e6],
+        self.sel.map_view.overlay_source.data = dict(image=[rgba.view(np.uint32).reshape(h, w)], x=[x0 * 1e6], y=[y0 * 1e6],
                                           dw=[(x1 - x0) * 1e6], dh=[(y1 - y0) * 1e6])
         self._apply_style()
         covered = float((rgba[..., 3] > 0).mean())
-        pitch = min(self.sel._extent()[4:])
+        pitch = min(self.sel.map_view.extent[4:])
         self.info.value = (f"Registered with {len(src)} control points: residual {reg.rms * 1e6:.3g} µm rms "
                            f"({reg.rms / pitch:.2f} pixel pitch); the image covers {covered:.0%} of the map.")
         if reg.rms > pitch:
@@ -242,7 +242,7 @@ class ImageOverlay:
         return reg
 
     def _apply_style(self):
-        r = self.sel._overlay_r
+        r = self.sel.map_view.overlay_renderer
         r.glyph.global_alpha = float(self.opacity.value)
         r.visible = bool(self.visible.value and self.registration is not None)
 

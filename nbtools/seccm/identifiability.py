@@ -1,0 +1,113 @@
+"""Can a per-pixel fit determine ks and alpha? Lambda = ks/(f v) and the peak separation it implies.
+
+Above ``Lambda`` :data:`LAMBDA_MAX` a thin-layer CV is reversible; when the
+peak separation the fitted ks implies is within :data:`MIN_STEPS` potential
+steps of the acquisition, or ks has a relative standard error above 0.5,
+ks and alpha are not identifiable: :func:`check_identifiability` sets them to
+NaN with a reason per pixel.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.constants import R, physical_constants
+
+from ..errors import NbtoolsWarning
+
+__all__ = ["LAMBDA_MAX", "MIN_STEPS", "ALPHA_GRID", "dEp_of_lambda", "potential_step", "check_identifiability"]
+
+#: above this Lambda = ks/(f v) a thin-layer CV is reversible: ks and alpha are not identifiable
+LAMBDA_MAX = 10.0
+#: ks is also not identifiable when the peak separation it implies is within this many potential
+#: steps of the acquisition (a sample's current lags by about one step), or its relative error > 0.5
+MIN_STEPS = 3.0
+#: alpha step of the working curves behind the identifiability check (interpolated between)
+ALPHA_GRID = 0.05
+_F = physical_constants["Faraday constant"][0]  # C/mol (CODATA, as nbtools.kinetics)
+_T = 298.15  # K, when the fit has no T
+
+
+def potential_step(ds):
+    """Median potential step between samples of a scan (V)."""
+    p = ds.potential.values
+    p = p if p.ndim == 1 else p[: min(p.shape[0], 50)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(np.nanmedian(np.abs(np.diff(p, axis=-1))))
+
+
+def dEp_of_lambda(lam, alpha):
+    """Peak separation (V) of a thin-layer CV at Lambda (inverse of :func:`nbtools.kinetics.laviron_lambda`).
+
+    Working curves on an alpha grid of :data:`ALPHA_GRID`, interpolated
+    linearly in alpha (a working curve costs ~0.1 s and every pixel has its
+    own fitted alpha).
+    """
+    from ..kinetics import laviron_lambda
+
+    a = float(np.clip(alpha, 0.1, 0.9))
+    lo = min(np.floor(a / ALPHA_GRID + 1e-9) * ALPHA_GRID, 0.9 - ALPHA_GRID)
+    w = (a - lo) / ALPHA_GRID
+    d = np.geomspace(2e-4, 0.8, 300)
+    out = 0.0
+    for ag, wg in ((round(lo, 6), 1.0 - w), (round(lo + ALPHA_GRID, 6), w)):
+        if wg <= 1e-12:
+            continue
+        L = laviron_lambda(d, alpha=ag)
+        good = np.isfinite(L)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = out + wg * np.interp(-np.log(lam), -np.log(L[good]), d[good], left=0.0, right=d[good][-1])
+    return out
+
+
+def _value(setting, default):
+    if setting is None:
+        return default
+    return float(setting["value"]) if isinstance(setting, dict) else float(setting)
+
+
+def check_identifiability(vals, errs, start, status, message, step):
+    """Lambda = ks/(f v) per pixel; ks and alpha set to NaN (reason in ``message``) where not identifiable.
+
+    ``vals``, ``errs``: parameter name -> per-pixel arrays (changed in
+    place); ``start``: the fit's parameter settings (``v`` and ``T``);
+    ``status``, ``message``: per-pixel fit status and messages. Returns the
+    Lambda array, or None for models without ``ks`` and ``v``.
+    """
+    if "ks" not in vals or "v" not in start:
+        return None
+    v = _value(start["v"], np.nan)
+    T = _value(start.get("T"), _T)
+    lam = vals["ks"] / (_F / (R * T) * v)
+    fitted = status == "ok"
+    alpha = np.nan_to_num(vals.get("alpha", np.full(lam.shape, 0.5)), nan=0.5)
+    dep = np.array([dEp_of_lambda(a, b) if np.isfinite(a) and a > 0 else np.nan for a, b in zip(lam, alpha)])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = errs["ks"] / np.abs(vals["ks"])
+        bad = fitted & ~((lam <= LAMBDA_MAX) & (dep >= MIN_STEPS * step) & (rel <= 0.5))
+    for p in np.flatnonzero(bad):
+        why = []
+        if not lam[p] <= LAMBDA_MAX:
+            why.append(f"Lambda = ks/(f v) = {lam[p]:.3g} > {LAMBDA_MAX:g} (reversible at this scan rate)")
+        if not dep[p] >= MIN_STEPS * step:
+            why.append(f"the implied peak separation {dep[p] * 1e3:.1f} mV is within {MIN_STEPS:g} potential "
+                       f"steps ({step * 1e3:.2f} mV) of the acquisition")
+        if not rel[p] <= 0.5:
+            why.append("ks has no usable standard error" if not np.isfinite(rel[p])
+                       else f"ks is uncertain by {rel[p]:.0%}")
+        note = "ks and alpha not identifiable: " + "; ".join(why)
+        message[p] = f"{message[p]}; {note}" if message[p] else note
+    for k in ("ks", "alpha"):
+        if k in vals:
+            vals[k][bad] = np.nan
+            errs[k][bad] = np.nan
+    if bad.any():
+        warnings.warn(
+            f"fit_pixels: ks and alpha are not identifiable on {int(bad.sum())} of {int(fitted.sum())} fitted "
+            f"pixels and are NaN there (reasons in fit_message: Lambda = ks/(f v) > {LAMBDA_MAX:g}, i.e. "
+            f"reversible at v = {v:g} V/s; a peak separation within {MIN_STEPS:g} potential steps; or ks "
+            "without a usable standard error). Measure reversible pixels at a faster scan rate for kinetics.",
+            NbtoolsWarning, stacklevel=3)
+    return lam

@@ -1,0 +1,79 @@
+"""The voltammogram plot of the pixel selector: selected curves, and group means with their 95 % bands.
+
+Display only: the means and bands are :func:`nbtools.seccm.stats.curve_stats`
+results handed in by :class:`~nbtools.widgets.PixelSelector`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["CurveView", "pick_rows"]
+
+
+def pick_rows(rows, k):
+    """At most ``k`` of ``rows``, spread evenly (reproducible), sorted: the curves worth drawing."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if rows.size <= k:
+        return rows
+    return rows[np.linspace(0, rows.size - 1, k).round().astype(np.int64)]
+
+
+class CurveView:
+    """Thin grey lines for selected pixels; a dashed mean and a band per group.
+
+    Attributes
+    ----------
+    figure : bokeh figure
+    curves_source, means_source, band_source : ColumnDataSource
+        What is drawn (currents in the display unit ``unit``).
+    """
+
+    def __init__(self, *, unit, scale, reference="", height=300, width=470):
+        from bokeh.models import ColumnDataSource, Label
+        from bokeh.plotting import figure
+
+        self.unit, self.scale = unit, scale
+        ref = f" vs {reference}" if reference and reference != "unknown" else ""
+        c = figure(frame_width=width, frame_height=height, tools="pan,box_zoom,wheel_zoom,reset,save",
+                   x_axis_label=f"Potential / V{ref}", y_axis_label=f"Current / {unit}",
+                   title="Selected pixels (thin) and group means with 95 % CI band", output_backend="canvas")
+        c.toolbar.logo = None
+        self.band_source = ColumnDataSource(dict(xs=[], ys=[], color=[]))
+        c.patches("xs", "ys", source=self.band_source, fill_color="color", fill_alpha=0.25, line_alpha=0)
+        self.curves_source = ColumnDataSource(dict(xs=[], ys=[]))
+        c.multi_line("xs", "ys", source=self.curves_source, line_color="#555555", line_alpha=0.35, line_width=1)
+        self.means_source = ColumnDataSource(dict(xs=[], ys=[], color=[], name=[], dash=[]))
+        c.multi_line("xs", "ys", source=self.means_source, line_color="color", line_width=2.5, line_dash="dash",
+                     legend_field="name")
+        c.legend.location = "top_left"
+        c.legend.background_fill_alpha = 0.6
+        self.empty_label = Label(x=0.5 * width, y=0.5 * height, x_units="screen", y_units="screen",
+                                 text="Select pixels on the map, or fill a group", text_align="center",
+                                 text_color="#888888", text_font_size="13px")
+        c.add_layout(self.empty_label)
+        self.figure = c
+
+    def show_curves(self, xs, ys):
+        """Draw individual curves: potentials (V) and currents (A) per curve."""
+        self.curves_source.data = dict(xs=list(xs), ys=[np.asarray(y) * self.scale for y in ys])
+
+    def show_means(self, items):
+        """Draw means and bands: ``items`` is a list of (legend, colour, potential (V), curve_stats dict)."""
+        xs, ys, cs, names, bx, by, bc = [], [], [], [], [], [], []
+        for name, color, x, st in items:
+            x = np.asarray(x, dtype=np.float64)
+            ok = np.isfinite(x) & np.isfinite(st["mean"])
+            xs.append(x[ok])
+            ys.append(st["mean"][ok] * self.scale)
+            cs.append(color)
+            names.append(name)
+            okb = ok & np.isfinite(st["low"])
+            if okb.sum() > 1:
+                bx.append(np.concatenate([x[okb], x[okb][::-1]]))
+                by.append(np.concatenate([st["low"][okb], st["high"][okb][::-1]]) * self.scale)
+                bc.append(color)
+        self.means_source.data = dict(xs=xs, ys=ys, color=cs, name=names, dash=["dash"] * len(xs))
+        self.figure.legend.visible = bool(names)
+        self.empty_label.visible = not names
+        self.band_source.data = dict(xs=bx, ys=by, color=bc)
