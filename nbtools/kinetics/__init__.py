@@ -23,7 +23,7 @@ Recipes (:mod:`nbtools.kinetics.recipe`)
     FitRecipe (kind "kinetics.fit": model, options, params, window, intervals, ...),
     StickRecipe (kind "stick.workflow", the particle-on-a-stick settings).
 Fitting (:mod:`~nbtools.kinetics.fitting`, :mod:`~nbtools.kinetics.checks`, :mod:`~nbtools.kinetics.intervals`)
-    fit, setup_fit, resolve_model, build_params, guess_start, guessed_values, select_window,
+    fit, setup_fit, resolve_model, build_params, start_params, guessed_values, select_window,
     confidence_intervals, parameter_table, check_data, check_params, check_result, check_values,
     residual_autocorrelation.
 Results (:mod:`nbtools.kinetics.results`)
@@ -91,7 +91,7 @@ from .registry import MODELS, get_entry
 from .recipe import FitRecipe, StickRecipe
 from .checks import check_data, check_params, check_result, check_values, residual_autocorrelation
 from .intervals import confidence_intervals, parameter_table
-from .fitting import build_params, fit, guess_start, guessed_values, resolve_model, select_window, setup_fit
+from .fitting import build_params, fit, guessed_values, resolve_model, select_window, setup_fit, start_params
 from .results import (
     export_fit,
     fit_summary,
@@ -119,7 +119,7 @@ __all__ = [
     "setup_fit",
     "resolve_model",
     "build_params",
-    "guess_start",
+    "start_params",
     "guessed_values",
     "select_window",
     "confidence_intervals",

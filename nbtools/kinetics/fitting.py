@@ -12,6 +12,8 @@ confidence intervals and the recipe (``result.recipe``).
 
 from __future__ import annotations
 
+import warnings
+
 import lmfit
 import numpy as np
 
@@ -32,7 +34,7 @@ from .intervals import confidence_intervals
 from .recipe import FitRecipe, model_settings, params_spec
 from .registry import get_entry
 
-__all__ = ["fit", "setup_fit", "resolve_model", "build_params", "guessed_values", "guess_start", "select_window"]
+__all__ = ["fit", "setup_fit", "resolve_model", "build_params", "guessed_values", "start_params", "select_window"]
 
 
 def resolve_model(model):
@@ -111,10 +113,13 @@ def guessed_values(model, x, y, known=None) -> dict:
     if y is None:
         return {}
     known = {k: v for k, v in (known or {}).items() if k in ("v", "T")}
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     try:
-        if hasattr(model, "guess_values"):
-            return dict(model.guess_values(np.asarray(y, dtype=float), np.asarray(x, dtype=float), **known))
-        g = model.guess(np.asarray(y, dtype=float), **{model.independent_vars[0]: np.asarray(x, dtype=float)})
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")  # a guess is a heuristic: its own warnings help nobody
+            if hasattr(model, "guess_values"):
+                return dict(model.guess_values(y, x, **known))
+            g = model.guess(y, **{model.independent_vars[0]: x})
         return {k: p.value for k, p in g.items()}
     except Exception:  # no usable guess (NotImplementedError, degenerate data, ...): keep the defaults
         return {}
@@ -169,30 +174,33 @@ def build_params(model, params=None, x=None, y=None, *, guess=True) -> lmfit.Par
     return pars
 
 
-def guess_start(model, x, y, params=None) -> dict:
-    """Starting values of the varying parameters estimated from one curve.
+def start_params(recipe, x, y, *, model=None, require_guess=False) -> lmfit.Parameters:
+    """The parameters a fit with ``recipe`` starts from on this curve.
 
-    ``params`` (as for :func:`build_params`) supplies the bounds, the fixed values
-    the guess needs (e.g. the scan rate ``v``) and which parameters vary.
+    As in :func:`fit`: the points in the recipe's window, NaN/Inf points left out,
+    :func:`build_params` with the recipe's ``params`` and ``guess``.
 
-    Raises
-    ------
-    DataError
-        When the model cannot estimate starting values from these data.
+    Parameters
+    ----------
+    recipe : FitRecipe
+    x, y : array_like
+    model : lmfit.Model, optional
+        The model instance (default: the recipe's).
+    require_guess : bool
+        Raise DataError when the model cannot estimate its parameters from these data.
     """
-    base = build_params(model, params, guess=False)
-    vals = guessed_values(model, x, y, {k: p.value for k, p in base.items()})
-    free = [k for k, p in base.items() if p.vary and not p.expr]
-    if not any(k in vals for k in free):
-        name = getattr(get_entry(model), "name", type(model).__name__)
-        raise DataError(f"{name} could not estimate starting values from these data; type them in")
-    spec = {k: v for k, v in (params_spec(params, guess=False) if params is not None else {}).items()}
-    for k in free:
-        s = spec.get(k, {})
-        spec[k] = {kk: vv for kk, vv in (s if isinstance(s, dict) else {}).items() if kk != "value"}
-    pars = build_params(model, spec, guess=False)
-    _fill_guess(pars, vals, {k for k in pars if k not in free})
-    return {k: pars[k].value for k in free}
+    model = recipe.make_model() if model is None else model
+    x, y, _ = select_window(x, y, recipe.window)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if require_guess:
+        base = build_params(model, recipe.param_spec(), guess=False)
+        vals = guessed_values(model, x, y, {k: p.value for k, p in base.items()})
+        if not any(k in vals for k, p in base.items() if p.vary and not p.expr):
+            name = recipe.model or type(model).__name__
+            raise DataError(f"{name} could not estimate starting values from these data; type them in")
+    return build_params(model, recipe.param_spec(), x, y, guess=recipe.guess)
 
 
 def select_window(x, y, window, *, weights=None):

@@ -239,6 +239,53 @@ class FitRecipe(Recipe):
         """Keyword arguments of :func:`nbtools.kinetics.confidence_intervals` for this recipe."""
         return {"level": self.level, "method": self.conf, "n_boot": self.n_boot, "seed": self.seed}
 
+    # ------------------------------------------------------------- edited copies
+    def varying(self) -> list[str]:
+        """Names of the parameters this fit varies (registry default or ``params``' ``vary``)."""
+        if self.model is None:
+            raise ParameterError("this recipe names no model: the varying parameters depend on it")
+        _, names, _ = _model_facts(self.model, self.options)
+        infos = MODELS[self.model].params
+        out = []
+        for n in names:
+            spec = self.params.get(n, {})
+            if spec.get("expr"):
+                continue
+            if spec.get("vary", infos[n].vary if n in infos else True):
+                out.append(n)
+        return out
+
+    def with_params(self, changes: dict) -> "FitRecipe":
+        """A copy with ``changes`` (name -> dict of value/min/max/vary) merged into ``params``."""
+        merged = self.param_spec()
+        for name, keys in changes.items():
+            merged[name] = {**merged.get(name, {}), **(keys if isinstance(keys, dict) else {"value": keys})}
+        return self.replace(params=merged)
+
+    def with_values(self, values: dict) -> "FitRecipe":
+        """A copy whose parameters in ``values`` (name -> number) start from those values."""
+        return self.with_params({k: {"value": float(v)} for k, v in values.items()})
+
+    def reset_starts(self) -> "FitRecipe":
+        """A copy whose varying parameters start from the data-based guess again (their values dropped)."""
+        free = set(self.varying())
+        spec = {k: {kk: vv for kk, vv in v.items() if kk != "value" or k not in free}
+                for k, v in self.param_spec().items()}
+        return self.replace(params={k: v for k, v in spec.items() if v}, guess=True)
+
+    def for_model(self, name: str, params=None) -> "FitRecipe":
+        """The same settings for model ``name``: the options it takes, ``params`` (default: none) of
+        the names it has; no window for a voltammogram model."""
+        entry = MODELS.get(name)
+        if entry is None:
+            _check_model_name("model", name)
+        allowed = entry.model_class.option_names()
+        options = {k: v for k, v in self.options.items() if k in allowed}
+        _, names, _ = _model_facts(name, options)
+        spec = {k: v for k, v in (params or {}).items() if k in names}
+        window = None if entry.x_order == "time-order" else self.window
+        return self.replace(model=name, options=options, params=spec, window=window)
+
 
 def params_spec(params, *, guess=True) -> dict:
     """The ``params`` setting of a :class:`FitRecipe` from lmfit.Parameters or a dict.
