@@ -241,6 +241,8 @@ def pitt_table(steps, *, model="PITTSphereBiot", radius=None, level=0.95) -> pd.
 
     A step whose fit fails gets NaN and its reason in ``status``; the others go on.
     Warnings of a fit (NbtoolsWarning messages) are in ``warnings``, joined by " | ".
+    ``attrs``: ``tau`` (geometric mean over the fitted steps, s), ``tau_spread`` (std of
+    log10 tau), ``D`` (radius^2/tau, m^2/s; NaN without ``radius``), ``model``, ``radius``, ``level``.
     """
     from .kinetics import fit
 
@@ -272,9 +274,10 @@ def pitt_table(steps, *, model="PITTSphereBiot", radius=None, level=0.95) -> pd.
         out["D_upper"] = radius**2 / out["tau_lower"].where(out["tau_lower"] > 0)
     good = out["status"] != "failed"
     tau_ok = out.loc[good & np.isfinite(out["tau"]) & (out["tau"] > 0), "tau"]
-    out.attrs.update(model=model, radius=radius, level=level,
-                     tau=float(np.exp(np.mean(np.log(tau_ok)))) if len(tau_ok) else np.nan,
-                     tau_spread=float(np.std(np.log10(tau_ok))) if len(tau_ok) > 1 else np.nan)
+    tau = float(np.exp(np.mean(np.log(tau_ok)))) if len(tau_ok) else np.nan
+    out.attrs.update(model=model, radius=radius, level=level, tau=tau,
+                     tau_spread=float(np.std(np.log10(tau_ok))) if len(tau_ok) > 1 else np.nan,
+                     D=radius**2 / tau if radius is not None else np.nan)
     return out
 
 
@@ -329,7 +332,7 @@ def laviron_table(peaks: pd.DataFrame, *, tau=None, alpha=0.5, radius=None, sigm
 
     ks = gmean("ks")
     used = df.loc[df["used"], "ks"]
-    df.attrs.update(ks=ks, ks_app=gmean("ks_app"), n_used=int(len(used)),
+    df.attrs.update(ks=ks, ks_app=gmean("ks_app"), n_used=int(len(used)), min_dEp=min_dEp, sigma_max=sigma_max,
                     ks_spread=float(np.std(np.log10(used))) if len(used) > 1 else np.nan,
                     k0=ks * radius / 3.0 if radius is not None else np.nan,
                     note=(f"used: peak separation >= {min_dEp * 1e3:g} mV"
