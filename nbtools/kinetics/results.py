@@ -32,9 +32,10 @@ from ..recipes import from_json
 from .checks import residual_autocorrelation, residual_message, result_residuals
 from .fitting import fit
 from .intervals import parameter_table
-from .recipe import FitRecipe
+from ._base import MODELS
+from .recipe import FitRecipe, model_settings, params_spec
 
-__all__ = ["fit_summary", "report_text", "export_fit", "refit", "read_fit_settings", "fit_window_from",
+__all__ = ["fit_summary", "report_text", "export_fit", "refit", "read_fit_settings", "panel_recipe", "fit_window_from",
            "model_curve", "residual_check", "format_quantity", "LEGACY_OPTIONS"]
 
 #: options of the fit settings dicts written by nbtools before recipes (read by :func:`read_fit_settings`)
@@ -189,6 +190,27 @@ def _legacy_recipe(settings: dict, x=None) -> FitRecipe:
             raise ParameterError("these fit settings have a one-sided window (x_min or x_max): give the data (x)")
         window = fit_window_from(x, lo, hi) if x is not None else (lo, hi)
     return FitRecipe(model=settings["model"], params=params, window=window, **opts)
+
+
+def panel_recipe(model=None, recipe=None, *, params=None, options=None, x=None) -> FitRecipe:
+    """The recipe of an interactive fit: ``recipe`` with a registry model (name or instance, whose
+    options it takes), starting ``params`` and the settings dict of older nbtools (``options``: conf,
+    level, ..., ``x_min``/``x_max`` as the window over ``x``); the model defaults to ButlerVolmer.
+    """
+    opts = dict(options or {})
+    lo, hi = opts.pop("x_min", None), opts.pop("x_max", None)
+    settings = dict(opts)
+    if model is not None:
+        settings.update(model_settings(model))
+        if settings["model"] is None:
+            raise ParameterError(f"an interactive fit needs a model from nbtools.kinetics.MODELS (a name or an "
+                                 f"instance), got {model!r}; known: {sorted(MODELS)}")
+    if lo is not None or hi is not None:
+        settings["window"] = fit_window_from(x, lo, hi)
+    if params is not None:
+        settings["params"] = params_spec(params)
+    rec = FitRecipe.coerce(recipe, **settings)
+    return rec if rec.model is not None else rec.replace(model="ButlerVolmer")
 
 
 def read_fit_settings(source, x=None) -> FitRecipe:

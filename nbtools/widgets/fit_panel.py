@@ -33,7 +33,6 @@ import html
 import warnings
 
 import ipywidgets as W
-import lmfit
 import numpy as np
 import traitlets
 
@@ -41,38 +40,14 @@ from .. import kinetics
 from ..errors import DataError, NbtoolsWarning, ParameterError
 from ..kinetics import FitRecipe
 from .display import ErrorDisplay, bokeh_widget
-from .fit_table import ParamTable, format_number, parse_number
-from .fit_view import FitPlot, report_html, warnings_html
+from .fit_table import ParamTable, WindowBoxes
+from .fit_view import FitPlot, axis_label, model_info_html, report_html, warnings_html
 from .recipe_bar import RecipeBar
 
 __all__ = ["FitPanel"]
 
 _CONF_CHOICES = [("standard errors (fast)", "stderr"), ("profile likelihood", "conf_interval"),
                  ("bootstrap (slow)", "bootstrap"), ("none", None)]
-
-
-def _registry_model(model):
-    """``{"model": name, "options": ...}`` of a name or a registry model instance."""
-    if model is None or isinstance(model, str):
-        return {} if model is None else {"model": model}
-    settings = kinetics.recipe.model_settings(model)
-    if settings["model"] is None:
-        raise ParameterError(f"FitPanel needs a model from nbtools.kinetics.MODELS (a name or an instance), "
-                             f"got {model!r}; known: {sorted(kinetics.MODELS)}")
-    return settings
-
-
-def _start_recipe(model, recipe, params, options, x):
-    """The panel's first recipe: ``recipe`` with the model, the ``params`` and the old ``options`` dict."""
-    opts = dict(options or {})
-    lo, hi = opts.pop("x_min", None), opts.pop("x_max", None)
-    settings = {**_registry_model(model), **opts}
-    if lo is not None or hi is not None:
-        settings["window"] = kinetics.fit_window_from(x, lo, hi)
-    if params is not None:
-        settings["params"] = kinetics.recipe.params_spec(params)
-    rec = FitRecipe.coerce(recipe, **settings)
-    return rec if rec.model is not None else rec.replace(model="ButlerVolmer")
 
 
 class FitPanel(traitlets.HasTraits):
@@ -128,13 +103,12 @@ class FitPanel(traitlets.HasTraits):
         if self.x.size != self.y.size:
             raise DataError(f"x has {self.x.size} points but y has {self.y.size}; pass arrays of equal length")
         self.weights = None if weights is None else np.array(weights, dtype=float, copy=True)
-        first = _start_recipe(model, recipe, params, options, self.x)
+        first = kinetics.results.panel_recipe(model, recipe, params=params, options=options, x=self.x)
         self._initial = first.param_spec()  # the caller's start values, kept across models
         self._labels = (x_label, y_label)
         self.warnings: list[str] = []
         self._models = {}
         self._start_pars = None
-        self._window_text = ("", "")
         self._build_controls(self._chooser(first.entry, models), export_dir)
         self.plot = FitPlot(self.x, self.y)
         self.figure, self.fit_source, self.resid_source = self.plot.figure, self.plot.fit_source, self.plot.resid_source
@@ -160,9 +134,8 @@ class FitPanel(traitlets.HasTraits):
         self.model_info, self.warning_box, self.report = W.HTML(), W.HTML(), W.HTML()
         self.table = ParamTable(on_edit=g(self._apply_inputs))
         self.conf_select = W.Dropdown(options=_CONF_CHOICES, style={"description_width": "initial"})
-        self.x_from = W.Text(description="fit from", layout=W.Layout(width="190px"), continuous_update=False,
-                             tooltip="fit only points with x from .. to (empty: all)")
-        self.x_to = W.Text(description="to", layout=W.Layout(width="170px"), continuous_update=False)
+        self.window_boxes = WindowBoxes(on_edit=g(self._apply_inputs))
+        self.x_from, self.x_to = self.window_boxes.low, self.window_boxes.high
         self.x_unit_label = W.HTML()
         self.skip_nan = W.Checkbox(description="skip NaN/Inf points", indent=False)
         self.guess_button = W.Button(description="Starting values from data", layout=W.Layout(width="210px"),
@@ -184,8 +157,6 @@ class FitPanel(traitlets.HasTraits):
         self.recipe_bar.save_button.description = "Save fit recipe"
         self.recipe_bar.upload.description = "Load fit recipe"
         self.model_select.observe(g(lambda ch: self.set_model(ch["new"])), names="value")
-        for w in (self.x_from, self.x_to):
-            w.observe(g(lambda _: self._apply_inputs()), names="value")
         self.conf_select.observe(g(lambda ch: self._set(conf=ch["new"])), names="value")
         self.skip_nan.observe(g(lambda ch: self._set(nan_policy="omit" if ch["new"] else "raise")), names="value")
         self.guess_button.on_click(g(lambda _: self.guess()))
@@ -233,10 +204,7 @@ class FitPanel(traitlets.HasTraits):
         if not isinstance(old, FitRecipe) or (old.model, old.options) != (new.model, new.options):
             self.result, self.warnings = None, []
             self.model_select.value = new.model
-            self.model_info.value = (
-                f"<div style='max-width:900px'><b>{html.escape(e.description)}</b><br>"
-                f"<span style='color:#555'>Valid: {html.escape(e.validity)}"
-                + (f"<br>Tip: {html.escape(e.hints)}" if e.hints else "") + "</span></div>")
+            self.model_info.value = model_info_html(e)
             self.export_name.value = f"fit_{e.name}"
             self.x_unit_label.value = f"<span style='color:#555'>{html.escape(e.x_unit)} (empty: all points)</span>"
             self.report.value = "<i>Press <b>Fit</b> to fit the model; the dashed line shows the starting values.</i>"
@@ -248,11 +216,7 @@ class FitPanel(traitlets.HasTraits):
         else:
             self._start_pars = self._start()
             self.table.show(self._start_pars)
-        texts = ("", "") if new.window is None else tuple(format_number(v) for v in new.window)
-        self._window_text = (texts[0], self._window_text[1])  # box by box: a redraw never reads as typing
-        self.x_from.value = texts[0]
-        self._window_text = texts
-        self.x_to.value = texts[1]
+        self.window_boxes.show(new.window)
         self.conf_select.value = new.conf
         self.conf_select.description = f"{new.level:.0%} intervals"
         self.skip_nan.value = new.nan_policy == "omit"
@@ -270,15 +234,8 @@ class FitPanel(traitlets.HasTraits):
         """Put what was typed into the table and the window boxes into the recipe (raises on bad input)."""
         edits = self.table.edits()
         rec = self.recipe.with_params(edits) if edits else self.recipe
-        texts = (self.x_from.value, self.x_to.value)
-        if texts != self._window_text:  # typed: the unchanged end keeps its exact value
-            ends = []
-            for k, (text, what) in enumerate(zip(texts, ("fit from", "fit to"))):
-                if text == self._window_text[k]:
-                    ends.append(rec.window[k] if rec.window is not None else None)
-                else:
-                    v = parse_number(text, what, empty=np.nan)
-                    ends.append(None if np.isnan(v) else v)
+        ends = self.window_boxes.typed(rec.window)
+        if ends is not None:
             rec = rec.replace(window=kinetics.fit_window_from(self.x, *ends))
         if rec != self.recipe:
             self.recipe = rec
@@ -376,12 +333,7 @@ class FitPanel(traitlets.HasTraits):
 
     # --- display ---------------------------------------------------------------------
     def _label(self, which: int) -> str:
-        e = self.entry
-        label = self._labels[which]
-        name, unit = (e.x_name, e.x_unit) if which == 0 else (e.y[0], "{unit}")
-        if label and " / " in label:
-            return label
-        return f"{label or name} / {unit}" if unit else (label or name)
+        return axis_label(self.entry, self._labels[which], which)
 
     def _set_axes(self):
         resid = "Residual / {unit}" if " / " not in (self._labels[1] or "") else "Residual"

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["ParamTable", "format_number", "parse_number"]
+__all__ = ["ParamTable", "WindowBoxes", "format_number", "parse_number"]
 
 _WIDTHS = (("parameter", "90px"), ("start value", "130px"), ("min", "110px"), ("max", "110px"),
            ("vary", "60px"), ("unit", "70px"), ("meaning", "360px"))
@@ -127,3 +127,38 @@ class ParamTable(W.VBox):
                 r[key].value = v if isinstance(v, str) else format_number(float(v))
         if vary is not None:
             r["vary"].value = bool(vary)
+
+
+class WindowBoxes:
+    """*fit from* / *to* boxes of a fit window: :meth:`show` draws a window, :meth:`typed` reads
+    what the user typed since (an untouched box keeps its exact value)."""
+
+    def __init__(self, on_edit=None):
+        self.low = W.Text(description="fit from", layout=W.Layout(width="190px"), continuous_update=False,
+                          tooltip="fit only points with x from .. to (empty: all)")
+        self.high = W.Text(description="to", layout=W.Layout(width="170px"), continuous_update=False)
+        self._shown = ["", ""]
+        if on_edit is not None:
+            for w in (self.low, self.high):
+                w.observe(lambda _: on_edit(), names="value")
+
+    def show(self, window) -> None:
+        texts = ("", "") if window is None else tuple(format_number(v) for v in window)
+        for k, box in enumerate((self.low, self.high)):  # box by box: a redraw never reads as typing
+            self._shown[k] = texts[k]
+            box.value = texts[k]
+
+    def typed(self, window):
+        """``(low, high)`` with the typed ends (None: empty box) and ``window``'s ends for untouched
+        boxes; None when nothing was typed."""
+        texts = (self.low.value, self.high.value)
+        if list(texts) == self._shown:
+            return None
+        ends = []
+        for k, (text, what) in enumerate(zip(texts, ("fit from", "fit to"))):
+            if text == self._shown[k]:
+                ends.append(window[k] if window is not None else None)
+            else:
+                v = parse_number(text, what, empty=np.nan)
+                ends.append(None if np.isnan(v) else v)
+        return tuple(ends)

@@ -13,7 +13,7 @@ import numpy as np
 from ..kinetics import format_quantity
 from ..plotting import current_display_unit
 
-__all__ = ["FitPlot", "report_html", "warnings_html"]
+__all__ = ["FitPlot", "report_html", "warnings_html", "model_info_html", "axis_label"]
 
 MAX_PLOT_POINTS = 20_000
 _TOOLS = "pan,box_zoom,wheel_zoom,reset,save"
@@ -125,3 +125,19 @@ def warnings_html(messages) -> str:
     items = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
     return (f"<div class='nbtools-fit-warnings' style='color:#8a5300'>"
             f"<b>Warnings</b><ul style='margin:2px 0'>{items}</ul></div>")
+
+
+def model_info_html(entry) -> str:
+    """What the registry says about a model: description, validity, identifiability tip."""
+    tip = f"<br>Tip: {html.escape(entry.hints)}" if entry.hints else ""
+    return (f"<div style='max-width:900px'><b>{html.escape(entry.description)}</b><br>"
+            f"<span style='color:#555'>Valid: {html.escape(entry.validity)}{tip}</span></div>")
+
+
+def axis_label(entry, label, which: int) -> str:
+    """Axis ``which`` (0: x, 1: y) named ``label`` (default: the model's variable) with its unit;
+    the y unit is the placeholder ``{unit}`` (a prefixed display unit)."""
+    name, unit = (entry.x_name, entry.x_unit) if which == 0 else (entry.y[0], "{unit}")
+    if label and " / " in label:
+        return label
+    return f"{label or name} / {unit}" if unit else (label or name)
