@@ -156,6 +156,7 @@ class FitPanel(traitlets.HasTraits):
                                     status=self.status)
         self.recipe_bar.save_button.description = "Save fit recipe"
         self.recipe_bar.upload.description = "Load fit recipe"
+        self.recipe_bar.upload.layout.width = "190px"
         self.model_select.observe(g(lambda ch: self.set_model(ch["new"])), names="value")
         self.conf_select.observe(g(lambda ch: self._set(conf=ch["new"])), names="value")
         self.skip_nan.observe(g(lambda ch: self._set(nan_policy="omit" if ch["new"] else "raise")), names="value")
