@@ -115,6 +115,25 @@ def test_recipe_read_write_and_bad_recipe(bv_data):
     with pytest.raises(ParameterError, match="this panel's data"):
         panel.recipe = FitRecipe(model="PITTSphere")
     assert panel.recipe is rec
+    panel.recipe_bar.load(FitRecipe(model="ButlerVolmer", level=0.9).to_json())  # Load fit recipe
+    assert panel.recipe.model == "ButlerVolmer" and panel.conf_select.description == "90% intervals"
+    import datetime
+
+    data = FitRecipe(model="ImpactKinetic").to_json().encode()
+    panel.recipe_bar.upload.value = ({"name": "r.json", "type": "application/json", "size": len(data),
+                                      "content": memoryview(data),
+                                      "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+    assert isinstance(panel.status.last_error, ParameterError) and "fits i against t in s" in panel.status.value
+    assert panel.recipe.model == "ButlerVolmer"
+
+
+def test_weights_are_part_of_the_fit(bv_data):
+    eta, y = bv_data
+    panel = FitPanel(eta, y, "ButlerVolmer", weights=np.full(eta.size, 5e10))
+    assert panel.recipe.weights == "given"
+    res = panel.fit()
+    assert res.recipe == panel.recipe
+    assert refit(eta, y, panel.params, weights=panel.weights).params["i0"].value == res.params["i0"].value
 
 
 def test_start_from_fit_and_guess_edit_the_recipe(bv_data):

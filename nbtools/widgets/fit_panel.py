@@ -104,6 +104,8 @@ class FitPanel(traitlets.HasTraits):
             raise DataError(f"x has {self.x.size} points but y has {self.y.size}; pass arrays of equal length")
         self.weights = None if weights is None else np.array(weights, dtype=float, copy=True)
         first = kinetics.results.panel_recipe(model, recipe, params=params, options=options, x=self.x)
+        if self.weights is not None:
+            first = first.replace(weights="given")
         self._initial = first.param_spec()  # the caller's start values, kept across models
         self._labels = (x_label, y_label)
         self.warnings: list[str] = []
