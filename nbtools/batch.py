@@ -129,7 +129,7 @@ def _fast_fit(model, x, y, template):
     recipe, entry, weights = template["recipe"], template["entry"], template["weights"]
     xname = model.independent_vars[0]
     y = np.asarray(y, dtype=float)
-    x, y, weights = select_window(x, y, recipe.window, weights=weights)
+    x, y, weights = select_window(x, y, window=recipe.window, weights=weights)
     nbad = int(np.sum(~np.isfinite(y)))
     if weights is not None and recipe.nan_policy == "omit":
         weights = weights[np.isfinite(np.asarray(x, dtype=float)) & np.isfinite(y)]

@@ -190,7 +190,7 @@ def start_params(recipe, x, y, *, model=None, require_guess=False) -> lmfit.Para
         Raise DataError when the model cannot estimate its parameters from these data.
     """
     model = recipe.make_model() if model is None else model
-    x, y, _ = select_window(x, y, recipe.window)
+    x, y, _ = select_window(x, y, window=recipe.window)
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
@@ -203,8 +203,10 @@ def start_params(recipe, x, y, *, model=None, require_guess=False) -> lmfit.Para
     return build_params(model, recipe.param_spec(), x, y, guess=recipe.guess)
 
 
-def select_window(x, y, window, *, weights=None):
+def select_window(x, y, *, window, weights=None):
     """The points with ``low <= x <= high`` of ``window`` (None: all), as new arrays.
+
+    ``window`` is a recipe's (checked by :func:`nbtools.recipes.check_window`).
 
     Raises
     ------
@@ -307,7 +309,7 @@ def fit(model, x=None, y=None, params=None, *, recipe=None, weights=None, warn=T
     x_name = model.independent_vars[0]
     x, y = _curve(x, y, x_name)
     weights = _weights(weights, y, recipe)
-    x, y, weights = select_window(x, y, recipe.window, weights=weights)
+    x, y, weights = select_window(x, y, window=recipe.window, weights=weights)
     weights = _omit_weights(weights, x, y, recipe)
     x, y = check_data(x, y, entry=entry, x_name=x_name, nan_policy=recipe.nan_policy)
     pars = build_params(model, recipe.param_spec(), x, y, guess=recipe.guess)
