@@ -112,7 +112,7 @@ _MODEL_CACHE: dict = {}
 
 
 def _model_facts(name, options) -> tuple:
-    """(entry name, parameter names, lmfit model) of a registry model built with ``options`` (cached)."""
+    """(entry name, parameter names, derived parameter names) of a registry model with ``options`` (cached)."""
     key = (name, json.dumps(options, sort_keys=True, default=str))
     hit = _MODEL_CACHE.get(key)
     if hit is None:
@@ -128,7 +128,8 @@ def _model_facts(name, options) -> tuple:
             raise
         except (TypeError, ValueError) as exc:
             raise ParameterError(f"options {dict(options)} do not make a {name} model: {exc}") from None
-        hit = (model.entry_name, tuple(model.param_names), model)
+        names = tuple(model.param_names)
+        hit = (model.entry_name, names, tuple(n for n in model.make_params() if n not in names))
         if len(_MODEL_CACHE) > 64:
             _MODEL_CACHE.clear()
         _MODEL_CACHE[key] = hit
@@ -203,11 +204,10 @@ class FitRecipe(Recipe):
                 raise ParameterError("options need a model name (model=...): a model given to the fit call "
                                      "brings its own options")
             return
-        entry_name, names, model = _model_facts(self.model, self.options)
+        entry_name, names, derived = _model_facts(self.model, self.options)
         if entry_name != self.model:
             raise ParameterError(f"options {dict(self.options)} turn {self.model} into {entry_name}: choose "
                                  f"model={entry_name!r} instead")
-        derived = [n for n in model.make_params() if n not in names]
         for k, spec in self.params.items():
             if k in derived:
                 raise ParameterError(f"params: {k!r} of {self.model} is derived from other parameters; set those")
