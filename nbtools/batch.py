@@ -13,11 +13,15 @@ import time
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, ParameterError
+from .errors import DataError, FitError, ParameterError
+from .kinetics import (KineticsModel, FitRecipe, check_data, check_params, check_values, fit, guessed_values,
+                       residual_autocorrelation, select_window, setup_fit)
+from .kinetics import build_params as _kinetics_params
 
 __all__ = ["fit_many"]
 
 _LOCAL = ("sync", "synchronous", "single-threaded", "threads", "processes")
+
 
 def _row_failed(exc):
     return {"redchi": np.nan, "chisqr": np.nan, "nfev": 0, "success": False,
@@ -34,37 +38,36 @@ def _message(msgs, entry):
     return text
 
 
-def _fit_chunk(model, xs, ys, params, fit_kws, engine):
+def _fit_chunk(model, xs, ys, job, engine):
     rows = []
     for x, y in zip(xs, ys):
         try:
             if engine == "fast":
-                row = _fast_fit(model, x, y, params, fit_kws)
+                row = _fast_fit(model, x, y, job)
             else:
-                row = _lmfit_fit(model, x, y, params, fit_kws)
+                row = _lmfit_fit(model, x, y, job)
         except Exception as exc:  # one bad curve must not stop the batch
             row = _row_failed(exc)
         rows.append(row)
     return rows
 
 
-def _lmfit_fit(model, x, y, params, fit_kws):
-    from .kinetics.fitting import fit
-    from .kinetics.registry import get_entry
-
+def _lmfit_fit(model, x, y, job):
+    """One curve through :func:`nbtools.kinetics.fit` (no intervals: the table has standard errors)."""
+    recipe, weights = job["recipe"], job["weights"]
     y = np.asarray(y, dtype=float)
     nbad = int(np.sum(~np.isfinite(y)))
-    res = fit(model, x, y, params, conf=None, warn=False, **fit_kws)
+    res = fit(model, x, y, recipe=recipe, weights=weights, warn=False)
     row = {}
     for n, p in res.params.items():
         if p.vary or p.expr:
             row[n] = p.value
             row[f"{n}_stderr"] = p.stderr if p.stderr is not None else np.nan
     msgs = list(res.nb_warnings)
-    if nbad and fit_kws.get("nan_policy") == "omit":
+    if nbad and recipe.nan_policy == "omit":
         msgs.insert(0, f"{nbad} NaN/Inf points omitted")
     row.update(redchi=res.redchi, chisqr=res.chisqr, nfev=res.nfev, success=bool(res.success),
-               status="warning" if msgs else "ok", message=_message(msgs, get_entry(model)))
+               status="warning" if msgs else "ok", message=_message(msgs, job["entry"]))
     return row
 
 
@@ -105,35 +108,40 @@ class _Bounds:
         return d
 
 
-def _fast_fit(model, x, y, template, fit_kws):
-    """Same problem as :func:`nbtools.kinetics.fit`, solved with scipy least_squares directly.
+def _start(model, x, y, template):
+    """Starting values of one curve: the template's, the guess for those without a given value."""
+    vals = dict(template["values"])
+    if template["guess"]:
+        g = guessed_values(model, x, y, vals)
+        vals.update({k: v for k, v in g.items() if k in vals and k not in template["given"]
+                     and v is not None and np.isfinite(v)})
+    return vals
+
+
+def _fast_fit(model, x, y, template):
+    """Same problem as :func:`nbtools.kinetics.fit`, solved with scipy's MINPACK leastsq directly.
 
     Skips lmfit's per-fit Parameters/asteval machinery (several ms per curve); the
     covariance comes from the Jacobian at the optimum, as in lmfit.
     """
     from scipy.optimize import leastsq
 
-    from .errors import DataError, FitError
-    from .kinetics.fitting import check_data, check_values, residual_autocorrelation
-
-    entry, pars, weights = template["entry"], template["params"], fit_kws.get("weights")
+    recipe, entry, weights = template["recipe"], template["entry"], template["weights"]
     xname = model.independent_vars[0]
     y = np.asarray(y, dtype=float)
+    x, y, weights = select_window(x, y, window=recipe.window, weights=weights)
     nbad = int(np.sum(~np.isfinite(y)))
-    x, y = check_data(x, y, entry=entry, x_name=xname, nan_policy=fit_kws.get("nan_policy", "omit"))
-    vals = {n: p.value for n, p in pars.items()}
+    if weights is not None and recipe.nan_policy == "omit":
+        weights = weights[np.isfinite(np.asarray(x, dtype=float)) & np.isfinite(y)]
+    x, y = check_data(x, y, entry=entry, x_name=xname, nan_policy=recipe.nan_policy)
+    vals = _start(model, x, y, template)
     free = template["free"]
-    if template["guess"]:
-        extra = {k: vals[k] for k in ("v", "T") if k in vals}
-        # only the varying parameters take the guess; fixed ones keep their given values
-        vals.update({k: v for k, v in model.guess_values(y, x, **extra).items() if k in free})
-        vals.update(template.get("overrides", {}))
     lo, hi = template["lo"], template["hi"]
     p0 = np.array([vals[n] for n in free], dtype=float)
     span = np.where(np.isfinite(hi - lo), hi - lo, np.maximum(np.abs(p0), 1e-300))
     p0 = np.clip(p0, lo + 1e-9 * span, hi - 1e-9 * span)
-    fixed = {n: vals[n] for n in pars if n not in free}
-    w = 1.0 if weights is None else np.asarray(weights, dtype=float)
+    fixed = {n: vals[n] for n in vals if n not in free}
+    w = 1.0 if weights is None else weights
     if y.size <= len(free):
         raise DataError(f"{y.size} points cannot determine {len(free)} varying parameters")
     func = model.func
@@ -160,8 +168,8 @@ def _fast_fit(model, x, y, template, fit_kws):
     def resid_u(u):
         return resid(tf.to_external(u) * sc)
 
-    u, cov_u, lsq, mesg, ier = leastsq(resid_u, u0, full_output=True, ftol=1e-10, xtol=1e-10,
-                                        maxfev=200 * (len(free) + 1))
+    maxfev = recipe.max_nfev or 200 * (len(free) + 1)
+    u, cov_u, lsq, mesg, ier = leastsq(resid_u, u0, full_output=True, ftol=1e-10, xtol=1e-10, maxfev=maxfev)
     pbest = tf.to_external(u) * sc
     if not np.all(np.isfinite(pbest)):
         raise FitError("fit ended with non-finite parameters")
@@ -178,11 +186,11 @@ def _fast_fit(model, x, y, template, fit_kws):
         with np.errstate(all="ignore"):
             corr = cov / np.outer(err, err)
     best = dict(zip(free, pbest))
-    msgs = check_values({n: best.get(n, vals[n]) for n in pars}, dict(zip(free, zip(lo, hi))),
+    msgs = check_values({n: best.get(n, vals[n]) for n in vals}, dict(zip(free, zip(lo, hi))),
                         corr=corr, errorbars=cov_u is not None and bool(np.all(np.isfinite(err))),
                         success=success, message=mesg, model=model, entry=entry,
                         residual_r1=residual_autocorrelation(rr, scale=1.0), n_residuals=rr.size)
-    if nbad:
+    if nbad and recipe.nan_policy == "omit":
         msgs.insert(0, f"{nbad} NaN/Inf points omitted")
     row = {}
     for j, name in enumerate(free):
@@ -193,34 +201,23 @@ def _fast_fit(model, x, y, template, fit_kws):
     return row
 
 
-def _fast_template(model, entry, params, guess=True):
-    """Bounds, free names and defaults for the fast engine (None if not applicable)."""
-    import lmfit
-
-    from .kinetics._base import KineticsModel
-    from .kinetics.fitting import _build_params, check_params
-
-    if not isinstance(model, KineticsModel):
+def _fast_template(model, entry, recipe, weights):
+    """Bounds, free names and starting values for the fast engine (None if it does not apply)."""
+    if not isinstance(model, KineticsModel) or recipe.method != "leastsq":
         return None
     has_guess = type(model).guess_values is not KineticsModel.guess_values
-    if params is None and not has_guess:
+    spec = recipe.param_spec()
+    if not spec and not has_guess:
         return None
-    pars = model.make_params() if params is None else _build_params(model, params, None, None, None)
-    if isinstance(pars, lmfit.Parameters):
-        check_params(pars) if params is not None else None
+    pars = _kinetics_params(model, spec, guess=False)
+    if spec:
+        check_params(pars)
     if any(p.expr for p in pars.values()):
         return None
     free = [n for n, p in pars.items() if p.vary]
-    overrides = {}
-    if isinstance(params, dict) and not isinstance(params, lmfit.Parameters):
-        for k, v in params.items():
-            if isinstance(v, dict):
-                if "value" in v:
-                    overrides[k] = v["value"]
-            else:
-                overrides[k] = float(v)
-    return {"entry": entry, "params": pars, "guess": bool(guess) and has_guess,
-            "overrides": overrides, "free": free,
+    return {"recipe": recipe, "entry": entry, "weights": weights, "guess": recipe.guess and has_guess,
+            "values": {n: p.value for n, p in pars.items()},
+            "given": {k for k, s in spec.items() if not isinstance(s, dict) or "value" in s}, "free": free,
             "lo": np.array([pars[n].min for n in free], dtype=float),
             "hi": np.array([pars[n].max for n in free], dtype=float)}
 
@@ -281,15 +278,16 @@ def _compute(tasks, scheduler, n_workers):
         f"or Client, got {scheduler!r}")
 
 
-def fit_many(model, x, Y, params=None, *, scheduler=None, n_workers=None, chunk_size=None,
-             index=None, nan_policy="omit", engine="auto", output="dataframe", guess=True,
-             **fit_kws):
+def fit_many(model, x, Y, params=None, *, recipe=None, scheduler=None, n_workers=None, chunk_size=None,
+             index=None, nan_policy=None, engine="auto", output="dataframe", guess=None, weights=None,
+             **settings):
     """Fit one model to many curves in parallel; failures become NaN rows with a status.
 
     Parameters
     ----------
-    model : lmfit.Model or str
-        A model or a name in :data:`nbtools.kinetics.MODELS`.
+    model : lmfit.Model, str or FitRecipe
+        A model, a name in :data:`nbtools.kinetics.MODELS`, or the recipe of the
+        fits (``fit_many(df.attrs["recipe"], x, Y)`` repeats a batch).
     x : array_like
         Independent variable: 1-D (shared by all curves), 2-D (one row per curve) or
         a list of 1-D arrays (ragged curves).
@@ -301,8 +299,13 @@ def fit_many(model, x, Y, params=None, *, scheduler=None, n_workers=None, chunk_
         (as in :func:`nbtools.kinetics.fit`; e.g. only ``{"v": 0.01}`` for CVs of
         different charges), lmfit.Parameters keep their bounds and fixed parameters
         while the varying ones start from the guess.
-    guess : bool
-        Run ``model.guess`` per curve (default). False: every curve starts from the
+    recipe : FitRecipe, dict, JSON text or path, optional
+        The settings of every fit (:class:`~nbtools.kinetics.recipe.FitRecipe`:
+        model, params, window, guess, method, nan_policy, ...); ``model``,
+        ``params`` and keywords override it. Its interval settings are not used
+        (the table has standard errors).
+    guess : bool, optional
+        Run the model's guess per curve (default). False: every curve starts from the
         registry defaults with ``params`` applied (or from the Parameters as given).
     scheduler : None, "sync", "threads", "processes", str address or distributed.Client
         Where to run: ``None`` = local processes (``sync`` for one chunk); an
@@ -313,26 +316,31 @@ def fit_many(model, x, Y, params=None, *, scheduler=None, n_workers=None, chunk_
         Curves per task (default: enough for ~4 tasks per core).
     index : sequence, optional
         Labels of the curves (e.g. pixel ids); default 0..n-1.
-    nan_policy : {"omit", "raise"}
-        NaN points in a curve are dropped (``status="warning"``) or fail that curve.
+    nan_policy : {"omit", "raise"}, optional
+        NaN points in a curve are dropped (``status="warning"``; the default without
+        a recipe) or fail that curve.
+    weights : array_like, optional
+        1/sigma per point, the same for every curve.
     engine : {"auto", "fast", "lmfit"}
         "lmfit": :func:`nbtools.kinetics.fit` per curve (full ModelResult
         machinery); "fast": the same least-squares problem (same model function,
-        bounds, guess and checks) solved by ``scipy.optimize.least_squares``
+        bounds, guess and checks) solved by MINPACK (``scipy.optimize.leastsq``)
         without lmfit's per-fit overhead; "auto": fast unless a parameter has an
-        ``expr`` or the model has no ``guess_values``.
+        ``expr``, the model has no ``guess_values`` or the recipe's ``method`` is
+        not ``"leastsq"``.
     output : {"dataframe", "xarray"}
         Return a DataFrame, or an ``xarray.Dataset`` along dimension ``curve``.
-    **fit_kws
-        Passed to :func:`nbtools.kinetics.fit` (e.g. ``weights``, ``method``).
+    **settings
+        Settings of the recipe (``window``, ``method``, ``max_nfev``, ``options``, ...).
 
     Returns
     -------
     pandas.DataFrame or xarray.Dataset
         One row per curve: each varying parameter and ``<name>_stderr``, ``redchi``,
         ``chisqr``, ``nfev``, ``success`` (bool), ``status`` ("ok", "warning",
-        "failed") and ``message``. ``attrs``: ``model``, ``scheduler``, ``n_failed``,
-        ``elapsed_s``, ``units`` (parameter units from the registry).
+        "failed") and ``message``. ``attrs``: ``recipe`` (the FitRecipe), ``model``,
+        ``scheduler``, ``engine``, ``n_failed``, ``elapsed_s``, ``units`` (parameter
+        units from the registry).
 
     Examples
     --------
@@ -349,50 +357,59 @@ def fit_many(model, x, Y, params=None, *, scheduler=None, n_workers=None, chunk_
     """
     import dask
 
-    from .kinetics.fitting import _resolve_model
-
-    model, entry = _resolve_model(model)
-    if nan_policy not in ("omit", "raise"):
-        raise ParameterError(f"nan_policy must be 'omit' or 'raise', got {nan_policy!r}")
+    given = recipe is not None or isinstance(model, FitRecipe)
+    if nan_policy is not None:
+        settings["nan_policy"] = nan_policy
+    elif not given:
+        settings["nan_policy"] = "omit"
+    if guess is None and not given:
+        guess = True  # lmfit.Parameters too: their varying parameters start from each curve's guess
+    if guess is not None:
+        settings["guess"] = guess
+    model, entry, recipe = setup_fit(model, params, recipe, weights=weights, **settings)
     if output not in ("dataframe", "xarray"):
         raise ParameterError(f"output must be 'dataframe' or 'xarray', got {output!r}")
+    if engine not in ("auto", "fast", "lmfit"):
+        raise ParameterError(f"engine must be 'auto', 'fast' or 'lmfit', got {engine!r}")
     xs, ys = _as_curves(x, Y)
     n = len(ys)
     if index is not None and len(index) != n:
         raise DataError(f"index has {len(index)} labels for {n} curves")
-    if params is not None and not isinstance(params, dict):
-        params = params.copy()
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float).ravel()
     if chunk_size is None:
         import os
 
         cores = n_workers or os.cpu_count() or 1
         chunk_size = max(1, int(np.ceil(n / (4 * cores))))
-    if not isinstance(guess, bool):
-        raise ParameterError(f"guess must be True or False, got {guess!r}")
-    fit_kws = dict(fit_kws, nan_policy=nan_policy, guess=guess)
-    if engine not in ("auto", "fast", "lmfit"):
-        raise ParameterError(f"engine must be 'auto', 'fast' or 'lmfit', got {engine!r}")
-    job = params
+    job = {"recipe": recipe.replace(conf=None), "entry": entry, "weights": weights}
     if engine in ("auto", "fast"):
-        template = _fast_template(model, entry, params, guess)
+        template = _fast_template(model, entry, recipe, weights)
         if template is None and engine == "fast":
-            raise ParameterError("engine='fast' needs a KineticsModel without expr parameters")
-        if template is not None:
-            engine, job = "fast", template
-        else:
-            engine = "lmfit"
+            raise ParameterError("engine='fast' needs a KineticsModel without expr parameters and method='leastsq'")
+        engine, job = ("fast", template) if template is not None else ("lmfit", job)
     t0 = time.perf_counter()
     fn = dask.delayed(_fit_chunk, pure=False)
-    tasks = [fn(model, xs[i:i + chunk_size], ys[i:i + chunk_size], job, fit_kws, engine)
-             for i in range(0, n, chunk_size)]
-    sched = scheduler
-    if scheduler is None and len(tasks) == 1:
-        sched = "sync"
+    tasks = [fn(model, xs[i:i + chunk_size], ys[i:i + chunk_size], job, engine) for i in range(0, n, chunk_size)]
+    sched = "sync" if scheduler is None and len(tasks) == 1 else scheduler
     parts, used = _compute(tasks, sched, n_workers)
     rows = [r for part in parts for r in part]
-    df = pd.DataFrame(rows, index=pd.Index(index if index is not None else np.arange(n),
-                                           name="curve"))
-    # parameter columns first, in model order; NaN for failed curves
+    df = _table(rows, model, index if index is not None else np.arange(n))
+    df.attrs.update({"recipe": recipe, "model": entry.name if entry is not None else type(model).__name__,
+                     "scheduler": used, "engine": engine, "n_failed": int((df["status"] == "failed").sum()),
+                     "elapsed_s": time.perf_counter() - t0, "source": "nbtools.batch.fit_many"})
+    if output == "xarray":
+        ds = df.to_xarray()
+        ds.attrs.update({k: (v if not isinstance(v, dict) else str(v)) for k, v in df.attrs.items()})
+        for p, u in df.attrs["units"].items():
+            ds[p].attrs["units"] = u
+        return ds
+    return df
+
+
+def _table(rows, model, index):
+    """The result table: parameter columns first, in model order (NaN for failed curves), then the status."""
+    df = pd.DataFrame(rows, index=pd.Index(index, name="curve"))
     names = [p for p in model.param_names if p in df.columns]
     for p in model.make_params():
         if p not in names and p in df.columns:
@@ -408,14 +425,5 @@ def fit_many(model, x, Y, params=None, *, scheduler=None, n_workers=None, chunk_
     for p in names:
         info = model.param_info(p) if hasattr(model, "param_info") else None
         units[p] = info.unit if info is not None else ""
-    df.attrs.update({"model": entry.name if entry is not None else type(model).__name__,
-                     "scheduler": used, "engine": engine, "n_failed": int((df["status"] == "failed").sum()),
-                     "elapsed_s": time.perf_counter() - t0, "units": units,
-                     "source": "nbtools.batch.fit_many"})
-    if output == "xarray":
-        ds = df.to_xarray()
-        ds.attrs.update({k: (v if not isinstance(v, dict) else str(v)) for k, v in df.attrs.items()})
-        for p, u in units.items():
-            ds[p].attrs["units"] = u
-        return ds
+    df.attrs["units"] = units
     return df

@@ -10,7 +10,10 @@ measured by cyclic voltammetry at several scan rates and by potential steps:
 - :func:`scan_rate_verdict`: log i_p vs log v slope and what it means;
 - :func:`split_steps`, :func:`pitt_table`: tau = r^2/D (and D) per potential step;
 - :func:`laviron_table`: peak separation -> k_s and k0, only where the CV is thin-layer;
-- :func:`truth_comparison`: recovered values next to the known answers of an example.
+- :func:`analyse_particle`: all of the above for one particle, with its settings as one
+  :class:`~nbtools.kinetics.StickRecipe` (``"stick.workflow"``);
+- :func:`truth_comparison`, :func:`trust_table`: recovered values next to the known answers
+  of an example.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ import pandas as pd
 from .errors import DataError, NbtoolsWarning, ParameterError
 
 __all__ = ["read_curve_csv", "classify_curve", "load_cv_series", "scan_rate", "cv_peak_table", "particle_size",
-           "scan_rate_verdict", "split_steps", "pitt_start", "pitt_table", "laviron_table", "truth_comparison",
-           "format_si"]
+           "scan_rate_verdict", "split_steps", "pitt_start", "pitt_table", "laviron_table", "analyse_particle",
+           "truth_comparison", "trust_table", "format_si"]
 
 _KINDS = ("time", "potential", "current")
 
@@ -208,6 +211,8 @@ def pitt_table(steps, *, model="PITTSphereBiot", radius=None, level=0.95) -> pd.
 
     A step whose fit fails gets NaN and its reason in ``status``; the others go on.
     Warnings of a fit (NbtoolsWarning messages) are in ``warnings``, joined by " | ".
+    ``attrs``: ``tau`` (geometric mean over the fitted steps, s), ``tau_spread`` (std of
+    log10 tau), ``D`` (radius^2/tau, m^2/s; NaN without ``radius``), ``model``, ``radius``, ``level``.
     """
     from .kinetics import fit
 
@@ -239,9 +244,10 @@ def pitt_table(steps, *, model="PITTSphereBiot", radius=None, level=0.95) -> pd.
         out["D_upper"] = radius**2 / out["tau_lower"].where(out["tau_lower"] > 0)
     good = out["status"] != "failed"
     tau_ok = out.loc[good & np.isfinite(out["tau"]) & (out["tau"] > 0), "tau"]
-    out.attrs.update(model=model, radius=radius, level=level,
-                     tau=float(np.exp(np.mean(np.log(tau_ok)))) if len(tau_ok) else np.nan,
-                     tau_spread=float(np.std(np.log10(tau_ok))) if len(tau_ok) > 1 else np.nan)
+    tau = float(np.exp(np.mean(np.log(tau_ok)))) if len(tau_ok) else np.nan
+    out.attrs.update(model=model, radius=radius, level=level, tau=tau,
+                     tau_spread=float(np.std(np.log10(tau_ok))) if len(tau_ok) > 1 else np.nan,
+                     D=radius**2 / tau if radius is not None else np.nan)
     return out
 
 
@@ -296,7 +302,7 @@ def laviron_table(peaks: pd.DataFrame, *, tau=None, alpha=0.5, radius=None, sigm
 
     ks = gmean("ks")
     used = df.loc[df["used"], "ks"]
-    df.attrs.update(ks=ks, ks_app=gmean("ks_app"), n_used=int(len(used)),
+    df.attrs.update(ks=ks, ks_app=gmean("ks_app"), n_used=int(len(used)), min_dEp=min_dEp, sigma_max=sigma_max,
                     ks_spread=float(np.std(np.log10(used))) if len(used) > 1 else np.nan,
                     k0=ks * radius / 3.0 if radius is not None else np.nan,
                     note=(f"used: peak separation >= {min_dEp * 1e3:g} mV"
@@ -304,6 +310,56 @@ def laviron_table(peaks: pd.DataFrame, *, tau=None, alpha=0.5, radius=None, sigm
                              f"(1/ks = 1/ks_app - tau/15)" if tau is not None else
                              "; no tau: ks is the apparent rate (solid diffusion not removed)")))
     return df
+
+
+def analyse_particle(cvs, steps=None, recipe=None, /, **params) -> dict:
+    """The particle-on-a-stick workflow for one particle: peaks, size, slope, PITT, Laviron.
+
+    Parameters
+    ----------
+    cvs : list of DataFrame
+        Voltammograms from :func:`load_cv_series` (one per scan rate).
+    steps : DataFrame, optional
+        The potential-step series (:func:`read_curve_csv`), cut by :func:`split_steps`.
+    recipe : StickRecipe, dict, JSON text or path, optional
+        The settings (:class:`nbtools.kinetics.StickRecipe`); keyword ``params``
+        override them (``material="LiCoO2"``, ``conversion=0.5``, ...).
+
+    Returns
+    -------
+    dict
+        ``cvs``, ``peaks`` (:func:`cv_peak_table`), ``size`` (:func:`particle_size`
+        of the median charge of all sweeps), ``slope`` (:func:`scan_rate_verdict`,
+        None below 3 scan rates), ``steps`` (the fitted pieces), ``pitt``
+        (:func:`pitt_table` with the radius, or None), ``laviron``
+        (:func:`laviron_table`, corrected with the PITT tau when there is one) and
+        ``recipe`` (the StickRecipe: ``analyse_particle(cvs, steps, out["recipe"])``
+        gives the same tables).
+    """
+    from .kinetics import StickRecipe
+
+    rec = StickRecipe.coerce(recipe, **params)
+    cvs = list(cvs)
+    if not cvs:
+        raise DataError("no voltammograms to analyse")
+    out = {"cvs": cvs, "recipe": rec}
+    out["peaks"] = peaks = cv_peak_table(cvs, smooth=rec.smooth, fit_window=rec.peak_fraction)
+    q = float(np.median(np.r_[peaks["Q_a"].abs(), peaks["Q_c"].abs()]))
+    out["size"] = particle_size(q, rec.material, conversion=rec.conversion)
+    radius = float(out["size"]["radius"])
+    out["slope"] = (scan_rate_verdict(peaks["v"], peaks["i_pa"], tolerance=rec.slope_tolerance)
+                    if len(cvs) >= 3 else None)
+    out["steps"], out["pitt"] = [], None
+    if steps is not None:
+        out["steps"] = split_steps(steps, min_jump=rec.step_jump)[::rec.every_nth_step]
+        out["pitt"] = pitt_table(out["steps"], model=rec.pitt_model, radius=radius, level=rec.level)
+    tau = out["pitt"].attrs["tau"] if out["pitt"] is not None else np.nan
+    out["laviron"] = laviron_table(peaks, tau=tau if np.isfinite(tau) else None, alpha=rec.alpha, radius=radius,
+                                   sigma_max=rec.sigma_max, min_dEp=rec.min_dEp, T=rec.T)
+    for key in ("peaks", "pitt", "laviron"):
+        if out[key] is not None:
+            out[key].attrs["recipe"] = rec
+    return out
 
 
 _PREFIX = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, "")]
@@ -345,4 +401,52 @@ def truth_comparison(rows) -> pd.DataFrame:
     df["error_%"] = 100.0 * (df["recovered"] - df["truth"]) / df["truth"]
     has = df["lower"].notna() & df["upper"].notna()
     df["covered"] = np.where(has, (df["lower"] <= df["truth"]) & (df["truth"] <= df["upper"]), None)
+    return df
+
+
+def trust_table(results: dict, truth: dict, *, fit=None) -> pd.DataFrame:
+    """Recovered values of :func:`analyse_particle` next to the truth of a simulated example.
+
+    Parameters
+    ----------
+    results : dict
+        From :func:`analyse_particle`.
+    truth : dict
+        The example's true values (``Q``, ``radius``, ``E0``, ``tau``, ``D``, ``ks``, ``k0``).
+    fit : lmfit.model.ModelResult, optional
+        A fit of one potential step with a derived ``D`` (the dashboard's fit panel).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`truth_comparison` columns plus ``error`` (text: mV for potentials,
+        % otherwise) and ``good`` (within 5 mV for potentials, 10 % otherwise).
+    """
+    pt, lt, s = results["pitt"], results["laviron"], results["size"]
+    rows = [
+        {"quantity": "charge Q", "unit": "C", "recovered": s["charge"], "truth": truth["Q"],
+         "how": "peak area with a linear baseline"},
+        {"quantity": "radius r", "unit": "m", "recovered": s["radius"], "truth": truth["radius"],
+         "how": "Q and the material's density (nbtools.materials)"},
+        {"quantity": "formal potential E0", "unit": "V", "recovered": float(results["peaks"]["E_mid"].median()),
+         "truth": truth["E0"], "how": "mid-peak potential, median over the scan rates"},
+    ]
+    if pt is not None:
+        tau = pt.attrs["tau"]
+        rows += [{"quantity": "τ = r²/D", "unit": "s", "recovered": tau, "truth": truth["tau"],
+                  "how": "PITT, sphere with surface kinetics (Biot), mean of the steps"},
+                 {"quantity": "D", "unit": "m²/s", "recovered": s["radius"] ** 2 / tau, "truth": truth["D"],
+                  "how": "r² / τ"}]
+    rows += [{"quantity": "k_s", "unit": "1/s", "recovered": lt.attrs["ks"], "truth": truth["ks"],
+              "how": "Laviron peak separation, corrected for diffusion"},
+             {"quantity": "k0", "unit": "m/s", "recovered": lt.attrs["k0"], "truth": truth["k0"],
+              "how": "k_s r / 3"}]
+    if fit is not None and "D" in fit.params:
+        rows.append({"quantity": "D (FitPanel, one step)", "unit": "m²/s", "recovered": fit.params["D"].value,
+                     "truth": truth["D"], "how": "section 5 fit"})
+    df = truth_comparison(rows)
+    volts = (df["unit"] == "V").to_numpy()
+    diff = (df["recovered"] - df["truth"]).to_numpy(dtype=float)
+    df["error"] = [f"{d * 1e3:+.1f} mV" if v else f"{e:+.1f} %" for d, v, e in zip(diff, volts, df["error_%"])]
+    df["good"] = np.where(volts, np.abs(diff) <= 0.005, df["error_%"].abs() <= 10)
     return df

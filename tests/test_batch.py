@@ -126,7 +126,7 @@ def test_cv_batch_guesses_per_curve_with_only_scan_rate(engine):
                    guess=False)
     assert np.sum(np.abs(bad.Q / Q - 1) < 0.03) < len(Q)
     with pytest.raises(ParameterError, match="guess"):
-        fit_many("FrumkinCV", E, Y, params={"v": 0.01}, guess="yes")
+        fit_many("FrumkinCV", E, Y, params={"v": 0.01}, guess="maybe")
 
 
 def test_fast_engine_moves_a_parameter_started_mid_bounds():

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from nbtools.errors import DataError, NbtoolsWarning, ParameterError
-from nbtools.kinetics import MODELS, butler_volmer, fit, pitt_sphere
+from nbtools.kinetics import MODELS, FitRecipe, butler_volmer, fit, format_quantity, pitt_sphere, refit
+from nbtools.recipes import from_json
 from nbtools.widgets import FitPanel
-from nbtools.widgets._fit_io import core_params, format_quantity, refit
 
 I0, ALPHA = 2e-9, 0.4
 
@@ -75,7 +75,8 @@ def test_choose_model_rebuilds_table_and_fits(bv_data):
     assert {"il_a", "il_c"} <= set(panel.rows)
     panel.model_select.value = "Tafel"
     panel.fit()
-    assert panel.params["model"] == "Tafel"
+    assert panel.recipe.model == panel.result.recipe.model == "Tafel"
+    assert panel.params["params"]["model"] == "Tafel"
 
 
 def test_params_round_trip_reproduces_fit_exactly(bv_data):
@@ -85,16 +86,68 @@ def test_params_round_trip_reproduces_fit_exactly(bv_data):
     panel.fit()
     text = json.dumps(panel.params, allow_nan=False)  # strict JSON
     settings = json.loads(text)
-    assert settings["model"] == "ButlerVolmer" and settings["params"]["i0"]["max"] is None
-    assert settings["params"]["T"]["vary"] is False
+    assert settings["recipe"] == "kinetics.fit" and settings["params"]["model"] == "ButlerVolmer"
+    assert settings["params"]["params"] == {"alpha": {"value": 0.55, "min": 0.1, "max": 0.9}}
+    assert panel.result.recipe == panel.recipe == from_json(settings)
     again = FitPanel.from_params(eta, y, settings)
-    core = fit(settings["model"], eta, y, core_params(settings), conf=settings["options"]["conf"])
+    core = fit(from_json(settings), eta, y)
     for name in panel.result.params:
         v = panel.result.params[name].value
         assert again.result.params[name].value == v
         assert core.params[name].value == v
         assert refit(eta, y, settings).params[name].value == v
+        assert fit("ButlerVolmer", eta, y, recipe=panel.result.recipe).params[name].value == v
     assert again.rows["alpha"]["min"].value == "0.1"
+
+
+def test_recipe_read_write_and_bad_recipe(bv_data):
+    eta, y = bv_data
+    panel = FitPanel(eta, y, "ButlerVolmer")
+    rec = FitRecipe(model="Tafel", params={"alpha": {"value": 0.45, "vary": False}}, window=(0.12, 0.15),
+                    conf="profile", nan_policy="omit")
+    panel.recipe = rec
+    assert panel.model_select.value == "Tafel" and not panel.rows["alpha"]["vary"].value
+    assert panel.rows["alpha"]["value"].value == "0.45" and panel.x_from.value == "0.12"
+    assert panel.conf_select.value == "conf_interval" and panel.skip_nan.value
+    assert panel.recipe is rec  # showing a recipe does not change it
+    panel.fit()
+    assert panel.result.recipe == rec and panel.result.params["alpha"].value == 0.45
+    with pytest.raises(ParameterError, match="this panel's data"):
+        panel.recipe = FitRecipe(model="PITTSphere")
+    assert panel.recipe is rec
+    panel.recipe_bar.load(FitRecipe(model="ButlerVolmer", level=0.9).to_json())  # Load fit recipe
+    assert panel.recipe.model == "ButlerVolmer" and panel.conf_select.description == "90% intervals"
+    import datetime
+
+    data = FitRecipe(model="ImpactKinetic").to_json().encode()
+    panel.recipe_bar.upload.value = ({"name": "r.json", "type": "application/json", "size": len(data),
+                                      "content": memoryview(data),
+                                      "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+    assert isinstance(panel.status.last_error, ParameterError) and "fits i against t in s" in panel.status.value
+    assert panel.recipe.model == "ButlerVolmer"
+
+
+def test_weights_are_part_of_the_fit(bv_data):
+    eta, y = bv_data
+    panel = FitPanel(eta, y, "ButlerVolmer", weights=np.full(eta.size, 5e10))
+    assert panel.recipe.weights == "given"
+    res = panel.fit()
+    assert res.recipe == panel.recipe
+    assert refit(eta, y, panel.params, weights=panel.weights).params["i0"].value == res.params["i0"].value
+
+
+def test_start_from_fit_and_guess_edit_the_recipe(bv_data):
+    eta, y = bv_data
+    panel = FitPanel(eta, y, "ButlerVolmer")
+    assert panel.recipe.params == {}  # every start value from the data-based guess
+    panel.start_from_fit()
+    assert "No fit yet" in panel.status.value
+    panel.fit()
+    panel.start_from_fit()
+    assert set(panel.recipe.params) == {"i0", "alpha"}
+    assert panel.recipe.params["alpha"]["value"] == panel.result.params["alpha"].value
+    panel.guess_button.click()
+    assert panel.recipe.params == {} and "estimated" in panel.status.value
 
 
 def test_pitt_fit_and_derived_diffusion_coefficient(pitt_data):
@@ -138,7 +191,7 @@ def test_nan_data_error_and_skip_option(bv_data):
     panel.fit_button.click()
     assert "Fit converged" in panel.status.value
     assert panel.result.ndata == eta.size - 1
-    assert panel.params["options"]["nan_policy"] == "omit"
+    assert panel.recipe.nan_policy == "omit" == panel.result.recipe.nan_policy
 
 
 def test_failed_fit_shown(bv_data):
@@ -270,7 +323,7 @@ def test_cv_model_on_simulated_voltammogram():
     data = Path(__file__).resolve().parents[1] / "data"
     cv = load_cv_series([data / "particle_cv_2mVs.csv"])[0]
     panel = FitPanel(cv["E"], cv["i"], "LavironCV", params={"v": cv.attrs["v"]})
-    assert set(panel.model_select.options) == {"FrumkinCV", "LavironCV"}
+    assert set(panel.model_select.options) == {"FrumkinCV", "LavironCV", "CouplesCV", "CouplesCV1"}
     assert panel.rows["v"]["value"].value == f"{cv.attrs['v']:.6g}" and not panel.rows["v"]["vary"].value
     panel.fit()
     assert panel.result.params["E0"].value == pytest.approx(4.05, abs=0.002)
@@ -283,20 +336,35 @@ def test_fit_window_tafel_region(bv_data):
     eta, y = bv_data
     panel = FitPanel(eta, y, "Tafel")
     panel.x_from.value = "0.12"
+    assert panel.recipe.window == (0.12, eta.max())  # an empty end is the data's end
+    assert panel.x_to.value == "0.15"
     panel.fit_button.click()
     assert panel.status.last_error is None, panel.status.value
     assert panel.result.ndata == int(np.sum(eta >= 0.12))
     assert panel.result.params["alpha"].value == pytest.approx(ALPHA, rel=0.03)
     settings = json.loads(json.dumps(panel.params, allow_nan=False))
-    assert settings["options"]["x_min"] == 0.12 and settings["options"]["x_max"] is None
+    assert settings["params"]["window"] == [0.12, eta.max()]
     again = FitPanel.from_params(eta, y, settings)
     assert again.result.params["i0"].value == panel.result.params["i0"].value
     with pytest.warns(NbtoolsWarning, match="correlated"):  # i0 is an extrapolation: said once more
         assert refit(eta, y, settings).params["i0"].value == panel.result.params["i0"].value
     assert any("correlated" in w for w in panel.warnings)
-    panel.x_to.value = "0.1"
-    panel.fit_button.click()
-    assert "must be below" in panel.status.value
+    panel.x_to.value = "0.1"  # a window given in either order (nbtools.recipes.check_window)
+    assert panel.recipe.window == (0.1, 0.12)
+
+
+def test_old_fit_settings_still_refit(bv_data):
+    """A *_fit.json exported before recipes (model, params with null bounds, options) fits again."""
+    eta, y = bv_data
+    old = {"nbtools_fit": 1, "model": "ButlerVolmer", "x_name": "eta",
+           "params": {"i0": {"value": 1e-9, "min": 0.0, "max": None, "vary": True, "unit": "A"},
+                      "alpha": {"value": 0.5, "min": 0.05, "max": 0.95, "vary": True, "unit": ""},
+                      "T": {"value": 298.15, "min": 1.0, "max": 2000.0, "vary": False, "unit": "K"}},
+           "options": {"conf": "stderr", "level": 0.9, "method": "leastsq", "nan_policy": "raise",
+                       "n_boot": 200, "seed": 0, "x_min": -0.1, "x_max": None}}
+    res = refit(eta, y, old)
+    assert res.recipe.window == (-0.1, eta.max()) and res.recipe.level == 0.9
+    assert res.params["alpha"].value == pytest.approx(ALPHA, rel=0.03)
 
 
 def test_fit_window_refused_for_voltammogram_models():

@@ -289,3 +289,40 @@ def test_pitt_start_is_near_truth_despite_noisy_tail(steps):
     assert start["Q"] == pytest.approx(TRUTH["pitt"]["steps"][4]["dQ"], rel=0.03)
     # the Nernstian model reads the kinetically slowed decay as a longer tau
     assert stick.pitt_start(s["t_step"], s["i"], model="PITTSphere")["tau"] > start["tau"]
+
+
+def test_analyse_particle_reproduces_from_its_recipe(cvs):
+    from nbtools.kinetics import StickRecipe
+    from nbtools.recipes import from_json
+
+    series = stick.read_curve_csv(DATA / "particle_pitt.csv")
+    r = stick.analyse_particle(cvs, series, every_nth_step=4, conversion=0.9)
+    rec = r["recipe"]
+    assert isinstance(rec, StickRecipe) and rec.every_nth_step == 4 and r["pitt"].attrs["recipe"] is rec
+    assert r["size"]["conversion"] == 0.9 and len(r["steps"]) == (len(TRUTH["pitt"]["steps"]) + 3) // 4
+    again = stick.analyse_particle(cvs, series, from_json(rec.to_json()))
+    for key in ("peaks", "pitt", "laviron"):
+        pd.testing.assert_frame_equal(r[key], again[key])
+    assert r["pitt"].attrs["D"] == pytest.approx(r["size"]["radius"] ** 2 / r["pitt"].attrs["tau"])
+    trust = stick.trust_table(r, TRUTH).set_index("quantity")
+    assert trust.loc["formal potential E0", "good"] and trust.loc["formal potential E0", "error"].endswith("mV")
+
+
+def test_dashboard_recipe_read_write(tmp_path):
+    import shutil
+
+    from nbtools.kinetics import StickRecipe
+    from nbtools.widgets.particle_stick import ParticleOnAStick
+
+    for f in ("particle_cv_0.2mVs.csv", "particle_cv_0.5mVs.csv", "particle_cv_1mVs.csv"):
+        shutil.copy(DATA / f, tmp_path / f)
+    app = ParticleOnAStick(tmp_path, material="LiCoO2")
+    assert app.recipe.material == "LiCoO2" and app.results["recipe"] == app.recipe
+    r0 = app.results["size"]["radius"]
+    app.conversion.value = 0.5  # a control edits the recipe; a new recipe analyses again
+    assert app.recipe.conversion == 0.5 and app.results["recipe"].conversion == 0.5
+    assert app.results["size"]["radius"] > r0
+    app.recipe_bar.load(StickRecipe(material="LiMn2O4", smooth=0.01).to_json())
+    assert app.material.value == "LiMn2O4" and app.conversion.value == 1.0
+    assert app.results["recipe"].smooth == 0.01 and app.status.last_error is None
+    assert app.recipe_bar in app.data_section.children

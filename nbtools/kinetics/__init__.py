@@ -19,13 +19,26 @@ Model functions
 Helpers
     cottrell, microdisc_steady_state, sphere_steady_state, gitt_weppner_huggins, tau_to_D,
     pitt_guess (robust PITT starting values).
-Fitting
-    fit, confidence_intervals, check_result.
+Recipes (:mod:`nbtools.kinetics.recipe`)
+    FitRecipe (kind "kinetics.fit": model, options, params, window, intervals, ...),
+    StickRecipe (kind "stick.workflow", the particle-on-a-stick settings).
+Fitting (:mod:`~nbtools.kinetics.fitting`, :mod:`~nbtools.kinetics.checks`, :mod:`~nbtools.kinetics.intervals`)
+    fit, setup_fit, resolve_model, build_params, start_params, guessed_values, select_window,
+    confidence_intervals, parameter_table, check_data, check_params, check_result, check_values,
+    residual_autocorrelation.
+Results (:mod:`nbtools.kinetics.results`)
+    fit_summary, report_text, export_fit, refit, read_fit_settings, residual_check,
+    fit_window_from, model_curve, format_quantity.
 CV analysis (particle on a stick)
-    find_cv_peaks, scan_rate_slope, laviron_ks, capacity_from_charge.
+    find_cv_peaks, scan_rate_slope, laviron_lambda, laviron_ks, capacity_from_charge.
+Whole-cycle SECCM model (:mod:`nbtools.kinetics.couples`)
+    CouplesCVModel, couples_cv, double_layer_current (registered as "CouplesCV", "CouplesCV1").
+Constants (:mod:`nbtools.kinetics.constants`)
+    F, R, T_DEFAULT.
 """
 
 from ._base import KineticsModel, ModelEntry, ParamInfo
+from .constants import T_DEFAULT, F, R
 from .interfacial import (
     ButlerVolmerModel,
     MarcusHushChidseyModel,
@@ -73,8 +86,23 @@ from .transients import (
     impact_kinetic,
     impact_mixed,
 )
-from .fitting import check_data, check_params, check_result, confidence_intervals, fit
+from .couples import CouplesCVModel, couples_cv, double_layer_current
 from .registry import MODELS, get_entry
+from .recipe import FitRecipe, StickRecipe
+from .checks import check_data, check_params, check_result, check_values, residual_autocorrelation
+from .intervals import confidence_intervals, parameter_table
+from .fitting import build_params, fit, guessed_values, resolve_model, select_window, setup_fit, start_params
+from .results import (
+    export_fit,
+    fit_summary,
+    fit_window_from,
+    format_quantity,
+    model_curve,
+    read_fit_settings,
+    refit,
+    report_text,
+    residual_check,
+)
 
 __all__ = [
     "MODELS",
@@ -82,11 +110,37 @@ __all__ = [
     "ParamInfo",
     "KineticsModel",
     "get_entry",
+    "F",
+    "R",
+    "T_DEFAULT",
+    "FitRecipe",
+    "StickRecipe",
     "fit",
+    "setup_fit",
+    "resolve_model",
+    "build_params",
+    "start_params",
+    "guessed_values",
+    "select_window",
     "confidence_intervals",
+    "parameter_table",
     "check_data",
     "check_params",
     "check_result",
+    "check_values",
+    "residual_autocorrelation",
+    "fit_summary",
+    "report_text",
+    "export_fit",
+    "refit",
+    "read_fit_settings",
+    "residual_check",
+    "fit_window_from",
+    "model_curve",
+    "format_quantity",
+    "CouplesCVModel",
+    "couples_cv",
+    "double_layer_current",
     "ButlerVolmerModel",
     "TafelModel",
     "MarcusHushChidseyModel",

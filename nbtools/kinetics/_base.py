@@ -8,15 +8,20 @@ build everything from the entry; they never branch on model names.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
 import lmfit
 import numpy as np
 
-from ._constants import T_DEFAULT
+from .constants import T_DEFAULT
 
-__all__ = ["ParamInfo", "ModelEntry", "KineticsModel"]
+__all__ = ["ParamInfo", "ModelEntry", "KineticsModel", "MODELS"]
+
+#: the model registry, name -> ModelEntry (filled by :mod:`nbtools.kinetics.registry`; kept here so
+#: that a model finds its entry without importing the registry module, which imports every model)
+MODELS: dict = {}
 
 
 @dataclass(frozen=True)
@@ -192,9 +197,22 @@ class KineticsModel(lmfit.Model):
 
     @property
     def entry(self) -> "ModelEntry | None":
-        from .registry import MODELS
-
         return MODELS.get(self.entry_name)
+
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        """Names of the configuration options of the class (``radius``, ``sampling``, ...).
+
+        The arguments of ``__init__`` other than lmfit's keyword arguments; each is
+        kept as an attribute of the same name.
+        """
+        sig = inspect.signature(cls.__init__).parameters
+        return tuple(n for n, p in sig.items()
+                     if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
+
+    def options(self) -> dict:
+        """This model's configuration options, ``option name -> value``."""
+        return {n: getattr(self, n) for n in self.option_names()}
 
     def guess_values(self, data, x, **kwargs) -> dict:
         """Starting values (dict name -> value) from one curve; models override this."""

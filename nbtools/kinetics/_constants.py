@@ -1,13 +1,3 @@
-"""Physical constants (SI, CODATA 2018 / SI-2019 exact values)."""
+"""Old name of :mod:`nbtools.kinetics.constants` (kept for existing imports)."""
 
-F = 96485.33212  # C mol-1
-R = 8.314462618  # J mol-1 K-1
-KB = 1.380649e-23  # J K-1
-E_CHARGE = 1.602176634e-19  # C
-NA = 6.02214076e23  # mol-1
-T_DEFAULT = 298.15  # K
-
-
-def f_const(T=T_DEFAULT):
-    """F/(RT) in 1/V."""
-    return F / (R * T)
+from .constants import E_CHARGE, KB, NA, T_DEFAULT, F, R, f_const  # noqa: F401

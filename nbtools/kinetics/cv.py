@@ -10,15 +10,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..errors import DataError, ParameterError
-from ._constants import F, R, T_DEFAULT
-from .insertion import laviron_cv, sweep_sign
+from .constants import F, R, T_DEFAULT
+from ._numeric import parabolic_peak
+from .insertion import laviron_lambda, sweep_sign  # laviron_lambda: also this module's public name
 
 __all__ = ["find_cv_peaks", "scan_rate_slope", "laviron_lambda", "laviron_ks",
            "capacity_from_charge", "radius_from_charge"]
@@ -30,18 +29,6 @@ def _segments(E):
     starts = np.r_[0, cut]
     ends = np.r_[cut, E.size]
     return [(a, b, s[a]) for a, b in zip(starts, ends)]
-
-
-def _parabolic(xv, yv, j):
-    if 0 < j < yv.size - 1:
-        y0, y1, y2 = yv[j - 1], yv[j], yv[j + 1]
-        den = y0 - 2 * y1 + y2
-        if den != 0:
-            d = 0.5 * (y0 - y2) / den
-            if abs(d) <= 1:
-                xp = xv[j] + d * (xv[j + 1] - xv[j - 1]) / 2
-                return xp, y1 - 0.25 * (y0 - y2) * d
-    return xv[j], yv[j]
 
 
 def _smooth_window(Es, smooth):
@@ -181,7 +168,7 @@ def find_cv_peaks(E, i, *, t=None, v=None, baseline="linear", min_points=5, smoo
             Ep, ip, Ep_err, n_fit = got
             ip = sgn * ip
         else:
-            (Ep, ip), Ep_err, n_fit = _parabolic(Es, cs, j), np.nan, 0
+            (Ep, ip), Ep_err, n_fit = parabolic_peak(Es, cs, j), np.nan, 0
         rows.append({"sweep": k, "direction": "anodic" if sgn > 0 else "cathodic",
                      "E_peak": Ep, "E_peak_stderr": Ep_err, "i_peak": ip, "i_peak_raw": Is[j],
                      "charge": float(np.sum(0.5 * (c[1:] + c[:-1]) * np.diff(ts))),
@@ -251,41 +238,6 @@ def scan_rate_slope(v, ip, *, level=0.95, tol=0.1):
     return pd.Series({"slope": b, "slope_stderr": res.stderr, "lower": lo, "upper": hi,
                       "intercept": res.intercept, "regime": regime, "note": note, "tol": tol,
                       "n": v.size})
-
-
-@lru_cache(maxsize=8)
-def _working_curve(alpha, T):
-    """Delta E_p (V) of the Laviron thin-layer CV on a grid of Lambda = ks/(f v)."""
-    f = F / (R * T)
-    lams = np.logspace(-3, 2.5, 45)
-    E = np.r_[np.linspace(-1.0, 1.0, 4001), np.linspace(1.0, -1.0, 4001)[1:]]
-    dep = []
-    for lam in lams:
-        cur = laviron_cv(E, 1.0, 0.0, lam * f, alpha, 0.0, 1.0, T)
-        ja, jc = int(np.argmax(cur)), int(np.argmin(cur))
-        ea = _parabolic(E, cur, ja)[0]
-        ec = _parabolic(E, cur, jc)[0]
-        dep.append(ea - ec)
-    return lams, np.array(dep)
-
-
-def laviron_lambda(dEp, alpha=0.5, T=T_DEFAULT):
-    """Lambda = k_s/(f v) from the peak separation (V) of a thin-layer CV.
-
-    Interpolates a working curve computed with :func:`laviron_cv` (Lambda 1e-3..300);
-    wider separations use Laviron's irreversible formulas; separations below that of
-    Lambda = 300 (about 0.1 mV) return inf (reversible: k_s not measurable).
-    """
-    lams, dep = _working_curve(float(alpha), float(T))
-    dEp = np.asarray(dEp, dtype=float)
-    f = F / (R * T)
-    out = np.exp(np.interp(-dEp, -dep, np.log(lams)))
-    out = np.where(dEp <= dep[-1], np.inf, out)
-    # irreversible: dEp = ln(a/L)/(a f) + ln((1-a)/L)/((1-a) f)
-    a = alpha
-    lnL = (np.log(a) / a + np.log(1 - a) / (1 - a) - f * dEp) / (1 / a + 1 / (1 - a))
-    out = np.where(dEp > dep[0], np.exp(lnL), out)
-    return out if out.ndim else float(out)
 
 
 def laviron_ks(v, Ep_a, Ep_c, *, alpha=0.5, T=T_DEFAULT, radius=None, tau=None):

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import NbtoolsWarning, ParameterError
 from ._base import KineticsModel, ParamInfo
-from ._constants import F
+from .constants import F
 
 __all__ = ["pitt_sphere", "pitt_sphere_biot", "pitt_sphere_charge", "pitt_sphere_biot_charge", "pitt_guess",
            "biot_roots", "tau_to_D",

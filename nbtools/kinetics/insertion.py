@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import expit
 
 from ..errors import ParameterError
 from ._base import TEMPERATURE, KineticsModel, ParamInfo
-from ._constants import F, R, T_DEFAULT
 from ._laviron_kernel import laviron_fraction
+from ._numeric import parabolic_peak
+from .constants import F, R, T_DEFAULT
 
-__all__ = ["frumkin_eq_potential", "frumkin_fraction", "frumkin_cv", "laviron_cv",
-           "laviron_cv_average", "SAMPLINGS", "FrumkinCVModel", "LavironCVModel", "sweep_sign", "sweep_time"]
+__all__ = ["frumkin_eq_potential", "frumkin_fraction", "frumkin_cv", "laviron_cv", "laviron_cv_average",
+           "laviron_lambda", "SAMPLINGS", "FrumkinCVModel", "LavironCVModel", "sweep_sign", "sweep_time"]
 
 Q_ = ParamInfo("C", "charge of the full x = 0 -> 1 conversion", 1e-12, 0.0, np.inf,
                plausible=(1e-18, 1e-3), scale=True)
@@ -261,6 +263,42 @@ def _unit_rate(E, E0, ks, alpha, g, v, T, average=False):
     return _RATES.put(key, rate) if key is not None else rate
 
 
+# --------------------------------------------------------------------- Laviron working curve
+@lru_cache(maxsize=8)
+def _working_curve(alpha, T):
+    """Delta E_p (V) of the Laviron thin-layer CV on a grid of Lambda = ks/(f v)."""
+    f = F / (R * T)
+    lams = np.logspace(-3, 2.5, 45)
+    E = np.r_[np.linspace(-1.0, 1.0, 4001), np.linspace(1.0, -1.0, 4001)[1:]]
+    dep = []
+    for lam in lams:
+        cur = laviron_cv(E, 1.0, 0.0, lam * f, alpha, 0.0, 1.0, T)
+        ja, jc = int(np.argmax(cur)), int(np.argmin(cur))
+        ea = parabolic_peak(E, cur, ja)[0]
+        ec = parabolic_peak(E, cur, jc)[0]
+        dep.append(ea - ec)
+    return lams, np.array(dep)
+
+
+def laviron_lambda(dEp, alpha=0.5, T=T_DEFAULT):
+    """Lambda = k_s/(f v) from the peak separation (V) of a thin-layer CV.
+
+    Interpolates a working curve computed with :func:`laviron_cv` (Lambda 1e-3..300);
+    wider separations use Laviron's irreversible formulas; separations below that of
+    Lambda = 300 (about 0.1 mV) return inf (reversible: k_s not measurable).
+    """
+    lams, dep = _working_curve(float(alpha), float(T))
+    dEp = np.asarray(dEp, dtype=float)
+    f = F / (R * T)
+    out = np.exp(np.interp(-dEp, -dep, np.log(lams)))
+    out = np.where(dEp <= dep[-1], np.inf, out)
+    # irreversible: dEp = ln(a/L)/(a f) + ln((1-a)/L)/((1-a) f)
+    a = alpha
+    lnL = (np.log(a) / a + np.log(1 - a) / (1 - a) - f * dEp) / (1 / a + 1 / (1 - a))
+    out = np.where(dEp > dep[0], np.exp(lnL), out)
+    return out if out.ndim else float(out)
+
+
 def _guess_cv(data, E, v):
     data = np.asarray(data, dtype=float)
     E = np.asarray(E, dtype=float)
@@ -326,8 +364,6 @@ class LavironCVModel(KineticsModel):
     def guess_values(self, data, E, v=None, T=T_DEFAULT):
         v = v if v is not None else self.param_hints["v"]["value"]
         q, E0, dEp = _guess_cv(data, E, v)
-        from .cv import laviron_lambda
-
         lam = laviron_lambda(dEp)
         ks = lam * _f(T) * v if np.isfinite(lam) else 10 * _f(T) * v
         return {"Q": q, "E0": E0, "v": v, "ks": ks}

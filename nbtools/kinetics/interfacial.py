@@ -13,13 +13,14 @@ from scipy.fft import dct
 from scipy.special import erfc, log_expit
 
 from ._base import TEMPERATURE, KineticsModel, ParamInfo
-from ._constants import F, R, T_DEFAULT
+from .constants import F, R, T_DEFAULT
 
 __all__ = [
     "butler_volmer",
     "butler_volmer_mt",
     "tafel",
     "chidsey_rate",
+    "chidsey_log_kred",
     "zeng_rate",
     "marcus_hush_chidsey",
     "marcus_hush_chidsey_zeng",
@@ -87,7 +88,7 @@ def tafel(eta, i0=1e-9, alpha=0.5, T=T_DEFAULT):
 
 
 # --------------------------------------------------------------------- Marcus-Hush-Chidsey
-def _chidsey_log_kred(eta_t, lam_t, h=0.5, tail=12.0):
+def chidsey_log_kred(eta_t, lam_t, h=0.5, tail=12.0):
     """log k_red(eta~; lam~) of the Chidsey integral, vectorised trapezoid rule.
 
     k_red = int exp(-(x - lam - eta)^2/(4 lam)) / (1 + e^x) dx. The log-integrand
@@ -146,7 +147,7 @@ def chidsey_rate(eta_t, lam_t, *, method="quadrature"):
         return zeng_rate(eta_t, lam_t)
     if method != "quadrature":
         raise ValueError(f"method must be 'quadrature' or 'zeng', got {method!r}")
-    return np.exp(_chidsey_log_kred(eta_t, lam_t))
+    return np.exp(chidsey_log_kred(eta_t, lam_t))
 
 
 def zeng_rate(eta_t, lam_t):
@@ -171,12 +172,12 @@ def _log_kred_cheb(eta_t, lam_t, tol=1e-10, n_max=1024):
     """
     eta_t = np.asarray(eta_t, dtype=float)
     if eta_t.size <= 64:
-        return _chidsey_log_kred(eta_t, lam_t)
+        return chidsey_log_kred(eta_t, lam_t)
     a, b = float(eta_t.min()), float(eta_t.max())
     if b - a < 1e-9:
-        return _chidsey_log_kred(eta_t, lam_t)
+        return chidsey_log_kred(eta_t, lam_t)
     n = 16
-    vals = _chidsey_log_kred(0.5 * (a + b) + 0.5 * (b - a) * np.cos(np.pi * np.arange(n + 1) / n),
+    vals = chidsey_log_kred(0.5 * (a + b) + 0.5 * (b - a) * np.cos(np.pi * np.arange(n + 1) / n),
                              lam_t)
     while True:
         c = dct(vals, type=1) / n
@@ -188,10 +189,10 @@ def _log_kred_cheb(eta_t, lam_t, tol=1e-10, n_max=1024):
         odd = np.cos(np.pi * np.arange(1, 2 * n, 2) / (2 * n))
         new = np.empty(2 * n + 1)
         new[0::2] = vals
-        new[1::2] = _chidsey_log_kred(0.5 * (a + b) + 0.5 * (b - a) * odd, lam_t)
+        new[1::2] = chidsey_log_kred(0.5 * (a + b) + 0.5 * (b - a) * odd, lam_t)
         vals, n = new, 2 * n
     if np.max(np.abs(c[-3:])) >= tol:
-        return _chidsey_log_kred(eta_t, lam_t)
+        return chidsey_log_kred(eta_t, lam_t)
     xs = (2.0 * eta_t - (a + b)) / (b - a)
     return chebval(xs, c)
 

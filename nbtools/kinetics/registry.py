@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import ModelEntry
+from ..errors import ParameterError
+from . import couples as cpl
+from . import diffusion as dif
+from . import insertion as ins
+from . import interfacial as itf
+from . import transients as tr
+from ._base import MODELS, ModelEntry
 
 __all__ = ["MODELS", "register", "get_entry"]
-
-MODELS: dict[str, ModelEntry] = {}
 
 
 def register(name, model_class, *, independent_vars, y, description, validity,
@@ -31,8 +35,6 @@ def register(name, model_class, *, independent_vars, y, description, validity,
 
 def get_entry(model_or_name):
     """Registry entry of a model instance or name (None for foreign models)."""
-    from ..errors import ParameterError
-
     if isinstance(model_or_name, str):
         try:
             return MODELS[model_or_name]
@@ -49,8 +51,6 @@ def _cv(E1, E2, n):
 
 
 def _populate():
-    from . import interfacial as itf
-
     eta = {"eta": "V"}
     cur = ("i", "A")
     eta_range = (-3.0, 3.0)
@@ -89,10 +89,6 @@ def _populate():
                       "27-56 % at 40-80 kT: use MarcusHushChidsey outside",
              x_range=eta_range,
              hints="lam is identifiable only when |eta| reaches ~lam/2")
-
-    from . import diffusion as dif
-    from . import insertion as ins
-    from . import transients as tr
 
     E = {"E": "V"}
     E_range = (-10.0, 10.0)
@@ -153,6 +149,24 @@ def _populate():
              validity="strongly driven irreversible kinetics (exact) or small steps",
              x_order="increasing", x_range=(-1e9, 1e9),
              hints="Biot identifiable only for ~0.1 < L < ~30")
+    cv_long = {"x": lambda: _cv(3.7, 4.45, 751),
+               "truth": {"Q1": 5e-11, "E01": 4.0, "Q2": 4e-11, "E02": 4.15, "ks": 0.05, "alpha": 0.45,
+                         "C": 1e-10, "dC": 1e-10, "ib": 1e-13, "v": 0.005}}
+    register("CouplesCV", cpl.CouplesCVModel, independent_vars=E, y=cur, example=cv_long,
+             description="two Laviron couples (shared ks, alpha) + double-layer charging over a whole "
+                         "cycle (SECCM landing on a LiMn2O4-like particle)",
+             validity="uniform particle (sigma <~ 1); the whole cycle in time order; couples more "
+                      "than ~64 mV apart; capacitance linear in E",
+             x_order="time-order", x_range=E_range,
+             hints="ks and alpha need Lambda = ks/(f v) < ~10; set v to the scan rate (fixed); "
+                   "sampling='average' for currents averaged over each sample period")
+    one = {"x": cv_long["x"], "truth": {k: v for k, v in cv_long["truth"].items() if k not in ("Q2", "E02")}}
+    register("CouplesCV1", cpl.CouplesCVModel, couples=1, independent_vars=E, y=cur, example=one,
+             description="one Laviron couple + double-layer charging over a whole cycle",
+             validity="uniform particle (sigma <~ 1); the whole cycle in time order; capacitance "
+                      "linear in E",
+             x_order="time-order", x_range=E_range,
+             hints="ks and alpha need Lambda = ks/(f v) < ~10; set v to the scan rate (fixed)")
 
 
 _populate()

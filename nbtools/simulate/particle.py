@@ -25,7 +25,7 @@ from scipy.integrate import solve_ivp
 from scipy.sparse import diags
 
 from ..errors import ParameterError
-from ..kinetics._constants import F, R
+from ..kinetics.constants import F, R
 
 __all__ = ["particle_cv", "particle_step", "particle_galvanostatic", "cv_programme"]
 
@@ -64,12 +64,12 @@ class _Surface:
         self.E0, self.g, self.f, self.tau, self.h = E0, g, f, tau, h
         self.c = h * tau * ks / 3.0  # x_s = x_last - c * rate(x_s)
         if kinetics == "mhc":
-            from ..kinetics.interfacial import _chidsey_log_kred
+            from ..kinetics.interfacial import chidsey_log_kred
 
             lt = lam * f
             self._et = np.linspace(-120.0, 120.0, 24001)
-            lk = _chidsey_log_kred(self._et, lt)
-            self._lk = (lk - _chidsey_log_kred(np.zeros(1), lt)[0]).tolist()
+            lk = chidsey_log_kred(self._et, lt)
+            self._lk = (lk - chidsey_log_kred(np.zeros(1), lt)[0]).tolist()
             self._det = self._et[1] - self._et[0]
 
     def _mhc_rate(self, xs, E):

@@ -1,0 +1,143 @@
+"""Display parts of the fit panel: the data/fit/residual plot and the HTML report.
+
+Display only: the curves come from :func:`nbtools.kinetics.model_curve` and the
+fit result, the numbers of the report from :func:`nbtools.kinetics.fit_summary`.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from ..kinetics import format_quantity
+from ..plotting import current_display_unit
+
+__all__ = ["FitPlot", "report_html", "warnings_html", "model_info_html", "axis_label"]
+
+MAX_PLOT_POINTS = 20_000
+_TOOLS = "pan,box_zoom,wheel_zoom,reset,save"
+
+
+def _every(n: int) -> int:
+    return max(1, n // MAX_PLOT_POINTS)
+
+
+class FitPlot:
+    """Data (points), start values (dashed), fit (line) and residuals of one curve (Bokeh).
+
+    ``y`` is shown in a prefixed unit (nA, pA ...) when the model's y unit is A.
+    """
+
+    def __init__(self, x, y):
+        from bokeh.layouts import column
+        from bokeh.models import ColumnDataSource, Span
+        from bokeh.plotting import figure
+
+        self.x, self.y = x, y
+        finite = y[np.isfinite(y)]
+        self._peak = float(np.max(np.abs(finite))) if finite.size else 0.0
+        self.y_unit, self.y_scale = "A", 1.0
+        self.data_source = ColumnDataSource(data=dict(x=[], y=[]))
+        self.fit_source = ColumnDataSource(data=dict(x=[], y=[]))
+        self.start_source = ColumnDataSource(data=dict(x=[], y=[]))
+        self.resid_source = ColumnDataSource(data=dict(x=[], r=[]))
+        self.figure = figure(height=300, sizing_mode="stretch_width", tools=_TOOLS, active_scroll=None,
+                             output_backend="canvas", title="Data and fit")
+        self.figure.scatter("x", "y", source=self.data_source, size=4, color="#7f8c9a", alpha=0.8,
+                            legend_label="data")
+        self.figure.line("x", "y", source=self.start_source, color="#d08c00", line_dash="dashed",
+                         line_width=1.5, legend_label="start values")
+        self.figure.line("x", "y", source=self.fit_source, color="#b00020", line_width=2, legend_label="fit")
+        self.figure.legend.location = "top_left"
+        self.figure.legend.click_policy = "hide"
+        self.resid_figure = figure(height=160, sizing_mode="stretch_width", tools=_TOOLS, active_scroll=None,
+                                   x_range=self.figure.x_range, output_backend="canvas",
+                                   title="Residuals (data - fit)")
+        self.resid_figure.scatter("x", "r", source=self.resid_source, size=3, color="#1f4e9c")
+        self.resid_figure.add_layout(Span(location=0, dimension="width", line_color="#888"))
+        for f in (self.figure, self.resid_figure):
+            f.toolbar.logo = None
+        self.layout = column(self.figure, self.resid_figure, sizing_mode="stretch_width")
+
+    def set_axes(self, y_unit: str, x_label: str, y_label: str, resid_label: str) -> None:
+        """Axis labels; ``y_unit`` "A" picks a prefixed display unit for the data's size."""
+        if y_unit == "A":
+            self.y_unit, self.y_scale = current_display_unit(self._peak)
+        else:
+            self.y_unit, self.y_scale = y_unit, 1.0
+        self.figure.xaxis.axis_label = self.resid_figure.xaxis.axis_label = x_label
+        self.figure.yaxis.axis_label = y_label.replace("{unit}", self.y_unit)
+        self.resid_figure.yaxis.axis_label = resid_label.replace("{unit}", self.y_unit)
+        k = _every(self.x.size)
+        self.data_source.data = dict(x=self.x[::k], y=self.y[::k] * self.y_scale)
+
+    def show_start(self, x, y) -> None:
+        """The model at the starting values (empty arrays: none)."""
+        k = _every(np.size(x))
+        self.start_source.data = dict(x=np.asarray(x)[::k], y=np.asarray(y)[::k] * self.y_scale)
+
+    def show_fit(self, result, x_name: str) -> None:
+        """The fitted curve and its residuals (None: clear)."""
+        if result is None:
+            self.fit_source.data = dict(x=[], y=[])
+            self.resid_source.data = dict(x=[], r=[])
+            return
+        xs = np.asarray(result.userkws[x_name], dtype=float)
+        k = _every(xs.size)
+        self.fit_source.data = dict(x=xs[::k], y=result.best_fit[::k] * self.y_scale)
+        self.resid_source.data = dict(x=xs[::k], r=(result.data - result.best_fit)[::k] * self.y_scale)
+
+
+def _row(name, p) -> str:
+    u = p["unit"]
+    if not p["vary"] and not p["derived"]:
+        return (f"<tr><td><code>{name}</code></td><td>{format_quantity(p['value'], u)}</td>"
+                f"<td colspan=2 style='color:#777'>fixed</td></tr>")
+    err = format_quantity(p["stderr"], u) if p["stderr"] is not None else "n/a"
+    ci = (f"{format_quantity(p['lower'], u)} … {format_quantity(p['upper'], u)}"
+          if p.get("lower") is not None and p.get("upper") is not None else "n/a")
+    tag = " <span style='color:#777'>(derived)</span>" if p["derived"] else ""
+    return (f"<tr><td><code>{name}</code>{tag}</td><td><b>{format_quantity(p['value'], u)}</b></td>"
+            f"<td>± {err}</td><td>{ci}</td></tr>")
+
+
+def report_html(summary: dict) -> str:
+    """The fit report table from :func:`nbtools.kinetics.fit_summary`."""
+    lvl = summary["interval_level"]
+    st = summary["statistics"]
+    ivl = (f"{lvl:.0%} interval ({html.escape(str(summary['interval_method']))})" if lvl else "interval (none)")
+    head = ("<tr><th align=left>parameter</th><th align=left>fitted value</th>"
+            f"<th align=left>standard error</th><th align=left>{ivl}</th></tr>")
+    conv = "Fit converged" if st["success"] else "Fit did not converge"
+    rows = "".join(_row(name, p) for name, p in summary["params"].items())
+    return (f"<div class='nbtools-fit-report'><b>{conv}</b> ({html.escape(st['message'])}); "
+            f"reduced chi-square {st['redchi']:.4g}"
+            + (f", R² {st['rsquared']:.5f}" if st["rsquared"] is not None else "")
+            + f", {st['ndata']} points.<table style='border-collapse:collapse' cellpadding=4>"
+            + head + rows + "</table></div>")
+
+
+def warnings_html(messages) -> str:
+    """The fit's warnings as a list ('' for none)."""
+    if not messages:
+        return ""
+    items = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
+    return (f"<div class='nbtools-fit-warnings' style='color:#8a5300'>"
+            f"<b>Warnings</b><ul style='margin:2px 0'>{items}</ul></div>")
+
+
+def model_info_html(entry) -> str:
+    """What the registry says about a model: description, validity, identifiability tip."""
+    tip = f"<br>Tip: {html.escape(entry.hints)}" if entry.hints else ""
+    return (f"<div style='max-width:900px'><b>{html.escape(entry.description)}</b><br>"
+            f"<span style='color:#555'>Valid: {html.escape(entry.validity)}{tip}</span></div>")
+
+
+def axis_label(entry, label, which: int) -> str:
+    """Axis ``which`` (0: x, 1: y) named ``label`` (default: the model's variable) with its unit;
+    the y unit is the placeholder ``{unit}`` (a prefixed display unit)."""
+    name, unit = (entry.x_name, entry.x_unit) if which == 0 else (entry.y[0], "{unit}")
+    if label and " / " in label:
+        return label
+    return f"{label or name} / {unit}" if unit else (label or name)
