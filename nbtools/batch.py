@@ -278,9 +278,13 @@ def _compute(tasks, scheduler, n_workers):
         f"or Client, got {scheduler!r}")
 
 
+#: fit_many's engines ("auto": batch where it applies, else fast, else lmfit)
+ENGINES = ("auto", "batch", "fast", "lmfit")
+
+
 def fit_many(model, x, Y, params=None, *, recipe=None, scheduler=None, n_workers=None, chunk_size=None,
              index=None, nan_policy=None, engine="auto", output="dataframe", guess=None, weights=None,
-             **settings):
+             backend="auto", **settings):
     """Fit one model to many curves in parallel; failures become NaN rows with a status.
 
     Parameters
@@ -308,8 +312,10 @@ def fit_many(model, x, Y, params=None, *, recipe=None, scheduler=None, n_workers
         Run the model's guess per curve (default). False: every curve starts from the
         registry defaults with ``params`` applied (or from the Parameters as given).
     scheduler : None, "sync", "threads", "processes", str address or distributed.Client
-        Where to run: ``None`` = local processes (``sync`` for one chunk); an
-        address such as ``"tcp://10.0.0.5:8786"`` uses that dask.distributed cluster.
+        Where to run: ``None`` = this process on every core for the batch engine,
+        local processes for the per-curve engines (``sync`` for one chunk);
+        ``"processes"``, an address such as ``"tcp://10.0.0.5:8786"`` or a Client
+        spread chunks of curves over those workers.
     n_workers : int, optional
         Workers of the local threads/processes pool (default: number of cores).
     chunk_size : int, optional
@@ -321,13 +327,17 @@ def fit_many(model, x, Y, params=None, *, recipe=None, scheduler=None, n_workers
         a recipe) or fail that curve.
     weights : array_like, optional
         1/sigma per point, the same for every curve.
-    engine : {"auto", "fast", "lmfit"}
-        "lmfit": :func:`nbtools.kinetics.fit` per curve (full ModelResult
-        machinery); "fast": the same least-squares problem (same model function,
-        bounds, guess and checks) solved by MINPACK (``scipy.optimize.leastsq``)
-        without lmfit's per-fit overhead; "auto": fast unless a parameter has an
-        ``expr``, the model has no ``guess_values`` or the recipe's ``method`` is
-        not ``"leastsq"``.
+    engine : {"auto", "batch", "fast", "lmfit"}
+        "batch": the batched Levenberg-Marquardt of :mod:`nbtools.fitting` (all
+        curves updated together, one model evaluation per iteration for the whole
+        batch; adds a ``fit_status`` column: converged, max_iter, at_bound,
+        not_determined, failed); "lmfit": :func:`nbtools.kinetics.fit` per curve
+        (full ModelResult machinery); "fast": the same least-squares problem solved
+        per curve by MINPACK (``scipy.optimize.leastsq``); "auto" (default): batch
+        unless a parameter has an ``expr``, the model has neither a guess nor given
+        values, or the recipe's ``method`` is not ``"leastsq"`` (then lmfit).
+    backend : {"auto", "numpy", "cupy"}
+        Array library of the batch engine ("cupy": a GPU, see :func:`nbtools.fitting.fit_batch`).
     output : {"dataframe", "xarray"}
         Return a DataFrame, or an ``xarray.Dataset`` along dimension ``curve``.
     **settings
@@ -369,8 +379,8 @@ def fit_many(model, x, Y, params=None, *, recipe=None, scheduler=None, n_workers
     model, entry, recipe = setup_fit(model, params, recipe, weights=weights, **settings)
     if output not in ("dataframe", "xarray"):
         raise ParameterError(f"output must be 'dataframe' or 'xarray', got {output!r}")
-    if engine not in ("auto", "fast", "lmfit"):
-        raise ParameterError(f"engine must be 'auto', 'fast' or 'lmfit', got {engine!r}")
+    if engine not in ENGINES:
+        raise ParameterError(f"engine must be one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
     xs, ys = _as_curves(x, Y)
     n = len(ys)
     if index is not None and len(index) != n:
@@ -382,6 +392,17 @@ def fit_many(model, x, Y, params=None, *, recipe=None, scheduler=None, n_workers
 
         cores = n_workers or os.cpu_count() or 1
         chunk_size = max(1, int(np.ceil(n / (4 * cores))))
+    if engine in ("auto", "batch"):
+        from .fitting import batch_template
+
+        if batch_template(model, recipe) is not None:
+            df = _batch_engine(model, entry, recipe, xs, ys, weights, index if index is not None else np.arange(n),
+                               scheduler, n_workers, chunk_size, backend)
+            return _output(df, output)
+        if engine == "batch":
+            raise ParameterError("engine='batch' fits KineticsModels with independent parameters (no expr) by "
+                                 "least squares (method='leastsq'); use engine='lmfit' for this fit")
+        engine = "auto"
     job = {"recipe": recipe.replace(conf=None), "entry": entry, "weights": weights}
     if engine in ("auto", "fast"):
         template = _fast_template(model, entry, recipe, weights)
@@ -398,12 +419,48 @@ def fit_many(model, x, Y, params=None, *, recipe=None, scheduler=None, n_workers
     df.attrs.update({"recipe": recipe, "model": entry.name if entry is not None else type(model).__name__,
                      "scheduler": used, "engine": engine, "n_failed": int((df["status"] == "failed").sum()),
                      "elapsed_s": time.perf_counter() - t0, "source": "nbtools.batch.fit_many"})
+    return _output(df, output)
+
+
+def _output(df, output):
     if output == "xarray":
         ds = df.to_xarray()
-        ds.attrs.update({k: (v if not isinstance(v, dict) else str(v)) for k, v in df.attrs.items()})
+        ds.attrs.update({k: (v if isinstance(v, (str, int, float)) else str(v)) for k, v in df.attrs.items()})
         for p, u in df.attrs["units"].items():
             ds[p].attrs["units"] = u
         return ds
+    return df
+
+
+def _batch_chunk(model, recipe, xs, ys, weights, index, backend, n_workers):
+    from .fitting import fit_batch
+
+    return fit_batch(model, xs, ys, recipe=recipe, weights=weights, index=index, backend=backend,
+                     n_workers=n_workers)
+
+
+def _batch_engine(model, entry, recipe, xs, ys, weights, index, scheduler, n_workers, chunk_size, backend):
+    """fit_many through the batched engine (nbtools.fitting): in this process on every core (numba
+    threads, or a GPU), or in chunks on Dask workers when a process pool or a cluster is given."""
+    import dask
+
+    t0 = time.perf_counter()
+    rec = recipe.replace(conf=None)
+    if scheduler in (None, "sync", "synchronous", "single-threaded", "threads"):
+        df = _batch_chunk(model, rec, xs, ys, weights, index, backend, n_workers)
+        used = "threads"
+    else:
+        n = len(ys)
+        size = chunk_size or max(1, int(np.ceil(n / (2 * (n_workers or __import__("os").cpu_count() or 1)))))
+        fn = dask.delayed(_batch_chunk, pure=False)
+        tasks = [fn(model, rec, xs[i:i + size], ys[i:i + size], weights, index[i:i + size], "numpy", 1)
+                 for i in range(0, n, size)]
+        parts, used = _compute(tasks, scheduler, n_workers)
+        df = pd.concat(parts)
+        df.attrs = dict(parts[0].attrs)
+    df.attrs.update({"recipe": recipe, "model": entry.name if entry is not None else type(model).__name__,
+                     "scheduler": used, "engine": "batch", "n_failed": int((df["status"] == "failed").sum()),
+                     "elapsed_s": time.perf_counter() - t0, "source": "nbtools.batch.fit_many"})
     return df
 
 

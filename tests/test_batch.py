@@ -56,11 +56,16 @@ def test_engines_agree():
 def test_default_local_scheduler_and_threads():
     Y, i0, _ = _curves(16, seed=1)
     d = fit_many("ButlerVolmer", ETA, _with_bad(Y))
-    assert d.attrs["scheduler"] == "processes"
-    s = fit_many("ButlerVolmer", ETA, _with_bad(Y), scheduler="threads", chunk_size=3)
+    assert d.attrs["engine"] == "batch" and d.attrs["scheduler"] == "threads"  # this process, every core
+    p = fit_many("ButlerVolmer", ETA, _with_bad(Y), scheduler="processes", chunk_size=3)
+    assert p.attrs["engine"] == "batch" and p.attrs["scheduler"] == "processes"
+    f = fit_many("ButlerVolmer", ETA, _with_bad(Y), engine="fast")
+    assert f.attrs["scheduler"] == "processes"  # per-curve engines: local processes
+    s = fit_many("ButlerVolmer", ETA, _with_bad(Y), scheduler="threads", chunk_size=3, engine="fast")
     pd_cols = ["i0", "alpha", "status"]
-    assert d[pd_cols].equals(s[pd_cols])
+    assert d[pd_cols].equals(p[pd_cols]) and f[pd_cols].equals(s[pd_cols])
     assert (d.status == "failed").sum() == 2
+    np.testing.assert_allclose(d["i0"], f["i0"], rtol=1e-3)
 
 
 def test_distributed_cluster_address():

@@ -93,7 +93,7 @@ def test_fixed_parameters_and_bounds():
     b = fit_batch("ButlerVolmer", ETA, Y, params={"alpha": {"value": 0.5, "vary": False}})
     assert "alpha" not in b.columns and (b["fit_status"] == "converged").all()
     # a bound the truth lies outside of: stuck there, said so
-    b = fit_batch("ButlerVolmer", ETA, Y, params={"alpha": {"min": 0.05, "max": 0.25}})
+    b = fit_batch("ButlerVolmer", ETA, Y, params={"alpha": {"value": 0.2, "min": 0.05, "max": 0.25}})
     assert (b["fit_status"] == "at_bound").all() and b["message"].str.contains("stuck at its upper bound").all()
     assert (b["alpha"] <= 0.25).all()
 

@@ -83,7 +83,7 @@ def test_fit_pixels_goes_through_fit_many(scan, monkeypatch):
     idx = _particle_pixels(ds, truth)[:3]
     r = seccm.fit_pixels(ds, "FrumkinCV", pixels=idx, scheduler="threads", n_workers=2)
     assert len(calls) == 1 and calls[0]["scheduler"] == "threads"
-    assert r.attrs["scheduler"] == "threads" and r.attrs["engine"] == "fast"
+    assert r.attrs["scheduler"] == "threads" and r.attrs["engine"] == "batch"
     assert (r.fit_status.values[idx] == "ok").all()
 
 
@@ -264,9 +264,9 @@ def test_fit_pixels_sampling_passes_to_models_and_instances(averaged_scan, monke
         return real(model, *args, **kwargs)
 
     monkeypatch.setattr(batch, "fit_many", spy)
-    seccm.fit_pixels(ds, pixels=idx, couples=1, sampling="average", scheduler="sync")
-    with warnings.catch_warnings():  # one couple in a window of a two-couple scan: ks may be unidentifiable
+    with warnings.catch_warnings():  # one couple fitted to a two-couple scan: ks may be unidentifiable
         warnings.simplefilter("ignore", NbtoolsWarning)
+        seccm.fit_pixels(ds, pixels=idx, couples=1, sampling="average", scheduler="sync")
         seccm.fit_pixels(ds, "LavironCV", pixels=idx, window=(3.85, 4.08), sampling="average",
                          scheduler="sync")
     seccm.fit_pixels(ds, CouplesCVModel(couples=2, sampling="average"), pixels=idx, scheduler="sync")

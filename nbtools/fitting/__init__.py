@@ -13,9 +13,9 @@ array_namespace, gpu_available
 """
 
 from .backend import array_namespace, gpu_available
-from .driver import curves_to_arrays, fit_batch
+from .driver import batch_template, curves_to_arrays, fit_batch
 from .lm import STATUS_CODES, BatchLSQ, least_squares_batch
 from .models import BatchModel, batch_model
 
 __all__ = ["fit_batch", "least_squares_batch", "BatchLSQ", "STATUS_CODES", "batch_model", "BatchModel",
-           "array_namespace", "gpu_available", "curves_to_arrays"]
+           "array_namespace", "gpu_available", "curves_to_arrays", "batch_template"]

@@ -15,6 +15,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .._numba import use_fork_safe_threads
+
+use_fork_safe_threads()  # dask's process pool forks: no GNU OpenMP in a forked child
+
 F_OVER_R = 96485.33212 / 8.314462618
 
 

@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ParameterError
-from ..kinetics import check_data, get_entry
-from ..kinetics.fitting import check_values
-from ..kinetics.fitting import CORR_LIMIT, RESID_CORR_LIMIT, RESID_MIN_POINTS
+from ..kinetics import (FitRecipe, KineticsModel, build_params, check_data, check_params, check_values,
+                        guessed_values, select_window, setup_fit)
+from ..kinetics.checks import CORR_LIMIT, RESID_CORR_LIMIT, RESID_MIN_POINTS
 from .backend import array_namespace
 from .lm import AT_BOUND, CONVERGED, FAILED, MAX_ITER, NOT_DETERMINED, STATUS_CODES, least_squares_batch
 from .models import batch_model
 
-__all__ = ["fit_batch", "curves_to_arrays"]
+__all__ = ["fit_batch", "curves_to_arrays", "batch_template"]
 
 #: curves per engine call on the CPU (fits in the caches; chunks run on a thread pool)
 CPU_CHUNK = 1024
@@ -60,82 +60,97 @@ def curves_to_arrays(x, Y):
     return Xp, Yp
 
 
-def _template(model, params):
-    """(values, lower, upper, vary, user_values) over the model's parameters, from dict or Parameters."""
-    import lmfit
+def batch_template(model, recipe):
+    """What the batch engine needs of a fit's recipe: values, bounds, which vary, which were given.
 
-    pars = model.make_params()
-    user = {}
-    if params is None:
-        pass
-    elif isinstance(params, lmfit.Parameters):
-        for k, p in params.items():
-            if k not in pars:
-                raise ParameterError(f"params has unknown parameter {k!r}; the model has {list(pars)}")
-            if p.expr:
-                raise ParameterError(f"parameter {k!r} has an expression ({p.expr}); the batch engine fits "
-                                     "independent parameters only: use engine='lmfit'")
-            pars[k].set(value=p.value, min=p.min, max=p.max, vary=p.vary)
-    elif isinstance(params, dict):
-        for k, v in params.items():
-            if k not in pars:
-                raise ParameterError(f"params has unknown parameter {k!r}; the model has {list(pars)}")
-            if isinstance(v, dict):
-                if "expr" in v and v["expr"]:
-                    raise ParameterError(f"parameter {k!r} has an expression; use engine='lmfit'")
-                if "min" in v and "max" in v and v["min"] > v["max"]:
-                    raise ParameterError(f"parameter {k!r} has min {v['min']!r} > max {v['max']!r}; swap the bounds")
-                pars[k].set(**{a: v[a] for a in ("value", "min", "max", "vary") if a in v})
-                if "value" in v:
-                    user[k] = float(v["value"])
-            else:
-                pars[k].set(value=float(v))
-                user[k] = float(v)
-    else:
-        raise ParameterError(f"params must be None, a dict or lmfit.Parameters, found {type(params).__name__}")
+    None when the engine does not apply (not a kinetics model, an ``expr`` parameter,
+    a ``method`` other than least squares, or neither given values nor a guess).
+    """
+    if not isinstance(model, KineticsModel) or recipe.method != "leastsq":
+        return None
+    has_guess = type(model).guess_values is not KineticsModel.guess_values
+    spec = recipe.param_spec()
+    if not spec and not has_guess:
+        return None
+    pars = build_params(model, spec, guess=False)
+    if spec:
+        check_params(pars)
+    if any(p.expr for p in pars.values()):
+        return None
     names = list(model.param_names)
-    vals = np.array([pars[n].value for n in names], float)
-    lo = np.array([pars[n].min for n in names], float)
-    hi = np.array([pars[n].max for n in names], float)
-    vary = np.array([bool(pars[n].vary) for n in names])
-    return vals, lo, hi, vary, user
+    return {"values": np.array([pars[n].value for n in names], float),
+            "lo": np.array([pars[n].min for n in names], float),
+            "hi": np.array([pars[n].max for n in names], float),
+            "vary": np.array([bool(pars[n].vary) for n in names]),
+            "given": {k for k, v in spec.items() if not isinstance(v, dict) or "value" in v},
+            "guess": bool(recipe.guess) and has_guess}
 
 
-def _starting_values(model, bm, X, Y, vals, vary, user, guess):
-    """(n, k) starting values: the model's guess for the varying parameters, then the user's values."""
+def _starting_values(model, bm, X, Y, tpl):
+    """(n, k) starting values: the template's, then the model's guess for every parameter
+    without a given value (as :func:`nbtools.kinetics.fit` does)."""
     names = list(bm.names)
     n = Y.shape[0]
-    P0 = np.tile(vals, (n, 1))
-    has_guess = bm.guess is not None or hasattr(model, "guess_values")
-    if guess and has_guess:
-        fixed = {k: vals[j] for j, k in enumerate(names) if k in ("v", "T")}
-        if bm.guess is not None:
-            g = bm.guess(X, Y, fixed)
-        else:
-            g = _loop_guess(model, X, Y, fixed, names)
-        for k, col in g.items():
-            j = names.index(k) if k in names else -1
-            if j >= 0 and vary[j]:
-                col = np.asarray(col, float)
-                P0[:, j] = np.where(np.isfinite(col), col, P0[:, j])
-        for k, v in user.items():
-            P0[:, names.index(k)] = v
+    P0 = np.tile(tpl["values"], (n, 1))
+    if not tpl["guess"]:
+        return P0
+    known = {k: tpl["values"][j] for j, k in enumerate(names)}
+    if bm.guess is not None:
+        g = bm.guess(X, Y, known)
+    else:
+        g = _loop_guess(model, X, Y, known, names)
+    for k, col in g.items():
+        if k in names and k not in tpl["given"]:
+            j = names.index(k)
+            col = np.asarray(col, float)
+            P0[:, j] = np.where(np.isfinite(col), col, P0[:, j])
     return P0
 
 
-def _loop_guess(model, X, Y, fixed, names):
+def _loop_guess(model, X, Y, known, names):
     out = {k: np.full(Y.shape[0], np.nan) for k in names}
     for i in range(Y.shape[0]):
         x = X if X.ndim == 1 else X[i]
         ok = np.isfinite(x) & np.isfinite(Y[i])
-        try:
-            g = model.guess_values(Y[i, ok], x[ok], **fixed)
-        except Exception:  # a failed guess keeps the defaults (as kinetics.fit does)
-            continue
-        for k, v in g.items():
-            if k in out:
+        for k, v in guessed_values(model, x[ok], Y[i, ok], known).items():
+            if k in out and v is not None:
                 out[k][i] = v
     return out
+
+
+def _apply_window(X, Y, W, window):
+    """Keep the points inside the fit window: columns for a shared x, ragged rows otherwise.
+
+    Returns ``(X, Y, W, reasons)``; a curve left with fewer than 3 points gets a reason."""
+    n = Y.shape[0]
+    reasons = np.full(n, "", dtype=object)
+    if window is None:
+        return X, Y, W, reasons
+    lo, hi = window
+    if X.ndim == 1:
+        keep = (X >= lo) & (X <= hi)
+        if keep.sum() < 3:
+            reasons[:] = f"DataError: fit window {lo:g} .. {hi:g} keeps {int(keep.sum())} points; widen it"
+        W = W if W is None or W.ndim == 1 and W.size != X.size else (W[keep] if W.ndim == 1 else W[:, keep])
+        return X[keep], Y[:, keep], W, reasons
+    xs, ys, ws = [], [], []
+    for i in range(n):
+        try:
+            x, y, w = select_window(X[i], Y[i], window=window, weights=None if W is None else
+                                    (W if W.ndim == 1 else W[i]))
+        except DataError as exc:
+            reasons[i] = f"DataError: {exc}"
+            x, y, w = X[i, :0], Y[i, :0], None if W is None else np.zeros(0)
+        xs.append(x)
+        ys.append(y)
+        ws.append(w)
+    Xp, Yp = curves_to_arrays(xs, ys)
+    Wp = None
+    if W is not None:
+        Wp = np.full(Yp.shape, np.nan)
+        for i, w in enumerate(ws):
+            Wp[i, :w.size] = w
+    return Xp, Yp, Wp, reasons
 
 
 def _check_curves(X, Y, entry, xname, nan_policy):
@@ -182,31 +197,27 @@ def _cov_of(covs, i):
     return None
 
 
-def fit_batch(model, x, Y, params=None, *, guess=True, weights=None, nan_policy="omit", backend="auto",
-              chunk_size=None, n_workers=None, max_iter=200, index=None):
+def fit_batch(model, x, Y, params=None, *, recipe=None, index=None, nan_policy=None, guess=None, weights=None,
+              backend="auto", chunk_size=None, n_workers=None, **settings):
     """Fit one model to many curves with the batched Levenberg-Marquardt engine.
 
-    Same problem and same table as :func:`nbtools.batch.fit_many` (model
-    function, bounds, per-curve guess, checks and messages), solved for all
-    curves together: each iteration evaluates the model once for the whole
-    batch (:mod:`nbtools.fitting.models`).
+    Same problem and same table as :func:`nbtools.batch.fit_many` (model function,
+    recipe, bounds, per-curve guess, checks and messages), solved for all curves
+    together: each iteration evaluates the model once for the whole batch
+    (:mod:`nbtools.fitting.models`). ``fit_many(engine="batch")`` calls this.
 
     Parameters
     ----------
-    model : str or KineticsModel
-        A registry name or model instance.
-    x, Y, params, guess, weights, nan_policy, index
+    model, x, Y, params, recipe, index, nan_policy, guess, weights, **settings
         As :func:`nbtools.batch.fit_many`; ragged curves (lists) are NaN-padded.
     backend : {"auto", "numpy", "cupy"}
         Array library of the engine: "cupy" runs on a GPU (models with an array
         form: Butler-Volmer, Tafel); "auto" takes CuPy when it is installed, a GPU
         is present and the model has an array form, NumPy otherwise.
     chunk_size : int, optional
-        Curves per engine call (CPU default 1024; GPU: all at once).
+        Curves per engine call (CPU default 1024, 8192 with a fused kernel; GPU: all).
     n_workers : int, optional
-        Threads running CPU chunks (default: the cores of this machine).
-    max_iter : int
-        Levenberg-Marquardt iterations per curve.
+        Cores used on the CPU (default: all).
 
     Returns
     -------
@@ -214,7 +225,7 @@ def fit_batch(model, x, Y, params=None, *, guess=True, weights=None, nan_policy=
         One row per curve: each varying parameter and ``<name>_stderr``, ``redchi``,
         ``chisqr``, ``nfev``, ``success``, ``status`` ("ok", "warning", "failed"),
         ``message``, and ``fit_status`` (the engine's: converged, max_iter, at_bound,
-        not_determined, failed). ``attrs``: model, engine, backend, units, elapsed_s.
+        not_determined, failed). ``attrs``: recipe, model, engine, backend, units, elapsed_s.
 
     Examples
     --------
@@ -228,39 +239,47 @@ def fit_batch(model, x, Y, params=None, *, guess=True, weights=None, nan_policy=
     (['ok', 'ok'], True)
     """
     t_start = time.perf_counter()
-    if isinstance(model, str):
-        entry = get_entry(model)
-        model = entry.make_model()
-    else:
-        entry = get_entry(model)
-    if nan_policy not in ("omit", "raise"):
-        raise ParameterError(f"nan_policy must be 'omit' or 'raise', found {nan_policy!r}")
-    if not isinstance(guess, bool):
-        raise ParameterError(f"guess must be True or False, found {guess!r}")
+    given = recipe is not None or isinstance(model, FitRecipe)
+    if nan_policy is not None:
+        settings["nan_policy"] = nan_policy
+    elif not given:
+        settings["nan_policy"] = "omit"
+    if guess is None and not given:
+        guess = True
+    if guess is not None:
+        settings["guess"] = guess
+    model, entry, recipe = setup_fit(model, params, recipe, weights=weights, **settings)
+    tpl = batch_template(model, recipe)
+    if tpl is None:
+        raise ParameterError("the batch engine fits KineticsModels with independent parameters (no expr) by least "
+                             "squares (method='leastsq'); use engine='lmfit' for this fit")
     bm = batch_model(model)
     xp, backend_used = array_namespace(backend, gpu_ok=bm.gpu_ok)
     X, Yarr = curves_to_arrays(x, Y)
     n = Yarr.shape[0]
     if index is not None and len(index) != n:
         raise DataError(f"index has {len(index)} labels for {n} curves")
-    xname = model.independent_vars[0]
-    vals, lo, hi, vary, user = _template(model, params)
     W = None
     if weights is not None:
         W = np.asarray(weights, dtype=float)
         if W.shape not in ((Yarr.shape[1],), Yarr.shape):
             raise DataError(f"weights must have shape ({Yarr.shape[1]},) or {Yarr.shape}, found {W.shape}")
-    reasons = _check_curves(X, Yarr, entry, xname, nan_policy)
+    X, Yarr, W, reasons = _apply_window(X, Yarr, W, recipe.window)
+    xname = model.independent_vars[0]
+    more = _check_curves(X, Yarr, entry, xname, recipe.nan_policy)
+    reasons = np.where(reasons == "", more, reasons)
     fit_rows = np.flatnonzero(reasons == "")
 
-    def start(x, y):
-        return _starting_values(model, bm, x, y, vals, vary, user, guess)
+    def start(xc, yc):
+        return _starting_values(model, bm, xc, yc, tpl)
 
-    res = _run(bm, start, X, Yarr, W, lo, hi, vary, fit_rows, xp, backend_used, chunk_size, n_workers, max_iter)
-    df = _table(model, entry, bm, X, Yarr, W, res, fit_rows, reasons, vary, lo, hi, vals, index)
+    max_iter = recipe.max_nfev or 200
+    res = _run(bm, start, X, Yarr, W, tpl["lo"], tpl["hi"], tpl["vary"], fit_rows, xp, backend_used, chunk_size,
+               n_workers, max_iter)
+    df = _table(model, entry, bm, X, Yarr, W, res, fit_rows, reasons, tpl["vary"], tpl["lo"], tpl["hi"], index)
     units = {p: (model.param_info(p).unit if model.param_info(p) is not None else "")
-             for p in np.asarray(bm.names)[vary]}
-    df.attrs.update(model=entry.name if entry is not None else type(model).__name__, engine="batch",
+             for p in np.asarray(bm.names)[tpl["vary"]]}
+    df.attrs.update(recipe=recipe, model=entry.name if entry is not None else type(model).__name__, engine="batch",
                     backend=backend_used, form=bm.form, units=units, scheduler="threads",
                     n_failed=int((df["status"] == "failed").sum()), elapsed_s=time.perf_counter() - t_start,
                     source="nbtools.fitting.fit_batch")
@@ -301,7 +320,7 @@ def _run(bm, start, X, Y, W, lo, hi, vary, rows, xp, backend, chunk_size, n_work
         return list(ex.map(one, parts))
 
 
-def _table(model, entry, bm, X, Y, W, results, rows, reasons, vary, lo, hi, vals, index):
+def _table(model, entry, bm, X, Y, W, results, rows, reasons, vary, lo, hi, index):
     names = list(bm.names)
     fi = np.flatnonzero(vary)
     n = Y.shape[0]

@@ -339,6 +339,8 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
         status[a[stalled & (gain > GN_GAIN)]] = STALLED
         active = a[~(done | stalled)]
 
+    if kf:
+        U, P, cost, A = _snap_to_bounds(xp, U, P, cost, A, status, tf, fi, lo, hi, cost_of, normal_of, nfev)
     res = _finish(xp, P, U, tf, fi, k, A, cost, ys, npts, nfev, niter, status, lo, hi)
     res.resid_r1 = _np(_lag1(xp, fun, point if fused else None, X, Y, W, mask, P, Y.shape[1]))
     return res
@@ -381,6 +383,37 @@ def _lag1(xp, fun, point, X, Y, W, mask, P, m):
         r1 = lag / ss
     ok = (cnt >= 3) & (ss > 0) & (xp.sqrt(ss / xp.maximum(cnt, 1)) > tiny)
     return xp.where(ok, r1, xp.nan)
+
+
+def _snap_to_bounds(xp, U, P, cost, A, status, tf, fi, lo, hi, cost_of, normal_of, nfev):
+    """Put parameters that converged next to a bound onto it when that does not raise the cost.
+
+    Through the sin/sqrt transforms a bound is approached only slowly (the cost is flat in
+    the internal variable there); a converged curve within 1e-4 of a bound's span is tried
+    at the bound itself, so that it is reported as stuck there (to 1e-6, as the lmfit path)."""
+    near = (status == CONVERGED) & _near_bound(xp, P[:, fi], lo, hi)
+    idx = xp.flatnonzero(near)
+    if idx.size == 0:
+        return U, P, cost, A
+    tfa = tf.take(idx)
+    pf = P[idx][:, fi]
+    span = hi[idx] - lo[idx]
+    tol = xp.where(xp.isfinite(span), 1e-4 * span, 1e-6 * xp.maximum(xp.abs(pf), 1e-300))
+    at_lo = xp.isfinite(lo[idx]) & (pf - lo[idx] <= tol)
+    at_hi = xp.isfinite(hi[idx]) & (hi[idx] - pf <= tol)
+    ps = xp.where(at_lo, lo[idx], xp.where(at_hi, hi[idx], pf))
+    Us = tfa.to_u(ps)
+    Ps = P[idx].copy()
+    Ps[:, fi] = tfa.to_p(Us)
+    cs, bad, rs = cost_of(idx, Ps)
+    nfev[idx] += 1
+    ok = ~bad & (cs <= cost[idx] * (1 + 1e-9))
+    acc = idx[ok]
+    if acc.size:
+        U[acc], P[acc], cost[acc] = Us[ok], Ps[ok], cs[ok]
+        An, _, _ = normal_of(acc, U[acc], P[acc], None if rs is None else rs[ok], tfa.take(xp.flatnonzero(ok)))
+        A[acc] = An
+    return U, P, cost, A
 
 
 def _near_bound(xp, pf, lo, hi, rtol=1e-4):

@@ -13,6 +13,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .._numba import use_fork_safe_threads
+
+use_fork_safe_threads()  # dask's process pool forks: no GNU OpenMP in a forked child
+
 
 @njit(cache=True)
 def _phi(z):

@@ -17,6 +17,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .._numba import use_fork_safe_threads
+
+use_fork_safe_threads()  # dask's process pool forks: no GNU OpenMP in a forked child
+
 ALL = -(2**30)
 
 
