@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .._numba import use_fork_safe_threads
+from ..threads import use_fork_safe_threads
 
 use_fork_safe_threads()  # dask's process pool forks: no GNU OpenMP in a forked child
 
