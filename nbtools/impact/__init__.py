@@ -13,12 +13,12 @@ prepare, PreparedTrace
     ``.preview(threshold)`` (fast, from low-threshold candidates).
 charge_to_radius, radius_to_charge, event_radii
     Particle size <-> charge for a material of :mod:`nbtools.materials`.
-summarize, observed_time, masked_time, mark_accepted
+summarize, observed_time, masked_time, mark_accepted, decay_time
     The numbers of a detection (frequency over the observed time, ...).
 impact_frequency, frequency_over_time, collision_frequency,
 concentration_from_frequency, stokes_einstein, histogram
     Statistics.
-false_event_rate, injection_recovery, noise_model_check, rice_rate, inject_events
+false_event_rate, injection_recovery, detection_limit, noise_model_check, rice_rate, inject_events
     How far to trust the detections (``rice_rate``: the expected false-event
     rate of Gaussian noise; ``inject_events``: synthetic transients added to
     a recording).
@@ -46,13 +46,14 @@ from .stats import (
     observed_time,
     stokes_einstein,
 )
-from .summary import event_radii, mark_accepted, summarize
-from .trust import false_event_rate, injection_recovery
+from .summary import decay_time, event_radii, mark_accepted, summarize
+from .trust import detection_limit, false_event_rate, injection_recovery
 
 __all__ = [
     "EventRecipe", "recipe_of", "find_events", "prepare", "PreparedTrace", "DEFAULTS", "EVENT_COLUMNS",
     "charge_to_radius", "radius_to_charge", "event_radii", "summarize", "observed_time", "masked_time",
     "mark_accepted", "impact_frequency", "frequency_over_time", "collision_frequency",
     "concentration_from_frequency", "stokes_einstein", "histogram", "false_event_rate", "injection_recovery",
-    "noise_model_check", "rice_rate", "inject_events", "fit_events", "export_events",
+    "noise_model_check", "rice_rate", "inject_events", "detection_limit", "decay_time", "fit_events",
+    "export_events",
 ]

@@ -31,7 +31,7 @@ __all__ = ["find_events", "prepare", "PreparedTrace", "EVENT_COLUMNS", "DEFAULTS
 DEFAULTS = EventRecipe().as_params()
 
 
-def find_events(trace, recipe=None, /, *, fs=None, blank=None, **params) -> pd.DataFrame:
+def find_events(trace, recipe=None, /, *, fs=None, **params) -> pd.DataFrame:
     """Detect impact events (spikes or steps) in a current trace.
 
     Parameters
@@ -82,10 +82,11 @@ def find_events(trace, recipe=None, /, *, fs=None, blank=None, **params) -> pd.D
     noise : float, optional
         Noise SD in amperes, instead of estimating it from the trace.
     blank : Trace, array or path, optional
-        Blank recording (same electrode, no particles): its noise SD is used
-        (``recipe.blank``, a path, when not given). The returned recipe then
-        holds ``noise`` and ``threshold`` as numbers and no blank, so it
-        reproduces the table without the blank file.
+        Blank recording (same electrode, no particles): its noise SD and
+        bandwidth are used. A path is the recipe's ``blank`` (read with
+        :func:`nbtools.io.load_trace`); a Trace or array is used as given.
+        The returned recipe then holds ``noise`` and ``threshold`` as numbers
+        and no blank, so it reproduces the table without the blank.
     false_rate : float
         Target false events per sample for ``threshold='auto'`` (1e-7).
     iterations : int
@@ -141,4 +142,4 @@ def find_events(trace, recipe=None, /, *, fs=None, blank=None, **params) -> pd.D
     True
     """
     recipe, fs = legacy_rate(recipe, fs)
-    return prepare(trace, recipe, fs=fs, blank=blank, **params).detect()
+    return prepare(trace, recipe, fs=fs, **params).detect()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -44,12 +45,13 @@ def legacy_rate(recipe, fs):
     return recipe, fs
 
 
-def prepare(trace, recipe=None, /, *, fs=None, blank=None, **params) -> PreparedTrace:
+def prepare(trace, recipe=None, /, *, fs=None, **params) -> PreparedTrace:
     """Estimate baseline, noise and mains pickup once; detect at any threshold.
 
-    Parameters are those of :func:`~nbtools.impact.find_events`. The returned
-    :class:`PreparedTrace`'s ``.detect(threshold)`` gives exactly
-    ``find_events(trace, recipe, fs=fs, blank=blank, **params, threshold=threshold)``
+    Parameters are those of :func:`~nbtools.impact.find_events` (``blank``: a
+    Trace or array used as the blank, or the path of one, the recipe's
+    ``blank``). The returned :class:`PreparedTrace`'s ``.detect(threshold)``
+    gives exactly ``find_events(trace, recipe, fs=fs, **params, threshold=threshold)``
     but only redoes the threshold-dependent stages (detection, features).
 
     Examples
@@ -62,6 +64,9 @@ def prepare(trace, recipe=None, /, *, fs=None, blank=None, **params) -> Prepared
     True
     """
     recipe, fs = legacy_rate(recipe, fs)
+    blank = params.pop("blank", None)
+    if isinstance(blank, (str, os.PathLike)):  # a file: the recipe's blank
+        params["blank"], blank = os.fspath(blank), None
     recipe = EventRecipe.coerce(recipe, **params)
     samples = as_samples(trace, fs)
     if samples.n == 0:
@@ -185,7 +190,9 @@ class PreparedTrace:
             return threshold
         return self.recipe.replace(threshold=threshold)  # the threshold's one check
 
-    def _threshold(self, recipe) -> float:
+    def threshold_of(self, threshold) -> float:
+        """The threshold (noise SDs) that ``threshold`` (a number, 'auto' or a recipe) detects at here."""
+        recipe = self._recipe_for(threshold)
         return self.threshold_auto if recipe.threshold == "auto" else recipe.threshold
 
     def _run(self, recipe, th) -> pd.DataFrame:
@@ -219,7 +226,7 @@ class PreparedTrace:
         another material) returns it at once, labelled with the new recipe.
         """
         recipe = self._recipe_for(threshold)
-        th = self._threshold(recipe)
+        th = self.threshold_of(recipe)
         if self._last is None or self._last[0] != th:
             self._last = (th, self._run(recipe, th))
         last = self._last[1]
@@ -233,7 +240,7 @@ class PreparedTrace:
         """True when :meth:`preview` of ``threshold`` needs no new candidate run."""
         recipe = self._recipe_for(threshold)
         c = self._candidates
-        return c is not None and float(c.attrs["threshold"]) <= self._low(recipe, self._threshold(recipe)) + 1e-12
+        return c is not None and float(c.attrs["threshold"]) <= self._low(recipe, self.threshold_of(recipe)) + 1e-12
 
     def preview(self, threshold) -> pd.DataFrame:
         """The events of a low-threshold run that pass ``threshold`` (fast; for a slider).
@@ -247,7 +254,7 @@ class PreparedTrace:
         where the lower level merged or split events differently.
         """
         recipe = self._recipe_for(threshold)
-        th = self._threshold(recipe)
+        th = self.threshold_of(recipe)
         if not self.can_preview(recipe):
             low = self._low(recipe, th)
             self._candidates = self._run(recipe.replace(threshold=low), low)

@@ -121,10 +121,13 @@ class EventRecipe(Recipe):
         return super().replace(**_translate(changes))
 
     def as_params(self) -> dict:
-        """The settings as :func:`~nbtools.impact.find_events` keywords (``kind`` for ``event_kind``):
+        """The settings as :func:`~nbtools.impact.find_events` keywords (``kind`` for ``event_kind``;
+        ``blank`` only when it names a file, so ``find_events(trace, blank=b, **params)`` works):
         ``find_events(trace, **recipe.as_params())`` runs this recipe (``events.attrs['params']``)."""
         out = {}
         for name, value in self.as_kwargs().items():
+            if name == "blank" and value is None:
+                continue
             out["kind" if name == "event_kind" else name] = value
         return out
 

@@ -12,7 +12,7 @@ from .recipe import recipe_of
 from .sizing import charge_to_radius
 from .stats import impact_frequency, observed_time
 
-__all__ = ["mark_accepted", "event_radii", "summarize"]
+__all__ = ["mark_accepted", "event_radii", "decay_time", "summarize"]
 
 
 def mark_accepted(events, rejected_at) -> np.ndarray:
@@ -51,6 +51,14 @@ def event_radii(events, recipe=None) -> np.ndarray:
     if not np.isfinite(q).any():
         return np.full(q.size, np.nan)
     return np.atleast_1d(charge_to_radius(q, r.material, r.conversion))
+
+
+def decay_time(events, min_count: int = 3):
+    """Median decay constant (s) of the events with a finite positive ``decay_tau``; None with fewer
+    than ``min_count`` (e.g. the transient shape to inject in an injection-recovery test)."""
+    tau = events["decay_tau"].to_numpy(float) if "decay_tau" in events else np.empty(0)
+    tau = tau[np.isfinite(tau) & (tau > 0)]
+    return float(np.median(tau)) if tau.size >= min_count else None
 
 
 def summarize(events, accepted=None, *, blank_rate=None, conf: float = 0.95) -> dict:

@@ -18,7 +18,31 @@ from .noise import rice_rate
 from .recipe import EventRecipe, recipe_of
 from .stats import impact_frequency
 
-__all__ = ["false_event_rate", "injection_recovery"]
+__all__ = ["false_event_rate", "injection_recovery", "detection_limit"]
+
+
+def detection_limit(x, efficiency, level=0.9) -> float:
+    """Smallest ``x`` (charge, radius ...; log-interpolated) at which ``efficiency`` reaches ``level``;
+    NaN if never.
+
+    Examples
+    --------
+    >>> round(detection_limit([1, 10], [0.0, 1.0], 0.5), 4)
+    3.1623
+    """
+    x = np.asarray(x, float)
+    e = np.asarray(efficiency, float)
+    order = np.argsort(x)
+    x, e = x[order], e[order]
+    above = np.flatnonzero(e >= level)
+    if above.size == 0:
+        return float("nan")
+    j = above[0]
+    if j == 0:
+        return float(x[0])
+    e0, e1 = e[j - 1], e[j]
+    f = (level - e0) / (e1 - e0) if e1 > e0 else 1.0
+    return float(10 ** (np.log10(x[j - 1]) + f * (np.log10(x[j]) - np.log10(x[j - 1]))))
 
 
 def false_event_rate(blank, events=None, *, recipe=None, fs=None, conf=0.95, **params):
@@ -228,18 +252,7 @@ def injection_recovery(trace, charges, fs=None, *, recipe=None, n_per_charge=20,
         if progress is not None:
             progress(k + 1, q.size)
     df = pd.DataFrame(rows).sort_values("charge").reset_index(drop=True)
-    lim = np.nan
-    eff = df["efficiency"].to_numpy()
-    qs = df["charge"].to_numpy()
-    above = np.flatnonzero(eff >= efficiency_level)
-    if above.size:
-        j = above[0]
-        if j == 0:
-            lim = qs[0]
-        else:
-            e0, e1 = eff[j - 1], eff[j]
-            f = (efficiency_level - e0) / (e1 - e0) if e1 > e0 else 1.0
-            lim = float(10 ** (np.log10(qs[j - 1]) + f * (np.log10(qs[j]) - np.log10(qs[j - 1]))))
+    lim = detection_limit(df["charge"], df["efficiency"], efficiency_level)
     if material is not None:
         from .sizing import charge_to_radius
 
