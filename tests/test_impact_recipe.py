@@ -178,3 +178,9 @@ def test_sampling_rate_in_second_place_still_works(rec):
     assert prepare(x, rec.fs).detect(6.0).equals(ref)
     with pytest.raises(ParameterError, match="sampling rate once"):
         find_events(x, rec.fs, fs=rec.fs)
+
+
+def test_recipe_and_trace_by_keyword(rec):
+    r = EventRecipe(threshold=7.0)
+    assert find_events(trace=rec, recipe=r).equals(find_events(rec, r))
+    assert prepare(rec, recipe=r).detect().equals(find_events(rec, r))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from nbtools import Trace
-from nbtools.impact import EventRecipe, export_events, find_events, mark_accepted, prepare
+from nbtools.impact import EventRecipe, export_events, find_events, mark_accepted
 from nbtools.recipes import from_json
 from nbtools.simulate import impact_trace
 from nbtools.widgets.spike_picker import SpikePicker

@@ -31,7 +31,7 @@ __all__ = ["find_events", "prepare", "PreparedTrace", "EVENT_COLUMNS", "DEFAULTS
 DEFAULTS = EventRecipe().as_params()
 
 
-def find_events(trace, recipe=None, /, *, fs=None, **params) -> pd.DataFrame:
+def find_events(trace, recipe=None, *, fs=None, **params) -> pd.DataFrame:
     """Detect impact events (spikes or steps) in a current trace.
 
     Parameters

@@ -128,7 +128,8 @@ def rice_rate(nu0, threshold, n_polarities: int = 1):
     >>> round(rice_rate(1000.0, 5.0, 2), 6)   # 1 kHz bandwidth, 5 SD, both signs
     0.007453
     """
-    return n_polarities * nu0 * np.exp(-np.square(threshold) / 2.0)
+    rate = n_polarities * nu0 * np.exp(-np.square(threshold) / 2.0)
+    return float(rate) if np.ndim(rate) == 0 else rate
 
 
 def auto_threshold(nu0: float, false_rate: float, n_polarities: int) -> float:

@@ -45,7 +45,7 @@ def legacy_rate(recipe, fs):
     return recipe, fs
 
 
-def prepare(trace, recipe=None, /, *, fs=None, **params) -> PreparedTrace:
+def prepare(trace, recipe=None, *, fs=None, **params) -> PreparedTrace:
     """Estimate baseline, noise and mains pickup once; detect at any threshold.
 
     Parameters are those of :func:`~nbtools.impact.find_events` (``blank``: a

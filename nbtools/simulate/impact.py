@@ -16,7 +16,8 @@ import pandas as pd
 from scipy import signal
 
 from ..errors import ParameterError
-from ..impact.inject import SHAPES, bessel_sos, event_template, inject_events, raw_event
+from ..impact import inject as _inject
+from ..impact.inject import SHAPES, bessel_sos, event_template, raw_event
 from ..trace import Trace
 
 __all__ = ["impact_trace", "inject_events", "event_template", "SHAPES"]
@@ -225,3 +226,9 @@ def impact_trace(duration=10.0, fs=100e3, *, rate=5.0, polarity="positive", kind
             "filter": None if sos is None else {"type": "bessel", "order": 4, "cutoff_hz": float(cutoff)},
             "simulation": params}
     return Trace(y.astype(dtype, copy=False), fs=fs, meta=meta, source=None), truth
+
+
+def inject_events(trace, events, **options):
+    """Add synthetic transients to a recording: :func:`nbtools.impact.inject_events` (same arguments;
+    it lives in :mod:`nbtools.impact.inject`, where the injection-recovery test uses it too)."""
+    return _inject.inject_events(trace, events, **options)

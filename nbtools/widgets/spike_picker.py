@@ -28,22 +28,13 @@ from .recipe_bar import RecipeBar
 from .spike_controls import RecipeControls, export_box, material_names, picker_buttons
 from .spike_layout import collect_warnings, export_files, picker_layout, report_html
 from .spike_plots import EventPlots
+from .trace_loader import as_trace
 from .trace_view import TraceView
 
 __all__ = ["SpikePicker", "REFINE_SAMPLES"]
 
 #: traces up to this many samples get the exact run at every threshold change
 REFINE_SAMPLES = 20_000_000
-
-
-def _as_trace(obj, what: str):
-    if obj is None or isinstance(obj, Trace):
-        return obj
-    if isinstance(obj, (str, Path)):
-        from ..io import load_trace
-
-        return load_trace(obj)
-    raise ParameterError(f"{what} must be an nbtools.Trace or the path of a recording, found {type(obj).__name__}")
 
 
 class SpikePicker(traitlets.HasTraits):
@@ -159,7 +150,7 @@ class SpikePicker(traitlets.HasTraits):
     # ------------------------------------------------------------------ inputs
     def set_trace(self, trace, blank=None) -> None:
         """Analyse another recording (Trace or path), optionally with a blank; runs the detection."""
-        self.trace, self.blank = _as_trace(trace, "trace"), _as_trace(blank, "blank")
+        self.trace, self.blank = as_trace(trace, "trace"), as_trace(blank, "blank")
         self._prep, self._blank_rate = None, None
         self._warned.clear()
         self.selected, self.rejected, self.result = None, frozenset(), None
@@ -170,7 +161,7 @@ class SpikePicker(traitlets.HasTraits):
 
     def set_blank(self, blank) -> None:
         """Use another blank (Trace, path or None) for the same recording; runs the detection."""
-        self.blank = _as_trace(blank, "blank")
+        self.blank = as_trace(blank, "blank")
         self._prep, self._blank_rate = None, None
         self._warned.clear()
         self._apply(self.recipe.replace(blank=blank_source(self.blank)))

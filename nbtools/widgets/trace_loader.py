@@ -17,7 +17,7 @@ import traitlets
 from ..plotting import si_text
 from .display import ErrorDisplay
 
-__all__ = ["TraceLoader", "EXAMPLE_SUFFIXES"]
+__all__ = ["TraceLoader", "EXAMPLE_SUFFIXES", "as_trace"]
 
 EXAMPLE_SUFFIXES = {".csv", ".tsv", ".txt", ".npz", ".npy", ".abf", ".dta", ".mpt", ".mpr",
                     ".tdms", ".h5", ".hdf5"}
@@ -25,6 +25,22 @@ EXAMPLE_SUFFIXES = {".csv", ".tsv", ".txt", ".npz", ".npy", ".abf", ".dta", ".mp
 
 # names that are a time base or a scalar next to the data, not a channel to show
 _NOT_CHANNELS = {"t", "time", "elapsed time", "time_s", "dt", "fs", "t0", "current_unit", "time_unit"}
+
+
+def as_trace(obj, what: str = "trace"):
+    """``obj`` as a :class:`~nbtools.Trace`: a Trace (or None) as it is, a path read with
+    :func:`nbtools.io.load_trace`; anything else is a ParameterError naming ``what``."""
+    from ..trace import Trace
+
+    if obj is None or isinstance(obj, Trace):
+        return obj
+    if isinstance(obj, (str, Path)):
+        from ..io import load_trace
+
+        return load_trace(obj)
+    from ..errors import ParameterError
+
+    raise ParameterError(f"{what} must be an nbtools.Trace or the path of a recording, found {type(obj).__name__}")
 
 
 def _examples(data_dir, pattern: str) -> list[Path]:
