@@ -258,7 +258,26 @@ class PreparedTrace:
         if not self.can_preview(recipe):
             low = self._low(recipe, th)
             self._candidates = self._run(recipe.replace(threshold=low), low)
-        return _passing(self._candidates, recipe, th, self)
+        return self._passing(recipe, th)
+
+    def _passing(self, recipe, th) -> pd.DataFrame:
+        """The candidates whose score reaches ``th``, with the attrs of a detection at ``th``."""
+        cand = self._candidates
+        a = cand.attrs
+        table = pd.DataFrame(cand)
+        events = table[_score(table) >= th].reset_index(drop=True)
+        rej = a["rejected"]
+        noise = float(a["noise"])
+        if a["kind"] == "step":
+            th_A = float(th * noise * math.sqrt(2.0 / a["resolved"]["window_samples"]))
+        else:
+            th_A = float(th * noise)
+        attrs = dict(a, threshold=float(th), threshold_A=th_A, preview=True,
+                     expected_false_per_s=float(rice_rate(a["noise_bandwidth"], th, recipe.n_polarities)),
+                     resolved=dict(a["resolved"], threshold=float(th)),
+                     rejected=rej[_score(rej) >= th].reset_index(drop=True) if len(rej) else rej)
+        events.attrs = attrs
+        return self._label(events, recipe)
 
 
 def _score(df) -> np.ndarray:
@@ -273,22 +292,3 @@ def _relabel(events, attrs) -> pd.DataFrame:
     out = pd.DataFrame(events)  # no attrs: pandas would deep-copy them (with the rejected table)
     out.attrs = dict(attrs)
     return out
-
-
-def _passing(cand, recipe, th, prepared) -> pd.DataFrame:
-    """Rows of the candidate table ``cand`` whose score reaches ``th``, with the attrs of a detection at ``th``."""
-    a = cand.attrs
-    table = pd.DataFrame(cand)
-    events = table[_score(table) >= th].reset_index(drop=True)
-    rej = a["rejected"]
-    noise = float(a["noise"])
-    if a["kind"] == "step":
-        th_A = float(th * noise * math.sqrt(2.0 / a["resolved"]["window_samples"]))
-    else:
-        th_A = float(th * noise)
-    attrs = dict(a, threshold=float(th), threshold_A=th_A, preview=True,
-                 expected_false_per_s=float(rice_rate(a["noise_bandwidth"], th, recipe.n_polarities)),
-                 resolved=dict(a["resolved"], threshold=float(th)),
-                 rejected=rej[_score(rej) >= th].reset_index(drop=True) if len(rej) else rej)
-    events.attrs = attrs
-    return prepared._label(events, recipe)

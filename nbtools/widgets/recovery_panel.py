@@ -127,7 +127,8 @@ class RecoveryPanel(traitlets.HasTraits):
         r = r[np.isfinite(r) & (r > 0)]
         if r.size:  # the test range: around the sizes found
             med = float(np.median(r)) * 1e9
-            self.w_rmin.value, self.w_rmax.value = round(max(med * 0.2, 1.0), 1), round(min(max(med * 1.2, 2.0), 500.0), 1)
+            self.w_rmin.value = round(max(med * 0.2, 1.0), 1)
+            self.w_rmax.value = round(min(max(med * 1.2, 2.0), 500.0), 1)
 
     def run(self) -> pd.DataFrame:
         """Inject, detect and count, one size at a time; show efficiency vs radius."""

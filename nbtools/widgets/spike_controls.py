@@ -99,7 +99,8 @@ class RecipeControls:
             Binding("polarity", self.polarity), Binding("event_kind", self.kind), Binding("baseline", self.baseline),
             Binding("baseline_window", self.window, _window_text, _window_value),
             Binding("hysteresis", self.hysteresis, float, float),
-            Binding("min_duration", self.min_duration, _ms, _s), Binding("min_separation", self.min_separation, _ms, _s),
+            Binding("min_duration", self.min_duration, _ms, _s),
+            Binding("min_separation", self.min_separation, _ms, _s),
             Binding("material", self.material), Binding("conversion", self.conversion, float, float),
         ]
         self.show(recipe)
