@@ -133,7 +133,7 @@ class EventRecipe(Recipe):
 
     # ------------------------------------------------------------- parts
     def detection_settings(self) -> dict:
-        """Settings that change the detection at a given threshold (all but threshold, sizing, blank
+        """Settings that change the detection at a given threshold (all but the threshold, the sizing
         and chunk_size): two recipes with equal ones share a prepared trace."""
         skip = ("threshold", "material", "conversion", "chunk_size")
         return {k: v for k, v in self.as_kwargs().items() if k not in skip}
