@@ -134,9 +134,9 @@ def main(argv=None):
 
     print(f"simulating {n:.3g} float32 samples at {fs:g} Hz ...", flush=True)
     x = make_trace(n, fs)
-    find_events(x[:200_000], fs)  # compile / load the numba kernels
+    find_events(x[:200_000], fs=fs)  # compile / load the numba kernels
 
-    t_fe, ev = best_time(lambda: find_events(x, fs), args.repeat)
+    t_fe, ev = best_time(lambda: find_events(x, fs=fs), args.repeat)
     thr = ev.attrs["threshold_A"]
     base = float(np.median(x[: min(n, 1_000_000)]))
     wlen = int(0.02 * fs)

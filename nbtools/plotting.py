@@ -12,7 +12,7 @@ import numpy as np
 from .errors import ParameterError
 from .trace import Trace
 
-__all__ = ["downsample_window", "current_display_unit", "trace_summary"]
+__all__ = ["downsample_window", "current_display_unit", "trace_summary", "si_text"]
 
 # dtypes tsdownsample accepts for the y values
 _TSD_DTYPES = {np.dtype(t) for t in ("float32", "float64", "int8", "int16", "int32", "int64",
@@ -162,8 +162,14 @@ def current_display_unit(peak_abs: float) -> tuple[str, float]:
     return "A", 1.0
 
 
-def _si(value: float, unit: str) -> str:
-    """``value`` with an SI prefix, 4 significant digits (``2.5e-3, 's'`` -> ``'2.5 ms'``)."""
+def si_text(value: float, unit: str) -> str:
+    """``value`` with an SI prefix, 4 significant digits (``2.5e-3, 's'`` -> ``'2.5 ms'``).
+
+    Examples
+    --------
+    >>> si_text(2.5e-3, "s")
+    '2.5 ms'
+    """
     if value == 0 or not np.isfinite(value):
         return f"{value:g} {unit}"
     for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
@@ -171,6 +177,9 @@ def _si(value: float, unit: str) -> str:
         if abs(value) >= factor * 0.9999:
             return f"{value / factor:.4g} {prefix}{unit}"
     return f"{value:.4g} {unit}"
+
+
+_si = si_text  # the name before it was public
 
 
 def _text(value) -> str:
@@ -208,18 +217,18 @@ def trace_summary(trace: Trace) -> list[tuple[str, str]]:
         rows.append(("File", str(trace.source)))
     instrument = meta.pop("instrument", None)
     rows.append(("Instrument", "not stated in the file" if _empty(instrument) else _text(instrument)))
-    rows.append(("Sampling rate", _si(trace.fs, "Hz")))
+    rows.append(("Sampling rate", si_text(trace.fs, "Hz")))
     rows.append(("Samples", f"{len(trace):,}"))
-    rows.append(("Duration", _si(trace.duration, "s")))
+    rows.append(("Duration", si_text(trace.duration, "s")))
     if trace.t0:
-        rows.append(("Starts at", _si(trace.t0, "s")))
+        rows.append(("Starts at", si_text(trace.t0, "s")))
     units = meta.pop("units", None)
     if not _empty(units):
         rows.append(("Units in the file", _text(units)))
     potential = meta.pop("potential", None)
     if not _empty(potential):
         try:
-            rows.append(("Applied potential", _si(float(potential), "V")))
+            rows.append(("Applied potential", si_text(float(potential), "V")))
         except (TypeError, ValueError):
             rows.append(("Applied potential", _text(potential)))
     warnings = meta.pop("warnings", None) or []

@@ -78,12 +78,11 @@ def test_peak_time_follows_shapes_that_vary_with_size():
     """Decay and rise growing with particle size (tau = 1 ms (r/r_med)^2):
     one half-max -> peak delay for all events would be wrong for most."""
     import pandas as pd
-    from nbtools.simulate import inject_events
-    from nbtools.simulate.impact import _bessel_sos, event_template
+    from nbtools.impact.inject import bessel_sos, event_template, inject_events
 
     fs, sig = 100e3, 5e-12
     host, _ = impact_trace(duration=8, fs=fs, rate=0, seed=2, noise_rms=sig)
-    sos = _bessel_sos(host.meta["filter"]["cutoff_hz"], fs)
+    sos = bessel_sos(host.meta["filter"]["cutoff_hz"], fs)
     r = np.exp(0.35 * np.random.default_rng(4).standard_normal(70))
     tau = 1e-3 * r**2
     peak1 = np.array([event_template("biexp", t, fs, sos=sos).max() for t in tau])
@@ -318,5 +317,7 @@ def test_bad_inputs():
         find_events(y, fs=100, polarity="up")
     with pytest.raises(ParameterError, match="hysteresis"):
         find_events(y, fs=100, threshold=3, hysteresis=4)
-    with pytest.raises(ParameterError, match="unknown parameter"):
+    with pytest.raises(ParameterError, match="unknown EventRecipe setting.*treshold"):
         find_events(y, fs=100, treshold=3)
+    with pytest.raises(ParameterError, match="mains must be a frequency in"):
+        find_events(y, fs=100, mains=60.0)

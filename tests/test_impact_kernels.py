@@ -221,20 +221,19 @@ def test_charge_noise_of_long_integrals_with_1f_noise():
     than the default noise segments (2048 samples), against the scatter of
     the same estimator over the whole event-free trace."""
     from nbtools.impact import prepare
-    from nbtools.impact.detect import _charge_curve
     from nbtools.impact.noise import charge_noise_sd
     from nbtools.simulate import impact_trace
 
     tr, _ = impact_trace(duration=10, fs=100e3, rate=0, seed=3, noise_rms=5e-12, pink_noise=5e-12)
-    st = prepare(tr)._state
+    bg = prepare(tr).background
     n = len(tr)
     base = np.empty(n)
-    _kernels._fill_base(0, n, st["B"], st["bvals"], base)
+    _kernels.fill_base(0, n, bg.B, bg.bvals, base)
     c = np.concatenate([[0.0], np.cumsum(tr.current.astype(np.float64) - base)])
     for N in (1024, 8192):
         h = N // 2
         p = np.arange(h, n - N - h + 1, N // 4)
         q = (c[p + N] - c[p]) - N * 0.5 * ((c[p] - c[p - h]) / h + (c[p + N + h] - c[p + N]) / h)
         measured = 1.4826 * np.median(np.abs(q - np.median(q)))
-        predicted = charge_noise_sd(_charge_curve(st, N), [N])[0]
+        predicted = charge_noise_sd(bg.charge_curve_for(N), [N])[0]
         assert 0.8 < predicted / measured < 1.25, (N, predicted / measured)

@@ -66,3 +66,74 @@ def test_detect_bad_threshold(rec):
         prepare(tr, polarity="up")
     x = np.asarray(tr.current)
     assert prepare(x, tr.fs).detect(6.0).equals(find_events(Trace(x, fs=tr.fs), threshold=6.0))
+
+
+# --- preview: the fast look at another threshold ----------------------------------------
+@pytest.mark.parametrize("kind", ["spike", "step"])
+def test_preview_is_what_it_claims(kind):
+    """Rows: the low-threshold candidates whose score passes; attrs: those of detect at that threshold."""
+    from nbtools.impact.prepared import LOW_THRESHOLD
+
+    if kind == "spike":
+        tr, _ = impact_trace(duration=4.0, fs=20e3, rate=8, polarity="both", radius_median=25e-9, seed=25)
+    else:
+        tr, _ = impact_trace(duration=3.0, fs=10e3, kind="step", rate=3.0, seed=4)
+    pt = prepare(tr, kind=kind)
+    assert not pt.can_preview(9.0)
+    cand = pt.detect(LOW_THRESHOLD)
+    score = np.abs(cand["z"]) if kind == "step" else cand["snr"]
+    for th in (6.0, 9.0, 14.0):
+        pv = pt.preview(th)
+        exact = pt.detect(th)
+        assert pv.attrs["preview"] is True and "preview" not in exact.attrs
+        expected = cand[(score >= th).to_numpy()].reset_index(drop=True)
+        assert pv.equals(expected)  # exactly the passing candidates
+        for key in ("threshold", "threshold_A", "expected_false_per_s", "noise", "params"):
+            assert pv.attrs[key] == exact.attrs[key], key
+        assert pv.attrs["recipe"] == exact.attrs["recipe"] == pt.recipe.replace(threshold=th)
+        if len(exact):  # nearly the events of the exact run
+            assert np.isin(exact["i_peak"], pv["i_peak"]).mean() >= 0.8
+    assert pt.can_preview(9.0) and not pt.can_preview(3.0)
+    assert pt.preview(3.0).attrs["threshold"] == 3.0  # below the candidates: a new candidate run
+
+
+def test_expected_false_rate_is_one_formula(rec):
+    from nbtools.impact import rice_rate
+
+    tr, _ = rec
+    for th in (4.5, "auto", 9.0):
+        ev = find_events(tr, threshold=th)
+        a = ev.attrs
+        assert a["expected_false_per_s"] == rice_rate(a["noise_bandwidth"], a["threshold"], 2)
+    one = find_events(tr, polarity="positive", threshold=6.0).attrs
+    assert one["expected_false_per_s"] == rice_rate(one["noise_bandwidth"], 6.0, 1)
+
+
+def test_detect_again_with_other_sizing_reuses_the_table(rec):
+    tr, _ = rec
+    pt = prepare(tr)
+    a = pt.detect(6.0)
+    b = pt.detect(pt.recipe.replace(threshold=6.0, material="Au"))
+    assert b.equals(a) and b.attrs["recipe"].material == "Au" and a.attrs["recipe"].material == "LiMn2O4"
+    with pytest.raises(ParameterError, match="other detection settings"):
+        pt.detect(pt.recipe.replace(polarity="positive"))
+
+
+def test_summary_functions():
+    import pandas as pd
+
+    from nbtools.impact import event_radii, mark_accepted, masked_time, observed_time, summarize
+
+    tr, truth = impact_trace(duration=4.0, fs=20e3, rate=6, seed=26, charging_transient=2e-9)
+    ev = find_events(tr, mask_start=0.5)
+    assert masked_time(ev) == pytest.approx(0.5) and observed_time(ev) == pytest.approx(3.5)
+    acc = mark_accepted(ev, [int(ev["i_peak"].iloc[0])])
+    s = summarize(ev, acc)
+    assert s["n_events"] == len(ev) - 1 and s["n_rejected"] == 1
+    assert s["frequency"] == pytest.approx((len(ev) - 1) / 3.5)
+    assert s["frequency_low"] < s["frequency"] < s["frequency_high"]
+    assert s["expected_false_per_s"] == ev.attrs["expected_false_per_s"] and s["preview"] is False
+    r_lmo, r_au = event_radii(ev), event_radii(ev, ev.attrs["recipe"].replace(material="Au"))
+    assert np.all(r_au < r_lmo) and r_lmo.shape == (len(ev),)
+    ev2 = pd.DataFrame({"i_start": [0, 10, 20], "i_peak": [2, 12, 22], "i_end": [5, 15, 25]})
+    assert list(mark_accepted(ev2, [11, 25])) == [True, False, False]

@@ -50,3 +50,23 @@ def test_detection_limit_interpolates_in_log():
     assert detection_limit([1, 10], [0.0, 1.0], 0.5) == pytest.approx(10**0.5)
     assert detection_limit([1, 2, 4], [0.95, 1, 1]) == 1
     assert np.isnan(detection_limit([1, 2], [0.1, 0.2]))
+
+
+def test_panel_follows_the_picker_and_shares_its_recipe(picker):
+    panel = RecoveryPanel(picker, n_sizes=3, n_per_size=5)  # no on_result wiring: it observes the picker
+    picker.set_threshold(11.0)
+    assert "11.00 σ" in panel.w_false.value
+    assert panel.recipe is picker.recipe
+    panel.recipe = picker.recipe.replace(threshold=12.0)
+    assert picker.params["threshold"] == 12.0 and "12.00 σ" in panel.w_false.value
+
+
+def test_run_sets_the_result_trait_and_uses_the_recipe_material(picker):
+    picker.set_params(threshold="auto", material="LiFePO4")
+    panel = RecoveryPanel(picker, n_sizes=2, n_per_size=4)
+    seen = []
+    panel.observe(lambda c: seen.append(c["new"]), names="result")
+    df = panel.run()
+    assert seen == [df] and panel.result is df
+    assert df.attrs["material"] == "LiFePO4" and df.attrs["recipe"].threshold == picker.events.attrs["threshold"]
+    assert "LiFePO4" in panel.w_result.value

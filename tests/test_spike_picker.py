@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from nbtools import Trace
-from nbtools.impact import find_events
+from nbtools.impact import EventRecipe, export_events, find_events, mark_accepted
+from nbtools.recipes import from_json
 from nbtools.simulate import impact_trace
-from nbtools.widgets._spike_support import CandidateCache, export_events, mark_accepted, preview_events
 from nbtools.widgets.spike_picker import SpikePicker
 
 
@@ -65,7 +65,7 @@ def test_preview_then_exact_on_long_traces(recording):
     sp.w_threshold.value = 9.0
     assert sp.is_preview
     assert "preview" in sp.w_summary.value
-    prev = sp._result.copy()
+    prev = sp.result.copy()
     ev = sp.events  # asking for the events runs the exact detection
     assert not sp.is_preview
     _same(ev, find_events(tr, **sp.params))
@@ -97,15 +97,15 @@ def test_set_params_and_steps():
     ev = sp.events
     assert len(ev) >= 1 and (ev["kind"] == "step").all()
     _same(ev, find_events(tr, **sp.params))
-    assert "Step height" in sp._hist["charge"][0].xaxis.axis_label
+    assert "Step height" in sp.plots.hists["charge"][0].xaxis.axis_label
     # steps have no charge, size or duration: no such columns; heights in their own unit
     titles = [c.title for c in sp.table.columns]
     assert not any(t.startswith(("charge", "± noise", "radius", "duration")) for t in titles)
-    unit = sp._punit
+    unit = sp.event_table.peak_unit
     assert f"step / {unit}" in titles
     shown = np.asarray(sp.table_source.data["peak"])
     assert 1 <= np.nanmax(np.abs(shown)) < 1000
-    np.testing.assert_allclose(shown, ev["peak"].to_numpy() * sp._pscale)
+    np.testing.assert_allclose(shown, ev["peak"].to_numpy() * sp.event_table.peak_scale)
     # back to spikes: the columns return
     sp.set_params(kind="spike")
     assert any(c.title.startswith("charge") for c in sp.table.columns)
@@ -114,8 +114,8 @@ def test_set_params_and_steps():
 def test_reject_accept_and_stats(picker):
     s0 = picker.summary
     picker.select(2)
-    assert picker._selected == 2
-    picker._on_toggle(None)  # the button
+    assert picker.selected == 2
+    picker.w_toggle.click()
     ev = picker.events
     assert not ev["accepted"].iloc[2] and ev["accepted"].sum() == len(ev) - 1
     s1 = picker.summary
@@ -137,18 +137,18 @@ def test_table_selection_zooms_to_event(picker):
     assert t0 <= ev["t_start"].iloc[1] and ev["t_end"].iloc[1] <= t1
     assert t1 - t0 < picker.trace.duration / 10
     assert len(picker.view.source.data["t"]) <= picker.view.max_points
-    picker._on_whole(None)
+    picker.w_whole.click()
     assert picker.view.window[1] - picker.view.window[0] > 0.9 * picker.trace.duration
 
 
 def test_histograms_and_material(picker):
-    src = picker._hist["radius"][1]
+    src = picker.plots.hists["radius"][1]
     r_lmo = np.asarray(picker.table_source.data["radius"])
     assert np.nansum(src.data["top"]) == len(picker.events)
     picker.w_material.value = "Au"
     r_au = np.asarray(picker.table_source.data["radius"])
     assert np.all(r_au < r_lmo)  # denser, 3 electrons: smaller particle for the same charge
-    f = picker._hist["frequency"][1].data
+    f = picker.plots.hists["frequency"][1].data
     low, top, high = (np.asarray(f[k]) for k in ("low", "top", "high"))
     assert np.all(low <= top) and np.all(top <= high)
 
@@ -192,7 +192,7 @@ def test_bad_traces_show_errors(current, words):
 
 def test_bad_settings_show_errors(picker):
     picker.w_window.value = "soon"
-    assert "nbtools-error" in picker.status.value and "Baseline window" in picker.status.value
+    assert "nbtools-error" in picker.status.value and "baseline_window" in picker.status.value
     picker.w_window.value = "1e6"
     assert "nbtools-error" in picker.status.value and "shorter" in picker.status.value
     picker.w_window.value = "auto"
@@ -230,34 +230,6 @@ def test_path_input_and_bad_type(tmp_path):
 
 
 # --- helpers ----------------------------------------------------------------------
-def test_preview_events_filters_by_threshold(recording):
-    tr = recording[0]
-    cand = find_events(tr, threshold=4.0)
-    pv = preview_events(cand, 7.0)
-    assert (pv["snr"] >= 7.0).all() and len(pv) == int((cand["snr"] >= 7.0).sum())
-    assert pv.attrs["threshold_A"] == pytest.approx(7.0 * cand.attrs["noise"])
-    assert pv.attrs["expected_false_per_s"] < cand.attrs["expected_false_per_s"]
-
-
-def test_candidate_cache_runs_once_per_setting(recording):
-    tr = recording[0]
-    calls = []
-
-    def run(**p):
-        calls.append(p["threshold"])
-        return find_events(tr, **p)
-
-    c = CandidateCache(run)
-    p = dict(polarity="both")
-    c.preview(p, 6.0)
-    c.preview(p, 8.0)
-    assert len(calls) == 1
-    c.preview(p, 3.5)  # below the cached candidates: one new run
-    assert calls == [4.0, 3.5]
-    c.preview(dict(polarity="positive"), 6.0)
-    assert len(calls) == 3
-
-
 def test_mark_accepted():
     ev = pd.DataFrame({"i_start": [0, 10, 20], "i_peak": [2, 12, 22], "i_end": [5, 15, 25]})
     assert mark_accepted(ev, []).all()
@@ -314,11 +286,11 @@ def test_tap_on_a_marker_selects_the_event(picker):
     picker.reject(0)
     acc_rows = np.flatnonzero(picker.events["accepted"].to_numpy())
     picker.overlays["accepted"].data_source.selected.indices = [2]  # a tap on the 3rd red dot
-    assert picker._selected == acc_rows[2]
+    assert picker.selected == acc_rows[2]
     assert list(picker.table_source.selected.indices) == [acc_rows[2]]
     assert picker.overlays["accepted"].data_source.selected.indices == []
     picker.overlays["rejected"].data_source.selected.indices = [0]
-    assert picker._selected == 0 and picker.w_toggle.description == "Accept selected"
+    assert picker.selected == 0 and picker.w_toggle.description == "Accept selected"
 
 
 def test_threshold_outside_the_slider_range(recording):
@@ -357,14 +329,69 @@ def test_lazy_trace_from_raw(recording):
 
 def test_threshold_change_reuses_baseline_and_band_is_the_core_baseline(picker, recording):
     tr = recording[0]
-    prep = picker._prep
-    assert prep is not None
+    calls = []
+    picker.observe(lambda c: calls.append(c["new"].attrs["noise"]), names="result")
     picker.w_threshold.value = 9.0
-    assert picker._prep is prep  # only the threshold changed: baseline and noise reused
+    assert len(calls) == 1  # one result back for one slider move
     _same(picker.events, find_events(tr, **picker.params))
     bc = picker.events.attrs["baseline_curve"]
     x = np.asarray(picker.overlays["baseline"].data_source.data["t"])
     y = np.asarray(picker.overlays["baseline"].data_source.data["y"]) / picker.view.scale
     np.testing.assert_allclose(y, np.interp(x, bc["t"], bc["value"]), rtol=1e-9, atol=1e-18)
-    picker.w_hyst.value = 0.5  # another setting: prepared again
-    assert picker._prep is not prep
+    picker.w_hyst.value = 0.5  # another setting: prepared again, exact
+    assert not picker.is_preview and picker.params["hysteresis"] == 0.5
+
+
+# --- the picker is a view over its recipe -------------------------------------------------
+def test_recipe_round_trips_through_the_recipe_bar(picker, recording, tmp_path):
+    tr = recording[0]
+    picker.set_params(threshold=7.5, polarity="positive", hysteresis=0.7, min_duration=2e-4, material="LiFePO4")
+    r = picker.recipe
+    assert (r.threshold, r.polarity, r.hysteresis, r.material) == (7.5, "positive", 0.7, "LiFePO4")
+    picker.w_folder.value = str(tmp_path / "exports")
+    path = picker.recipe_bar.save()
+    assert path.parent == tmp_path / "exports" and from_json(path) == r
+    other = SpikePicker(tr)
+    other.recipe_bar.load(path)  # Load recipe
+    assert other.recipe == r
+    assert (other.w_threshold.value, other.w_polarity.value, other.w_hyst.value, other.w_material.value) == (
+        7.5, "positive", 0.7, "LiFePO4")
+    assert other.w_min_dur.value == pytest.approx(0.2) and not other.w_auto.value
+    _same(other.events, find_events(tr, r))
+    pd.testing.assert_frame_equal(other.events, picker.events)
+    assert other.events.attrs["recipe"] == r
+
+
+def test_setting_the_recipe_updates_the_controls_and_reruns(picker, recording):
+    tr = recording[0]
+    picker.recipe = EventRecipe(threshold=9.0, event_kind="step")
+    assert picker.w_kind.value == "step" and picker.w_threshold.value == 9.0
+    _same(picker.events, find_events(tr, threshold=9.0, kind="step"))
+    picker.recipe = picker.recipe.replace(threshold="auto", kind="spike")
+    assert picker.w_auto.value and picker.params["threshold"] == "auto"
+    assert picker.w_threshold.value == pytest.approx(picker.events.attrs["threshold"])
+
+
+def test_a_slider_move_goes_down_once_and_back_once(picker, monkeypatch):
+    from nbtools.impact.prepared import PreparedTrace
+
+    calls = []
+    for name in ("detect", "preview"):
+        real = getattr(PreparedTrace, name)
+        monkeypatch.setattr(PreparedTrace, name, lambda self, th=None, _r=real, _n=name: calls.append(_n)
+                            or _r(self, th))
+    results = []
+    picker.observe(lambda c: results.append(c["new"]), names="result")
+    picker.w_threshold.value = 8.0
+    assert calls == ["detect"] and len(results) == 1
+    assert results[0].attrs["recipe"] is picker.recipe  # the recipe the slider made, not a copy renamed
+
+
+def test_long_trace_previews_then_detect_button(recording):
+    sp = SpikePicker(recording[0], auto_refine=0)
+    sp.w_threshold.value = 9.0
+    assert sp.is_preview and sp.result.attrs["threshold"] == 9.0
+    sp.w_material.value = "Au"  # sizing only: still the preview, relabelled
+    assert sp.is_preview and sp.result.attrs["recipe"].material == "Au"
+    sp.w_detect.click()
+    assert not sp.is_preview and "preview" not in sp.w_summary.value

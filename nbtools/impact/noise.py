@@ -53,7 +53,7 @@ class NoiseSample:
         use_flags = flagged is not None and flagged.any() and not flagged.all()
         for (i0, i1), x in zip(self.segs, self.raw):
             r = np.empty(i1 - i0)
-            _kernels._fill_base(i0, i1, B, bvals, r)
+            _kernels.fill_base(i0, i1, B, bvals, r)
             np.subtract(x, r, out=r)
             c = np.ones(i1 - i0, dtype=bool)
             c[0] = False
@@ -112,8 +112,28 @@ def upcrossing_rate(res, contiguous) -> float:
     return c / npairs
 
 
+def rice_rate(nu0, threshold, n_polarities: int = 1):
+    """Expected false events of Gaussian noise at ``threshold`` noise SDs (Rice's formula).
+
+    ``n_polarities * nu0 * exp(-threshold**2 / 2)``: with ``nu0`` the
+    mean-level up-crossing rate of the noise, per second (its bandwidth in Hz,
+    ``attrs['noise_bandwidth']``) or per sample, the result is in the same
+    unit. The one place of this formula (:func:`auto_threshold` is its
+    inverse): find_events' ``expected_false_per_s``, the preview of another
+    threshold, :func:`~nbtools.impact.false_event_rate` and
+    :func:`~nbtools.impact.noise_model_check` use it.
+
+    Examples
+    --------
+    >>> round(rice_rate(1000.0, 5.0, 2), 6)   # 1 kHz bandwidth, 5 SD, both signs
+    0.007453
+    """
+    rate = n_polarities * nu0 * np.exp(-np.square(threshold) / 2.0)
+    return float(rate) if np.ndim(rate) == 0 else rate
+
+
 def auto_threshold(nu0: float, false_rate: float, n_polarities: int) -> float:
-    """Threshold (noise units) whose Rice false-event rate is ``false_rate``.
+    """Threshold (noise units) whose Rice false-event rate (:func:`rice_rate`) is ``false_rate``.
 
     Rice: level up-crossings of Gaussian noise per sample
     ``nu_u = nu_0 exp(-u^2 / 2)``; solved for ``u`` with both polarities

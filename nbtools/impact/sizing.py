@@ -13,19 +13,28 @@ import numpy as np
 from ..errors import ParameterError
 from ..materials import get_material
 
-__all__ = ["charge_to_radius", "radius_to_charge", "FARADAY"]
+__all__ = ["charge_to_radius", "radius_to_charge", "check_conversion", "check_material", "FARADAY"]
 
 FARADAY = 96485.33212  # C/mol
 
 
-def _conv(conversion):
+def check_conversion(name, value):
+    """``value`` as the fraction of the theoretical conversion achieved, in (0, 1] (the one check of it)."""
     try:
-        c = float(conversion)
+        c = float(value)
     except (TypeError, ValueError):
-        raise ParameterError(f"conversion must be a fraction in (0, 1], found {conversion!r}") from None
+        raise ParameterError(f"{name} must be a fraction in (0, 1], found {value!r}") from None
     if not (0 < c <= 1.0 + 1e-12):
-        raise ParameterError(f"conversion must be a fraction in (0, 1] (Delta x), found {conversion!r}")
+        raise ParameterError(f"{name} must be a fraction in (0, 1] (Delta x), found {value!r}")
     return c
+
+
+def check_material(name, value):
+    """The table name of material ``value`` (:func:`nbtools.materials.get_material`; MaterialError
+    lists the known ones)."""
+    if not isinstance(value, str):
+        raise ParameterError(f"{name} must be the name of a material in nbtools.materials, found {value!r}")
+    return get_material(value).name
 
 
 def charge_to_radius(charge, material="LiMn2O4", conversion=1.0):
@@ -52,7 +61,7 @@ def charge_to_radius(charge, material="LiMn2O4", conversion=1.0):
     50.0
     """
     m = get_material(material)
-    c = _conv(conversion)
+    c = check_conversion("conversion", conversion)
     q = np.abs(np.asarray(charge, dtype=np.float64))
     r = np.cbrt(3.0 * q * m.molar_mass / (4.0 * np.pi * m.electrons * FARADAY * m.density * c))
     return float(r) if r.ndim == 0 else r
@@ -61,7 +70,7 @@ def charge_to_radius(charge, material="LiMn2O4", conversion=1.0):
 def radius_to_charge(radius, material="LiMn2O4", conversion=1.0):
     """Charge (C, positive) of a sphere of ``radius`` (m); inverse of :func:`charge_to_radius`."""
     m = get_material(material)
-    c = _conv(conversion)
+    c = check_conversion("conversion", conversion)
     r = np.asarray(radius, dtype=np.float64)
     if np.any(r < 0):
         raise ParameterError("radius must be >= 0 (metres)")

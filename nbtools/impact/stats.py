@@ -7,9 +7,12 @@ import pandas as pd
 from scipy import stats as _st
 
 from ..errors import ParameterError
+from .noise import rice_rate
+from .recipe import recipe_of
 
-__all__ = ["impact_frequency", "noise_model_check", "frequency_over_time", "collision_frequency",
-           "concentration_from_frequency", "stokes_einstein", "histogram", "AVOGADRO", "BOLTZMANN"]
+__all__ = ["masked_time", "observed_time", "impact_frequency", "noise_model_check", "frequency_over_time",
+           "collision_frequency", "concentration_from_frequency", "stokes_einstein", "histogram", "AVOGADRO",
+           "BOLTZMANN"]
 
 AVOGADRO = 6.02214076e23
 BOLTZMANN = 1.380649e-23
@@ -21,6 +24,17 @@ def _count(events):
     if np.ndim(events) == 0:
         return int(events)
     return len(events)
+
+
+def masked_time(events) -> float:
+    """Seconds of the recording left out of the detection (``attrs['masked']`` spans)."""
+    return float(sum(b - a for a, b in getattr(events, "attrs", {}).get("masked", [])))
+
+
+def observed_time(events) -> float:
+    """Seconds in which events could be found: the duration minus the masked spans (at least one sample)."""
+    a = events.attrs
+    return max(float(a["duration"]) - masked_time(events), 1.0 / float(a["fs"]))
 
 
 def impact_frequency(events, duration=None, conf=0.95):
@@ -46,7 +60,7 @@ def impact_frequency(events, duration=None, conf=0.95):
         attrs = getattr(events, "attrs", {})
         if "duration" not in attrs:
             raise ParameterError("duration (s) is required unless events come from find_events")
-        duration = attrs["duration"] - sum(b - a for a, b in attrs.get("masked", []))
+        duration = attrs["duration"] - masked_time(events)
     duration = float(duration)
     if not duration > 0:
         raise ParameterError(f"duration must be a positive time in s, found {duration!r}")
@@ -87,7 +101,7 @@ def noise_model_check(events, *, p_alarm=1e-3, min_count=3):
         ``message``.
     """
     a = events.attrs
-    pol = a.get("params", {}).get("polarity")
+    pol = recipe_of(events).polarity if ("recipe" in a or "params" in a) else None
     out = dict(ok=None, opposite_polarity_count=None, minority=None, expected=np.nan, p_value=np.nan)
     if pol != "both" or "noise_bandwidth" not in a:
         out["message"] = (f"not checked (polarity={pol!r}): detect with polarity='both' to count events of "
@@ -96,9 +110,8 @@ def noise_model_check(events, *, p_alarm=1e-3, min_count=3):
     sgn = np.sign(events["peak"].to_numpy(float)) if len(events) else np.empty(0)
     n_pos, n_neg = int((sgn > 0).sum()), int((sgn < 0).sum())
     minority, n = ("negative", n_neg) if n_neg <= n_pos else ("positive", n_pos)
-    T = a["duration"] - sum(b - a_ for a_, b in a.get("masked", []))
-    u = float(a["threshold"])
-    mu = float(a["noise_bandwidth"]) * np.exp(-u * u / 2) * max(T, 0.0)
+    T = a["duration"] - masked_time(events)
+    mu = float(rice_rate(float(a["noise_bandwidth"]), float(a["threshold"]), 1)) * max(T, 0.0)
     pv = float(_st.poisson.sf(n - 1, mu)) if n > 0 else 1.0
     ok = not (n >= min_count and pv < p_alarm)
     if n < min_count:

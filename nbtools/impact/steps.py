@@ -23,8 +23,11 @@ import pandas as pd
 from scipy import signal
 
 from ..errors import DataError
-from .detect import EVENT_COLUMNS, _empty_table, _public_params
-from .noise import auto_threshold
+from .baseline import running_median
+from .noise import auto_threshold, rice_rate
+from .table import EVENT_COLUMNS, empty_table
+
+__all__ = ["find_steps", "step_window", "PLATEAU_WINDOWS", "RELAX_WINDOWS"]
 
 
 #: the plateaus that give a step's height span at most this many windows
@@ -62,9 +65,33 @@ def _noise_diff(x):
     return 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
 
 
-def find_steps(x, fs, *, t0, meta, source, params, resolved, blank_noise):
-    p = params
-    x = np.asarray(x, dtype=np.float64)
+def _level_curve(x, fs, t0, window, points=2000):
+    """The local level of a staircase for display: running median (over ``window`` s) of about
+    ``points`` block means; ``{'t': s, 'value': A}``."""
+    n = x.size
+    B = max(n // points, 1)
+    nb = n // B
+    means = x[: nb * B].reshape(nb, B).mean(axis=1)
+    value = running_median(means, max(1, int(round(window * fs / B))))
+    return dict(t=(np.arange(nb) + 0.5) * B / fs + t0, value=np.asarray(value, np.float64))
+
+
+def step_window(recipe, fs) -> int:
+    """Samples of each window of the two-window test: ``min_duration`` (at least 3; 5 when 0)."""
+    return max(3, int(round(recipe.min_duration * fs)) or 5)
+
+
+def find_steps(samples, recipe, *, window, range_mask, blank_noise=None):
+    """Step events of ``samples`` (:class:`~nbtools.impact.source.Samples`) for ``recipe``
+    (``event_kind='step'``); ``window`` and ``range_mask`` (s) are the resolved 'auto' values,
+    ``blank_noise`` the blank's ``(sigma A, nu0)`` or None.
+
+    Returns the event table of :func:`~nbtools.impact.find_events` with its ``attrs`` but
+    ``recipe`` and ``params`` (added by the prepared trace).
+    """
+    p = recipe
+    fs, t0, meta, source = samples.fs, samples.t0, samples.meta, samples.source
+    x = np.asarray(samples.x, dtype=np.float64)
     n = x.size
     bad = np.flatnonzero(~np.isfinite(x))
     if bad.size:
@@ -73,24 +100,24 @@ def find_steps(x, fs, *, t0, meta, source, params, resolved, blank_noise):
             "remove or interpolate the gap before detecting steps")
     if np.ptp(x) == 0:
         raise DataError("the trace is constant (every sample equal): no noise, no steps to detect")
-    w = max(3, int(round(p["min_duration"] * fs)) or 5)
+    w = step_window(p, fs)
     if n < 4 * w:
         raise DataError(f"the trace has {n} samples; step detection needs at least {4 * w}")
     sig_est = _noise_diff(x)
     if blank_noise is not None:
         sigma = blank_noise[0]
-    elif p["noise"] is not None:
-        sigma = p["noise"]
+    elif p.noise is not None:
+        sigma = p.noise
     else:
         sigma = sig_est
     if not sigma > 0:
         sigma = float(np.std(np.diff(x))) / math.sqrt(2) or 1e-30
-    npol = 2 if p["polarity"] == "both" else 1
-    th = auto_threshold(0.25 / w, p["false_rate"], npol) if p["threshold"] == "auto" else p["threshold"]
+    npol = p.n_polarities
+    th = auto_threshold(0.25 / w, p.false_rate, npol) if p.threshold == "auto" else p.threshold
     # drift per sample: running median over the baseline window of the
     # differences at lag w / w (first differences are far noisier than the
     # window means they correct)
-    win = max(3, int(resolved["baseline_window"] * fs) | 1)
+    win = max(3, int(window * fs) | 1)
     dw = np.full(n, np.nan)
     dw[w // 2: w // 2 + n - w] = (x[w:] - x[:-w]) / w
     drift = pd.Series(dw).rolling(win, center=True, min_periods=1).median().fillna(0.0).to_numpy()
@@ -101,9 +128,9 @@ def find_steps(x, fs, *, t0, meta, source, params, resolved, blank_noise):
     dz = (after - before - drift[i] * w) / (sigma * math.sqrt(2.0 / w))
     z = np.zeros(n)
     z[i] = dz
-    if p["polarity"] == "positive":
+    if p.polarity == "positive":
         score = z
-    elif p["polarity"] == "negative":
+    elif p.polarity == "negative":
         score = -z
     else:
         score = np.abs(z)
@@ -111,14 +138,14 @@ def find_steps(x, fs, *, t0, meta, source, params, resolved, blank_noise):
     # mask the start (charging) when asked
     masked = []
     reason = np.full(pk.size, "", dtype=object)
-    if isinstance(p["mask_start"], float) and p["mask_start"] > 0:
-        reason[pk < p["mask_start"] * fs] = "in masked region (mask_start)"
-        masked.append([t0, t0 + p["mask_start"]])
+    if p.mask_start not in ("auto", None) and p.mask_start > 0:
+        reason[pk < p.mask_start * fs] = "in masked region (mask_start)"
+        masked.append([t0, t0 + p.mask_start])
     for tc in (meta or {}).get("range_changes", []) or []:
         ci = (float(tc) - t0) * fs
-        wr = resolved["range_mask"] * fs
+        wr = range_mask * fs
         reason[(np.abs(pk - ci) <= wr) & (reason == "")] = "range switch"
-    if p["mask_start"] == "auto" and pk.size:
+    if p.mask_start == "auto" and pk.size:
         # charging decay: where the drift per window exceeds a tenth of the
         # threshold, two-window differences are not steps
         steep = np.abs(drift) * w > 0.1 * th * sigma * math.sqrt(2.0 / w) + 3 * np.median(np.abs(drift)) * w
@@ -169,17 +196,17 @@ def find_steps(x, fs, *, t0, meta, source, params, resolved, blank_noise):
     rejected = df[~ok].reset_index(drop=True)
     rejected["reason"] = reason[~ok].astype(str)
     if rejected.empty:
-        rejected = _empty_table("step")
+        rejected = empty_table("step")
     events.attrs.update(
         noise=float(sigma), noise_estimate=float(sig_est), noise_upcrossings=0.25 / w,
         noise_bandwidth=0.25 / w * fs, threshold=float(th), threshold_A=float(th * sigma * math.sqrt(2.0 / w)),
         hysteresis_A=float("nan"), baseline_method="step: window difference with drift correction",
-        baseline_window=float(resolved["baseline_window"]), baseline_block=int(w),
-        params=_public_params(p, blank_noise, sigma, th),
-        resolved=dict(baseline_window=float(resolved["baseline_window"]), threshold=float(th),
-                      window_samples=int(w), range_mask=float(resolved["range_mask"])),
+        baseline_window=float(window), baseline_block=int(w),
+        resolved=dict(baseline_window=float(window), threshold=float(th),
+                      window_samples=int(w), range_mask=float(range_mask)),
         n_samples=n, fs=float(fs), t0=float(t0), duration=n / fs,
-        expected_false_per_s=float(npol * 0.25 / w * fs * math.exp(-th * th / 2)),
+        expected_false_per_s=float(rice_rate(0.25 / w * fs, th, npol)),
         masked=masked, source=source, kind="step", n_merged=0, rejected=rejected,
+        baseline_curve=_level_curve(x, fs, t0, window),
     )
     return events

@@ -11,13 +11,41 @@ from scipy import stats as _st
 
 from ..errors import NbtoolsWarning, ParameterError
 from ..trace import Trace
-from .detect import blank_mismatch, find_events
+from .blank import blank_mismatch
+from .detect import find_events
+from .inject import inject_events
+from .noise import rice_rate
+from .recipe import EventRecipe, recipe_of
 from .stats import impact_frequency
 
-__all__ = ["false_event_rate", "injection_recovery"]
+__all__ = ["false_event_rate", "injection_recovery", "detection_limit"]
 
 
-def false_event_rate(blank, events=None, *, fs=None, threshold="auto", noise=None, conf=0.95, **params):
+def detection_limit(x, efficiency, level=0.9) -> float:
+    """Smallest ``x`` (charge, radius ...; log-interpolated) at which ``efficiency`` reaches ``level``;
+    NaN if never.
+
+    Examples
+    --------
+    >>> round(detection_limit([1, 10], [0.0, 1.0], 0.5), 4)
+    3.1623
+    """
+    x = np.asarray(x, float)
+    e = np.asarray(efficiency, float)
+    order = np.argsort(x)
+    x, e = x[order], e[order]
+    above = np.flatnonzero(e >= level)
+    if above.size == 0:
+        return float("nan")
+    j = above[0]
+    if j == 0:
+        return float(x[0])
+    e0, e1 = e[j - 1], e[j]
+    f = (level - e0) / (e1 - e0) if e1 > e0 else 1.0
+    return float(10 ** (np.log10(x[j - 1]) + f * (np.log10(x[j]) - np.log10(x[j - 1]))))
+
+
+def false_event_rate(blank, events=None, *, recipe=None, fs=None, conf=0.95, **params):
     """False events per second in a blank recording, at the recording's threshold.
 
     Recommended call: ``false_event_rate(blank, events)`` with ``events`` the
@@ -25,8 +53,8 @@ def false_event_rate(blank, events=None, *, fs=None, threshold="auto", noise=Non
     with the recording's parameters, noise SD (A) and threshold, i.e. the
     same threshold in amperes (``attrs['threshold_A']``) and the same lower
     level, and the count of events in it is the false events the recording's
-    analysis lets through. Without ``events`` the blank is analysed at its
-    own noise and threshold (``threshold``, ``noise``, ``**params``), which
+    analysis lets through. Without ``events`` the blank is analysed with
+    ``recipe`` and ``**params`` (e.g. its own noise and ``threshold=6``), which
     says little about a recording whose noise is lower.
 
     Two estimates: (1) empirical: the blank's count over its unmasked time,
@@ -47,19 +75,18 @@ def false_event_rate(blank, events=None, *, fs=None, threshold="auto", noise=Non
         Blank recording (same electrode, no particles); without ``events``
         also the result of ``find_events`` on it.
     events : DataFrame, optional
-        ``find_events`` result of the recording (its ``attrs`` give the
-        parameters, noise and threshold).
+        ``find_events`` result of the recording (its recipe, noise and
+        threshold are used).
+    recipe : EventRecipe, optional
+        Without ``events``: the settings to detect with.
     fs : float, optional
         Sampling rate (Hz) of a plain-array blank.
-    threshold : float or 'auto'
-        Without ``events``: as in :func:`find_events` (noise SDs).
-    noise : float, optional
-        Without ``events``: noise SD (A) to detect with.
     conf : float
         Confidence level of the interval.
     **params
-        Other :func:`find_events` parameters (with ``events`` they override
-        the recording's, e.g. ``chunk_size``).
+        :class:`~nbtools.impact.EventRecipe` settings: without ``events``
+        those to detect with (``threshold``, ``noise`` ...); with ``events``
+        other settings that override the recording's (e.g. ``chunk_size``).
 
     Returns
     -------
@@ -93,32 +120,29 @@ def false_event_rate(blank, events=None, *, fs=None, threshold="auto", noise=Non
             raise ParameterError(
                 "with events, blank must be the blank recording (Trace or array), not a table: it is "
                 "searched again at the recording's threshold")
-        if threshold != "auto" or noise is not None:
+        if recipe is not None or "threshold" in params or "noise" in params:
             raise ParameterError(
-                "give either events (the recording's noise and threshold are used) or threshold=/noise=, not both")
+                "give either events (the recording's noise and threshold are used) or recipe=/threshold=/noise=, "
+                "not both")
         ra = events.attrs
-        p = {k: v for k, v in ra["params"].items() if k != "chunk_size"}
-        p.update(params)
-        p.update(noise=float(ra["noise"]), threshold=float(ra["threshold"]))
-        df = find_events(blank, fs, **p)
+        r = recipe_of(events).replace(**{"chunk_size": None, "blank": None, **params})
+        r = r.replace(noise=float(ra["noise"]), threshold=float(ra["threshold"]))
+        df = find_events(blank, r, fs=fs)
         # the blank's own noise and bandwidth, with its own event masking
-        own_a = find_events(blank, fs, **dict(p, noise=None, threshold="auto")).attrs
+        own_a = find_events(blank, r.replace(noise=None, threshold="auto"), fs=fs).attrs
         rec = dict(blank_noise=float(own_a["noise_estimate"]), blank_bandwidth=float(own_a["noise_bandwidth"]),
                    recording_noise=float(ra.get("noise_estimate", ra["noise"])),
                    recording_bandwidth=float(ra.get("noise_bandwidth_estimate", ra.get("noise_bandwidth", np.nan))))
     elif isinstance(blank, pd.DataFrame):
         df = blank
     else:
-        if noise is not None:
-            params["noise"] = noise
-        df = find_events(blank, fs, threshold=threshold, **params)
+        df = find_events(blank, EventRecipe.coerce(recipe, **params), fs=fs)
     a = df.attrs
     th_A = float(a["threshold_A"])
     own = rec["blank_noise"] if rec else float(a.get("noise_estimate", a["noise"]))
     bw = rec["blank_bandwidth"] if rec else float(a.get("noise_bandwidth", np.nan))
     u = th_A / own
-    npol = 2 if a["params"]["polarity"] == "both" else 1
-    rice = npol * bw * math.exp(-u * u / 2)
+    rice = rice_rate(bw, u, recipe_of(df).n_polarities)
     f = impact_frequency(df, conf=conf)
     out = dict(rice_per_s=float(rice), per_sample=float(rice / a["fs"]), empirical_per_s=f["frequency"],
                empirical_low=f["low"], empirical_high=f["high"], count=f["count"], duration=f["duration"],
@@ -135,7 +159,7 @@ def false_event_rate(blank, events=None, *, fs=None, threshold="auto", noise=Non
     return out
 
 
-def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp", tau="auto",
+def injection_recovery(trace, charges, fs=None, *, recipe=None, n_per_charge=20, shape="exp", tau="auto",
                        inject_polarity="positive", material=None, conversion=1.0, efficiency_level=0.9,
                        seed=0, conf=0.95, progress=None, **params):
     """Detection efficiency against charge, by injecting transients into the
@@ -155,11 +179,13 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
         events and rejected candidates (their integration range plus a
         quarter of it and 3 ``tau``) and from masked time, so a real event is never counted
         as a recovered injection.
+    recipe : EventRecipe, optional
+        The detection settings (those of the analysis); ``**params`` override them.
     shape, tau
-        Of the injected transients (:func:`nbtools.simulate.inject_events`).
+        Of the injected transients (:func:`nbtools.impact.inject_events`).
     inject_polarity : {'positive', 'negative'}
         Sign of the injected transients (anodic positive). The detection
-        polarity is find_events' ``polarity`` in ``**params``.
+        polarity is the recipe's ``polarity``.
     material, conversion
         If given, a ``radius`` column (m) is added.
     efficiency_level : float
@@ -169,8 +195,8 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
         Called as ``progress(done, total)`` after each charge (e.g. to move a
         progress bar); ``total`` is the number of charges.
     **params
-        :func:`find_events` parameters (use those of the analysis, including
-        ``polarity``).
+        :class:`~nbtools.impact.EventRecipe` settings (use those of the
+        analysis, including ``polarity``).
 
     An injection is recovered by a detected event of its sign whose
     ``[t_start, t_end]`` holds the injected peak time (nearest ``t_peak``
@@ -182,10 +208,8 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
         ``charge``, ``n_injected``, ``n_recovered``, ``efficiency``, ``low``,
         ``high`` (Clopper-Pearson), ``charge_ratio`` (median detected/injected),
         ``radius`` (if material). ``attrs``: ``detection_limit`` (C, NaN if
-        never reached), ``detection_limit_radius`` (m), ``params``.
+        never reached), ``detection_limit_radius`` (m), ``recipe``, ``params``.
     """
-    from ..simulate.impact import inject_events
-
     if not isinstance(trace, Trace):
         if fs is None:
             raise ParameterError("fs (Hz) is required when trace is a plain array")
@@ -203,7 +227,8 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
     if progress is not None and not callable(progress):
         raise ParameterError(f"progress must be a callable progress(done, total) or None, found {progress!r}")
     rows = []
-    base = find_events(trace, **params)
+    recipe = EventRecipe.coerce(recipe, **params)
+    base = find_events(trace, recipe)
     _warn_noise_model(base, "Detections of the injections are counted; false events are not: check them with a "
                       "blank.")
     fs_ = trace.fs
@@ -214,7 +239,7 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
         sign = 1.0 if inject_polarity == "positive" else -1.0
         plan = pd.DataFrame({"charge": np.full(n_per_charge, sign * qq), "t_start": t_start})
         tr2, truth = inject_events(trace, plan, shape=shape, tau=tau_s)
-        det = find_events(tr2, **params)
+        det = find_events(tr2, recipe)
         hit = _match(det, truth["t_peak"].to_numpy(), sign)
         rec = int((hit >= 0).sum())
         ratios = det["charge"].to_numpy()[hit[hit >= 0]] / truth["charge"].to_numpy()[hit >= 0]
@@ -227,25 +252,14 @@ def injection_recovery(trace, charges, fs=None, *, n_per_charge=20, shape="exp",
         if progress is not None:
             progress(k + 1, q.size)
     df = pd.DataFrame(rows).sort_values("charge").reset_index(drop=True)
-    lim = np.nan
-    eff = df["efficiency"].to_numpy()
-    qs = df["charge"].to_numpy()
-    above = np.flatnonzero(eff >= efficiency_level)
-    if above.size:
-        j = above[0]
-        if j == 0:
-            lim = qs[0]
-        else:
-            e0, e1 = eff[j - 1], eff[j]
-            f = (efficiency_level - e0) / (e1 - e0) if e1 > e0 else 1.0
-            lim = float(10 ** (np.log10(qs[j - 1]) + f * (np.log10(qs[j]) - np.log10(qs[j - 1]))))
+    lim = detection_limit(df["charge"], df["efficiency"], efficiency_level)
     if material is not None:
         from .sizing import charge_to_radius
 
         df["radius"] = charge_to_radius(df["charge"].to_numpy(), material, conversion)
     df.attrs.update(detection_limit=lim, efficiency_level=efficiency_level,
                     noise=base.attrs["noise"], threshold_A=base.attrs["threshold_A"],
-                    params=base.attrs["params"],
+                    recipe=base.attrs["recipe"], params=base.attrs["params"],
                     detection_limit_radius=(float(charge_to_radius(lim, material, conversion))
                                             if material is not None and np.isfinite(lim) else np.nan))
     return df

@@ -3,12 +3,14 @@
 Shows the expected false-event rate at the chosen threshold (and the blank's
 count when one was given) and runs :func:`nbtools.impact.injection_recovery`
 on the picker's own recording behind a button, one particle size at a time
-with a progress bar: detection efficiency against radius for the chosen
+with a progress bar: detection efficiency against radius for the recipe's
 material, and the radius at which 90 % of the particles are found.
 
-``RecoveryPanel(picker, *, n_sizes=6, n_per_size=20)``; ``.run()`` returns the
-table (``radius`` m, ``charge`` C, ``efficiency`` with its Clopper-Pearson
-``low``/``high``); ``.result`` holds it; ``.widget`` is the root ipywidget.
+A view: ``recipe`` is the picker's (read/write), ``result`` (a traitlet) the
+last injection-recovery table (``radius`` m, ``charge`` C, ``efficiency`` with
+its Clopper-Pearson ``low``/``high``; ``attrs['detection_limit_radius']``).
+``RecoveryPanel(picker, *, n_sizes=6, n_per_size=20)``; ``.run()``;
+``.widget`` is the root ipywidget.
 """
 
 from __future__ import annotations
@@ -18,37 +20,25 @@ import time
 import ipywidgets as W
 import numpy as np
 import pandas as pd
+import traitlets
 
 from ..errors import ParameterError
+from ..impact import decay_time, detection_limit, event_radii, injection_recovery, radius_to_charge
 from .display import ErrorDisplay, bokeh_widget
 
 __all__ = ["RecoveryPanel", "detection_limit"]
 
-
-def detection_limit(x, efficiency, level=0.9) -> float:
-    """Smallest ``x`` (log-interpolated) at which ``efficiency`` reaches ``level``; NaN if never."""
-    x = np.asarray(x, float)
-    e = np.asarray(efficiency, float)
-    order = np.argsort(x)
-    x, e = x[order], e[order]
-    above = np.flatnonzero(e >= level)
-    if above.size == 0:
-        return float("nan")
-    j = above[0]
-    if j == 0:
-        return float(x[0])
-    e0, e1 = e[j - 1], e[j]
-    f = (level - e0) / (e1 - e0) if e1 > e0 else 1.0
-    return float(10 ** (np.log10(x[j - 1]) + f * (np.log10(x[j]) - np.log10(x[j - 1]))))
+_WIDE = {"description_width": "initial"}
 
 
-class RecoveryPanel:
+class RecoveryPanel(traitlets.HasTraits):
     """False-event rate and injection-recovery test for a :class:`SpikePicker`.
 
     Parameters
     ----------
     picker : SpikePicker
-        Its recording, parameters, material and conversion are used.
+        Its recording and recipe (detection settings, material, conversion) are used;
+        the panel follows its results.
     n_sizes : int
         Particle sizes tested (log-spaced over the radius range).
     n_per_size : int
@@ -57,44 +47,43 @@ class RecoveryPanel:
         Efficiency that defines the detection limit.
     """
 
-    def __init__(self, picker, *, n_sizes: int = 6, n_per_size: int = 20, level: float = 0.9):
-        from bokeh.models import ColumnDataSource, Span
-        from bokeh.plotting import figure
+    result = traitlets.Instance(pd.DataFrame, allow_none=True)
 
+    def __init__(self, picker, *, n_sizes: int = 6, n_per_size: int = 20, level: float = 0.9):
+        super().__init__()
         self.picker = picker
         self.level = float(level)
-        self.result: pd.DataFrame | None = None
         self.status = ErrorDisplay()
-        wide = {"description_width": "initial"}
         self.w_rmin = W.BoundedFloatText(value=5.0, min=0.1, max=1e5, step=0.5, description="Radii to test / nm: from",
-                                         style=wide, layout=W.Layout(width="250px"))
-        self.w_rmax = W.BoundedFloatText(value=50.0, min=0.1, max=1e5, step=0.5, description="to", style=wide,
+                                         style=_WIDE, layout=W.Layout(width="250px"))
+        self.w_rmax = W.BoundedFloatText(value=50.0, min=0.1, max=1e5, step=0.5, description="to", style=_WIDE,
                                          layout=W.Layout(width="120px"))
-        self.w_sizes = W.BoundedIntText(value=int(n_sizes), min=2, max=30, description="Sizes", style=wide,
+        self.w_sizes = W.BoundedIntText(value=int(n_sizes), min=2, max=30, description="Sizes", style=_WIDE,
                                         layout=W.Layout(width="120px"))
         self.w_n = W.BoundedIntText(value=int(n_per_size), min=1, max=500, description="Particles per size",
-                                    style=wide, layout=W.Layout(width="180px"))
-        self.w_run = W.Button(description="Run injection-recovery test", button_style="primary",
-                              icon="play", layout=W.Layout(width="260px"),
+                                    style=_WIDE, layout=W.Layout(width="180px"))
+        self.w_run = W.Button(description="Run injection-recovery test", button_style="primary", icon="play",
+                              layout=W.Layout(width="260px"),
                               tooltip="Add synthetic impacts of known size to this recording and count "
                                       "how many the detection finds (takes a while)")
         self.w_progress = W.IntProgress(value=0, min=0, max=1, description="", layout=W.Layout(width="300px"))
-        self.w_false = W.HTML()
-        self.w_result = W.HTML()
-        self.source = ColumnDataSource(data=dict(r=[], eff=[], low=[], high=[]))
-        f = figure(height=260, sizing_mode="stretch_width", x_axis_type="log", x_axis_label="Radius / nm",
-                   y_axis_label="Detection efficiency", y_range=(-0.03, 1.05), tools="pan,box_zoom,reset,save",
-                   title="Press 'Run injection-recovery test' to measure the detection efficiency")
-        f.toolbar.logo = None
-        f.segment(x0="r", x1="r", y0="low", y1="high", source=self.source, color="black")
-        f.line("r", "eff", source=self.source, color="#1f77b4", line_width=2)
-        f.scatter("r", "eff", source=self.source, size=8, color="#1f77b4")
-        f.add_layout(Span(location=self.level, dimension="width", line_dash="dashed", line_color="#d62728"))
-        self.figure = f
+        self.w_false, self.w_result = W.HTML(), W.HTML()
+        self.figure, self.source = _efficiency_figure(self.level)
         self._widget = None
         g = self.status.guard
         self.w_run.on_click(g(lambda _: self.run()))
+        self.observe(g(self._on_result), names="result")
+        picker.observe(g(lambda _: self.refresh()), names="result")
         g(self.refresh)()
+
+    @property
+    def recipe(self):
+        """The recipe tested: the picker's (setting it sets the picker's)."""
+        return self.picker.recipe
+
+    @recipe.setter
+    def recipe(self, value):
+        self.picker.recipe = value
 
     @property
     def widget(self):
@@ -117,7 +106,7 @@ class RecoveryPanel:
         display(self.widget)
 
     def refresh(self) -> None:
-        """Update the false-event text and the default radius range from the picker."""
+        """Update the false-event text and the default radius range from the picker's result."""
         sp = self.picker
         s = sp.summary
         if not s:
@@ -134,73 +123,79 @@ class RecoveryPanel:
         else:
             txt += " Load a blank (same electrode, no particles) to count false events directly."
         self.w_false.value = txt
-        r = self._event_radii()
-        if r.size:
+        r = event_radii(sp.result, sp.recipe)
+        r = r[np.isfinite(r) & (r > 0)]
+        if r.size:  # the test range: around the sizes found
             med = float(np.median(r)) * 1e9
-            lo, hi = max(med * 0.2, 1.0), min(max(med * 1.2, 2.0), 500.0)
-            self.w_rmin.value, self.w_rmax.value = round(lo, 1), round(hi, 1)
-
-    def _event_radii(self):
-        from ..impact import charge_to_radius
-
-        sp = self.picker
-        ev = sp._result
-        if ev is None or not len(ev) or not np.isfinite(ev["charge"]).any():
-            return np.empty(0)
-        q = ev["charge"].to_numpy(float)
-        q = q[np.isfinite(q) & (q != 0)]
-        return np.atleast_1d(charge_to_radius(q, sp.w_material.value, sp.w_conversion.value))
+            self.w_rmin.value = round(max(med * 0.2, 1.0), 1)
+            self.w_rmax.value = round(min(max(med * 1.2, 2.0), 500.0), 1)
 
     def run(self) -> pd.DataFrame:
         """Inject, detect and count, one size at a time; show efficiency vs radius."""
-        from ..impact import injection_recovery, radius_to_charge
-
         sp = self.picker
-        params = sp.params
-        if params.get("kind") == "step":
+        events = sp.accepted_events  # the exact detection
+        recipe = events.attrs["recipe"]
+        if recipe.event_kind == "step":
             raise ParameterError("the injection-recovery test injects transients: it needs kind='spike' events")
-        material, conversion = sp.w_material.value, sp.w_conversion.value
         r0, r1 = float(self.w_rmin.value), float(self.w_rmax.value)
         if not r1 > r0:
             raise ParameterError(f"the largest radius ({r1:g} nm) must exceed the smallest ({r0:g} nm)")
         radii = np.geomspace(r0, r1, int(self.w_sizes.value)) * 1e-9
-        charges = radius_to_charge(radii, material, conversion)
-        ev = sp.accepted_events
-        tau = ev["decay_tau"].to_numpy(float) if "decay_tau" in ev else np.empty(0)
-        tau = tau[np.isfinite(tau) & (tau > 0)]
-        tau = float(np.median(tau)) if tau.size >= 3 else "auto"
-        pol = {"negative": "negative"}.get(params.get("polarity"), "positive")
-        det = dict(params)
-        det["threshold"] = float(sp._attrs["threshold"])
+        tau = decay_time(events) or "auto"
         self.w_progress.max, self.w_progress.value = len(radii), 0
-        rows = []
         t_start = time.perf_counter()
-        for k, (r, q) in enumerate(zip(radii, charges)):
-            self.status.info(f"Running… size {k + 1} of {len(radii)} (r = {r * 1e9:.3g} nm)")
-            one = injection_recovery(sp.trace, [q], n_per_charge=int(self.w_n.value), tau=tau,
-                                     inject_polarity=pol, seed=k, **det)
-            rows.append(one.iloc[0].to_dict() | {"radius": r})
-            self.w_progress.value = k + 1
-        df = pd.DataFrame(rows)
-        lim_r = detection_limit(df["radius"], df["efficiency"], self.level)
-        lim_q = float(radius_to_charge(lim_r, material, conversion)) if np.isfinite(lim_r) else float("nan")
-        df.attrs.update(detection_limit_radius=lim_r, detection_limit=lim_q, level=self.level,
-                        material=material, conversion=conversion, params=params, tau=tau)
+
+        def progress(done, total):
+            self.w_progress.value = done
+            if done < total:
+                self.status.info(f"Running… size {done + 1} of {total} (r = {radii[done] * 1e9:.3g} nm)")
+
+        self.status.info(f"Running… size 1 of {len(radii)} (r = {radii[0] * 1e9:.3g} nm)")
+        df = injection_recovery(sp.trace, radius_to_charge(radii, recipe.material, recipe.conversion),
+                                recipe=recipe.replace(threshold=float(events.attrs["threshold"])),
+                                n_per_charge=int(self.w_n.value), tau=tau, seed=0, progress=progress,
+                                inject_polarity="negative" if recipe.polarity == "negative" else "positive",
+                                material=recipe.material, conversion=recipe.conversion,
+                                efficiency_level=self.level)
+        df.attrs.update(level=self.level, material=recipe.material, conversion=recipe.conversion, tau=tau)
         self.result = df
-        self.figure.title.text = (f"Fraction of {int(self.w_n.value)} injected particles found per radius "
-                                  "(bars: 95 % interval); dashed: " + f"{self.level * 100:.0f} %")
-        self.source.data = dict(r=df["radius"].to_numpy() * 1e9, eff=df["efficiency"].to_numpy(),
-                                low=df["low"].to_numpy(), high=df["high"].to_numpy())
-        pct = f"{self.level * 100:.0f} %"
-        if np.isfinite(lim_r):
-            res = (f"<b>{pct} detection limit: r = {lim_r * 1e9:.3g} nm</b> ({material}, conversion "
-                   f"{conversion:g}; charge {lim_q * 1e15:.3g} fC). Smaller particles are missed more often: "
-                   "their size distribution below this radius is incomplete.")
-        else:
-            res = (f"<b>{pct} detection limit: not reached</b> up to r = {radii[-1] * 1e9:.3g} nm; "
-                   "test larger radii.")
-        self.w_result.value = f"<div class='nbtools-recovery'>{res}</div>"
         self.status.info(f"Injection-recovery test done in {time.perf_counter() - t_start:.1f} s "
                          f"({len(radii)} sizes × {int(self.w_n.value)} particles, decay τ = "
                          f"{tau if tau == 'auto' else f'{tau * 1e3:.3g} ms'}).")
         return df
+
+    def _on_result(self, change) -> None:
+        df = change["new"]
+        if df is None:
+            return
+        a = df.attrs
+        self.figure.title.text = (f"Fraction of {int(df['n_injected'].iloc[0])} injected particles found per "
+                                  f"radius (bars: 95 % interval); dashed: {self.level * 100:.0f} %")
+        self.source.data = dict(r=df["radius"].to_numpy() * 1e9, eff=df["efficiency"].to_numpy(),
+                                low=df["low"].to_numpy(), high=df["high"].to_numpy())
+        pct = f"{self.level * 100:.0f} %"
+        lim_r, lim_q = a["detection_limit_radius"], a["detection_limit"]
+        if np.isfinite(lim_r):
+            res = (f"<b>{pct} detection limit: r = {lim_r * 1e9:.3g} nm</b> ({a['material']}, conversion "
+                   f"{a['conversion']:g}; charge {lim_q * 1e15:.3g} fC). Smaller particles are missed more often: "
+                   "their size distribution below this radius is incomplete.")
+        else:
+            res = (f"<b>{pct} detection limit: not reached</b> up to r = {df['radius'].max() * 1e9:.3g} nm; "
+                   "test larger radii.")
+        self.w_result.value = f"<div class='nbtools-recovery'>{res}</div>"
+
+
+def _efficiency_figure(level):
+    from bokeh.models import ColumnDataSource, Span
+    from bokeh.plotting import figure
+
+    source = ColumnDataSource(data=dict(r=[], eff=[], low=[], high=[]))
+    f = figure(height=260, sizing_mode="stretch_width", x_axis_type="log", x_axis_label="Radius / nm",
+               y_axis_label="Detection efficiency", y_range=(-0.03, 1.05), tools="pan,box_zoom,reset,save",
+               title="Press 'Run injection-recovery test' to measure the detection efficiency")
+    f.toolbar.logo = None
+    f.segment(x0="r", x1="r", y0="low", y1="high", source=source, color="black")
+    f.line("r", "eff", source=source, color="#1f77b4", line_width=2)
+    f.scatter("r", "eff", source=source, size=8, color="#1f77b4")
+    f.add_layout(Span(location=level, dimension="width", line_dash="dashed", line_color="#d62728"))
+    return f, source

@@ -14,10 +14,10 @@ from pathlib import Path
 import ipywidgets as W
 import traitlets
 
-from ..plotting import _si
+from ..plotting import si_text
 from .display import ErrorDisplay
 
-__all__ = ["TraceLoader", "EXAMPLE_SUFFIXES"]
+__all__ = ["TraceLoader", "EXAMPLE_SUFFIXES", "as_trace"]
 
 EXAMPLE_SUFFIXES = {".csv", ".tsv", ".txt", ".npz", ".npy", ".abf", ".dta", ".mpt", ".mpr",
                     ".tdms", ".h5", ".hdf5"}
@@ -25,6 +25,22 @@ EXAMPLE_SUFFIXES = {".csv", ".tsv", ".txt", ".npz", ".npy", ".abf", ".dta", ".mp
 
 # names that are a time base or a scalar next to the data, not a channel to show
 _NOT_CHANNELS = {"t", "time", "elapsed time", "time_s", "dt", "fs", "t0", "current_unit", "time_unit"}
+
+
+def as_trace(obj, what: str = "trace"):
+    """``obj`` as a :class:`~nbtools.Trace`: a Trace (or None) as it is, a path read with
+    :func:`nbtools.io.load_trace`; anything else is a ParameterError naming ``what``."""
+    from ..trace import Trace
+
+    if obj is None or isinstance(obj, Trace):
+        return obj
+    if isinstance(obj, (str, Path)):
+        from ..io import load_trace
+
+        return load_trace(obj)
+    from ..errors import ParameterError
+
+    raise ParameterError(f"{what} must be an nbtools.Trace or the path of a recording, found {type(obj).__name__}")
 
 
 def _examples(data_dir, pattern: str) -> list[Path]:
@@ -51,6 +67,12 @@ class TraceLoader(W.VBox):
         Keyword options passed to the reader.
     reader : callable, optional
         ``reader(path, **load_options) -> Trace``; default :func:`nbtools.io.load_trace`.
+    none_label : str, optional
+        A first choice of the examples that means no recording (``trace`` None),
+        e.g. ``"no blank"`` for an optional blank.
+    labels : dict, optional
+        Texts of the controls: ``example``, ``path``, ``open``, ``upload``
+        (default "Example:", "Your file:", "Open file", "Upload a file").
 
     Attributes
     ----------
@@ -61,20 +83,25 @@ class TraceLoader(W.VBox):
     trace = traitlets.Any(None, allow_none=True)
 
     def __init__(self, data_dir=None, *, pattern: str = "*", status: ErrorDisplay | None = None,
-                 load_options: dict | None = None, reader=None, **kwargs):
+                 load_options: dict | None = None, reader=None, none_label: str | None = None,
+                 labels: dict | None = None, **kwargs):
         self.load_options = dict(load_options or {})
         self.reader = reader
         self.status = status if status is not None else ErrorDisplay()
-        examples = _examples(data_dir, pattern)
-        self.example = W.Dropdown(
-            options=[(p.name, str(p)) for p in examples] or [("(no bundled examples)", "")],
-            description="Example:", layout=W.Layout(width="420px"),
-        )
+        text = {"example": "Example:", "path": "Your file:", "open": "Open file", "upload": "Upload a file",
+                **(labels or {})}
+        examples = [(p.name + " (bundled example)" if none_label else p.name, str(p))
+                    for p in _examples(data_dir, pattern)]
+        if none_label:
+            examples.insert(0, (none_label, ""))
+        self.example = W.Dropdown(options=examples or [("(no bundled examples)", "")], description=text["example"],
+                                  layout=W.Layout(width="420px"))
         self.path = W.Text(placeholder="/full/path/to/recording.abf (or .txt, .csv, .DTA, .mpt, .tdms ...)",
-                           description="Your file:", layout=W.Layout(width="560px"))
-        self.open_button = W.Button(description="Open file", icon="folder-open", button_style="primary",
+                           description=text["path"], layout=W.Layout(width="560px"))
+        self.open_button = W.Button(description=text["open"], icon="folder-open", button_style="primary",
                                     tooltip="Read the file typed on the left")
-        self.upload = W.FileUpload(multiple=False, description="Upload a file")
+        self.upload = W.FileUpload(multiple=False, description=text["upload"])
+        self.none_label = none_label
         self.channel = W.Dropdown(description="Channel:", layout=W.Layout(width="420px", display="none"),
                                   tooltip="The file has several channels: choose the current")
         self.example.observe(self.status.guard(self._on_example), names="value")
@@ -93,7 +120,7 @@ class TraceLoader(W.VBox):
         super().__init__(children, **kwargs)
         self._tmpdir = None
         self._last = None  # (path, label) of the file shown, to re-read another channel
-        self._updating = False
+        self._channel = None
 
     # --- actions --------------------------------------------------------------
     def load(self, path, *, label: str | None = None, **options):
@@ -109,7 +136,7 @@ class TraceLoader(W.VBox):
             warnings.simplefilter("always")
             trace = reader(path, **{**self.load_options, **options})
         name = label or Path(str(path)).name
-        msg = f"Opened {name}: {len(trace):,} samples at {_si(trace.fs, 'Hz')} ({_si(trace.duration, 's')})."
+        msg = f"Opened {name}: {len(trace):,} samples at {si_text(trace.fs, 'Hz')} ({si_text(trace.duration, 's')})."
         notes = [str(w.message) for w in caught]
         notes += [str(w) for w in (trace.meta or {}).get("warnings", []) if str(w) not in notes]
         self._last = (path, label)
@@ -137,19 +164,17 @@ class TraceLoader(W.VBox):
                 return False
 
         channels = [c for c in channels if not is_time_or_scalar(c)]
-        self._updating = True
-        try:
-            if len(channels) > 1 and str(meta.get("channel")) in channels:
-                self.channel.options = channels
-                self.channel.value = str(meta.get("channel"))
-                self.channel.layout.display = None
-            else:
-                self.channel.layout.display = "none"
-        finally:
-            self._updating = False
+        self._channel = str(meta.get("channel"))  # the channel shown: choosing it again reads nothing
+        if len(channels) > 1 and self._channel in channels:
+            self.channel.index = None  # no selection while the options change (nothing to read)
+            self.channel.options = channels
+            self.channel.value = self._channel
+            self.channel.layout.display = None
+        else:
+            self.channel.layout.display = "none"
 
     def _on_channel(self, change):
-        if self._updating or not change["new"] or self._last is None:
+        if not change["new"] or self._last is None or change["new"] == self._channel:
             return
         path, label = self._last
         self.load(path, label=label, channel=change["new"])
@@ -163,6 +188,9 @@ class TraceLoader(W.VBox):
     def _on_example(self, change):
         if change["new"]:
             self.load(change["new"])
+        elif self.none_label:
+            self.trace = None
+            self.status.info(f"{self.none_label[0].upper()}{self.none_label[1:]}.")
 
     def _on_open(self, _):
         text = self.path.value.strip().strip('"').strip("'")

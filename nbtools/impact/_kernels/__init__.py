@@ -1,0 +1,17 @@
+"""numba kernels of the impact pipeline (one pass over the samples each).
+
+The NumPy reference implementations live in ``tests/test_impact_kernels.py``.
+
+- :mod:`.blocks`: block statistics, the piecewise-linear baseline (convention there);
+- :mod:`.scan`: hysteresis detection, merging of split tails;
+- :mod:`.mains`: mains pickup fits;
+- :mod:`.features`: features of each event.
+"""
+
+from .blocks import baseline_at, baseline_fill, block_means, block_stats, fill_base, sub_blocks
+from .features import event_features
+from .mains import MAINS_POINTS, mains_segments
+from .scan import hysteresis, merge_tails
+
+__all__ = ["baseline_at", "baseline_fill", "block_means", "block_stats", "fill_base", "sub_blocks",
+           "event_features", "MAINS_POINTS", "mains_segments", "hysteresis", "merge_tails"]

@@ -1,0 +1,294 @@
+"""A recording prepared for detection at many thresholds: :func:`prepare`, :class:`PreparedTrace`.
+
+``prepare(trace, recipe)`` estimates the baseline, noise and mains pickup
+once (:mod:`nbtools.impact.background`); ``.detect(threshold)`` then redoes
+only the threshold-dependent stages and equals ``find_events`` exactly;
+``.preview(threshold)`` keeps, of the candidates found once at a low
+threshold, those that pass a higher one (milliseconds, for a slider).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, NbtoolsWarning, ParameterError
+from ..trace import Trace
+from .background import estimate_background
+from .blank import blank_mismatch, blank_source, load_blank
+from .noise import auto_threshold, rice_rate
+from .recipe import EventRecipe
+from .source import as_samples
+from .spikes import detect_spikes
+from .stats import noise_model_check
+from .steps import find_steps, step_window
+
+__all__ = ["PreparedTrace", "prepare", "LOW_THRESHOLD"]
+
+#: threshold (noise SDs) of the candidate run that previews higher thresholds
+LOW_THRESHOLD = 4.0
+
+
+def legacy_rate(recipe, fs):
+    """``(recipe, fs)`` of a call that gave the sampling rate in second place (``find_events(x, fs)``,
+    the form of nbtools before recipes): a number there is the rate, never a recipe."""
+    if isinstance(recipe, numbers.Real) and not isinstance(recipe, bool):
+        if fs is not None:
+            raise ParameterError(f"give the sampling rate once: found {recipe!r} in second place and fs={fs!r}; "
+                                 "the second argument is a recipe (find_events(trace, recipe, fs=...))")
+        return None, recipe
+    return recipe, fs
+
+
+def prepare(trace, recipe=None, *, fs=None, **params) -> PreparedTrace:
+    """Estimate baseline, noise and mains pickup once; detect at any threshold.
+
+    Parameters are those of :func:`~nbtools.impact.find_events` (``blank``: a
+    Trace or array used as the blank, or the path of one, the recipe's
+    ``blank``). The returned :class:`PreparedTrace`'s ``.detect(threshold)``
+    gives exactly ``find_events(trace, recipe, fs=fs, **params, threshold=threshold)``
+    but only redoes the threshold-dependent stages (detection, features).
+
+    Examples
+    --------
+    >>> from nbtools.simulate import impact_trace
+    >>> from nbtools.impact import find_events, prepare
+    >>> tr, _ = impact_trace(duration=2.0, fs=20e3, rate=5.0, seed=1)
+    >>> pt = prepare(tr)
+    >>> pt.detect(6.0).equals(find_events(tr, threshold=6.0))
+    True
+    """
+    recipe, fs = legacy_rate(recipe, fs)
+    blank = params.pop("blank", None)
+    if isinstance(blank, (str, os.PathLike)):  # a file: the recipe's blank
+        params["blank"], blank = os.fspath(blank), None
+    recipe = EventRecipe.coerce(recipe, **params)
+    samples = as_samples(trace, fs)
+    if samples.n == 0:
+        raise DataError("the trace is empty (0 samples); load a recording with data")
+    if samples.n < 16:
+        raise DataError(f"the trace has only {samples.n} samples; at least 16 are needed to estimate a baseline")
+    return PreparedTrace(samples, recipe, blank=load_blank(blank, recipe))
+
+
+def _resolve(samples, recipe):
+    """``(baseline window s, range mask s)`` for this recording: the 'auto' values, and the checks of
+    settings against the data (window within the trace, mains below fs/2)."""
+    fs, n = samples.fs, samples.n
+    duration = n / fs
+    if recipe.baseline_window == "auto":
+        window = min(max(1.0, 300.0 / fs), duration / 4.0)
+    else:
+        window = recipe.baseline_window
+        if window > duration:
+            raise DataError(
+                f"the trace ({duration:g} s, {n} samples) is shorter than baseline_window={window:g} s; "
+                "pass a shorter baseline_window or baseline='constant'")
+    if recipe.mains not in ("auto", None) and not recipe.mains < fs / 2:
+        raise ParameterError(f"mains must be a frequency in (0, fs/2) = (0, {fs / 2:g}) Hz, found {recipe.mains!r}")
+    range_mask = max(10.0 / fs, 0.01) if recipe.range_mask == "auto" else recipe.range_mask
+    return window, range_mask
+
+
+def _noise_of_blank(blank, fs, recipe):
+    """``(noise SD A, mean-level up-crossings per sample)`` of a blank with ``recipe``'s settings."""
+    pt = prepare(blank, recipe.replace(noise=None, chunk_size=None, blank=None),
+                 fs=None if isinstance(blank, Trace) else fs)
+    if pt.background is not None:
+        return pt.background.sigma, pt.background.nu0
+    a = pt.detect().attrs
+    return a["noise"], a["noise_upcrossings"]
+
+
+class PreparedTrace:
+    """A trace with its baseline, noise and mains pickup estimated once, for
+    fast re-detection at other thresholds (e.g. a threshold slider).
+
+    Made by :func:`prepare`. ``detect(threshold)`` equals
+    ``find_events(trace, recipe.replace(threshold=threshold), blank=blank)``
+    exactly, without repeating the baseline and noise estimation;
+    ``preview(threshold)`` is the fast approximation of it.
+
+    Attributes
+    ----------
+    recipe : EventRecipe
+        The recipe given to :func:`prepare`.
+    noise : float
+        Noise SD (A) used for detection (spikes; NaN for steps).
+    threshold_auto : float
+        The automatic threshold (SD) for ``false_rate``.
+    baseline_curve : dict
+        ``{'t': s, 'value': A}`` of the background (spikes; None for steps).
+    background : SpikeBackground or None
+        What was estimated (spikes).
+    """
+
+    def __init__(self, samples, recipe: EventRecipe, *, blank=None):
+        self.samples = samples
+        self.recipe = recipe
+        self.window, self.range_mask = _resolve(samples, recipe)
+        self.blank_source = blank_source(blank)
+        self.blank_noise = None if blank is None else _noise_of_blank(blank, samples.fs, recipe)
+        self.background = None
+        self._candidates = None  # low-threshold run behind preview()
+        self._last = None  # (threshold, table) of the last detect()
+        if recipe.event_kind == "spike":
+            self.background = estimate_background(samples, recipe, window=self.window, range_mask=self.range_mask,
+                                                  blank_noise=self.blank_noise)
+            if self.blank_noise is not None:
+                self._warn_blank()
+
+    def _warn_blank(self):
+        bg, fs = self.background, self.samples.fs
+        msg = blank_mismatch(bg.sigma, bg.nu0 * fs, bg.sigma_own, bg.nu0_own * fs)
+        if msg:
+            warnings.warn(msg + " find_events(blank=...) detects with the blank's noise, so the threshold "
+                          "in amperes follows the blank, not this recording. Use a blank of the same "
+                          "electrode, filter and gain, or leave blank=None and count the blank's false "
+                          "events at the recording's threshold with false_event_rate(blank, events).",
+                          NbtoolsWarning, stacklevel=5)
+
+    # ------------------------------------------------------------- properties
+    @property
+    def params(self) -> dict:
+        """The recipe as :func:`~nbtools.impact.find_events` keywords."""
+        return self.recipe.as_params()
+
+    @property
+    def noise(self) -> float:
+        return float("nan") if self.background is None else self.background.sigma
+
+    @property
+    def threshold_auto(self) -> float:
+        if self.background is not None:
+            return self.background.threshold_auto
+        w = step_window(self.recipe, self.samples.fs)
+        return auto_threshold(0.25 / w, self.recipe.false_rate, self.recipe.n_polarities)
+
+    @property
+    def baseline_curve(self):
+        bg = self.background
+        return None if bg is None else bg.curve(self.samples.fs, self.samples.t0)
+
+    def accepts(self, recipe: EventRecipe) -> bool:
+        """True when ``recipe`` differs from the prepared one only in threshold, sizing or chunking."""
+        return recipe.detection_settings() == self.recipe.detection_settings()
+
+    # ------------------------------------------------------------- detection
+    def _recipe_for(self, threshold) -> EventRecipe:
+        if threshold is None:
+            return self.recipe
+        if isinstance(threshold, EventRecipe):
+            if not self.accepts(threshold):
+                raise ParameterError("this prepared trace was made with other detection settings than the "
+                                     "recipe given; prepare(trace, recipe) again")
+            return threshold
+        return self.recipe.replace(threshold=threshold)  # the threshold's one check
+
+    def threshold_of(self, threshold) -> float:
+        """The threshold (noise SDs) that ``threshold`` (a number, 'auto' or a recipe) detects at here."""
+        recipe = self._recipe_for(threshold)
+        return self.threshold_auto if recipe.threshold == "auto" else recipe.threshold
+
+    def _run(self, recipe, th) -> pd.DataFrame:
+        """The table at ``th`` (a number), without its recipe (see :meth:`_label`)."""
+        if self.background is None:
+            events = find_steps(self.samples, recipe, window=self.window, range_mask=self.range_mask,
+                                blank_noise=self.blank_noise)
+        else:
+            events = detect_spikes(self.samples, self.background, recipe, th, range_mask=self.range_mask)
+        return events
+
+    def _label(self, events, recipe):
+        """``attrs['recipe']`` (the recipe that reproduces the table: with a blank, its noise and the
+        threshold as numbers instead of the blank), ``attrs['params']`` and the noise-model check."""
+        a = events.attrs
+        if self.blank_noise is not None:
+            recipe = recipe.replace(noise=float(a["noise"]), threshold=float(a["threshold"]), blank=None)
+            a["blank_source"] = self.blank_source
+        a["recipe"] = recipe
+        a["params"] = recipe.as_params()
+        if a["kind"] == "spike":
+            check = noise_model_check(events)
+            a.update(noise_model_check=check, opposite_polarity_count=check["opposite_polarity_count"])
+        return events
+
+    def detect(self, threshold=None) -> pd.DataFrame:
+        """Events at ``threshold`` (noise SDs, 'auto', or a recipe that this trace :meth:`accepts`;
+        default: the prepared recipe's). Same table as :func:`~nbtools.impact.find_events`.
+
+        The last table is kept: asking again at its threshold (e.g. with
+        another material) returns it at once, labelled with the new recipe.
+        """
+        recipe = self._recipe_for(threshold)
+        th = self.threshold_of(recipe)
+        if self._last is None or self._last[0] != th:
+            self._last = (th, self._run(recipe, th))
+        last = self._last[1]
+        return self._label(_relabel(last, last.attrs), recipe)
+
+    # ------------------------------------------------------------- preview
+    def _low(self, recipe, th) -> float:
+        return min(th, max(LOW_THRESHOLD, recipe.hysteresis + 0.5))
+
+    def can_preview(self, threshold) -> bool:
+        """True when :meth:`preview` of ``threshold`` needs no new candidate run."""
+        recipe = self._recipe_for(threshold)
+        c = self._candidates
+        return c is not None and float(c.attrs["threshold"]) <= self._low(recipe, self.threshold_of(recipe)) + 1e-12
+
+    def preview(self, threshold) -> pd.DataFrame:
+        """The events of a low-threshold run that pass ``threshold`` (fast; for a slider).
+
+        The candidates are found once at ``min(threshold, LOW_THRESHOLD)``
+        (above the hysteresis) with this trace's baseline and noise; a preview
+        keeps those whose score (``snr``; ``|z|`` for steps) reaches
+        ``threshold``. ``attrs`` are those of :meth:`detect` at that threshold
+        (``threshold``, ``threshold_A``, ``expected_false_per_s``, ``recipe``,
+        ``params``) with ``preview=True``; the rows differ from :meth:`detect`'s
+        where the lower level merged or split events differently.
+        """
+        recipe = self._recipe_for(threshold)
+        th = self.threshold_of(recipe)
+        if not self.can_preview(recipe):
+            low = self._low(recipe, th)
+            self._candidates = self._run(recipe.replace(threshold=low), low)
+        return self._passing(recipe, th)
+
+    def _passing(self, recipe, th) -> pd.DataFrame:
+        """The candidates whose score reaches ``th``, with the attrs of a detection at ``th``."""
+        cand = self._candidates
+        a = cand.attrs
+        table = pd.DataFrame(cand)
+        events = table[_score(table) >= th].reset_index(drop=True)
+        rej = a["rejected"]
+        noise = float(a["noise"])
+        if a["kind"] == "step":
+            th_A = float(th * noise * math.sqrt(2.0 / a["resolved"]["window_samples"]))
+        else:
+            th_A = float(th * noise)
+        attrs = dict(a, threshold=float(th), threshold_A=th_A, preview=True,
+                     expected_false_per_s=float(rice_rate(a["noise_bandwidth"], th, recipe.n_polarities)),
+                     resolved=dict(a["resolved"], threshold=float(th)),
+                     rejected=rej[_score(rej) >= th].reset_index(drop=True) if len(rej) else rej)
+        events.attrs = attrs
+        return self._label(events, recipe)
+
+
+def _score(df) -> np.ndarray:
+    """Detection score of each event in noise SDs (the quantity compared with the threshold)."""
+    if "z" in df.columns:  # steps: two-window z score
+        return np.abs(df["z"].to_numpy(float))
+    return df["snr"].to_numpy(float)
+
+
+def _relabel(events, attrs) -> pd.DataFrame:
+    """The table ``events`` (data shared) with ``attrs``."""
+    out = pd.DataFrame(events)  # no attrs: pandas would deep-copy them (with the rejected table)
+    out.attrs = dict(attrs)
+    return out

@@ -1,0 +1,117 @@
+"""The table of detected events (a Bokeh DataTable): one row per event, click to select.
+
+:class:`EventTable` draws what it is given (events, which are accepted,
+their radii) in display units; a click on a row calls ``on_select(row)``.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+
+from ..plotting import current_display_unit
+
+__all__ = ["EventTable", "charge_display_unit", "csv_data_uri"]
+
+_CHARGE_UNITS = [(1e-18, "aC"), (1e-15, "fC"), (1e-12, "pC"), (1e-9, "nC"), (1e-6, "µC"), (1.0, "C")]
+
+
+def charge_display_unit(q_abs: float):
+    """``(label, factor)`` for showing charges of about ``q_abs`` C (e.g. ``('fC', 1e15)``)."""
+    q = float(q_abs) if np.isfinite(q_abs) and q_abs > 0 else 1e-15
+    for base, label in _CHARGE_UNITS:
+        if q < base * 1000.0:
+            return label, 1.0 / base
+    return "C", 1.0
+
+
+def csv_data_uri(events, max_bytes: int = 5_000_000) -> str | None:
+    """``data:text/csv;base64,...`` of the table, or None when larger than ``max_bytes``."""
+    data = events.to_csv(index=False).encode()
+    if len(data) > max_bytes:
+        return None
+    return "data:text/csv;base64," + base64.b64encode(data).decode("ascii")
+
+
+class EventTable:
+    """A DataTable of events with their acceptance; units follow the values shown.
+
+    Attributes
+    ----------
+    table : bokeh.models.DataTable
+    source : bokeh.models.ColumnDataSource
+        The rows on screen (replaced on every :meth:`show`).
+    peak_unit, peak_scale, charge_unit, charge_scale
+        Display units of the peaks (or step heights) and charges.
+    """
+
+    EMPTY = dict(n=[], t_peak=[], peak=[], charge=[], charge_sd=[], radius=[], duration=[], snr=[], accepted=[],
+                 status=[])
+
+    def __init__(self, on_select):
+        from bokeh.models import ColumnDataSource, DataTable, NumberFormatter, StringFormatter, TableColumn
+
+        self.on_select = on_select
+        self.peak_unit, self.peak_scale = "pA", 1e12
+        self.charge_unit, self.charge_scale = "fC", 1e15
+        num = NumberFormatter(format="0.000")
+        self.columns = {
+            "n": TableColumn(field="n", title="#", width=40),
+            "t_peak": TableColumn(field="t_peak", title="t peak / s", formatter=NumberFormatter(format="0.0000")),
+            "peak": TableColumn(field="peak", title="peak", formatter=num),
+            "charge": TableColumn(field="charge", title="charge", formatter=num),
+            # the SD that the recording's own noise gives this integral
+            "charge_sd": TableColumn(field="charge_sd", title="± (noise)", formatter=num),
+            "radius": TableColumn(field="radius", title="radius / nm", formatter=NumberFormatter(format="0.0")),
+            "duration": TableColumn(field="duration", title="duration / ms", formatter=NumberFormatter(format="0.00")),
+            "snr": TableColumn(field="snr", title="SNR", formatter=NumberFormatter(format="0.0")),
+            # text, not BooleanFormatter: its check mark is an icon font that is missing offline
+            "status": TableColumn(field="status", title="accepted?", formatter=StringFormatter(), width=80),
+        }
+        self.source = ColumnDataSource(data=dict(self.EMPTY))
+        self.source.selected.on_change("indices", self._on_indices)
+        # a fixed width: a stretching DataTable inside an ipywidgets flex box renders empty
+        self.table = DataTable(source=self.source, columns=list(self.columns.values()), height=230, width=900,
+                               index_position=None, selectable=True, sortable=True)
+
+    def _on_indices(self, attr, old, new):
+        self.on_select(int(new[0]) if new else None)
+
+    def units(self, events, fallback_scale: float) -> None:
+        """Choose the display units for ``events`` (peaks: ``fallback_scale`` when there are none)."""
+        q = np.abs(events["charge"].to_numpy(float)) if len(events) else np.zeros(0)
+        self.charge_unit, self.charge_scale = charge_display_unit(float(np.nanmedian(q)) if np.isfinite(q).any()
+                                                                  else 1e-15)
+        pk = np.abs(events["peak"].to_numpy(float)) if len(events) else np.zeros(0)
+        self.peak_unit, self.peak_scale = current_display_unit(float(np.nanmax(pk)) if np.isfinite(pk).any()
+                                                               else 1.0 / fallback_scale)
+
+    def show(self, events, accepted, radii, *, steps: bool) -> None:
+        """Rows of ``events`` (``accepted`` bool per row, ``radii`` in m); steps hide charge, size and duration."""
+        tc = self.columns
+        tc["peak"].title = f"{'step' if steps else 'peak'} / {self.peak_unit}"
+        tc["charge"].title = f"charge / {self.charge_unit}"
+        tc["charge_sd"].title = f"± noise / {self.charge_unit}"
+        hidden = {"charge", "charge_sd", "radius", "duration"} if steps else set()
+        self.table.columns = [c for k, c in tc.items() if k not in hidden]
+        data = dict(self.EMPTY)
+        if len(events):
+            data = dict(n=np.arange(len(events)), t_peak=events["t_peak"].to_numpy(float),
+                        peak=events["peak"].to_numpy(float) * self.peak_scale,
+                        charge=events["charge"].to_numpy(float) * self.charge_scale,
+                        charge_sd=events["charge_sd"].to_numpy(float) * self.charge_scale,
+                        radius=np.asarray(radii, float) * 1e9, duration=events["duration"].to_numpy(float) * 1e3,
+                        snr=events["snr"].to_numpy(float), accepted=accepted,
+                        status=np.where(accepted, "yes", "REJECTED"))
+        self._new_source(data)
+
+    def _new_source(self, data) -> None:
+        """New rows. The DataTable gets a new source: in jupyter_bokeh (Bokeh 3.9) a DataTable does not
+        redraw when only its source's data change (checked in Chromium)."""
+        from bokeh.models import ColumnDataSource
+
+        src = ColumnDataSource(data=data)
+        src.selected.on_change("indices", self._on_indices)
+        self.source = src
+        self.table.source = src

@@ -1,0 +1,130 @@
+"""Layout and summary text of the :class:`~nbtools.widgets.SpikePicker` (no numbers computed here)."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import warnings
+from pathlib import Path
+
+import ipywidgets as W
+
+from ..errors import NbtoolsWarning
+from ..impact import export_events
+from ..plotting import current_display_unit, si_text
+from .display import bokeh_widget
+from .event_table import csv_data_uri
+
+__all__ = ["picker_layout", "report_html", "export_files", "collect_warnings"]
+
+_HELP = ("<span style='color:#555'>Drag across the plot to zoom in time; click a marker to select its event. "
+         "Dashed lines: baseline ± threshold; red dots: accepted events; grey crosses: rejected events.</span>")
+
+
+def _heading(text: str):
+    return W.HTML(f"<b>{text}</b>")
+
+
+def picker_layout(sp) -> W.VBox:
+    """The picker's root widget: controls, status, trace, table, histograms, export and recipe."""
+    c = sp.controls
+    return W.VBox([
+        W.HBox([c.threshold, sp.w_threshold_A, c.auto]),
+        W.HBox([c.polarity, c.kind, sp.w_detect]),
+        c.settings_box(),
+        sp.status,
+        sp.w_summary,
+        W.HTML(_HELP),
+        sp.view.widget,
+        _heading("Events: click a row to zoom to it, then Reject selected to leave it out"),
+        W.HBox([bokeh_widget(sp.table), W.VBox([sp.w_toggle, sp.w_whole])]),
+        _heading("Histograms of the accepted events and impact frequency (95 % Poisson interval)"),
+        W.HBox([c.material, c.conversion]),
+        bokeh_widget(sp.plots.layout),
+        _heading("Export the events, save or load the settings (recipe)"),
+        W.HBox([sp.w_folder, sp.w_export]),
+        sp.w_export_out,
+        sp.recipe_bar,
+    ])
+
+
+def _units(sp, noise: float):
+    """The trace's current unit, or one that suits the noise when that would read badly."""
+    unit, scale = sp.view.unit, sp.view.scale
+    if noise * scale < 0.1 or noise * scale >= 1000:
+        unit, scale = current_display_unit(noise * 100)
+    return unit, scale
+
+
+def report_html(sp, s: dict, notes) -> None:
+    """Write the summary ``s`` (:func:`nbtools.impact.summarize`) into the picker's summary line,
+    threshold label and status line (with ``notes``, the analysis' warnings)."""
+    unit, scale = _units(sp, s["noise"])
+    parts = [
+        f"<b>{s['n_events']} events found</b>" + (f" ({s['n_rejected']} rejected by you)" if s["n_rejected"] else ""),
+        f"frequency {s['frequency']:.3g} s⁻¹ (95 % CI {s['frequency_low']:.3g}–{s['frequency_high']:.3g})",
+        f"noise σ = {s['noise'] * scale:.3g} {unit}" + (" (from the blank)" if s["from_blank"] else ""),
+        f"threshold {s['threshold_A'] * scale:.3g} {unit} ({s['threshold']:.2f} σ)",
+        f"expected false events {s['expected_false_per_s']:.2g} s⁻¹",
+    ]
+    if "blank_false_per_s" in s:
+        parts.append(f"blank: {s['blank_count']} events in {si_text(s['blank_duration'], 's')} "
+                     f"({s['blank_false_per_s']:.2g} s⁻¹, ≤ {s['blank_false_high']:.2g} at 95 %)")
+    note = (" <i style='color:#8a5300'>preview from cached candidates — press Detect events for the exact "
+            "run</i>") if s["preview"] else ""
+    sp.w_summary.value = "<div class='nbtools-summary'>" + " · ".join(parts) + note + "</div>"
+    sp.w_threshold_A.value = (f"<span style='padding:0 10px'>= {s['threshold_A'] * scale:.3g} {unit} "
+                              f"(σ = {s['noise'] * scale:.3g} {unit})</span>")
+    msg = (f"{s['n_events']} events found with a threshold of {s['threshold']:.2f} σ"
+           + (" (preview)" if s["preview"] else "") + ".")
+    if s["rejected_reasons"]:
+        msg += " Left out by the detector: " + ", ".join(f"{v} {k}" for k, v in s["rejected_reasons"].items()) + "."
+    notes = list(notes)
+    mismatch = [t for t in notes if t.startswith("the blank's noise")]
+    if mismatch:  # the detector's warning, said shortly
+        own = s["noise_estimate"]
+        notes = [t for t in notes if t not in mismatch]
+        notes.insert(0, f"The blank's noise (σ = {s['noise'] * scale:.3g} {unit}) is {s['blank_noise_ratio']:.2g} × "
+                        f"the recording's own ({own * scale:.3g} {unit}), or its bandwidth differs: same electrode, "
+                        "filter and gain? The threshold follows the blank; choose 'no blank' to use the "
+                        "recording's own noise.")
+    if notes:
+        sp.status.warning(msg + " " + " ".join(notes))
+    else:
+        sp.status.info(msg)
+
+
+def export_files(sp, folder, formats) -> list[Path]:
+    """Write the picker's events, parameters and recipe (:func:`nbtools.impact.export_events`) and show
+    where they went, with a download link of the CSV."""
+    ev = sp.events
+    stem = Path(sp.trace.source).stem if sp.trace.source else "recording"
+    info = {"source": sp.trace.source, "summary": sp.summary, "noise_A": ev.attrs.get("noise"),
+            "threshold_A": ev.attrs.get("threshold_A"), "material": sp.recipe.material,
+            "conversion": sp.recipe.conversion, "rejected_i_peak": sorted(int(i) for i in sp.rejected)}
+    paths = export_events(ev, sp.params, folder, stem, formats=formats, info=info)
+    uri = csv_data_uri(ev)
+    dl = (f" · <a download='{html.escape(stem)}_events.csv' href='{uri}' target='_blank'>"
+          "download the events CSV</a>") if uri else ""
+    names = ", ".join(html.escape(p.name) for p in paths)
+    sp.w_export_out.value = (f"<span class='nbtools-export'>Wrote {names} in "
+                             f"{html.escape(str(paths[0].parent))}{dl}</span>")
+    sp.status.info(f"Exported {len(ev)} events ({int(ev['accepted'].sum())} accepted) to {paths[0].parent}.")
+    return paths
+
+
+@contextlib.contextmanager
+def collect_warnings(notes: list):
+    """NbtoolsWarnings raised inside go to ``notes`` (once each; shown in the status line), not to the
+    notebook output; other warnings pass on."""
+    with warnings.catch_warnings(record=True) as log:
+        warnings.simplefilter("always", NbtoolsWarning)
+        try:
+            yield notes
+        finally:
+            others = [w for w in log if not issubclass(w.category, NbtoolsWarning)]
+            for w in log:
+                if issubclass(w.category, NbtoolsWarning) and str(w.message) not in notes:
+                    notes.append(str(w.message))
+    for w in others:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
