@@ -335,7 +335,9 @@ def fit_many(model, x, Y, params=None, *, recipe=None, scheduler=None, n_workers
         (full ModelResult machinery); "fast": the same least-squares problem solved
         per curve by MINPACK (``scipy.optimize.leastsq``); "auto" (default): batch
         unless a parameter has an ``expr``, the model has neither a guess nor given
-        values, or the recipe's ``method`` is not ``"leastsq"`` (then lmfit).
+        values, or the recipe's ``method`` is not ``"leastsq"`` (then lmfit); the
+        impact transients (landing time ``t0``: local minima one sample apart) take
+        the fast per-curve engine.
     backend : {"auto", "numpy", "cupy"}
         Array library of the batch engine ("cupy": a GPU, see :func:`nbtools.fitting.fit_batch`).
     output : {"dataframe", "xarray"}
@@ -393,13 +395,16 @@ def fit_many(model, x, Y, params=None, *, recipe=None, scheduler=None, n_workers
         cores = n_workers or os.cpu_count() or 1
         chunk_size = max(1, int(np.ceil(n / (4 * cores))))
     if engine in ("auto", "batch"):
-        from .fitting import batch_template
+        from .fitting import batch_model, batch_template
 
-        if batch_template(model, recipe) is not None:
+        usable = batch_template(model, recipe) is not None
+        if usable and engine == "auto" and batch_model(model).multimodal:
+            usable = False  # local minima one sample apart in t0: MINPACK curve by curve (see BatchModel)
+        if usable:
             df = _batch_engine(model, entry, recipe, xs, ys, weights, index if index is not None else np.arange(n),
                                scheduler, n_workers, chunk_size, backend)
             return _output(df, output)
-        if engine == "batch":
+        if engine == "batch" and batch_template(model, recipe) is None:
             raise ParameterError("engine='batch' fits KineticsModels with independent parameters (no expr) by "
                                  "least squares (method='leastsq'); use engine='lmfit' for this fit")
         engine = "auto"

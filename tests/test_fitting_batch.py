@@ -58,7 +58,11 @@ def test_every_registry_model_matches_the_lmfit_engine(name):
     # transients with a landing time t0 have local minima one sample apart: both optimisers are
     # local, so only curves where they reach the same residuals are compared there
     same = np.isclose(b["chisqr"], ref["chisqr"], rtol=1e-6, atol=0)
-    assert same.sum() >= (1 if "t0" in entry.params else 3), (b["chisqr"], ref["chisqr"])
+    if batch_model(name).multimodal:
+        # fit_many's default does not use the batch engine for these (MINPACK per curve)
+        assert fit_many(name, x, Y, params=fixed or None).attrs["engine"] == "fast"
+    else:
+        assert same.all(), (b["chisqr"], ref["chisqr"])
     free = [p for p in entry.params if entry.params[p].vary and p in b.columns]
     for p in free:
         assert np.allclose(b.loc[same, p], ref.loc[same, p], rtol=1e-3, atol=1e-3 * np.abs(ref[p]).max()), p

@@ -291,12 +291,17 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
     if kf == 0:
         status = xp.where(status == FAILED, FAILED, CONVERGED)
     eye = xp.eye(kf)
+    dmax = xp.diagonal(A, axis1=1, axis2=2).copy()
     for _ in range(max_iter):
         if active.size == 0:
             break
         a = active
         Aa, ga = A[a], g[a]
-        d = xp.diagonal(Aa, axis1=1, axis2=2)
+        # damping scale: the recent largest diagonal of J^T J (MINPACK keeps the largest ever;
+        # halving it each iteration lets it follow the fit), so that a parameter whose column
+        # vanishes for a while cannot take an undamped giant step
+        dmax[a] = xp.maximum(dmax[a] * 0.5, xp.diagonal(Aa, axis1=1, axis2=2))
+        d = dmax[a]
         dfloor = xp.maximum(d, 1e-12 * xp.max(d, axis=1, keepdims=True) + 1e-300)
         M = Aa + (lam[a][:, None] * dfloor)[:, :, None] * eye
         with np.errstate(all="ignore"):

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -44,6 +45,10 @@ class BatchModel:
         None: the model's one-curve ``guess_values`` in a loop.
     form : str
         "array" (any namespace), "broadcast" (NumPy) or "loop" (NumPy, one curve at a time).
+    multimodal : bool
+        The model has a landing time ``t0`` (impact transients): its residuals have
+        local minima about one sample apart, where every local optimiser may stop;
+        ``fit_many(engine="auto")`` fits these curve by curve (MINPACK).
     point : int or None
         Number of the model's point function in the fused CPU kernels
         (:data:`nbtools.fitting._kernels.POINTS`).
@@ -55,6 +60,7 @@ class BatchModel:
     guess: Callable | None = None
     form: str = "loop"
     point: int | None = None
+    multimodal: bool = False
 
     @property
     def gpu_ok(self) -> bool:
@@ -260,6 +266,8 @@ def batch_model(model) -> BatchModel:
         bm = BatchModel(names, _broadcast_f(model), None, guess, "broadcast")
     else:
         bm = BatchModel(names, _loop_f(model), None, guess, "loop")
+    if "t0" in names:
+        bm = dataclasses.replace(bm, multimodal=True)
     if key is not None:
         _CACHE[key] = bm
     return bm
