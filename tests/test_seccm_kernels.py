@@ -56,7 +56,9 @@ def test_kernels_match_numpy(scans, which):
     qa, qb = seccm.quality(ds, engine="numba"), seccm.quality(ds, engine="numpy")
     np.testing.assert_array_equal(qa.status.values, qb.status.values)
     np.testing.assert_allclose(qa.noise.values, qb.noise.values, rtol=1e-5)
-    np.testing.assert_allclose(qa.dead_fraction.values, qb.dead_fraction.values)
+    for v in ("evidence", "sweep_evidence", "shape_evidence", "dead_start", "dead_end"):
+        np.testing.assert_allclose(qa[v].values, qb[v].values, rtol=1e-6, atol=1e-9, err_msg=v)
+    np.testing.assert_array_equal(qa.reason.values, qb.reason.values)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

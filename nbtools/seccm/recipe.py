@@ -204,22 +204,32 @@ class MapRecipe(Recipe):
 @register
 @dataclass(frozen=True)
 class QualityRecipe(Recipe):
-    """Thresholds of the landing-quality labels (:func:`nbtools.seccm.quality`)."""
+    """Settings of the landing-quality labels (:func:`nbtools.seccm.quality`).
+
+    Every decision compares a curve with its own noise, so the labels do not
+    depend on the current's scale (pA or nA); the settings below are ratios
+    and fractions, except the optional ``offset`` and ``rail`` (A) and
+    ``z_limit`` (m).
+    """
 
     kind: ClassVar[str] = "seccm.quality"
-    offset: object = param(None, _current, "current read without contact (None: "
-                           "attrs['current_offset'] or 0)", "A")
+    offset: object = param(None, _current, "current read without contact (None: attrs['current_offset'], "
+                           "else measured on the no-contact pixels, else 0)", "A")
     rail: object = param(None, _current, "amplifier limit (None: attrs['current_range'] or "
                          "estimated)", "A", min=0, min_open=True)
     min_saturated: int = param(3, check_int, "samples on the rail that make a pixel 'saturated'", min=1)
-    n_windows: int = param(20, check_int, "parts each curve is cut into to find lost contact", min=3)
-    dead_factor: float = param(4.0, check_number, "no contact below this multiple of the median noise",
-                               min=0, min_open=True)
-    min_dead_windows: int = param(2, check_int, "consecutive no-contact windows that make a failed landing", min=1)
-    no_contact_fraction: float = param(0.9, check_number, "fraction of no-contact windows that makes 'no_contact'",
-                                       min=0, max=1, min_open=True)
-    noisy_factor: float = param(3.0, check_number, "noise above this multiple of the median noise: 'noisy'",
+    n_windows: int = param(20, check_int, "parts each curve is cut into (its shape, stretches without current)",
+                           min=5)
+    min_evidence: float = param(5.0, check_number, "evidence of contact needed: the sweep signature or the "
+                                "curve's shape, in standard deviations of the curve's own noise", min=0,
+                                min_open=True)
+    min_dead_fraction: float = param(0.2, check_number, "shortest stretch without current at the start or end "
+                                     "that makes a failed landing (fraction of the curve; 1: never)", min=0,
+                                     max=1, min_open=True)
+    noisy_factor: float = param(3.0, check_number, "noise above this multiple of the scan's median noise: 'noisy'",
                                 min=0, min_open=True)
+    z_limit: object = param(None, check_optional(check_number), "Z position where the approach runs out of travel "
+                            "(None: attrs['z_limit'] when the file gives it)", "m")
     engine: str = param("numba", check_choice, "compiled kernel or the NumPy reference", choices=ENGINES)
 
 
