@@ -51,7 +51,7 @@ def test_kinds_registered():
     (QualityRecipe, dict(n_windows=2), "n_windows must be >= 5"),
     (QualityRecipe, dict(rail=-1e-9), "rail must be > 0"),
     (ClassifyRecipe, dict(activity="charges"), "found the string 'charges'"),
-    (ClassifyRecipe, dict(threshold="auto"), "threshold must be"),
+    (ClassifyRecipe, dict(threshold="mean"), "threshold must be"),
     (PixelFitRecipe, dict(model="PITTSphere"), "independent variable"),
     (PixelFitRecipe, dict(model="Nope"), "not a per-pixel voltammogram model"),
     (PixelFitRecipe, dict(couples=3), "couples must be one of"),
@@ -67,7 +67,7 @@ def test_bad_settings_name_the_setting(cls, kw, words):
 
 def test_normalisation():
     assert MapRecipe(window=[4.3, 3.9]).window == (3.9, 4.3)
-    assert ClassifyRecipe(threshold=None).threshold == "otsu"
+    assert ClassifyRecipe(threshold=None).threshold == "auto"
     assert PixelFitRecipe(pixels=np.array([5, 1, 5])).pixels == (1, 5)
     a = AnalysisRecipe(map={"map": "current_at", "potential": 4.0}, fit=PixelFitRecipe(model="LavironCV"))
     assert isinstance(a.map, MapRecipe) and a.map.potential == 4.0 and a.fit.model == "LavironCV"
@@ -93,7 +93,7 @@ def test_map_recipe_round_trips_json(name, window, cycle, smooth, baseline, pote
 
 @settings(max_examples=40, deadline=None)
 @given(activity=st.sampled_from(["charge", "peak_current", "given"]), window=_windows,
-       threshold=st.one_of(st.just("otsu"), st.floats(-1e-9, 1e-9)), min_size=st.integers(1, 9),
+       threshold=st.one_of(st.sampled_from(["auto", "otsu"]), st.floats(-1e-9, 1e-9)), min_size=st.integers(1, 9),
        fill=st.booleans(), inc=st.booleans(), sep=st.one_of(st.none(), st.floats(0.1, 20)),
        dead=st.floats(0.1, 20), n_windows=st.integers(5, 50), rail=st.one_of(st.none(), st.floats(1e-12, 1e-6)))
 def test_classify_and_quality_recipes_round_trip_json(activity, window, threshold, min_size, fill, inc, sep, dead,

@@ -95,10 +95,10 @@ def _check_baseline(name, value):
 
 
 def _check_threshold(name, value):
-    """'otsu' (None: the same) or a number in the units of the activity map."""
+    """'auto' (None: the same), 'otsu' or a number in the units of the activity map."""
     if value is None:
-        return "otsu"
-    return check_number(name, value, literals=("otsu",))
+        return "auto"
+    return check_number(name, value, literals=("auto", "otsu"))
 
 
 def _check_activity(name, value):
@@ -244,12 +244,15 @@ class ClassifyRecipe(Recipe):
                           "(a map passed as activity=)")
     window: object = param(None, _window_V, "potential window of the redox process (None: whole sweep)", "V")
     branch: str = param("anodic", check_choice, "branch of the activity map", choices=BRANCHES)
-    threshold: object = param("otsu", _check_threshold, "'otsu' (when two populations show) or a value in the "
-                              "activity map's unit")
+    threshold: object = param("auto", _check_threshold, "'auto' (between two populations, when two show), "
+                              "'otsu' (Otsu's threshold, when two show) or a value in the activity map's unit")
     min_size: int = param(2, check_int, "particles and holes smaller than this (pixels) are removed", min=1)
     fill_failed: bool = param(True, check_bool, "left-out pixels take their neighbours' majority label")
     include_failed: bool = param(False, check_bool, "use every pixel with data for the threshold")
     min_pixels: int = param(10, check_int, "fewest usable pixels to tell two populations apart", min=2)
+    min_coherence: float = param(0.5, check_number, "a split whose particles form regions at least this coherent "
+                                 "(0: scattered like noise, 1: compact) counts as two populations even when the "
+                                 "values overlap", min=0, max=1)
     min_separation: object = param(None, check_optional(check_number), "least class separation that counts as "
                                    "two populations (None: 4 + 6/sqrt(n))", min=0, min_open=True)
 
