@@ -236,14 +236,14 @@ def _overrides(ds):
     return np.full(ds.sizes["pixel"], "", dtype="<U14")
 
 
-def _with_status(ds, auto, reason, override, attrs):
+def _with_status(ds, auto, reason, override, attrs, marks=False):
     """A copy of ``ds`` whose ``status`` is the user's mark where there is one, else ``auto``."""
     out = ds.copy()
     status = np.where(override != "", override, auto).astype("<U14")
     out["status"] = ("pixel", status, attrs)
     if reason is not None:
         out["status_reason"] = ("pixel", reason, {"long_name": "why the statistics gave the pixel its label"})
-    if (override != "").any() or "status_override" in ds:
+    if marks or (override != "").any() or "status_override" in ds:
         out["status_auto"] = ("pixel", np.asarray(auto).astype("<U14"), {"long_name": "label from the statistics"})
         out["status_override"] = ("pixel", override, {"long_name": "label marked by the user ('' none)"})
     return out
@@ -323,7 +323,7 @@ def mark_pixels(ds, pixels, status):
         raise ParameterError(f"pixel(s) {idx[empty][:5].tolist()} have no data ('empty'): they cannot be marked")
     override[idx] = "" if status is None else status
     reason = ds.status_reason.values if "status_reason" in ds else None
-    return _with_status(ds, np.asarray(auto).astype("<U14"), reason, override, dict(ds.status.attrs))
+    return _with_status(ds, np.asarray(auto).astype("<U14"), reason, override, dict(ds.status.attrs), marks=True)
 
 
 def status_texts(ds):
