@@ -40,7 +40,7 @@ class CurveView:
         ref = f" vs {reference}" if reference and reference != "unknown" else ""
         c = figure(frame_width=width, frame_height=height, tools="pan,box_zoom,wheel_zoom,reset,save",
                    x_axis_label=f"Potential / V{ref}", y_axis_label=f"Current / {unit}",
-                   title="Selected pixels (grey), group means (dashed) and 95 % confidence bands of the means",
+                   title="Selected curves (grey), group means (dashed), 95 % bands",
                    output_backend="canvas")
         c.toolbar.logo = None
         self.band_source = ColumnDataSource(dict(xs=[], ys=[], color=[]))
