@@ -698,3 +698,13 @@ def test_colour_bars_have_at_most_three_significant_digits(sel, scan):
     bar = f.right[0]
     assert f.title.text == "Q / fC" or f.title.text == "Q / pC"
     assert f.title.text.endswith(bar.title)
+
+
+def test_auto_classify_without_any_landed_landing_says_what_to_do():
+    rng = np.random.default_rng(0)
+    E = np.r_[np.linspace(0, 1, 100), np.linspace(1, 0, 100)]
+    ds = seccm.from_arrays(1e-13 * rng.standard_normal((16, 200)), E, grid=(4, 4), dt=0.01)
+    assert (ds.status.values == "no_contact").all()
+    sel = PixelSelector(ds)
+    assert sel.auto_classify() is None
+    assert "no landing is labelled landed" in sel.status.value and "include_failed" not in sel.status.value

@@ -366,6 +366,9 @@ class PixelSelector(traitlets.HasTraits):
         else:
             given = self.map
         r = self.recipe.classify.replace(**settings) if settings else self.recipe.classify
+        if not self._usable[r.include_failed].any():
+            return self.status.warning("Auto (classify): no landing is labelled landed, so there is nothing to split. "
+                                       "Hover over the pixels to see why; mark good landings with 'Mark landed'.")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NbtoolsWarning)
             mask = seccm.classify(self.ds, r, **({"activity": given} if r.activity == "given" else {}))
