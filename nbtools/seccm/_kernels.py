@@ -383,8 +383,8 @@ def _median_abs_d2(x, nx, step, out):
 
 @njit(parallel=True, cache=True)
 def evidence_kernel(cur, pot, tim, has_time, nsamp, h, b, n_windows, hi, lo,
-                    noise, noise_lr, sums, wsum, wcnt, wtau, c0, sat):  # pragma: no cover - compiled
-    """Per pixel: white and long-run noise, sums of the fit c ~ 1 + tau + dE/dt, window sums, rail samples.
+                    noise, noise_lr, sums, wsum, wcnt, wtau, wr, c0, sat):  # pragma: no cover - compiled
+    """Per pixel: white and long-run noise, sums of the fit c ~ 1 + tau + dE/dt, window sums (c, count, tau, dE/dt), rails.
 
     NumPy reference: :func:`nbtools.seccm.contact._sums_numpy` (see there for the definitions).
     """
@@ -445,6 +445,7 @@ def evidence_kernel(cur, pot, tim, has_time, nsamp, h, b, n_windows, hi, lo,
             wsum[i, j] = 0.0
             wcnt[i, j] = 0.0
             wtau[i, j] = 0.0
+            wr[i, j] = 0.0
         mm = max(m, 1)
         for k in range(m):
             v = c[k]
@@ -468,6 +469,7 @@ def evidence_kernel(cur, pot, tim, has_time, nsamp, h, b, n_windows, hi, lo,
                 r = np.nan
             if not np.isfinite(r):
                 continue
+            wr[i, j] += r
             sums[i, 0] += 1.0
             sums[i, 1] += tau
             sums[i, 2] += r

@@ -25,7 +25,9 @@ shape
 stretch without current
     the longest start (or end) of the curve whose window means agree with
     the no-contact ``offset`` (chi-square and mean both within noise) while
-    the rest of the curve does not: a meniscus formed late (or lost).
+    the rest of the curve does not, and the stretch is clearly nearer the
+    offset than the sweep model of the rest of the curve: a meniscus formed
+    late (or lost).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ RATE_HALF_WIDTH = 2
 #: a stretch is "without current" while its chi-square and its mean stay below these standard normal deviates
 DEAD_CHI2_Z = 2.33
 DEAD_MEAN_Z = 2.58
+#: ... and it is at least this much (2 ln 100: a likelihood ratio of 100) more likely to read the offset than the
+#: sweep model of the rest of the curve
+DEAD_LIKELIHOOD = 9.21
 
 
 def block_size(n_samples):
@@ -145,12 +150,13 @@ def _sums_numpy(c, pot, tim, n_s, n_windows, b, hi, lo):
     mi = np.maximum(n_s, 1)[:, None]
     j = np.clip(((k + 1) * n_windows + mi - 1) // mi - 1, 0, n_windows - 1)
     inside = fin & (k < n_s[:, None])
-    wsum, wcnt, wtau = (np.zeros((n, n_windows)) for _ in range(3))
+    wsum, wcnt, wtau, wr = (np.zeros((n, n_windows)) for _ in range(4))
     rows = np.broadcast_to(np.arange(n)[:, None], (n, m))
     np.add.at(wsum, (rows[inside], j[inside]), x[inside])
     np.add.at(wcnt, (rows[inside], j[inside]), 1.0)
     np.add.at(wtau, (rows[inside], j[inside]), np.broadcast_to(tau, (n, m))[inside])
-    return noise, noise_lr, sums, wsum, wcnt, wtau, c0, sat
+    np.add.at(wr, (rows[inside], j[inside]), r[inside])
+    return noise, noise_lr, sums, wsum, wcnt, wtau, wr, c0, sat
 
 
 def curve_sums(ds_current, pot, tim, n_s, n_windows, *, hi, lo, engine="numba", chunk=2_000_000):
@@ -169,7 +175,7 @@ def curve_sums(ds_current, pot, tim, n_s, n_windows, *, hi, lo, engine="numba", 
         p = np.ascontiguousarray(pot, dtype=np.float64)
         t = np.zeros((1, 1)) if tim is None else np.ascontiguousarray(tim, dtype=np.float64)
         out = dict(noise=np.empty(n), noise_lr=np.empty(n), sums=np.empty((n, 9)), wsum=np.empty((n, n_windows)),
-                   wcnt=np.empty((n, n_windows)), wtau=np.empty((n, n_windows)), c0=np.empty(n),
+                   wcnt=np.empty((n, n_windows)), wtau=np.empty((n, n_windows)), wr=np.empty((n, n_windows)), c0=np.empty(n),
                    sat=np.empty(n, dtype=np.int64))
         evidence_kernel(cc, p, t, tim is not None, n_s.astype(np.int64), RATE_HALF_WIDTH, b, int(n_windows),
                         float(hi), float(lo), *out.values())
@@ -180,7 +186,7 @@ def curve_sums(ds_current, pot, tim, n_s, n_windows, *, hi, lo, engine="numba", 
         sl = slice(i, min(n, i + step))
         rows = lambda a: None if a is None else (a[sl] if a.shape[0] == n and n > 1 else np.broadcast_to(a, (sl.stop - sl.start, m)))  # noqa: E731
         parts.append(_sums_numpy(c[sl], rows(pot), rows(tim), n_s[sl], n_windows, b, hi, lo))
-    names = ("noise", "noise_lr", "sums", "wsum", "wcnt", "wtau", "c0", "sat")
+    names = ("noise", "noise_lr", "sums", "wsum", "wcnt", "wtau", "wr", "c0", "sat")
     return {k: np.concatenate([p[i] for p in parts]) for i, k in enumerate(names)}
 
 
@@ -220,29 +226,65 @@ def _shape_z(s, sigma):
     return np.where((dof >= 1) & (sigma > 0), normal_deviate(chi2, dof), 0.0)
 
 
+def _solve_sweep_model(T):
+    """Coefficients (..., 3) of ``m ~ a + d tau + g r`` from normal-equation sums ``T`` (..., 9); NaN: no fit.
+
+    ``T`` holds sums of ``w, w tau, w r, w tau^2, w tau r, w r^2, w m, w tau m, w r m``. Without a
+    sweep in the data (one direction, holds) ``g`` is 0 and the fit is offset and drift only.
+    """
+    W, Wt, Wr, Wtt, Wtr, Wrr, Wm, Wtm, Wrm = np.moveaxis(T, -1, 0)
+    M = np.stack([np.stack([W, Wt, Wr], -1), np.stack([Wt, Wtt, Wtr], -1), np.stack([Wr, Wtr, Wrr], -1)], -2)
+    rhs = np.stack([Wm, Wtm, Wrm], -1)
+    coef = np.full(rhs.shape, np.nan)
+    for cols in ([0, 1, 2], [0, 1], [0]):
+        sub = M[..., cols, :][..., :, cols]
+        with np.errstate(invalid="ignore", over="ignore"):
+            det = np.linalg.det(sub)
+            scale = np.prod(np.abs(np.diagonal(sub, axis1=-2, axis2=-1)), axis=-1)
+            todo = np.isnan(coef[..., 0]) & (np.abs(det) > 1e-6 * scale) & (scale > 0)
+        if todo.any():
+            sol = np.zeros(coef[todo].shape)
+            sol[:, cols] = np.linalg.solve(sub[todo], rhs[todo][:, cols][..., None])[..., 0]
+            coef[todo] = sol
+    return coef
+
+
 def _dead_stretches(s, sigma, offset, min_windows, need):
     """Longest start and end stretches (in windows) without current, while the rest shows contact.
 
+    A stretch is without current when its window means agree with the
+    no-contact ``offset`` (chi-square and mean) and its mean is clearly
+    (likelihood ratio 100) closer to the offset than to the sweep model
+    (offset, drift, double layer) of the rest of the curve extended over it:
+    a weak double-layer current that happens to lie near the offset is not a
+    lost meniscus.
     Returns ``(start, end)`` window counts (0: none) per pixel.
     """
-    m, _ = _window_means(s)
+    m, tau = _window_means(s)
     w = s["wcnt"]
     ok = w > 0
     with np.errstate(invalid="ignore", divide="ignore"):
+        r = s["wr"] / w
         d = np.where(ok, m - offset, 0.0)
         A = w * d * d / (sigma[:, None] ** 2)  # chi-square contributions
         B = w * d / sigma[:, None]  # sum of standard deviates
+    tau, r, mm = (np.where(ok, v, 0.0) for v in (tau, r, m - s["c0"][:, None]))
+    T = np.stack([w, w * tau, w * r, w * tau * tau, w * tau * r, w * r * r, w * mm, w * tau * mm, w * r * mm], -1)
     n, K = A.shape
-    zero = np.zeros((n, 1))
-    cA, cB, cN, cK = (np.concatenate([zero, np.cumsum(a, 1)], 1) for a in (A, B, w, ok.astype(float)))
     out = []
-    for rev in (False, True):
-        if rev:  # stretches at the end: the same sums over the reversed windows
-            cA, cB, cN, cK = (np.concatenate([zero, np.cumsum(a[:, ::-1], 1)], 1) for a in (A, B, w,
-                                                                                              ok.astype(float)))
+    for rev in (False, True):  # stretches at the start, then at the end (the reversed windows)
+        flip = (lambda a: a[:, ::-1]) if rev else (lambda a: a)  # noqa: E731
+        cA, cB, cN, cK = (np.concatenate([np.zeros((n, 1)), np.cumsum(flip(a), 1)], 1)
+                          for a in (A, B, w, ok.astype(float)))
+        cT = np.concatenate([np.zeros((n, 1, 9)), np.cumsum(flip(T), 1)], 1)
+        coef = _solve_sweep_model(cT[:, -1:] - cT)  # the sweep model of the rest of the curve ...
+        pred = coef[..., 0] * cN + coef[..., 1] * cT[..., 1] + coef[..., 2] * cT[..., 2]  # ... over the stretch
         j = np.arange(K + 1)[None, :]
         with np.errstate(invalid="ignore", divide="ignore"):
-            quiet = (normal_deviate(cA, cK) < DEAD_CHI2_Z) & (np.abs(cB / np.sqrt(cN)) < DEAD_MEAN_Z)
+            apart = np.abs(cT[..., 6] - pred) / (sigma[:, None] * np.sqrt(cN))  # stretch vs that model
+            off = np.abs(cB / np.sqrt(cN))
+            quiet = (normal_deviate(cA, cK) < DEAD_CHI2_Z) & (off < DEAD_MEAN_Z)
+            quiet &= ~(apart**2 - off**2 < DEAD_LIKELIHOOD)  # no model (NaN): no objection
             rest = normal_deviate(cA[:, -1:] - cA, cK[:, -1:] - cK) >= need
         cand = quiet & rest & (j >= min_windows) & (j <= K - 2) & (cK > 0)
         best = np.where(cand, j, 0).max(axis=1)
