@@ -573,3 +573,138 @@ def test_params_of_an_older_version_still_load(scan):
     s = PixelSelector(ds, params=old)
     assert (s.recipe.map.map, s.recipe.map.direction, s.recipe.map.potential) == ("peak_current", "cathodic", 4.12)
     assert int(s.groups["particle"].sum()) == 2
+
+
+# ------------------------------------------------------------------ issue 11: labels on hover, marks, Auto, bands
+def test_hover_shows_value_and_why_the_landing_got_its_label(sel, scan):
+    ds, _ = scan
+    data = sel.source.data
+    assert list(data["why"]) == list(ds.status_reason.values)
+    hover = [t for t in sel.map_view.figure.tools if type(t).__name__ == "HoverTool"]
+    assert len(hover) == 1 and ("landing", "@why") in hover[0].tooltips and ("value", "@value") in hover[0].tooltips
+    for text in data["value"]:
+        if text != "–":
+            number = text.split()[0]
+            assert len(number.lstrip("-").replace(".", "").lstrip("0")) <= 3, text
+    sel.show_map("status")
+    assert set(sel.source.data["value"]) <= {s.replace("_", " ") for s in seccm.STATUS_VALUES}
+
+
+def test_mark_landed_and_failed_are_used_by_statistics_and_kept(scan):
+    ds, _ = scan
+    sel = PixelSelector(ds)
+    bad = np.flatnonzero(ds.status.values == "no_contact")[:2]
+    good = np.flatnonzero(ds.status.values == "landed")[:3]
+    sel.select(bad)
+    sel.mark_buttons["landed"].click()
+    assert "Marked 2 landing(s) as landed by hand" in sel.status.value
+    assert (sel.ds.status.values[bad] == "landed").all() and (ds.status.values[bad] == "no_contact").all()
+    assert sel.source.data["why"][bad[0]].startswith("landed: marked by you (the statistics said: no contact")
+    assert len(sel.map_view.failed_source.data["x"]) == int((ds.status.values != "landed").sum()) - 2
+    sel.add_to_group("particle")
+    assert sel.summary().set_index("group").loc["particle", "n_used"] == 2
+    sel.select(good)
+    sel.mark_buttons["failed_landing"].click()
+    assert sel.summary().set_index("group").loc["particle", "n_used"] == 2
+    with pytest.raises(Exception, match="none of the 3 selected pixels is usable"):
+        seccm.group_stats(sel.ds, good)
+    # the marks travel with .params, and come off again
+    p = json.loads(json.dumps(sel.params))
+    assert p["status_override"] == {**{str(i): "landed" for i in bad}, **{str(i): "failed_landing" for i in good}}
+    other = PixelSelector(ds, params=p)
+    np.testing.assert_array_equal(other.ds.status.values, sel.ds.status.values)
+    sel.select(np.r_[bad, good])
+    sel.mark_buttons[None].click()
+    np.testing.assert_array_equal(sel.ds.status.values, ds.status.values)
+    sel.select([])
+    sel.mark("landed")
+    assert "Nothing selected" in sel.status.value
+
+
+def test_auto_classify_never_touches_a_group_the_user_made(scan20):
+    ds, _ = scan20
+    sel = PixelSelector(ds)
+    sel.select([0, 1, 2])
+    sel.add_to_group("particle")  # the user's own particle group
+    mine = sel.group_masks["particle"].copy()
+    mask = sel.auto_classify()
+    np.testing.assert_array_equal(sel.group_masks["particle"], mine)
+    np.testing.assert_array_equal(sel.groups["particle (auto)"].values, mask.values)
+    np.testing.assert_array_equal(sel.groups["substrate (auto)"].values, ~mask.values)
+    assert "Your group(s) &#x27;particle&#x27; were left as they are" in sel.status.value
+    # Auto may redo its own groups; after the user edits one it is theirs
+    sel.auto_classify(window=(3.9, 4.1))
+    np.testing.assert_array_equal(sel.groups["particle (auto)"].values, seccm.classify(ds, window=(3.9, 4.1)).values)
+    assert sel.params["auto_groups"] == ["particle (auto)", "substrate (auto)"]
+
+
+def test_auto_classify_with_nothing_to_split_leaves_every_group():
+    ds, _ = seccm_scan(nx=8, ny=8, n_samples=200, seed=2, coverage=0.0)
+    sel = PixelSelector(ds)
+    sel.select([5, 6, 7, 8])
+    sel.add_to_group("particle")
+    sel.select([20, 21])
+    sel.add_to_group("substrate")
+    before = {k: v.copy() for k, v in sel.group_masks.items()}
+    mask = sel.auto_classify()
+    assert mask.attrs["split"] == 0
+    for k, v in before.items():
+        np.testing.assert_array_equal(sel.group_masks[k], v)
+    text = sel.status.value
+    assert "no particle/substrate split" in text and "Your groups were left as they are" in text
+    for jargon in ("mask left all False", "min_pixels", "min_separation", "all False"):
+        assert jargon not in text
+
+
+def test_band_needs_three_curves_else_the_curves_are_drawn(scan):
+    """The issue: a 2-pixel group's 95 % band (t with 1 degree of freedom) spanned 5 x the curves."""
+    ds, _ = scan
+    sel = PixelSelector(ds)
+    landed = np.flatnonzero(ds.status.values == "landed")
+    sel.select(landed[:2])
+    sel.add_to_group("particle")
+    names = sel.curve_view.means_source.data["name"]
+    assert "particle (n=2: curves, too few for a band)" in names
+    colours = sel.curve_view.group_curves_source.data["color"]
+    assert colours.count(sel.colors["particle"]) == 2  # the two curves in the group's colour
+    assert sel.colors["particle"] not in sel.curve_view.band_source.data["color"]
+    st = seccm.stats.curve_stats(ds.current.values, landed[:2])
+    assert np.isnan(st["low"]).all() and np.isfinite(st["mean"]).all()
+    sel.select(landed[2:3])
+    sel.add_to_group("particle")
+    assert sel.colors["particle"] in sel.curve_view.band_source.data["color"]
+    assert sel.colors["particle"] not in sel.curve_view.group_curves_source.data["color"]
+    g = seccm.group_stats(ds, landed[:2])
+    assert g.attrs["band"].startswith("none: 2 pixel(s)") and np.isnan(g.ci_low.values).all()
+
+
+def test_colour_bars_have_at_most_three_significant_digits(sel, scan):
+    from nbtools.widgets.map_view import colour_scale, map_plot, nice_ticks
+
+    for key in ("charge", "peak_potential", "current_at", "onset", "peak_separation"):
+        sel.show_map(key)
+        bar = sel.map_view.colorbar
+        if type(bar.ticker).__name__ == "FixedTicker":
+            fmt = bar.formatter.format
+            for t in bar.ticker.ticks:
+                label = fmt % t
+                assert len(label.lstrip("-").replace(".", "").lstrip("0")) <= 3, (key, label)
+    ticks, labels = nice_ticks(3.987, 4.061)
+    assert labels[0] == "3.99" and labels[-1] == "4.06" and all(len(x) == 4 for x in labels)
+    cs = colour_scale(np.linspace(4.0102, 4.0161, 30), "V", name="peak potential")
+    assert cs["title"] == "peak potential − 4.01 V / mV" and all(len(s) <= 3 for s in cs["labels"])
+    q = seccm.charge(scan[0])
+    f = map_plot(q.rename("Q"), title="Q / C")  # as the fit panel titles its maps
+    bar = f.right[0]
+    assert f.title.text == "Q / fC" or f.title.text == "Q / pC"
+    assert f.title.text.endswith(bar.title)
+
+
+def test_auto_classify_without_any_landed_landing_says_what_to_do():
+    rng = np.random.default_rng(0)
+    E = np.r_[np.linspace(0, 1, 100), np.linspace(1, 0, 100)]
+    ds = seccm.from_arrays(1e-13 * rng.standard_normal((16, 200)), E, grid=(4, 4), dt=0.01)
+    assert (ds.status.values == "no_contact").all()
+    sel = PixelSelector(ds)
+    assert sel.auto_classify() is None
+    assert "no landing is labelled landed" in sel.status.value and "include_failed" not in sel.status.value

@@ -48,10 +48,10 @@ def test_kinds_registered():
     (MapRecipe, dict(baseline="quadratic"), "baseline must be 'linear', 'none' or a current in A"),
     (MapRecipe, dict(smooth=0), "smooth must be >= 1"),
     (MapRecipe, dict(window=(3.9, 4.3), time_window=(0, 1)), "not both"),
-    (QualityRecipe, dict(n_windows=2), "n_windows must be >= 3"),
+    (QualityRecipe, dict(n_windows=2), "n_windows must be >= 5"),
     (QualityRecipe, dict(rail=-1e-9), "rail must be > 0"),
     (ClassifyRecipe, dict(activity="charges"), "found the string 'charges'"),
-    (ClassifyRecipe, dict(threshold="auto"), "threshold must be"),
+    (ClassifyRecipe, dict(threshold="mean"), "threshold must be"),
     (PixelFitRecipe, dict(model="PITTSphere"), "independent variable"),
     (PixelFitRecipe, dict(model="Nope"), "not a per-pixel voltammogram model"),
     (PixelFitRecipe, dict(couples=3), "couples must be one of"),
@@ -67,7 +67,7 @@ def test_bad_settings_name_the_setting(cls, kw, words):
 
 def test_normalisation():
     assert MapRecipe(window=[4.3, 3.9]).window == (3.9, 4.3)
-    assert ClassifyRecipe(threshold=None).threshold == "otsu"
+    assert ClassifyRecipe(threshold=None).threshold == "auto"
     assert PixelFitRecipe(pixels=np.array([5, 1, 5])).pixels == (1, 5)
     a = AnalysisRecipe(map={"map": "current_at", "potential": 4.0}, fit=PixelFitRecipe(model="LavironCV"))
     assert isinstance(a.map, MapRecipe) and a.map.potential == 4.0 and a.fit.model == "LavironCV"
@@ -93,14 +93,14 @@ def test_map_recipe_round_trips_json(name, window, cycle, smooth, baseline, pote
 
 @settings(max_examples=40, deadline=None)
 @given(activity=st.sampled_from(["charge", "peak_current", "given"]), window=_windows,
-       threshold=st.one_of(st.just("otsu"), st.floats(-1e-9, 1e-9)), min_size=st.integers(1, 9),
+       threshold=st.one_of(st.sampled_from(["auto", "otsu"]), st.floats(-1e-9, 1e-9)), min_size=st.integers(1, 9),
        fill=st.booleans(), inc=st.booleans(), sep=st.one_of(st.none(), st.floats(0.1, 20)),
-       dead=st.floats(0.1, 20), n_windows=st.integers(3, 50), rail=st.one_of(st.none(), st.floats(1e-12, 1e-6)))
+       dead=st.floats(0.1, 20), n_windows=st.integers(5, 50), rail=st.one_of(st.none(), st.floats(1e-12, 1e-6)))
 def test_classify_and_quality_recipes_round_trip_json(activity, window, threshold, min_size, fill, inc, sep, dead,
                                                       n_windows, rail):
     c = ClassifyRecipe(activity=activity, window=window, threshold=threshold, min_size=min_size, fill_failed=fill,
                        include_failed=inc, min_separation=sep)
-    q = QualityRecipe(dead_factor=dead, n_windows=n_windows, rail=rail)
+    q = QualityRecipe(min_evidence=dead, n_windows=n_windows, rail=rail, min_dead_fraction=min(dead / 20, 1.0))
     for r in (c, q):
         assert from_json(r.to_json()) == r
 
@@ -169,8 +169,8 @@ def test_classify_reproduces_from_its_recipe(scan):
 
 def test_quality_and_labels_reproduce_from_their_recipe(scan):
     ds, _ = scan
-    q = seccm.quality(ds, dead_factor=6.0, n_windows=12)
-    assert q.attrs["recipe"] == QualityRecipe(dead_factor=6.0, n_windows=12)
+    q = seccm.quality(ds, min_evidence=6.0, n_windows=12)
+    assert q.attrs["recipe"] == QualityRecipe(min_evidence=6.0, n_windows=12)
     xr.testing.assert_identical(seccm.quality(ds, q.attrs["recipe"]), q)
     relabelled = seccm.label_landings(ds, q.attrs["recipe"])
     text = relabelled.status.attrs["recipe"]

@@ -15,7 +15,7 @@ from nbtools.simulate import seccm_scan
 def test_classify_homogeneous_scan_is_not_split():
     ds, truth = seccm_scan(nx=10, ny=10, n_samples=300, seed=1, coverage=0.0)
     assert not truth["particle"].any()
-    with pytest.warns(NbtoolsWarning, match="no two populations"):
+    with pytest.warns(NbtoolsWarning, match="look like one population"):
         m = seccm.classify(ds)
     assert not m.values.any()
     assert m.attrs["split"] == 0 and np.isnan(m.attrs["threshold"])
@@ -28,7 +28,7 @@ def test_classify_one_gaussian_population_is_not_split():
     per_pixel = xr.DataArray(rng.normal(1e-9, 0.1e-9, ds.sizes["pixel"]), dims="pixel",
                              coords={"ix": ds.ix, "iy": ds.iy})
     act = seccm.to_grid(per_pixel, ds)
-    with pytest.warns(NbtoolsWarning, match="no two populations"):
+    with pytest.warns(NbtoolsWarning, match="look like one population"):
         m = seccm.classify(ds, act)
     assert not m.values.any()
     # two populations 8 sd apart in the same scan are split
@@ -42,7 +42,7 @@ def test_classify_one_gaussian_population_is_not_split():
 
 def test_classify_too_small_scan_warns():
     ds, _ = seccm_scan(nx=3, ny=3, n_samples=200, seed=2, label=False)
-    with pytest.warns(NbtoolsWarning, match="too small"):
+    with pytest.warns(NbtoolsWarning, match="too few"):
         m = seccm.classify(ds)
     assert not m.values.any() and m.attrs["n_used"] == 9
     # an explicit threshold is applied as given, without the population test
@@ -57,7 +57,7 @@ def test_classify_too_small_scan_warns():
 def test_classify_real_four_landings_is_not_split(tdms):
     ds = seccm.load(tdms)
     assert int((ds.status == "landed").sum()) == 4
-    with pytest.warns(NbtoolsWarning, match="too small"):
+    with pytest.warns(NbtoolsWarning, match="too few"):
         m = seccm.classify(ds)
     assert not m.values.any()
 

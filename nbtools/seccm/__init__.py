@@ -45,7 +45,7 @@ Public API
 ----------
 load, save, from_arrays, to_grid, from_grid, good_pixels
 MAPS, make_map, current_at, charge, peak, onset, peak_separation, status_map
-quality, label_landings, classify, group_stats, group_summary, summary, export_groups
+quality, label_landings, mark_pixels, classify, group_stats, group_summary, summary, export_groups
 fit_pixels, pixel_models, fit_summary, fit_failures, pixel_curve,
 CouplesCVModel (Laviron couples + double-layer charging over a whole cycle)
 MapRecipe, QualityRecipe, ClassifyRecipe, PixelFitRecipe, AnalysisRecipe
@@ -64,7 +64,7 @@ from .layout import STATUS_VALUES, from_grid, good_pixels, to_grid
 from .maps import charge, current_at, onset, peak, peak_separation, status_map
 from .overlay import Registration, load_image, pixels_in_polygon, register_image, warp_to_map
 from .pixel_models import pixel_models
-from .quality import label_landings, quality
+from .quality import label_landings, mark_pixels, quality
 from .readers import load, read_columns, read_folder, read_wecspm_tdms, save
 from .recipe import AnalysisRecipe, ClassifyRecipe, MapRecipe, PixelFitRecipe, QualityRecipe
 from .registry import MAPS, make_map
@@ -88,6 +88,7 @@ __all__ = [
     "status_map",
     "quality",
     "label_landings",
+    "mark_pixels",
     "classify",
     "otsu_threshold",
     "group_stats",

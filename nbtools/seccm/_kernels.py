@@ -373,55 +373,116 @@ def onset_kernel(cur, pot, nsamp, h, branch, cycle, use_win, e1, e2, w, thr, out
                 break
 
 
+@njit(cache=True)
+def _median_abs_d2(x, nx, step, out):
+    """Median |second difference| of x[0:nx] at every ``step``-th point (finite ones); NaN if none."""
+    nd = 0
+    for k in range(1, nx - 1, step):
+        v = x[k + 1] - 2.0 * x[k] + x[k - 1]
+        if np.isfinite(v):
+            out[nd] = abs(v)
+            nd += 1
+    return np.median(out[:nd]) if nd > 0 else np.nan
+
+
 @njit(parallel=True, cache=True)
-def quality_kernel(cur, nsamp, n_windows, offset, hi, lo, noise, a_w, cnt, sat):
+def evidence_kernel(cur, pot, tim, has_time, nsamp, h, b, n_windows, hi, lo,
+                    noise, noise_lr, sums, wsum, wcnt, wtau, wr, c0, sat):  # pragma: no cover - compiled
+    """Per pixel: white and long-run noise, sums of the fit c ~ 1 + tau + dE/dt, window sums (c, count, tau, dE/dt), rails.
+
+    NumPy reference: :func:`nbtools.seccm.contact._sums_numpy` (see there for the definitions).
+    """
     n, M = cur.shape
     for i in prange(n):
         c = cur[i]
         m = nsamp[i]
-        # noise: median |second difference| over at most ~256 evenly spaced points
+        p = pot[i] if pot.shape[0] > 1 else pot[0]
+        t = tim[i] if tim.shape[0] > 1 else tim[0]
+        # white noise: median |second difference| over at most ~256 evenly spaced points
         step = max((m - 2) // 256, 1)
-        d2 = np.empty(max((m - 2) // step + 1, 1))
-        nd = 0
-        for k in range(1, m - 1, step):
-            v = c[k + 1] - 2.0 * c[k] + c[k - 1]
-            if np.isfinite(v):
-                d2[nd] = abs(v)
-                nd += 1
-        if nd == 0:
-            noise[i] = np.nan
-        else:
-            med = np.median(d2[:nd])
-            sig = med / 0.6745 / np.sqrt(6.0)
-            if not sig > 0:
+        buf = np.empty(max((m - 2) // step + 1, 1))
+        med = _median_abs_d2(c, m, step, buf)
+        sig = med / 0.6745 / np.sqrt(6.0)
+        if not sig > 0 and med == med:  # quantised: standard deviation of the second differences
+            s1 = 0.0
+            s2 = 0.0
+            nd = 0
+            for k in range(1, m - 1, step):
+                v = c[k + 1] - 2.0 * c[k] + c[k - 1]
+                if np.isfinite(v):
+                    s1 += v
+                    s2 += v * v
+                    nd += 1
+            sig = np.sqrt(max(s2 / nd - (s1 / nd) ** 2, 0.0)) / np.sqrt(6.0)
+        noise[i] = sig
+        # long-run noise from block means (the same blocks as the NumPy reference: over the padded row)
+        nb = M // b
+        noise_lr[i] = np.nan
+        if b > 1 and nb >= 5:
+            B = np.empty(nb)
+            for j in range(nb):
                 s = 0.0
-                s2 = 0.0
-                for k in range(1, m - 1, step):
-                    v = c[k + 1] - 2.0 * c[k] + c[k - 1]
-                    if np.isfinite(v):
-                        s += v
-                        s2 += v * v
-                var = s2 / nd - (s / nd) ** 2
-                sig = np.sqrt(max(var, 0.0)) / np.sqrt(6.0)
-            noise[i] = sig
-        # windows and rail
+                cnt = 0
+                for k in range(j * b, (j + 1) * b):
+                    if np.isfinite(c[k]):
+                        s += c[k]
+                        cnt += 1
+                B[j] = s / cnt if cnt > 0 else np.nan
+            noise_lr[i] = _median_abs_d2(B, nb, 1, np.empty(nb)) / 0.6745 / np.sqrt(6.0) * np.sqrt(b)
+        # mean, samples on the rails
+        s = 0.0
+        cnt = 0
         ns = 0
+        for k in range(M):
+            v = c[k]
+            if np.isfinite(v):
+                s += v
+                cnt += 1
+                if v >= hi or v <= lo:
+                    ns += 1
+        sat[i] = ns
+        mean = s / cnt if cnt > 0 else 0.0
+        c0[i] = mean
+        for q in range(9):
+            sums[i, q] = 0.0
         for j in range(n_windows):
-            a_w[i, j] = 0.0
-            cnt[i, j] = 0.0
+            wsum[i, j] = 0.0
+            wcnt[i, j] = 0.0
+            wtau[i, j] = 0.0
+            wr[i, j] = 0.0
         mm = max(m, 1)
         for k in range(m):
             v = c[k]
             if not np.isfinite(v):
                 continue
-            if v >= hi or v <= lo:
-                ns += 1
-            j = ((k + 1) * n_windows + mm - 1) // mm - 1  # same windows as the NumPy version
-            a_w[i, j] += abs(v - offset)
-            cnt[i, j] += 1.0
-        for j in range(n_windows):
-            a_w[i, j] = a_w[i, j] / cnt[i, j] if cnt[i, j] > 0 else np.nan
-        sat[i] = ns
+            x = v - mean
+            tau = k / max(m - 1, 1) - 0.5
+            j = ((k + 1) * n_windows + mm - 1) // mm - 1
+            wsum[i, j] += x
+            wcnt[i, j] += 1.0
+            wtau[i, j] += tau
+            khi = min(k + h, m - 1)
+            klo = min(max(k - h, 0), m - 1)
+            dp = p[khi] - p[klo]
+            dt = (t[khi] - t[klo]) if has_time else float(khi - klo)
+            if dt > 0:
+                r = dp / dt
+            elif np.isfinite(dp):
+                r = 0.0
+            else:
+                r = np.nan
+            if not np.isfinite(r):
+                continue
+            wr[i, j] += r
+            sums[i, 0] += 1.0
+            sums[i, 1] += tau
+            sums[i, 2] += r
+            sums[i, 3] += tau * tau
+            sums[i, 4] += tau * r
+            sums[i, 5] += r * r
+            sums[i, 6] += x
+            sums[i, 7] += x * tau
+            sums[i, 8] += x * r
 
 
 @njit(cache=True, nogil=True)

@@ -12,7 +12,8 @@ from .layout import from_grid, good_pixels, to_grid, validate
 from .maps import charge, peak
 from .recipe import ACTIVITIES, ClassifyRecipe
 
-__all__ = ["classify", "activity_map", "otsu_threshold", "separation", "default_min_separation"]
+__all__ = ["classify", "activity_map", "otsu_threshold", "mixture_threshold", "separation", "coherence",
+           "default_min_separation"]
 
 
 def otsu_threshold(values, bins=256):
@@ -66,6 +67,74 @@ def separation(values, threshold):
     if within <= 0:
         return float("inf") if gap > 0 else float("nan")
     return float(gap / np.sqrt(within))
+
+
+def mixture_threshold(values, start=None, *, iterations=200):
+    """Threshold between two Gaussian populations of unequal spread fitted to 1-D values (NaN ignored).
+
+    Expectation-maximisation of a two-component Gaussian mixture, started
+    from the split at ``start`` (default :func:`otsu_threshold`); the
+    threshold is where the two weighted densities cross between the means
+    (each value goes to the more probable population). Values are clipped to
+    their 1st-99th percentiles first. Unlike Otsu's threshold, which sits
+    halfway between the class means, it stays next to a narrow population
+    (a substrate with no faradaic charge) when the other is broad (particles
+    of different sizes). Falls back to ``start`` when the fit does not
+    separate two populations.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    t0 = otsu_threshold(v) if start is None else float(start)
+    lo, hi = np.percentile(v, [1, 99])
+    c = np.clip(v, lo, hi)
+    a, b = c[c <= t0], c[c > t0]
+    if a.size < 2 or b.size < 2:
+        return t0
+    pi = np.array([a.size, b.size], float) / c.size
+    mu = np.array([a.mean(), b.mean()])
+    floor = 1e-3 * c.std() or 1e-300
+    sd = np.maximum([a.std(), b.std()], floor)
+    for _ in range(iterations):
+        logp = np.log(pi) - np.log(sd) - 0.5 * ((c[:, None] - mu) / sd) ** 2
+        w = np.exp(logp - logp.max(axis=1, keepdims=True))
+        w /= w.sum(axis=1, keepdims=True)
+        nk = w.sum(axis=0)
+        if (nk < 1).any():
+            return t0
+        new = (w * c[:, None]).sum(axis=0) / nk
+        sd = np.maximum(np.sqrt((w * (c[:, None] - new) ** 2).sum(axis=0) / nk), floor)
+        pi, done, mu = nk / c.size, np.allclose(new, mu, rtol=0, atol=1e-9 * (hi - lo)), new
+        if done:
+            break
+    grid = np.linspace(min(mu), max(mu), 2001)
+    dens = np.log(pi) - np.log(sd) - 0.5 * ((grid[:, None] - mu) / sd) ** 2
+    low = int(np.argmin(mu))
+    upper = np.flatnonzero(dens[:, 1 - low] > dens[:, low])
+    return float(grid[upper[0]]) if upper.size and 0 < upper[0] < grid.size - 1 else t0
+
+
+def coherence(labels, usable):
+    """How much a split forms regions: agreement of neighbouring labels beyond chance (Cohen's kappa).
+
+    ``labels`` and ``usable`` are boolean maps (y, x); pairs of usable
+    8-neighbours are compared. 0: the labels are scattered like noise
+    (a split of one population); near 1: compact regions (particles).
+    NaN when there are no pairs or only one label.
+    """
+    lab, use = np.asarray(labels, bool), np.asarray(usable, bool)
+    ny, nx = lab.shape
+    agree = pairs = 0
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        ys, xs = slice(dy, ny), slice(max(dx, 0), nx + min(dx, 0))
+        yo, xo = slice(0, ny - dy), slice(max(-dx, 0), nx - max(dx, 0))
+        ok = use[ys, xs] & use[yo, xo]
+        agree += int((lab[ys, xs] == lab[yo, xo])[ok].sum())
+        pairs += int(ok.sum())
+    p = lab[use].mean() if use.any() else np.nan
+    chance = p * p + (1 - p) * (1 - p)
+    if pairs == 0 or not chance < 1:
+        return float("nan")
+    return float((agree / pairs - chance) / (1 - chance))
 
 
 def default_min_separation(n):
@@ -131,6 +200,37 @@ def _remove_small(mask, min_size):
     return mask & ~small[lab]
 
 
+def _grid(values, ds):
+    return to_grid(xr.DataArray(values, dims="pixel", coords={"ix": ds.ix, "iy": ds.iy}), ds).values
+
+
+def _decide(ds, r, vals, use):
+    """(threshold, split, note, stats): the threshold of the recipe, or why the scan was not split."""
+    n_use = int(use.sum())
+    stats = {"otsu_threshold": float("nan"), "separation": float("nan"), "min_separation": float("nan"),
+             "coherence": float("nan")}
+    if r.threshold not in ("auto", "otsu"):
+        return float(r.threshold), True, "threshold given", stats
+    need = float(default_min_separation(n_use) if r.min_separation is None else r.min_separation)
+    stats["min_separation"] = need
+    v = vals[use]
+    if n_use < 2 or not np.ptp(v) > 0:
+        return float("nan"), False, f"the {n_use} usable pixel(s) all have the same activity", stats
+    otsu = otsu_threshold(v)
+    thr = mixture_threshold(v, otsu) if r.threshold == "auto" else otsu
+    sep = separation(v, otsu)
+    coh = coherence(_grid(use & (vals > thr), ds), _grid(use, ds)) if use.size >= 25 else float("nan")
+    stats.update(otsu_threshold=otsu, separation=sep, coherence=coh)
+    if n_use < r.min_pixels:
+        return float("nan"), False, (f"only {n_use} usable landing(s): too few to tell particle from substrate "
+                                     f"(at least {r.min_pixels} are needed)"), stats
+    if sep >= need or (coh >= r.min_coherence and sep >= 3.0):
+        return thr, True, "", stats
+    return float("nan"), False, ("the activity values look like one population: they do not fall into two groups "
+                                 f"(separation {sep:.3g}, {need:.3g} needed) and the high values do not form "
+                                 f"regions on the map (coherence {coh:.2g}, {r.min_coherence:.2g} needed)"), stats
+
+
 def classify(ds, recipe=None, /, **params):
     """Particle (active) / substrate (inactive) mask of a scan.
 
@@ -155,10 +255,11 @@ def classify(ds, recipe=None, /, **params):
         Potential window of the redox process (V); default the whole sweep.
     branch : str
         Branch for the default activity map.
-    threshold : float or 'otsu'
+    threshold : float, 'auto' or 'otsu'
         Threshold in the units of the activity map, applied as given. Default
-        ``'otsu'``: Otsu's threshold of the landed pixels, used only when they
-        show two populations (see Notes).
+        ``'auto'``: between the two populations of the landed pixels
+        (:func:`mixture_threshold`), used only when they show two populations
+        (see Notes); ``'otsu'``: Otsu's threshold, likewise.
     min_size : int
         Particles and holes smaller than this many pixels are removed
         (8-connected); skipped on scans of fewer than 25 grid cells.
@@ -175,13 +276,17 @@ def classify(ds, recipe=None, /, **params):
         class means over the within-class spread) that counts as two
         populations; default :func:`default_min_separation` of the number of
         usable pixels (5.9 for 10 pixels, 4.4 for 200).
+    min_coherence : float
+        With the default threshold: a split whose particle pixels form regions
+        at least this coherent (:func:`coherence`, 0.5) also counts as two
+        populations when the values overlap (separation of 3 or more).
 
     Returns
     -------
     xarray.DataArray
         Boolean map (y, x) named ``particle``; attrs: ``threshold`` (NaN when
         no split was made), ``otsu_threshold``, ``separation``,
-        ``min_separation``, ``split`` (1 when the map was split, else 0),
+        ``min_separation``, ``coherence``, ``split`` (1 when the map was split, else 0),
         ``note``, ``activity`` (long name), ``n_used`` pixels and ``recipe``
         (the :class:`ClassifyRecipe`; ``classify(ds, mask.attrs['recipe'])``
         reproduces the mask, with ``activity=`` the same map when it was given).
@@ -192,61 +297,43 @@ def classify(ds, recipe=None, /, **params):
         With the default threshold, when the scan has fewer than
         ``min_pixels`` usable pixels or its activity values show no two
         populations (a homogeneous scan: all substrate, or all on one
-        particle). The mask is then all False (no particle told apart from
-        the rest); look at the map and pass ``threshold=`` or select the
-        pixels by hand.
+        particle). No pixel is then marked as particle; look at the map and
+        pass ``threshold=`` or select the pixels by hand.
 
     Notes
     -----
-    Otsu's threshold always splits the values in two, even those of one
-    population with noise. The split is kept only when the class means are
-    at least ``min_separation`` within-class standard deviations apart: one
-    Gaussian population gives about 2.7, a uniform spread 3.5, two
-    populations ``k`` standard deviations apart about ``k``.
+    A threshold always splits the values in two, even those of one
+    population with noise. The split is kept only when the values show two
+    populations: the class means (split at Otsu's threshold) are at least
+    ``min_separation`` within-class standard deviations apart (one Gaussian
+    population gives about 2.7, a uniform spread 3.5, two populations ``k``
+    standard deviations apart about ``k``), or they are at least 3 apart and
+    the split forms regions on the map (:func:`coherence` at least
+    ``min_coherence``; a split of one population with noise scatters like
+    salt and pepper, about 0). Particles of different sizes give a broad
+    active population next to a narrow inactive one: the default threshold
+    is then where the two fitted populations meet, next to the narrow one,
+    not halfway between their means as Otsu's.
     """
     recipe, params, given = _split_activity(recipe, params)
     r = ClassifyRecipe.coerce(recipe, **params)
     validate(ds)
     activity = activity_map(ds, r, activity=given)
-    threshold, min_pixels, min_separation = r.threshold, r.min_pixels, r.min_separation
     vals = from_grid(activity, ds).values
     use = good_pixels(ds, r.include_failed).values & np.isfinite(vals)
     n_use = int(use.sum())
     if n_use == 0:
         raise DataError(
-            "classify: no usable pixel (status 'landed' with a finite activity); "
-            "check the quality labels or pass include_failed=True"
+            "classify: no usable landing (labelled 'landed' with a finite activity); check the landing-quality "
+            "labels (mark landings by hand if they are wrong) or include failed landings (include_failed=True)"
         )
-    otsu, sep, need, note = float("nan"), float("nan"), float("nan"), ""
-    if threshold != "otsu":
-        thr = float(threshold)
-        split = True
-        note = "threshold given"
-    else:
-        need = float(default_min_separation(n_use) if min_separation is None else min_separation)
-        v = vals[use]
-        if n_use >= 2 and np.ptp(v) > 0:
-            otsu = otsu_threshold(v)
-            sep = separation(v, otsu)
-        if n_use < min_pixels:
-            note = (f"the scan has {n_use} usable pixel(s), fewer than min_pixels={min_pixels}: too small to "
-                    "tell particle from substrate")
-        elif not sep >= need:
-            note = (f"the activity values show no two populations (separation {sep:.2f} within-class "
-                    f"standard deviations, below {need:.2f}): a homogeneous scan")
-        split = not note
-        thr = otsu if split else float("nan")
-        if not split:
-            warnings.warn(
-                f"classify: {note}; every pixel is labelled not-particle (all False). Look at the "
-                "activity map and pass threshold=, or select the pixels by hand.",
-                NbtoolsWarning,
-                stacklevel=2,
-            )
-            note += "; mask left all False"
+    thr, split, note, stats = _decide(ds, r, vals, use)
+    if not split:
+        warnings.warn(f"classify: no particle/substrate split: {note}. No landing is marked as particle; look at "
+                      "the activity map and give a threshold, or select the pixels by hand.",
+                      NbtoolsWarning, stacklevel=2)
     lab = np.where(use, vals > thr, False) if split else np.zeros(use.shape, bool)
-    grid_lab = to_grid(xr.DataArray(lab, dims="pixel", coords={"ix": ds.ix, "iy": ds.iy}), ds).values
-    grid_use = to_grid(xr.DataArray(use, dims="pixel", coords={"ix": ds.ix, "iy": ds.iy}), ds).values
+    grid_lab, grid_use = _grid(lab, ds), _grid(use, ds)
     if split and r.fill_failed and (~grid_use).any():
         from scipy import ndimage
 
@@ -258,16 +345,14 @@ def classify(ds, recipe=None, /, **params):
     if split and r.min_size > 1 and grid_lab.size >= 25:  # no morphology on tiny scans
         grid_lab = _remove_small(grid_lab, r.min_size)
         grid_lab = ~_remove_small(~grid_lab, r.min_size)
-    out = xr.DataArray(
+    return xr.DataArray(
         grid_lab,
         dims=("y", "x"),
         coords={k: activity.coords[k] for k in ("y", "x") if k in activity.coords},
         name="particle",
         attrs={
             "threshold": thr,
-            "otsu_threshold": otsu,
-            "separation": sep,
-            "min_separation": need,
+            **stats,
             "split": int(split),
             "note": note,
             "threshold_units": str(activity.attrs.get("units", "")),
@@ -277,4 +362,3 @@ def classify(ds, recipe=None, /, **params):
             "recipe": r,
         },
     )
-    return out

@@ -22,6 +22,7 @@ __all__ = [
     "pixel_map",
     "potential_range",
     "check_scan_window",
+    "format_si",
 ]
 
 #: Landing-quality labels stored in ``ds.status`` (see :func:`nbtools.seccm.quality`).
@@ -168,3 +169,21 @@ def check_scan_window(ds, window, name="window"):
             f"{name}=({win[0]:g}, {win[1]:g}) V does not overlap the scan's potentials ({lo:g} to {hi:g} V); "
             "choose a window inside that range (same reference electrode as the data)")
     return win
+
+
+_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"),
+             (1e-15, "f"), (1e-18, "a"))
+
+
+def format_si(value, unit, digits=3):
+    """``value`` (SI) with a prefix and ``digits`` significant digits: ``format_si(3.1e-13, 'A') == '0.31 pA'``.
+
+    The prefix puts the value between 0.1 and 100 (so 0.31 pA, not 310 fA).
+    """
+    v = float(value)
+    if v == 0 or not np.isfinite(v):
+        return f"{v:g} {unit}"
+    for factor, prefix in _PREFIXES:
+        if abs(v) >= 0.1 * factor:
+            return f"{v / factor:.{digits}g} {prefix}{unit}"
+    return f"{v:.{digits}g} {unit}"

@@ -95,10 +95,10 @@ def _check_baseline(name, value):
 
 
 def _check_threshold(name, value):
-    """'otsu' (None: the same) or a number in the units of the activity map."""
+    """'auto' (None: the same), 'otsu' or a number in the units of the activity map."""
     if value is None:
-        return "otsu"
-    return check_number(name, value, literals=("otsu",))
+        return "auto"
+    return check_number(name, value, literals=("auto", "otsu"))
 
 
 def _check_activity(name, value):
@@ -204,22 +204,32 @@ class MapRecipe(Recipe):
 @register
 @dataclass(frozen=True)
 class QualityRecipe(Recipe):
-    """Thresholds of the landing-quality labels (:func:`nbtools.seccm.quality`)."""
+    """Settings of the landing-quality labels (:func:`nbtools.seccm.quality`).
+
+    Every decision compares a curve with its own noise, so the labels do not
+    depend on the current's scale (pA or nA); the settings below are ratios
+    and fractions, except the optional ``offset`` and ``rail`` (A) and
+    ``z_limit`` (m).
+    """
 
     kind: ClassVar[str] = "seccm.quality"
-    offset: object = param(None, _current, "current read without contact (None: "
-                           "attrs['current_offset'] or 0)", "A")
+    offset: object = param(None, _current, "current read without contact (None: attrs['current_offset'], "
+                           "else measured on the no-contact pixels, else 0)", "A")
     rail: object = param(None, _current, "amplifier limit (None: attrs['current_range'] or "
                          "estimated)", "A", min=0, min_open=True)
     min_saturated: int = param(3, check_int, "samples on the rail that make a pixel 'saturated'", min=1)
-    n_windows: int = param(20, check_int, "parts each curve is cut into to find lost contact", min=3)
-    dead_factor: float = param(4.0, check_number, "no contact below this multiple of the median noise",
-                               min=0, min_open=True)
-    min_dead_windows: int = param(2, check_int, "consecutive no-contact windows that make a failed landing", min=1)
-    no_contact_fraction: float = param(0.9, check_number, "fraction of no-contact windows that makes 'no_contact'",
-                                       min=0, max=1, min_open=True)
-    noisy_factor: float = param(3.0, check_number, "noise above this multiple of the median noise: 'noisy'",
+    n_windows: int = param(20, check_int, "parts each curve is cut into (its shape, stretches without current)",
+                           min=5)
+    min_evidence: float = param(5.0, check_number, "evidence of contact needed: the sweep signature or the "
+                                "curve's shape, in standard deviations of the curve's own noise", min=0,
+                                min_open=True)
+    min_dead_fraction: float = param(0.2, check_number, "shortest stretch without current at the start or end "
+                                     "that makes a failed landing (fraction of the curve; 1: never)", min=0,
+                                     max=1, min_open=True)
+    noisy_factor: float = param(3.0, check_number, "noise above this multiple of the scan's median noise: 'noisy'",
                                 min=0, min_open=True)
+    z_limit: object = param(None, check_optional(check_number), "Z position where the approach runs out of travel "
+                            "(None: attrs['z_limit'] when the file gives it)", "m")
     engine: str = param("numba", check_choice, "compiled kernel or the NumPy reference", choices=ENGINES)
 
 
@@ -234,12 +244,15 @@ class ClassifyRecipe(Recipe):
                           "(a map passed as activity=)")
     window: object = param(None, _window_V, "potential window of the redox process (None: whole sweep)", "V")
     branch: str = param("anodic", check_choice, "branch of the activity map", choices=BRANCHES)
-    threshold: object = param("otsu", _check_threshold, "'otsu' (when two populations show) or a value in the "
-                              "activity map's unit")
+    threshold: object = param("auto", _check_threshold, "'auto' (between two populations, when two show), "
+                              "'otsu' (Otsu's threshold, when two show) or a value in the activity map's unit")
     min_size: int = param(2, check_int, "particles and holes smaller than this (pixels) are removed", min=1)
     fill_failed: bool = param(True, check_bool, "left-out pixels take their neighbours' majority label")
     include_failed: bool = param(False, check_bool, "use every pixel with data for the threshold")
     min_pixels: int = param(10, check_int, "fewest usable pixels to tell two populations apart", min=2)
+    min_coherence: float = param(0.5, check_number, "a split whose particles form regions at least this coherent "
+                                 "(0: scattered like noise, 1: compact) counts as two populations even when the "
+                                 "values overlap", min=0, max=1)
     min_separation: object = param(None, check_optional(check_number), "least class separation that counts as "
                                    "two populations (None: 4 + 6/sqrt(n))", min=0, min_open=True)
 

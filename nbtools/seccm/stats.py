@@ -9,10 +9,15 @@ from scipy.special import stdtrit
 from ..errors import DataError, ParameterError
 from .layout import from_grid, good_pixels, validate
 
-__all__ = ["curve_stats", "group_stats", "group_summary", "pixel_mask", "summary"]
+__all__ = ["MIN_BAND_CURVES", "curve_stats", "group_stats", "group_summary", "pixel_mask", "summary"]
 
 
-def curve_stats(current, rows, *, level=0.95):
+#: fewest curves for a confidence band of their mean: with 2 the Student t factor is 12.7 (a band of
+#: +-12.7 standard errors says nothing); below this the curves themselves are shown
+MIN_BAND_CURVES = 3
+
+
+def curve_stats(current, rows, *, level=0.95, min_n=MIN_BAND_CURVES):
     """Mean, standard deviation and confidence band of the mean of some curves.
 
     One pass of a numba kernel over the selected rows (no copies): fast enough
@@ -25,13 +30,18 @@ def curve_stats(current, rows, *, level=0.95):
     rows : array_like of int
         The pixels to average.
     level : float
-        Confidence level of the band (Student t on the per-sample count).
+        Confidence level of the band: the Student t interval of the mean with
+        ``n - 1`` degrees of freedom, ``n`` the curves with a value at that sample.
+    min_n : int
+        Fewest curves for a band (3): where fewer have a value, ``low`` and
+        ``high`` are NaN (show the curves instead).
 
     Returns
     -------
     dict
-        ``mean``, ``sd``, ``low``, ``high`` (arrays (sample,); NaN where fewer
-        than two pixels have a value) and ``n`` (count, int).
+        ``mean``, ``sd`` (NaN where fewer than two pixels have a value),
+        ``low``, ``high`` (NaN where fewer than ``min_n``; arrays (sample,))
+        and ``n`` (count, int).
     """
     from ._kernels import curve_sums
 
@@ -49,7 +59,7 @@ def curve_stats(current, rows, *, level=0.95):
         sd = np.where(n > 1, np.sqrt(var), np.nan)
         dof, inv = np.unique(np.maximum(n - 1, 1), return_inverse=True)  # usually one value
         tq = stdtrit(dof, 0.5 + level / 2)[inv.reshape(n.shape)]
-        half = tq * sd / np.sqrt(n)
+        half = np.where(n >= max(int(min_n), 2), tq * sd / np.sqrt(n), np.nan)
     return {"mean": mean, "sd": sd, "low": mean - half, "high": mean + half, "n": n}
 
 
@@ -92,9 +102,11 @@ def group_stats(ds, mask, *, include_failed=False, spread=False):
     xarray.Dataset
         Along ``sample``: ``potential`` (mean, V), ``time`` (mean, s),
         ``current`` (mean, A), ``current_std``, ``ci_low``/``ci_high`` (95 %
-        confidence interval of the mean, Student t), ``n`` (pixels with a value
-        at that sample) and with ``spread`` ``p2_5``/``p97_5``. attrs:
-        ``n_pixels`` used, ``n_excluded`` (selected but failed), ``pixels``.
+        confidence interval of the mean, Student t with n - 1 degrees of
+        freedom; NaN where fewer than 3 pixels have a value), ``n`` (pixels
+        with a value at that sample) and with ``spread`` ``p2_5``/``p97_5``.
+        attrs: ``n_pixels`` used, ``n_excluded`` (selected but failed),
+        ``pixels``, ``band`` (how the interval was made, or why there is none).
     """
     validate(ds)
     sel = pixel_mask(ds, mask)
@@ -129,9 +141,13 @@ def group_stats(ds, mask, *, include_failed=False, spread=False):
             lo, hi = np.nanpercentile(cur[idx], [2.5, 97.5], axis=0)
         data["p2_5"] = ("sample", lo, {"units": "A"})
         data["p97_5"] = ("sample", hi, {"units": "A"})
+    band = ("95 % confidence interval of the mean (Student t, n - 1 degrees of freedom)"
+            if idx.size >= MIN_BAND_CURVES else
+            f"none: {idx.size} pixel(s), fewer than {MIN_BAND_CURVES}; look at the curves themselves")
     return xr.Dataset(
         data,
-        attrs={"n_pixels": int(idx.size), "n_excluded": int((sel & ~ok).sum()), "pixels": idx.astype(np.int64)},
+        attrs={"n_pixels": int(idx.size), "n_excluded": int((sel & ~ok).sum()), "pixels": idx.astype(np.int64),
+               "band": band},
     )
 
 

@@ -3,7 +3,8 @@
 Functions are imported from their technique's module on first use:
 
 - :func:`impact_trace` (nanoimpact recordings, :mod:`nbtools.simulate.impact`)
-- :func:`seccm_scan` (SECCM scans, :mod:`nbtools.simulate.seccm`)
+- :func:`seccm_scan` (SECCM scans, :mod:`nbtools.simulate.seccm`); :func:`hopping_scan` (an independent,
+  realistic SECCM scan with sub-pA currents, :mod:`nbtools.simulate.seccm_hopping`)
 - single-particle voltammograms and potential steps (:mod:`nbtools.simulate.particle`)
 """
 
@@ -13,6 +14,7 @@ _WHERE = {
     "impact_trace": "impact",
     "inject_events": "impact",
     "seccm_scan": "seccm",
+    "hopping_scan": "seccm_hopping",
     "particle_cv": "particle",
     "particle_step": "particle",
     "particle_galvanostatic": "particle",

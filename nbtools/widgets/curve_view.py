@@ -1,7 +1,10 @@
 """The voltammogram plot of the pixel selector: selected curves, and group means with their 95 % bands.
 
 Display only: the means and bands are :func:`nbtools.seccm.stats.curve_stats`
-results handed in by :class:`~nbtools.widgets.PixelSelector`.
+results handed in by :class:`~nbtools.widgets.PixelSelector`. A band is drawn
+only where :func:`~nbtools.seccm.stats.curve_stats` gives one (3 or more
+curves: the Student t interval of 2 curves spans +-12.7 standard errors and
+says nothing); a group of fewer pixels shows its curves in its colour instead.
 """
 
 from __future__ import annotations
@@ -37,12 +40,15 @@ class CurveView:
         ref = f" vs {reference}" if reference and reference != "unknown" else ""
         c = figure(frame_width=width, frame_height=height, tools="pan,box_zoom,wheel_zoom,reset,save",
                    x_axis_label=f"Potential / V{ref}", y_axis_label=f"Current / {unit}",
-                   title="Selected pixels (thin) and group means with 95 % CI band", output_backend="canvas")
+                   title="Selected curves (grey), group means (dashed), 95 % bands",
+                   output_backend="canvas")
         c.toolbar.logo = None
         self.band_source = ColumnDataSource(dict(xs=[], ys=[], color=[]))
         c.patches("xs", "ys", source=self.band_source, fill_color="color", fill_alpha=0.25, line_alpha=0)
         self.curves_source = ColumnDataSource(dict(xs=[], ys=[]))
         c.multi_line("xs", "ys", source=self.curves_source, line_color="#555555", line_alpha=0.35, line_width=1)
+        self.group_curves_source = ColumnDataSource(dict(xs=[], ys=[], color=[]))
+        c.multi_line("xs", "ys", source=self.group_curves_source, line_color="color", line_alpha=0.8, line_width=1.3)
         self.means_source = ColumnDataSource(dict(xs=[], ys=[], color=[], name=[], dash=[]))
         c.multi_line("xs", "ys", source=self.means_source, line_color="color", line_width=2.5, line_dash="dash",
                      legend_field="name")
@@ -59,9 +65,13 @@ class CurveView:
         self.curves_source.data = dict(xs=list(xs), ys=[np.asarray(y) * self.scale for y in ys])
 
     def show_means(self, items):
-        """Draw means and bands: ``items`` is a list of (legend, colour, potential (V), curve_stats dict)."""
-        xs, ys, cs, names, bx, by, bc = [], [], [], [], [], [], []
-        for name, color, x, st in items:
+        """Draw means and bands: ``items`` is a list of (legend, colour, potential (V), curve_stats dict, curves).
+
+        ``curves`` (a list of (potential, current) pairs, or None) are drawn in
+        the group's colour where the statistics give no band (fewer than 3 curves).
+        """
+        xs, ys, cs, names, bx, by, bc, gx, gy, gc = ([] for _ in range(10))
+        for name, color, x, st, *rest in items:
             x = np.asarray(x, dtype=np.float64)
             ok = np.isfinite(x) & np.isfinite(st["mean"])
             xs.append(x[ok])
@@ -73,7 +83,13 @@ class CurveView:
                 bx.append(np.concatenate([x[okb], x[okb][::-1]]))
                 by.append(np.concatenate([st["low"][okb], st["high"][okb][::-1]]) * self.scale)
                 bc.append(color)
+            elif rest and rest[0]:
+                for cx, cy in rest[0]:
+                    gx.append(np.asarray(cx, dtype=np.float64))
+                    gy.append(np.asarray(cy) * self.scale)
+                    gc.append(color)
         self.means_source.data = dict(xs=xs, ys=ys, color=cs, name=names, dash=["dash"] * len(xs))
         self.figure.legend.visible = bool(names)
         self.empty_label.visible = not names
         self.band_source.data = dict(xs=bx, ys=by, color=bc)
+        self.group_curves_source.data = dict(xs=gx, ys=gy, color=gc)

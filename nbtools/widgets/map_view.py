@@ -19,8 +19,8 @@ import xarray as xr
 from ..errors import ParameterError
 from ..plotting import current_display_unit
 
-__all__ = ["GROUP_COLORS", "STATUS_COLORS", "display_scale", "robust_limits", "map_plot", "outline_segments",
-           "MapView"]
+__all__ = ["GROUP_COLORS", "STATUS_COLORS", "display_scale", "robust_limits", "nice_ticks", "colour_scale",
+           "map_plot", "outline_segments", "MapView"]
 
 GROUP_COLORS = ["#e8175d", "#00b4ff", "#ff9f1c", "#7fff00", "#c77dff", "#8c564b", "#ff66cc", "#17becf"]
 STATUS_COLORS = {"landed": "#4daf4a", "failed_landing": "#e41a1c", "no_contact": "#377eb8",
@@ -58,6 +58,80 @@ def robust_limits(values, low=2.0, high=98.0):
     return float(lo), float(hi)
 
 
+def _nice_step(raw):
+    e = np.floor(np.log10(raw))
+    f = raw / 10**e
+    return (1 if f < 1.5 else 2 if f < 3 else 5 if f < 7 else 10) * 10**e
+
+
+def nice_ticks(lo, hi, n=5):
+    """Round ticks in ``[lo, hi]`` whose labels need at most 3 significant digits: (ticks, labels), or None.
+
+    None when fewer than two such ticks fit (the range is too narrow for 3
+    digits: show the values relative to a round reference, see :func:`colour_scale`).
+    """
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        return None
+    step = _nice_step((hi - lo) / n)
+    big = max(abs(lo), abs(hi))
+    top = np.floor(np.log10(big)) if big > 0 else 0.0
+    while top - np.floor(np.log10(step) + 1e-9) + 1 > 3:  # a tick would need a 4th significant digit
+        step = _nice_step(step * 1.6)
+    ticks = np.arange(np.ceil(lo / step - 1e-9), np.floor(hi / step + 1e-9) + 1) * step
+    if ticks.size < 2:
+        return None
+    decimals = int(max(0, -np.floor(np.log10(step) + 1e-9)))
+    ticks = np.round(ticks, decimals + 3) + 0.0  # no -0.0
+    return ticks.tolist(), [f"{t:.{decimals}f}" for t in ticks]
+
+
+def colour_scale(values, unit, good=None, name=""):
+    """How to colour a map of SI ``values`` in ``unit``: display values, limits, ticks and the colour bar's title.
+
+    Colours span the 2nd-98th percentile of the ``good`` values; tick labels
+    have at most 3 significant digits. When the range is too narrow for
+    that (peak potentials within a few mV of 4 V), the values are shown
+    relative to a round reference: the title says ``<name> − 4.01 V / mV``.
+
+    Returns
+    -------
+    dict
+        ``shown`` (values in the display unit), ``low``, ``high``, ``ticks``,
+        ``labels`` and their printf ``format`` (None: let the plot choose), ``title``, ``unit`` (the
+        display unit of absolute values) and ``factor`` (SI -> display).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    sel = v if good is None or not np.any(good) else v[good]
+    label, factor = display_scale(unit, sel)
+    shown = v * factor
+    lo, hi = robust_limits(sel * factor)
+    title = f"{name} / {label}" if label and name else (name or label)
+    ticks = nice_ticks(lo, hi)
+    if ticks is None and unit and hi > lo:
+        big = max(abs(lo), abs(hi))
+        step3 = 10 ** (np.floor(np.log10(big)) - 2)
+        ref = np.floor(lo / step3) * step3
+        rel = (v - ref / factor)
+        label2, f2 = display_scale(unit, (sel - ref / factor))
+        shown = rel * f2
+        lo, hi = robust_limits((sel - ref / factor) * f2)
+        ticks = nice_ticks(lo, hi)
+        title = f"{name} − {ref:.3g} {label} / {label2}" if name else f"− {ref:.3g} {label} / {label2}"
+    fmt = None
+    if ticks:
+        last = ticks[1][-1]
+        fmt = f"%.{len(last.split('.')[1]) if '.' in last else 0}f"
+    return {"shown": shown, "low": lo, "high": hi, "ticks": ticks[0] if ticks else None,
+            "labels": ticks[1] if ticks else None, "format": fmt, "title": title, "unit": label, "factor": factor}
+
+
+def value_texts(values, unit):
+    """Each value with 3 significant digits and the display unit (hover texts); '–' for NaN."""
+    v = np.asarray(values, dtype=np.float64)
+    label, factor = display_scale(unit, v)
+    return [f"{x * factor:.3g} {label}".strip() if np.isfinite(x) else "–" for x in v]
+
+
 def _extent(gx, gy):
     """(x0, x1, y0, y1, dx, dy) of a grid of pixel centres: edges half a pitch out."""
     dx = float(np.min(np.diff(gx))) if gx.size > 1 else (float(np.min(np.diff(gy))) if gy.size > 1 else 1e-6)
@@ -65,11 +139,33 @@ def _extent(gx, gy):
     return gx[0] - dx / 2, gx[-1] + dx / 2, gy[0] - dy / 2, gy[-1] + dy / 2, dx, dy
 
 
+def apply_ticks(colorbar, scale):
+    """Put the ticks of a :func:`colour_scale` (at most 3 significant digits) on a Bokeh colour bar."""
+    from bokeh.models import BasicTicker, BasicTickFormatter, FixedTicker, PrintfTickFormatter
+
+    if scale["ticks"]:
+        colorbar.ticker = FixedTicker(ticks=scale["ticks"])
+        colorbar.formatter = PrintfTickFormatter(format=scale["format"])
+    else:
+        colorbar.ticker = BasicTicker(desired_num_ticks=4)
+        colorbar.formatter = BasicTickFormatter(precision=2)
+    colorbar.major_label_overrides = {}
+
+
+def _strip_unit(title, unit):
+    """``'Q / C'`` -> ``'Q'`` when ``C`` is the map's SI unit: the unit shown is the colour bar's."""
+    suffix = f" / {unit}"
+    return title[: -len(suffix)] if unit and title.endswith(suffix) else title
+
+
 def map_plot(map2d, *, title=None, width=300, palette=None):
     """A small Bokeh figure of a map (y, x): robust colour limits, units on the colour bar, µm axes.
 
-    NaN (failed or unfitted pixels) are grey. Returns a ``bokeh.plotting.figure``
-    (show it with :func:`nbtools.widgets.bokeh_widget`).
+    NaN (failed or unfitted pixels) are grey. A ``title`` ending in the
+    map's SI unit (``'Q / C'``) is shown in the colour bar's unit
+    (``'Q / pC'``): title and colour bar never disagree. Tick labels and
+    hover values have at most 3 significant digits. Returns a
+    ``bokeh.plotting.figure`` (show it with :func:`nbtools.widgets.bokeh_widget`).
     """
     from bokeh.models import ColorBar, HoverTool, LinearColorMapper
     from bokeh.palettes import Viridis256
@@ -80,19 +176,23 @@ def map_plot(map2d, *, title=None, width=300, palette=None):
     vals = np.asarray(map2d.values, dtype=np.float64)
     gx, gy = np.asarray(map2d.x.values, float), np.asarray(map2d.y.values, float)
     x0, x1, y0, y1, _, _ = (v * 1e6 for v in _extent(gx, gy))
-    label, scale = display_scale(str(map2d.attrs.get("units", "")), vals)
-    lo, hi = robust_limits(vals * scale)
-    mapper = LinearColorMapper(palette=palette or Viridis256, low=lo, high=hi, nan_color="#d0d0d0")
+    unit = str(map2d.attrs.get("units", ""))
+    name = _strip_unit(title or str(map2d.attrs.get("long_name", map2d.name)), unit)
+    cs = colour_scale(vals, unit, np.isfinite(vals), name=name)
+    mapper = LinearColorMapper(palette=palette or Viridis256, low=cs["low"], high=cs["high"], nan_color="#d0d0d0")
     w, h = x1 - x0, y1 - y0
     f = figure(frame_width=width, frame_height=int(np.clip(width * h / w, 80, 2 * width)),
                x_range=(x0, x1), y_range=(y0, y1), tools="pan,wheel_zoom,reset,save",
-               x_axis_label="x / µm", y_axis_label="y / µm", output_backend="canvas",
-               title=title or str(map2d.attrs.get("long_name", map2d.name)))
+               x_axis_label="x / µm", y_axis_label="y / µm", output_backend="canvas", title=cs["title"])
     f.toolbar.logo = None
     f.grid.visible = False
-    r = f.image(image=[vals * scale], x=x0, y=y0, dw=w, dh=h, color_mapper=mapper)
-    f.add_tools(HoverTool(renderers=[r], tooltips=[("x, y", "$x{0.0}, $y{0.0} µm"), ("value", "@image")]))
-    f.add_layout(ColorBar(color_mapper=mapper, title=label, width=10), "right")
+    r = f.image(image=[cs["shown"]], x=x0, y=y0, dw=w, dh=h, color_mapper=mapper)
+    f.add_tools(HoverTool(renderers=[r], tooltips=[("x, y", "$x{0.0}, $y{0.0} µm"), ("value", "@image{%0.3g}")],
+                          formatters={"@image": "printf"}))
+    bar = ColorBar(color_mapper=mapper, title=cs["title"].split(" / ")[-1] if " / " in cs["title"] else "",
+                   width=10)
+    apply_ticks(bar, cs)
+    f.add_layout(bar, "right")
     return f
 
 
@@ -130,8 +230,10 @@ class MapView:
     ----------
     figure : bokeh figure
     source : ColumnDataSource
-        Pixel centres (``x``, ``y`` in µm, ``pixel``); its ``selected.indices``
-        is the selection the tap, box and lasso tools make.
+        Pixel centres (``x``, ``y`` in µm, ``pixel``) with the hover texts
+        ``value`` (the map's value) and ``why`` (the landing's label and its
+        reason); its ``selected.indices`` is the selection the tap, box and
+        lasso tools make.
     image_source, mapper, colorbar
         The map image and its colours.
     failed_source, group_source
@@ -166,9 +268,7 @@ class MapView:
         f.grid.visible = False
         self.image_source = ColumnDataSource(dict(image=[np.zeros(self.shape)], x=[x0], y=[y0], dw=[x1 - x0],
                                                   dh=[y1 - y0]))
-        img = f.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image_source,
-                      color_mapper=self.mapper)
-        f.add_tools(HoverTool(renderers=[img], tooltips=[("x, y", "$x{0.0}, $y{0.0} µm"), ("value", "@image")]))
+        f.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.image_source, color_mapper=self.mapper)
         self.colorbar = ColorBar(color_mapper=self.mapper, title="", width=12)
         f.add_layout(self.colorbar, "right")
         # overlay image (filled by ImageOverlay), under the markers
@@ -185,13 +285,16 @@ class MapView:
         self.group_renderer = f.segment("x0", "y0", "x1", "y1", source=self.group_source, line_color="color",
                                         line_width=2.5, line_alpha=0.95)
         xs, ys = self.gx[self.ix] * 1e6, self.gy[self.iy] * 1e6
-        self.source = ColumnDataSource(dict(x=xs, y=ys, pixel=np.arange(len(xs))))
+        blank = [""] * len(xs)
+        self.source = ColumnDataSource(dict(x=xs, y=ys, pixel=np.arange(len(xs)), value=blank, why=blank))
         size = float(np.clip(0.9 * w / self.shape[1], 3, 24))
         pts = f.scatter("x", "y", source=self.source, marker="square", size=size,
                         fill_alpha=0.0, line_alpha=0.0, selection_fill_color="white", selection_fill_alpha=0.55,
                         selection_line_color="black", selection_line_alpha=0.9, nonselection_fill_alpha=0.0,
                         nonselection_line_alpha=0.0)
-        f.add_tools(TapTool(renderers=[pts]), BoxSelectTool(renderers=[pts]), LassoSelectTool(renderers=[pts]))
+        f.add_tools(TapTool(renderers=[pts]), BoxSelectTool(renderers=[pts]), LassoSelectTool(renderers=[pts]),
+                    HoverTool(renderers=[pts], tooltips=[("pixel", "@pixel"), ("x, y", "@x{0.0}, @y{0.0} µm"),
+                                                         ("value", "@value"), ("landing", "@why")]))
         f.toolbar.active_drag = f.select_one(BoxSelectTool)
         self.figure = f
 
@@ -202,14 +305,20 @@ class MapView:
         return g
 
     def show(self, da, *, title, landed):
-        """Draw map ``da`` (y, x): robust colour limits over the ``landed`` pixels; status maps in their colours."""
-        from bokeh.models import BasicTicker, FixedTicker
+        """Draw map ``da`` (y, x): robust colour limits over the ``landed`` pixels; status maps in their colours.
+
+        Tick labels have at most 3 significant digits (:func:`colour_scale`);
+        the hover shows each pixel's value with 3 significant digits.
+        """
+        from bokeh.models import FixedTicker
         from bokeh.palettes import Viridis256
 
         vals = np.asarray(da.transpose("y", "x", ...).values, dtype=np.float64)
         if vals.ndim != 2:
             raise ParameterError(f"map {title!r}: expected 2 dimensions (y, x), found {da.dims}")
         meanings = str(da.attrs.get("flag_meanings", "")).split()
+        unit = str(da.attrs.get("units", ""))
+        per_pixel = vals[self.iy, self.ix]
         if meanings:  # a map of codes (the status map)
             self.mapper.palette = [STATUS_COLORS.get(s, "#999999") for s in meanings]
             self.mapper.low, self.mapper.high = -0.5, len(meanings) - 0.5
@@ -217,18 +326,24 @@ class MapView:
             self.colorbar.major_label_overrides = {i: s.replace("_", " ") for i, s in enumerate(meanings)}
             self.colorbar.title = str(da.attrs.get("long_name", "status"))
             shown = vals
+            texts = [meanings[int(c)].replace("_", " ") if np.isfinite(c) and 0 <= c < len(meanings) else "–"
+                     for c in per_pixel]
         else:
-            label, scale = display_scale(str(da.attrs.get("units", "")), vals)
-            shown = vals * scale
-            good = self.grid_mask(landed)
+            long = _strip_unit(str(da.attrs.get("long_name", da.name or title)), unit)
+            cs = colour_scale(vals, unit, self.grid_mask(landed), name=long)
+            shown = cs["shown"]
             self.mapper.palette = Viridis256
-            self.mapper.low, self.mapper.high = robust_limits(shown[good] if good.any() else shown)
-            self.colorbar.ticker = BasicTicker()
-            self.colorbar.major_label_overrides = {}
-            long = str(da.attrs.get("long_name", da.name or title))
-            self.colorbar.title = f"{long} / {label}" if label else long
-        self.figure.title.text = title
+            self.mapper.low, self.mapper.high = cs["low"], cs["high"]
+            apply_ticks(self.colorbar, cs)
+            self.colorbar.title = cs["title"]
+            texts = value_texts(per_pixel, unit)
+        self.figure.title.text = _strip_unit(title, unit)
         self.image_source.data = dict(self.image_source.data, image=[shown])
+        self.source.data["value"] = texts
+
+    def set_reasons(self, texts):
+        """The landing-quality text of every pixel (shown on hover)."""
+        self.source.data["why"] = list(texts)
 
     def show_failed(self, rows, status):
         """Mark the pixels ``rows`` (failed landings) with a cross."""

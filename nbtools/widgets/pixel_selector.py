@@ -29,13 +29,15 @@ from ..recipes import Recipe
 from ..seccm.export import export_groups
 from ..seccm.recipe import AnalysisRecipe, MapRecipe
 from ..seccm.registry import MAPS, resolve_map
-from ..seccm.stats import curve_stats
+from ..seccm.quality import status_texts
+from ..seccm.stats import MIN_BAND_CURVES, curve_stats
 from .curve_view import CurveView, pick_rows
 from .display import ErrorDisplay, bokeh_widget
 from .map_options import ClassifyOptions, MapOptions
 from .map_view import GROUP_COLORS, MapView, map_plot, outline_segments, robust_limits
-from .selector_panels import (classify_text, export_controls, export_selection, group_controls, restore_params,
-                              selection_text, selector_params, summary_html, typical_current)
+from .selector_panels import (auto_targets, classify_text, export_controls, export_selection, group_controls,
+                              mark_text, mean_items, restore_params, selection_text, selector_params, summary_html,
+                              typical_current)
 from .traits import PixelIndices, Result
 
 __all__ = ["PixelSelector", "MAPS", "export_groups", "map_plot", "outline_segments", "robust_limits"]
@@ -95,13 +97,12 @@ class PixelSelector(traitlets.HasTraits):
         from .image_overlay import ImageOverlay
 
         seccm.layout.validate(ds)
-        self.ds, self.max_curves, self.panels = ds, int(max_curves), tuple(panels)
+        # a shallow copy of its own: marking landings replaces its status, never the caller's
+        self.ds, self.max_curves, self.panels = ds.copy(), int(max_curves), tuple(panels)
         self.status, self.overlay, self._widget = ErrorDisplay(), None, None
-        self.last_response_s, self.last_tap = float("nan"), None
+        self.last_response_s, self.last_tap, self._auto_made = float("nan"), None, set()
         self._cur, self._pot = np.asarray(ds.current.values), np.asarray(ds.potential.values)
-        self._status = np.asarray(ds.status.values).astype(str)
-        self._landed = seccm.good_pixels(ds, include_failed=False).values
-        self._usable = {False: self._landed, True: seccm.good_pixels(ds, include_failed=True).values}
+        self._read_status()
         big = typical_current(self._cur, self._landed)
         self.cur_unit, self.cur_scale = current_display_unit(big)
         lo, hi = seccm.layout.potential_range(ds)
@@ -109,6 +110,7 @@ class PixelSelector(traitlets.HasTraits):
         super().__init__(recipe=AnalysisRecipe.coerce(recipe))
         self.colors, self._maps, self._custom, self._stats = {}, {}, {}, {}
         self.map_view = MapView(ds)
+        self._read_status()
         self.curve_view = CurveView(unit=self.cur_unit, scale=self.cur_scale, height=max(self.map_view.height, 300),
                                     reference=ds.attrs.get("reference_electrode", ""))
         g = self.status.guard
@@ -131,6 +133,14 @@ class PixelSelector(traitlets.HasTraits):
         if params is not None:
             self.set_params(params)
         curve_stats(self._cur, np.zeros(1, dtype=np.int64))  # compile the kernel now, not on first click
+
+    def _read_status(self):
+        self._status = np.asarray(self.ds.status.values).astype(str)
+        self._landed = seccm.good_pixels(self.ds, include_failed=False).values
+        self._usable = {False: self._landed, True: seccm.good_pixels(self.ds, include_failed=True).values}
+        if hasattr(self, "map_view"):
+            self.map_view.set_reasons(status_texts(self.ds))
+            self._maps = {r: m for r, m in self._maps.items() if r.map != "status"}
 
     @traitlets.validate("recipe")
     def _valid_recipe(self, proposal):
@@ -247,13 +257,7 @@ class PixelSelector(traitlets.HasTraits):
         self.selection_info.value = selection_text(rows.size, use.size, len(shown), self.last_response_s)
 
     def _draw_means(self):
-        items = []
-        for name, st in self._stats.items():
-            if st is not None:
-                rows, stats = st
-                pot = self._pot if self._pot.ndim == 1 else curve_stats(self._pot, rows)["mean"]
-                items.append((f"{name} (n={rows.size})", self.colors.get(name, "#000000"), pot, stats))
-        self.curve_view.show_means(items)
+        self.curve_view.show_means(mean_items(self, MIN_BAND_CURVES))
 
     def _on_tap(self, event):
         self.last_tap = (float(event.x) * 1e-6, float(event.y) * 1e-6)
@@ -263,6 +267,26 @@ class PixelSelector(traitlets.HasTraits):
     def _refresh_failed(self):
         bad = np.flatnonzero(~self._landed) if self.mark_failed else np.zeros(0, int)
         self.map_view.show_failed(bad, self._status)
+
+    # ----------------------------------------------------------- landing quality marked by the user
+    def mark(self, status, pixels=None):
+        """Label the selected landings (or ``pixels``) yourself: 'landed', 'failed_landing' ... or None (automatic).
+
+        :func:`nbtools.seccm.mark_pixels` on ``self.ds``: classify, fits, statistics and exports follow; ``.params``
+        keeps the marks.
+        """
+        rows = self.selection if pixels is None else np.unique(np.asarray(pixels, dtype=np.int64).ravel())
+        if rows.size == 0:
+            return self.status.warning("Nothing selected: select the landings to mark on the map first.")
+        new = seccm.mark_pixels(self.ds, rows, status)
+        for name in ("status", "status_auto", "status_override"):
+            self.ds[name] = new[name]
+        self._read_status()
+        self._redraw_map()
+        for refresh in (lambda: self._show_map(self.map), self._refresh_failed, self._refresh_groups,
+                        self._on_selection):  # colour limits over the landed pixels, crosses, means
+            refresh()
+        self.status.info(mark_text(rows.size, status))
 
     # ----------------------------------------------------------- groups
     @property
@@ -276,7 +300,9 @@ class PixelSelector(traitlets.HasTraits):
         return {name: seccm.layout.pixel_map(m, self.ds, name, {"long_name": f"group {name!r}"})
                 for name, m in self.group_masks.items()}
 
-    def _set_masks(self, **masks):
+    def _set_masks(self, auto=False, **masks):
+        """Set groups; ``auto``: made by Auto (classify), which may replace them (it never replaces a user's)."""
+        self._auto_made = (self._auto_made | set(masks)) if auto else (self._auto_made - set(masks))
         self.group_masks = {**self.group_masks, **{k: np.asarray(v, bool) for k, v in masks.items()}}
 
     def new_group(self, name):
@@ -327,10 +353,12 @@ class PixelSelector(traitlets.HasTraits):
         self._set_masks(**{name: m})
 
     def auto_classify(self, **settings):
-        """Fill 'particle' and 'substrate' with :func:`nbtools.seccm.classify` of the recipe's classify part.
+        """Split the scan into particle and substrate groups with :func:`nbtools.seccm.classify`.
 
-        ``settings`` change that part first (``window=(E1, E2)``, ``activity='peak_current'`` ...);
-        ``activity='given'`` (or a DataArray) thresholds the map shown (or that one).
+        ``settings`` change the recipe's classify part first (``window=(E1, E2)`` ...);
+        ``activity='given'`` (or a DataArray) thresholds the map shown (or that one). Fills
+        'particle'/'substrate' when empty or filled by Auto before, else 'particle (auto)'/'substrate (auto)':
+        a group the user made never changes, nor any group when there is no split (the status line says why).
         """
         if isinstance(settings.get("activity"), xr.DataArray):
             given = settings.pop("activity")
@@ -338,18 +366,24 @@ class PixelSelector(traitlets.HasTraits):
         else:
             given = self.map
         r = self.recipe.classify.replace(**settings) if settings else self.recipe.classify
+        if not self._usable[r.include_failed].any():
+            return self.status.warning("Auto (classify): no landing is labelled landed, so there is nothing to split. "
+                                       "Hover over the pixels to see why; mark good landings with 'Mark landed'.")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NbtoolsWarning)
             mask = seccm.classify(self.ds, r, **({"activity": given} if r.activity == "given" else {}))
         self.recipe = self.recipe.replace(classify=mask.attrs["recipe"])
+        self.mask = mask
+        if not mask.attrs["split"]:
+            self.status.warning(classify_text(mask, None, caught, ()))
+            return mask
         part = seccm.pixel_mask(self.ds, mask)
-        for name in ("particle", "substrate"):
+        names, kept = auto_targets(self)
+        for name in names:
             if name not in self.group_masks:
                 self.new_group(name)
-        self._set_masks(particle=part, substrate=~part)
-        self.mask = mask
-        text = classify_text(mask, part, caught)
-        (self.status.info if mask.attrs["split"] else self.status.warning)(text)
+        self._set_masks(auto=True, **{names[0]: part, names[1]: ~part})
+        self.status.info(classify_text(mask, (names, part), caught, kept))
         return mask
 
     def _refresh_groups(self):

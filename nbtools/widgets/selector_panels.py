@@ -17,10 +17,15 @@ from ..errors import ParameterError
 from ..seccm.export import export_groups, free_path, safe_name
 from ..seccm.recipe import AnalysisRecipe
 from ..seccm.registry import ALIASES, MAPS
+from ..seccm.stats import curve_stats as stats_of
 from .map_view import display_scale
 
 __all__ = ["group_controls", "export_controls", "summary_html", "selector_params", "restore_params",
-           "export_selection", "layout", "selection_text", "classify_text", "typical_current"]
+           "export_selection", "layout", "selection_text", "classify_text", "mark_text", "auto_targets", "mean_items",
+           "typical_current"]
+
+#: the groups Auto (classify) fills, and where it puts its split when the user made those
+AUTO_GROUPS = (("particle", "substrate"), ("particle (auto)", "substrate (auto)"))
 
 
 def typical_current(current, landed):
@@ -42,17 +47,56 @@ def selection_text(n_selected, n_used, n_drawn, seconds):
             f"<span style='color:#777'>updated in {seconds * 1e3:.0f} ms</span>")
 
 
-def classify_text(mask, part, caught):
-    """The status line after Auto (classify): the split made, or why none was."""
-    if not mask.attrs["split"]:  # classify declined: too few pixels or one population
+def auto_targets(sel):
+    """(names, kept): the groups Auto (classify) fills, and the user's groups it leaves alone."""
+    def users(name):
+        return name in sel.group_masks and sel.group_masks[name].any() and name not in sel._auto_made
+
+    kept = tuple(n for n in AUTO_GROUPS[0] if users(n))
+    return (AUTO_GROUPS[1] if kept else AUTO_GROUPS[0]), kept
+
+
+def classify_text(mask, split, caught, kept):
+    """The status line after Auto (classify): the split made and where it went, or why none was made."""
+    if split is None:  # classify declined: too few landings or one population
         note = mask.attrs.get("note") or "; ".join(str(w.message) for w in caught)
-        return f"Auto (classify): no particle/substrate split. {note}"
+        return (f"Auto (classify): no particle/substrate split: {note}. Your groups were left as they are; "
+                "select the pixels by hand, or classify on another map or potential window.")
+    names, part = split
     thr = mask.attrs["threshold"]
     label, scale = display_scale(str(mask.attrs.get("threshold_units", "")), [thr])
-    how = "Otsu threshold" if mask.attrs["recipe"].threshold == "otsu" else "threshold"
-    return (f"Auto (classify): particle: {int(part.sum())} pixels, substrate: {int((~part).sum())} pixels "
+    how = {"auto": "threshold between the two populations", "otsu": "Otsu threshold"}.get(
+        mask.attrs["recipe"].threshold, "threshold")
+    text = (f"Auto (classify): {names[0]}: {int(part.sum())} pixels, {names[1]}: {int((~part).sum())} pixels "
             f"({how} {thr * scale:.3g} {label} on the {mask.attrs['activity']} map; failed landings take their "
             "neighbours' label).")
+    if kept:
+        text += f" Your group(s) {', '.join(repr(k) for k in kept)} were left as they are."
+    return text
+
+
+def mean_items(sel, min_band):
+    """What the curve plot draws per group: (legend, colour, potential, statistics, curves when too few for a band)."""
+    items = []
+    for name, st in sel._stats.items():
+        if st is None:
+            continue
+        rows, stats = st
+        pot = sel._pot if sel._pot.ndim == 1 else stats_of(sel._pot, rows)["mean"]
+        few = rows.size < min_band
+        curves = [(sel._pot if sel._pot.ndim == 1 else sel._pot[r], sel._cur[r]) for r in rows] if few else None
+        legend = f"{name} (n={rows.size}{': curves, too few for a band' if few else ''})"
+        items.append((legend, sel.colors.get(name, "#000000"), pot, stats, curves))
+    return items
+
+
+def mark_text(n, status):
+    """The status line after marking landings by hand."""
+    if status in (None, "auto"):
+        return f"{n} landing(s) labelled by the statistics again (hover over a pixel to see why)."
+    used = "used in statistics" if status == "landed" else "left out of statistics"
+    return (f"Marked {n} landing(s) as {status.replace('_', ' ')} by hand: they are {used}. "
+            "'Automatic label' gives them back to the statistics.")
 
 
 def _box(description, width, **kw):
@@ -77,6 +121,16 @@ def group_controls(sel):
                                 tooltip="Empty the chosen group")
     sel.auto_button = W.Button(description="Auto (classify)", button_style="info", layout=W.Layout(width="140px"),
                                tooltip="Fill 'particle' and 'substrate' by thresholding the activity map (Otsu)")
+    sel.mark_buttons = {
+        "landed": W.Button(description="Mark landed", layout=W.Layout(width="120px"),
+                           tooltip="The selected landings are good: use them in statistics"),
+        "failed_landing": W.Button(description="Mark failed", layout=W.Layout(width="120px"),
+                                   tooltip="The selected landings failed: leave them out of statistics"),
+        None: W.Button(description="Automatic label", layout=W.Layout(width="140px"),
+                       tooltip="Give the selected landings back to the automatic landing-quality labels"),
+    }
+    for status, button in sel.mark_buttons.items():
+        button.on_click(g(lambda b, status=status: sel.mark(status)))
     sel.new_name = W.Text(placeholder="new group name", layout=W.Layout(width="160px"))
     sel.new_button = W.Button(description="New group", layout=W.Layout(width="100px"))
     sel.selection_info = W.HTML("<i>No pixel selected: drag a box or a lasso on the map, or click a pixel.</i>")
@@ -156,7 +210,11 @@ def selector_params(sel):
         "options": {"mark_failed": bool(sel.mark_failed), "show_groups": bool(sel.show_groups),
                     "include_failed": bool(sel.include_failed)},
         "n_pixels": int(len(sel._status)),
+        "auto_groups": sorted(sel._auto_made & set(sel.group_masks)),
     }
+    if "status_override" in sel.ds:
+        marks = np.asarray(sel.ds.status_override.values).astype(str)
+        p["status_override"] = {str(i): str(marks[i]) for i in np.flatnonzero(marks != "")}
     if sel.overlay is not None:
         p["overlay"] = sel.overlay.params
     return p
@@ -176,6 +234,11 @@ def restore_params(sel, params):
         sel.recipe = sel.recipe.replace(map=sel.recipe.map.replace(
             potential=mo.get("potential", sel.recipe.map.potential),
             onset_current=mo.get("onset_current", sel.recipe.map.onset_current)))
+    marks = params.get("status_override", {})
+    if "status_override" in sel.ds or marks:
+        sel.mark(None, np.arange(len(sel._status)))  # the statistics' labels, then the saved marks
+        for status in sorted(set(marks.values())):
+            sel.mark(status, [int(i) for i, s in marks.items() if s == status])
     opt = params.get("options", {})
     sel.mark_failed = bool(opt.get("mark_failed", True))
     sel.show_groups = bool(opt.get("show_groups", True))
@@ -190,7 +253,8 @@ def restore_params(sel, params):
     for name in masks:
         if name not in sel.group_masks:
             sel.new_group(name)
-    sel.group_masks = {**sel.group_masks, **masks}
+    sel._set_masks(**masks)
+    sel._auto_made = sel._auto_made | (set(params.get("auto_groups", ())) & set(masks))
     shown = params.get("map")
     if shown in MAPS or shown in ALIASES or shown in sel._custom:
         sel.show_map(shown)
@@ -212,8 +276,9 @@ def layout(sel, bokeh_widget):
     from bokeh.layouts import row
 
     hint = W.HTML("<span style='color:#555'>Map tools (right of the map): box select (default), lasso, click "
-                  "(tap); Shift adds to the selection. Pixels marked × are failed landings: shown, but left out "
-                  "of means and statistics unless ticked below.</span>")
+                  "(tap); Shift adds to the selection. Hover over a pixel to see its value and why its landing got "
+                  "its label. Pixels marked × are failed landings: shown, but left out of means and statistics "
+                  "unless ticked below; mark landings yourself with the buttons under the groups.</span>")
     rows = [
         sel.options.widget,
         W.HBox([sel.mark_failed_box, sel.show_groups_box, sel.include_failed_box]),
@@ -222,6 +287,8 @@ def layout(sel, bokeh_widget):
         sel.selection_info,
         W.HBox([sel.group_choice, sel.add_button, sel.remove_button, sel.clear_button]),
         W.HBox([sel.auto_button, sel.classify_options.widget]),
+        W.HBox([W.HTML("Landing quality of the selection:", layout=W.Layout(width="220px")),
+                *sel.mark_buttons.values()]),
         W.HBox([sel.new_name, sel.new_button]),
         sel.status,
         W.HTML("<b>Groups</b> (statistics over landed pixels)"),
