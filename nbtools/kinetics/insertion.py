@@ -21,7 +21,7 @@ from scipy.special import expit
 
 from ..errors import ParameterError
 from ._base import TEMPERATURE, KineticsModel, ParamInfo
-from ._laviron_kernel import laviron_fraction
+from ._laviron_kernel import laviron_fraction, rate_g0
 from ._numeric import parabolic_peak
 from .constants import F, R, T_DEFAULT
 
@@ -122,7 +122,9 @@ def frumkin_cv(E, Q=1e-12, E0=0.0, g=0.0, v=0.1, T=T_DEFAULT):
     return sweep_sign(E) * Q * _f(T) * v / (1.0 / xx - 2.0 * g)
 
 
-MAX_STEP = 1e-4  # V per integration substep of laviron_cv (error < 0.2 % of i_p)
+MAX_STEP = 1e-4  # V per integration substep of laviron_cv with g != 0 (error < 0.2 % of i_p)
+#: V per substep of the high-order g = 0 scheme (error ~1e-6 of i_p; tests/test_kinetics_insertion.py)
+MAX_STEP_G0 = 2e-3
 
 
 #: current sampling conventions of laviron_cv and the CV models built on it
@@ -142,8 +144,11 @@ def laviron_cv(E, Q=1e-12, E0=0.0, ks=1.0, alpha=0.5, g=0.0, v=0.1, T=T_DEFAULT,
     ``-dx/dt = ks [x e^{alpha u} - (1-x) e^{-(1-alpha) u}]``, ``u = f(E - E0) + g(1 - 2x)``,
     ``i = -Q dx/dt``. Reduces to :func:`frumkin_cv` for ks >> f v, to Laviron's
     irreversible peaks for ks << f v. Starts at equilibrium at ``E[0]`` (zero current).
-    Substeps of at most ``MAX_STEP`` (0.1 mV) are integrated exactly for frozen rate
-    constants (numba kernel).
+    For ``g = 0`` the equation is linear in x and a high-order scheme (exact rate
+    integral, cubic Hermite equilibrium term) runs at substeps of at most
+    ``MAX_STEP_G0`` (2 mV; error ~1e-5 of i_p); otherwise substeps of at most
+    ``MAX_STEP`` (0.1 mV) are integrated exactly for frozen rate constants (error
+    < 0.2 % of i_p). Numba kernels.
 
     Parameters
     ----------
@@ -246,11 +251,12 @@ def _unit_rate(E, E0, ks, alpha, g, v, T, average=False):
     hit = _RATES.get(key) if key is not None else None
     if hit is not None:
         return hit
+    if g == 0.0:  # linear in x: the high-order scheme at coarse steps
+        rate = rate_g0(E, float(v), E0, float(_f(T)), ks, alpha, MAX_STEP_G0, bool(average))
+        rate.flags.writeable = False
+        return _RATES.put(key, rate) if key is not None else rate
     dE, nsub, _, _ = _programme(E)
-    if g == 0.0:
-        x0 = float(expit(_f(T) * (E0 - E[0])))
-    else:
-        x0 = float(expit(frumkin_fraction(E[:1], E0, g, T))[0])
+    x0 = float(expit(frumkin_fraction(E[:1], E0, g, T))[0])
     dt = dE / v
     x, rate = laviron_fraction(E, dt, x0, E0, float(_f(T)), ks, alpha, g, nsub)
     if average:
