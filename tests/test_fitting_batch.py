@@ -184,3 +184,31 @@ def test_fused_kernel_equals_array_path():
         assert np.allclose(a.params, b.params, rtol=1e-9)
         assert np.allclose(a.stderr, b.stderr, rtol=1e-6, equal_nan=True)
         assert np.allclose(a.resid_r1, b.resid_r1, rtol=1e-9, equal_nan=True)
+
+
+def test_couples_form_chunking_invariance_and_guess():
+    """SECCM whole-cycle model: the vectorised guess equals the model's own, and a pixel's fit
+    does not depend on the other pixels of its batch (bit for bit)."""
+    from pathlib import Path
+
+    from nbtools import seccm
+    from nbtools.fitting.couples import guess_couples
+    from nbtools.kinetics import CouplesCVModel
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    ds = seccm.load(data / "seccm_example.nc")
+    truth = np.load(data / "seccm_example_truth.npz")
+    part = np.flatnonzero(truth["particle"][ds.iy.values, ds.ix.values] & (ds.status.values == "landed"))
+    E = seccm.pixel_curve(ds, 0)[0]
+    Y = np.array([seccm.pixel_curve(ds, p)[1] for p in part[::30][:12]])
+    g = guess_couples(E, Y, 2, 0.5, 298.15)
+    m = CouplesCVModel(couples=2)
+    for k in (0, 7):
+        one = m.guess_values(Y[k], E, v=0.5)
+        for name, val in one.items():
+            assert np.isclose(g[name][k], val, rtol=1e-12, atol=0), name
+    pr = {"v": {"value": 0.5, "vary": False}}
+    a = fit_batch(m, E, Y, params=pr)
+    b = fit_batch(m, E, Y[5:6], params=pr)
+    assert a.attrs["form"] == "couples" and (a["fit_status"] == "converged").sum() >= 10
+    assert np.array_equal(a.iloc[5][["E01", "ks", "Q1"]].to_numpy(float), b.iloc[0][["E01", "ks", "Q1"]].to_numpy(float))

@@ -52,6 +52,8 @@ def curves_to_arrays(x, Y):
     if len(xs) != len(ys):
         raise DataError(f"x describes {len(xs)} curves but Y has {len(ys)}")
     m = max(len(y) for y in ys)
+    if all(a.size == m for a in xs) and all(a is xs[0] or np.array_equal(a, xs[0]) for a in xs):
+        return xs[0], np.array(ys)  # one shared x (e.g. every SECCM landing on the same programme)
     Xp, Yp = np.full((len(ys), m), np.nan), np.full((len(ys), m), np.nan)
     for k, (a, b) in enumerate(zip(xs, ys)):
         if a.size != b.size:
@@ -95,9 +97,8 @@ def _starting_values(model, bm, X, Y, tpl):
     if not tpl["guess"]:
         return P0
     known = {k: tpl["values"][j] for j, k in enumerate(names)}
-    if bm.guess is not None:
-        g = bm.guess(X, Y, known)
-    else:
+    g = bm.guess(X, Y, known) if bm.guess is not None else None
+    if g is None:
         g = _loop_guess(model, X, Y, known, names)
     for k, col in g.items():
         if k in names and k not in tpl["given"]:
@@ -294,7 +295,8 @@ def _run(bm, start, X, Y, W, lo, hi, vary, rows, xp, backend, chunk_size, n_work
     f = lambda x, P: bm.f(x, P, xp)  # noqa: E731
     jac = None if bm.jac is None else (lambda x, P, cols: bm.jac(x, P, xp, cols))
     point = bm.point if backend == "numpy" else None
-    chunk = chunk_size or (rows.size if backend != "numpy" else CPU_CHUNK * (8 if point is not None else 1))
+    per_call = 8 if point is not None else (4 if bm.form == "couples" else 1)
+    chunk = chunk_size or (rows.size if backend != "numpy" else CPU_CHUNK * per_call)
     parts = [rows[s:s + chunk] for s in range(0, rows.size, chunk)]
     workers = n_workers or os.cpu_count() or 1
 
@@ -314,7 +316,9 @@ def _run(bm, start, X, Y, W, lo, hi, vary, rows, xp, backend, chunk_size, n_work
             return [one(p) for p in parts]
         finally:
             set_num_threads(before)
-    if backend != "numpy" or len(parts) == 1 or workers == 1:
+    # forms whose kernels run on every core themselves ("couples") or hold the GIL ("loop") run chunk
+    # after chunk; NumPy array forms release the GIL and share a thread pool
+    if backend != "numpy" or len(parts) == 1 or workers == 1 or bm.form in ("couples", "loop"):
         return [one(p) for p in parts]
     with ThreadPoolExecutor(min(workers, len(parts))) as ex:  # NumPy releases the GIL in the array work
         return list(ex.map(one, parts))

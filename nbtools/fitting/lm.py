@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["least_squares_batch", "BatchLSQ", "STATUS_CODES"]
+__all__ = ["least_squares_batch", "BatchLSQ", "STATUS_CODES", "row_sum"]
 
 #: status of each curve after the fit (``BatchLSQ.status`` holds the index)
 STATUS_CODES = ("converged", "max_iter", "at_bound", "not_determined", "failed")
@@ -125,6 +125,13 @@ class _Transform:
         for name in ("lo", "hi", "sc", "both", "low", "up", "lo0", "hi0"):
             setattr(t, name, getattr(self, name)[idx])
         return t
+
+
+def row_sum(a, xp=np):
+    """Sum of each row, in order along the row (a cumulative sum): the same bits for a curve
+    whatever the other rows of the batch (NumPy reduces multi-row arrays in another order than a
+    single row), so that results do not depend on how the curves were chunked."""
+    return xp.cumsum(a, axis=1)[:, -1] if a.shape[1] else xp.zeros(a.shape[0])
 
 
 def _rows(a, idx):
@@ -263,7 +270,7 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
                                       np.empty((0, kf)), bad)
             return c, bad, None
         r, bad = residual(idx, Pa)
-        return xp.sum(r * r, axis=1), bad, r
+        return row_sum(r * r, xp), bad, r
 
     def normal_of(idx, Ua, Pa, ra, tfa):
         """(A, g, extra evaluations): J^T J and J^T r in the internal variables."""
@@ -302,10 +309,12 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
         # vanishes for a while cannot take an undamped giant step
         dmax[a] = xp.maximum(dmax[a] * 0.5, xp.diagonal(Aa, axis1=1, axis2=2))
         d = dmax[a]
-        dfloor = xp.maximum(d, 1e-12 * xp.max(d, axis=1, keepdims=True) + 1e-300)
+        # per parameter (a floor relative to the largest diagonal would damp a parameter measured
+        # in a small unit, e.g. a capacitance in F beside a current in A, to a standstill)
+        dfloor = xp.where(d > 0, d, 1.0)
         M = Aa + (lam[a][:, None] * dfloor)[:, :, None] * eye
         with np.errstate(all="ignore"):
-            step = -xp.linalg.solve(M, ga[:, :, None])[:, :, 0]
+            step = -_scaled_solve(xp, M, ga)
         ok_step = xp.all(xp.isfinite(step), axis=1)
         step = xp.where(ok_step[:, None], step, 0.0)
         Ut = U[a] + step
@@ -317,7 +326,7 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
         niter[a] += 1
         better = ok_step & ~badt & (ct < cost[a])
         rel_red = (cost[a] - ct) / xp.maximum(cost[a], 1e-300)
-        rel_step = xp.sqrt(xp.sum(step * step, axis=1)) / (xp.sqrt(xp.sum(Ut * Ut, axis=1)) + xtol)
+        rel_step = xp.sqrt(row_sum(step * step, xp)) / (xp.sqrt(row_sum(Ut * Ut, xp)) + xtol)
         small = better & ((rel_red <= ftol) | (rel_step <= xtol))
         lam_a = xp.where(better, xp.maximum(lam[a] / LAMBDA_DOWN, 1e-12), lam[a] * LAMBDA_UP)
         stalled = ~better & (lam_a > LAMBDA_MAX)
@@ -375,13 +384,13 @@ def _lag1(xp, fun, point, X, Y, W, mask, P, m):
     m_ = mask & xp.isfinite(R)
     cnt = m_.sum(axis=1)
     D = xp.where(m_, R, 0.0)
-    mean = D.sum(axis=1) / xp.maximum(cnt, 1)
+    mean = row_sum(D, xp) / xp.maximum(cnt, 1)
     D = xp.where(m_, R - mean[:, None], 0.0)
-    ss = (D * D).sum(axis=1)
+    ss = row_sum(D * D, xp)
     # consecutive finite points (NaN points dropped first, as the one-curve function does)
     order = xp.argsort(~m_, axis=1, kind="stable")
     Dc = xp.take_along_axis(D, order, axis=1)
-    lag = (Dc[:, 1:] * Dc[:, :-1]).sum(axis=1)
+    lag = row_sum(Dc[:, 1:] * Dc[:, :-1], xp)
     yw = xp.where(mask, Y if W is None else Y * W, 0.0)
     tiny = 1e-6 * xp.max(xp.abs(yw), axis=1)
     with np.errstate(all="ignore"):
@@ -429,13 +438,31 @@ def _near_bound(xp, pf, lo, hi, rtol=1e-4):
     return xp.any(near, axis=1)
 
 
+def _jacobi(xp, A):
+    """1/sqrt(diag A) per curve (1 where the diagonal is not positive): the column scaling that
+    gives J^T J a unit diagonal, so that parameters of very different sizes (a current of
+    1e-12 A, a potential of 4 V) do not make the solves ill-conditioned."""
+    d = xp.diagonal(A, axis1=1, axis2=2)
+    with np.errstate(all="ignore"):
+        return xp.where(d > 0, 1.0 / xp.sqrt(d), 1.0)
+
+
+def _scaled_solve(xp, M, b):
+    """M^-1 b per curve, solved in the Jacobi-scaled variables of M."""
+    s = _jacobi(xp, M)
+    with np.errstate(all="ignore"):
+        Ms = M * s[:, :, None] * s[:, None, :]
+        return xp.linalg.solve(Ms, (b * s)[:, :, None])[:, :, 0] * s
+
+
 def _gauss_newton_gain(xp, A, g, cost):
     """Relative cost reduction the undamped linearised model predicts: g^T A^-1 g / cost."""
-    d = xp.diagonal(A, axis1=1, axis2=2)
-    reg = (1e-12 * xp.max(d, axis=1, keepdims=True) + 1e-300)[:, :, None] * xp.eye(A.shape[1])
+    s = _jacobi(xp, A)
+    As = A * s[:, :, None] * s[:, None, :]
+    reg = 1e-12 * xp.eye(A.shape[1])
     with np.errstate(all="ignore"):
-        s = xp.linalg.solve(A + reg, g[:, :, None])[:, :, 0]
-        gain = xp.sum(g * s, axis=1) / xp.maximum(cost, 1e-300)
+        z = xp.linalg.solve(As + reg, (g * s)[:, :, None])[:, :, 0]
+        gain = row_sum(g * s * z, xp) / xp.maximum(cost, 1e-300)
     return xp.where(xp.isfinite(gain), gain, xp.inf)
 
 
@@ -455,11 +482,15 @@ def _finish(xp, P, U, tf, fi, k, A, cost, ys, npts, nfev, niter, status, lo, hi)
             good = xp.flatnonzero(det_ok)
             if good.size:
                 # the inverse of J^T J in the scaled internal variables; singular -> NaN (pinv would hide it)
-                ev = xp.linalg.eigvalsh(A[good])
+                # judged and inverted in the Jacobi-scaled variables (unit diagonal)
+                sj = _jacobi(xp, A[good])
+                As = A[good] * sj[:, :, None] * sj[:, None, :]
+                ev = xp.linalg.eigvalsh(As)
                 inv_ok = (ev[:, 0] > 0) & (ev[:, 0] > 1e-15 * ev[:, -1])
                 gi = good[inv_ok]
                 if gi.size:
-                    Ainv[gi] = xp.linalg.inv(A[gi])
+                    si = sj[inv_ok]
+                    Ainv[gi] = xp.linalg.inv(As[inv_ok]) * si[:, :, None] * si[:, None, :]
             covar = Ainv * G[:, :, None] * G[:, None, :] * (redchi / (ys * ys))[:, None, None]
             var = xp.diagonal(covar, axis1=1, axis2=2)
             err = xp.where(var >= 0, xp.sqrt(xp.abs(var)), xp.nan)

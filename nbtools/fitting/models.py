@@ -20,7 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..kinetics import MODELS, get_entry
+from ..kinetics import MODELS, CouplesCVModel, get_entry
+from .lm import row_sum
 
 __all__ = ["BatchModel", "batch_model"]
 
@@ -41,10 +42,12 @@ class BatchModel:
         ``jac(x, P, xp, cols) -> (n, m, len(cols))``: analytic derivatives by the
         parameters ``cols`` (indices); None: finite differences.
     guess : callable or None
-        ``guess(x, Y) -> dict name -> (n,) starting values`` for the whole batch;
-        None: the model's one-curve ``guess_values`` in a loop.
+        ``guess(x, Y, known) -> dict name -> (n,) starting values`` for the whole
+        batch (it may return None where it does not apply); None: the model's
+        one-curve ``guess_values`` in a loop.
     form : str
-        "array" (any namespace), "broadcast" (NumPy) or "loop" (NumPy, one curve at a time).
+        "array" (any namespace), "couples" (the SECCM whole-cycle model, parallel
+        numba kernel per pixel), "broadcast" (NumPy) or "loop" (NumPy, one curve at a time).
     multimodal : bool
         The model has a landing time ``t0`` (impact transients): its residuals have
         local minima about one sample apart, where every local optimiser may stop;
@@ -113,8 +116,8 @@ def _masked_line(X, Y, m):
     """Least-squares slope and intercept of Y on X per row over mask m (NaN where < 2 points)."""
     n = m.sum(axis=1)
     Xz, Yz = np.where(m, X, 0.0), np.where(m, Y, 0.0)
-    sx, sy = Xz.sum(axis=1), Yz.sum(axis=1)
-    sxx, sxy = (Xz * Xz).sum(axis=1), (Xz * Yz).sum(axis=1)
+    sx, sy = row_sum(Xz), row_sum(Yz)
+    sxx, sxy = row_sum(Xz * Xz), row_sum(Xz * Yz)
     with np.errstate(all="ignore"):
         den = n * sxx - sx * sx
         slope = (n * sxy - sx * sy) / den
@@ -257,7 +260,18 @@ def batch_model(model) -> BatchModel:
         return _CACHE[key]
     names = tuple(model.param_names)
     guess = _i0_alpha_guess(names) if key in _I0_GUESS else None
-    if key in _ARRAY_FORMS:
+    if isinstance(model, CouplesCVModel) and not model.prefix:
+        from .couples import couples_form, guess_couples
+
+        cn, f, jac = couples_form(model)
+
+        def guess(x, Y, known, _n=model.couples):  # one shared potential programme: all pixels at once
+            if np.ndim(x) != 1 or not np.all(np.isfinite(x)) or not np.all(np.isfinite(Y)):
+                return None
+            return guess_couples(x, Y, _n, known.get("v", 0.1), known.get("T", 298.15))
+
+        bm = BatchModel(cn, f, jac, guess, "couples")
+    elif key in _ARRAY_FORMS:
         from . import _kernels
 
         f, jac, point = _ARRAY_FORMS[key]

@@ -78,6 +78,8 @@ from .insertion import (
     frumkin_eq_potential,
     frumkin_fraction,
     laviron_cv,
+    laviron_unit_rates,
+    sweep_sign,
 )
 from .transients import (
     ImpactDiffusionModel,
@@ -157,6 +159,8 @@ __all__ = [
     "frumkin_eq_potential",
     "frumkin_fraction",
     "laviron_cv",
+    "laviron_unit_rates",
+    "sweep_sign",
     "SphericalDiffusionPITTModel",
     "pitt_sphere",
     "pitt_guess",

@@ -21,12 +21,12 @@ from scipy.special import expit
 
 from ..errors import ParameterError
 from ._base import TEMPERATURE, KineticsModel, ParamInfo
-from ._laviron_kernel import laviron_fraction, rate_g0
+from ._laviron_kernel import laviron_fraction, rate_g0, unit_rates_g0
 from ._numeric import parabolic_peak
 from .constants import F, R, T_DEFAULT
 
 __all__ = ["frumkin_eq_potential", "frumkin_fraction", "frumkin_cv", "laviron_cv", "laviron_cv_average",
-           "laviron_lambda", "SAMPLINGS", "FrumkinCVModel", "LavironCVModel", "sweep_sign", "sweep_time"]
+           "laviron_unit_rates", "laviron_lambda", "SAMPLINGS", "FrumkinCVModel", "LavironCVModel", "sweep_sign", "sweep_time"]
 
 Q_ = ParamInfo("C", "charge of the full x = 0 -> 1 conversion", 1e-12, 0.0, np.inf,
                plausible=(1e-18, 1e-3), scale=True)
@@ -179,6 +179,34 @@ def laviron_cv(E, Q=1e-12, E0=0.0, ks=1.0, alpha=0.5, g=0.0, v=0.1, T=T_DEFAULT,
         return np.zeros(0)
     return -Q * _unit_rate(E, float(E0), float(ks), float(alpha), float(g), float(v), float(T),
                            sampling == "average")
+
+
+def laviron_unit_rates(E, v, T, E0, ks, alpha, *, sampling="point"):
+    """``-dx/dt`` (1/s) of many Laviron couples at once (g = 0): :func:`laviron_cv` with Q = 1 per row.
+
+    Parameters
+    ----------
+    E : array (n, m)
+        One potential programme per row, in time order; NaN-padded at the end.
+    v, T, E0, ks, alpha : array (n,)
+        Scan rate (V/s), temperature (K), formal potential (V), rate constant (1/s)
+        and transfer coefficient of each row.
+    sampling : {'point', 'average'}
+        As :func:`laviron_cv`.
+
+    Returns
+    -------
+    ndarray (n, m)
+        The current of a unit charge (A/C), NaN past each row's end. Rows run in
+        parallel (numba).
+    """
+    _check_sampling(sampling)
+    E = np.ascontiguousarray(E, dtype=float)
+    n = E.shape[0]
+    col = [np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=float), (n,))) for a in (v, T, E0, ks, alpha)]
+    out = np.empty(E.shape)
+    unit_rates_g0(E, col[0], F / (R * col[1]), col[2], col[3], col[4], MAX_STEP_G0, sampling == "average", out)
+    return -out
 
 
 def laviron_cv_average(E, Q=1e-12, E0=0.0, ks=1.0, alpha=0.5, g=0.0, v=0.1, T=T_DEFAULT):
