@@ -164,7 +164,7 @@ def _generic_kernel(E, v, E0, ks, alpha, step=1e-4):
 
 @pytest.mark.parametrize("ks,alpha,v", [(0.05, 0.5, 0.5), (5.0, 0.3, 0.5), (500.0, 0.7, 0.05), (5e6, 0.5, 1.0)])
 def test_laviron_cv_fast_path_matches_generic_kernel_and_fine_reference(ks, alpha, v):
-    """g = 0 high-order scheme (2 mV steps) against the generic substep scheme at 1 uV steps
+    """g = 0 high-order scheme (5 mV steps) against the generic substep scheme at 1 uV steps
     (its own error ~1e-7 of i_p: 0.2 % at 0.1 mV, second order), and the first-order g = 0 loop
     (geometric rate factors) against the generic one at the same substeps (to rounding)."""
     E = _cv(3.7, 4.4, 151)  # 4.7 mV per sample as in the bundled SECCM example
@@ -172,7 +172,7 @@ def test_laviron_cv_fast_path_matches_generic_kernel_and_fine_reference(ks, alph
     x_old, r_old = _generic_kernel(E, v, 4.0, ks, alpha)
     _, r_fine = _generic_kernel(E, v, 4.0, ks, alpha, step=1e-6)
     ip = np.abs(r_fine).max()
-    assert np.max(np.abs(i + r_fine)) < 3e-5 * ip  # the first-order scheme at 0.1 mV: < 2e-3
+    assert np.max(np.abs(i + r_fine)) < 1e-4 * ip  # the first-order scheme at 0.1 mV: < 2e-3
     assert np.max(np.abs(i + r_fine)) < 0.05 * np.max(np.abs(r_old - r_fine))
     x_new, _ = laviron_fraction(E, np.abs(np.diff(E)) / v, x_old[0], 4.0, F_RT, ks, alpha, 0.0,
                                 np.maximum(1, np.ceil(np.abs(np.diff(E)) / 1e-4)).astype(np.int64))
@@ -227,7 +227,7 @@ def test_laviron_average_sampling_is_mean_of_fine_point_curve(ks, alpha, g):
     ref = 2 * _interval_means_of_fine_curve(E, 200, **kw) - _interval_means_of_fine_curve(E, 100, **kw)
     scale = np.abs(avg).max()
     assert avg[0] == 0.0  # starts at equilibrium: nothing flowed before the first sample
-    np.testing.assert_allclose(avg[1:], ref, atol=1e-5 * scale)
+    np.testing.assert_allclose(avg[1:], ref, atol=3e-5 * scale)  # g = 0: one 5 mV substep per sample
     # and it differs from the point current by far more than that tolerance (half a sample late)
     assert np.abs(avg - laviron_cv(E, **kw)).max() > 0.02 * scale
 

@@ -123,8 +123,9 @@ def frumkin_cv(E, Q=1e-12, E0=0.0, g=0.0, v=0.1, T=T_DEFAULT):
 
 
 MAX_STEP = 1e-4  # V per integration substep of laviron_cv with g != 0 (error < 0.2 % of i_p)
-#: V per substep of the high-order g = 0 scheme (error ~1e-6 of i_p; tests/test_kinetics_insertion.py)
-MAX_STEP_G0 = 2e-3
+#: V per substep of the high-order g = 0 scheme (error < 1e-4 of i_p, typically 1e-5;
+#: tests/test_kinetics_insertion.py)
+MAX_STEP_G0 = 5e-3
 
 
 #: current sampling conventions of laviron_cv and the CV models built on it
@@ -146,7 +147,7 @@ def laviron_cv(E, Q=1e-12, E0=0.0, ks=1.0, alpha=0.5, g=0.0, v=0.1, T=T_DEFAULT,
     irreversible peaks for ks << f v. Starts at equilibrium at ``E[0]`` (zero current).
     For ``g = 0`` the equation is linear in x and a high-order scheme (exact rate
     integral, cubic Hermite equilibrium term) runs at substeps of at most
-    ``MAX_STEP_G0`` (2 mV; error ~1e-5 of i_p); otherwise substeps of at most
+    ``MAX_STEP_G0`` (5 mV; error < 1e-4 of i_p); otherwise substeps of at most
     ``MAX_STEP`` (0.1 mV) are integrated exactly for frozen rate constants (error
     < 0.2 % of i_p). Numba kernels.
 
