@@ -7,7 +7,9 @@ Prints, in one run on the same machine:
 - Butler-Volmer, 200 points per curve: fit_batch on the GPU (CuPy) in curves/s,
   its parameters against the NumPy engine on the same curves;
 - fit_batch on the CPU with 1 thread and with all cores (curves/s, ratio);
-- a plain serial lmfit loop (on a subset) and the ratios against it.
+- a plain serial lmfit loop (on a subset) and the ratios against it;
+- SECCM two-couple pixels (benchmarks/_out/seccm_pixels.npz, written from the bundled
+  example) with the batch engine on 1, 2 and all numba threads.
 """
 
 import argparse
@@ -45,6 +47,7 @@ def main():
     ap.add_argument("--n-gpu", type=int, default=1_000_000)
     ap.add_argument("--n-cpu", type=int, default=40_000)
     ap.add_argument("--n-lmfit", type=int, default=200)
+    ap.add_argument("--n-pixels", type=int, default=20_000)
     a = ap.parse_args()
     from nbtools.fitting import fit_batch, gpu_available
 
@@ -102,7 +105,41 @@ def main():
                   f"median |i0 err| {np.median(np.abs(df.i0 / i0 - 1)):.3%}", flush=True)
             del Y, df
 
+    def seccm_cpu():
+        """SECCM two-couple pixels (the bundled example's particle pixels, repeated with fresh noise)
+        on 2 numba threads (the target machine's cores) and on all, against MINPACK per pixel."""
+        import numba
+
+        from nbtools.batch import fit_many
+
+        path = os.path.join(os.path.dirname(__file__), "_out", "seccm_pixels.npz")
+        d = np.load(path)
+        E, Y0, v = d["E"], d["Y"], float(d["v"])
+        rng = np.random.default_rng(5)
+        reps = int(np.ceil(a.n_pixels / Y0.shape[0]))
+        Y = np.tile(Y0, (reps, 1))[:a.n_pixels]
+        Y = Y + rng.normal(0, 0.01 * np.abs(Y0).max(), Y.shape)
+        pr = {"v": {"value": v, "vary": False}}
+        fit_many("CouplesCV", E, Y[:50], pr)  # compile / load the kernels
+        t0 = time.perf_counter()
+        ref = fit_many("CouplesCV", E, Y[:200], pr, engine="fast", scheduler="sync")
+        t_ref = (time.perf_counter() - t0) / 200
+        print(f"MINPACK per pixel, one core (new kernel): {1 / t_ref:.1f} pixels/s")
+        for th in (1, 2, os.cpu_count()):
+            numba.set_num_threads(th)
+            t0 = time.perf_counter()
+            df = fit_many("CouplesCV", E, Y, pr)
+            dt = time.perf_counter() - t0
+            ok = (df.fit_status == "converged").mean()
+            print(f"fit_many batch engine, {th} numba threads: {a.n_pixels} pixels in {dt:.1f} s = "
+                  f"{a.n_pixels / dt:,.0f} pixels/s (converged {ok:.3f}); 40,000 pixels: {40_000 / (a.n_pixels / dt):.0f} s")
+        numba.set_num_threads(os.cpu_count())
+        both = (df.fit_status[:200] == "converged").to_numpy() & (ref.status != "failed").to_numpy()
+        for c in ("E01", "ks", "Q1"):
+            print(f"  {c}: max rel diff vs MINPACK {np.max(np.abs(df[c][:200][both] / ref[c][both] - 1)):.1e}")
+
     step("plain serial lmfit loop", lmfit_loop)
+    step("SECCM pixels on the CPU", seccm_cpu)
     step("CPU engine scaling", cpu)
     step("GPU engine", gpu)
     if "lmfit" in out:
