@@ -161,7 +161,7 @@ def _gap_spans(t, d, dt):
 def _gap_text(gaps, filled, fs, how):
     lengths = [b - a for a, b in gaps]
     k = int(np.argmax(lengths))
-    return (f"time column has {len(gaps)} gap(s) ({sum(lengths):.6g} s in all, largest {lengths[k]:.6g} s after "
+    return (f"time column has {len(gaps)} gap(s) ({filled / fs:.6g} s missing in all, longest step {lengths[k]:.6g} s after "
             f"t={gaps[k][0]:.6g} s): {filled} sample(s) not in the file were {how} so that every sample keeps "
             f"its file time, at {fs:.10g} Hz (spans in meta['gaps'])")
 
@@ -299,16 +299,14 @@ def _by_index(t, d, values, path, header_dt, n_back):
 def _gaps_or_irregular(t, d, values, path, header_dt):
     """Samples on a grid with some missing (filled), or off any grid (interpolated)."""
     n = t.size
-    dt0 = float(header_dt) if header_dt else float(np.median(d))
-    m = np.rint((t - t[0]) / dt0)
-    if not header_dt and m[-1] > 0:
-        dt0 = float(np.dot(m, t - t[0]) / np.dot(m, m))  # least squares through the first stamp
-        m = np.rint((t - t[0]) / dt0)
-    off = np.abs(t - t[0] - m * dt0)
+    a, dt0 = _grid_fit(t, float(header_dt) if header_dt else float(np.median(d)), fixed_step=bool(header_dt))
+    m = np.rint((t - a) / dt0)
+    off = np.abs(t - a - m * dt0)
     on_grid = bool(np.all(np.diff(m) >= 1)) and bool(np.all(off <= ON_GRID * dt0 + print_quantum(t[[-1]], sample=t)[0]))
     if not on_grid:
         return _interpolate(t, d, values, path, dt0, "interpolated")
-    m = m.astype(np.int64)
+    t0 = float(a + m[0] * dt0)
+    m = (m - m[0]).astype(np.int64)
     n_grid = int(m[-1]) + 1
     _grid_size(n_grid, n, path, "filling the gaps of the time column")
     out = np.empty(n_grid, dtype=np.float64)
@@ -319,8 +317,30 @@ def _gaps_or_irregular(t, d, values, path, header_dt):
     out[idx] = np.interp(idx, m, np.asarray(values, dtype=np.float64))
     fs = nice_rate(1.0 / dt0, lambda rate: abs(1.0 / rate - dt0) * n_grid <= ON_GRID * dt0)
     gaps = _gap_spans(t, d, dt0)
-    return TimeBase(fs, float(t[0]), out, "gaps", [_gap_text(gaps, idx.size, fs, "filled by linear interpolation")],
+    return TimeBase(fs, t0, out, "gaps", [_gap_text(gaps, idx.size, fs, "filled by linear interpolation")],
                     gaps, int(idx.size))
+
+
+def _grid_fit(t, dt, *, fixed_step=False):
+    """``(a, dt)`` of the grid ``a + m*dt`` (m integer) the stamps sit on, fitted on growing stretches.
+
+    Rounding ``(t - a) / dt`` to integers is reliable only while the step
+    error times the number of steps stays below half a step: the fit starts on
+    the first 256 stamps and refines the step on 4 times more at each round.
+    """
+    n = t.size
+    a = float(t[0])
+    k = min(n, 256)
+    while True:
+        m = np.rint((t[:k] - a) / dt)
+        if m[-1] - m[0] > 0:
+            if fixed_step:
+                a = float(np.mean(t[:k] - m * dt))
+            else:
+                dt, a = (float(v) for v in np.polyfit(m, t[:k], 1))
+        if k >= n:
+            return a, dt
+        k = min(n, 4 * k)
 
 
 def _interpolate(t, d, values, path, dt, method):
