@@ -144,7 +144,7 @@ def trace_from_columns(current: np.ndarray, *, path, meta: dict, time: np.ndarra
     The time column goes through :func:`nbtools.io.timebase.uniform_time`
     (quantised printing rebuilt from the index, gaps filled, irregular sampling
     interpolated; ``resample`` as there); the current is checked for
-    plausibility for ``instrument`` (:func:`nbtools.io.sanity.check_current_magnitude`).
+    plausibility for ``instrument`` (:func:`nbtools.io.sanity.check_current_magnitude`; None: not checked).
     """
     from .sanity import check_current_magnitude
     from .timebase import uniform_time
@@ -180,7 +180,8 @@ def trace_from_columns(current: np.ndarray, *, path, meta: dict, time: np.ndarra
         raise ParameterError(
             f"{path}: no time column and no sampling rate in the file; pass fs=<Hz> to load_trace"
         )
-    check_current_magnitude(current, meta=meta, path=path, instrument=instrument, scale=1.0)
+    if instrument is not None:
+        check_current_magnitude(current, meta=meta, path=path, instrument=instrument, scale=1.0)
     return Trace(current, fs=fs, t0=t0, meta=meta, source=str(path))
 
 
