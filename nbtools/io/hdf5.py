@@ -6,7 +6,9 @@ current. Units come from the attributes ``units``/``unit``/``unit_string``
 or the name (``'current_pA'``); the sampling rate from ``fs``/
 ``sampling_rate`` (Hz) or ``dt``/``sampling_interval`` (s) on the dataset,
 its group or the file, else a sibling ``time`` dataset, else ``fs=``.
-Contiguous uncompressed datasets are memory-mapped, not read.
+Contiguous uncompressed datasets are memory-mapped, not read. A dataset's
+declared size is checked against the file (contiguous) or its stored bytes
+(chunked, compressed: at most 200 times) and the memory budget before it is read.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import re
 import numpy as np
 
 from .. import units as _units
-from ..errors import FormatError, ParameterError
+from ..errors import DataError, FormatError, ParameterError
 from ..trace import Trace
-from ._common import new_meta, trace_from_columns
+from ._common import check_samples, file_number, new_meta, trace_from_columns
+from .limits import check_budget, check_declared, check_expansion
 
 __all__ = ["read", "sniff"]
 
@@ -48,7 +51,8 @@ def _attr(objs, keys):
     return None, None
 
 
-def read(path, *, dataset=None, channel=None, time_dataset=None, current_unit=None, fs=None) -> Trace:
+def read(path, *, dataset=None, channel=None, time_dataset=None, current_unit=None, fs=None,
+         resample="auto") -> Trace:
     """Read one dataset of an HDF5 file (see module docstring).
 
     Parameters
@@ -62,6 +66,8 @@ def read(path, *, dataset=None, channel=None, time_dataset=None, current_unit=No
         Unit of the current when no attribute or name says.
     fs : float, optional
         Sampling rate (Hz).
+    resample : 'auto', 'index' or float
+        An irregular time dataset (:mod:`nbtools.io.timebase`).
     """
     import h5py
 
@@ -101,35 +107,40 @@ def read(path, *, dataset=None, channel=None, time_dataset=None, current_unit=No
                         units={"current": cu}, channel=ds.name, channels=[d.name for d in ones],
                         units_source=unit_from if current_unit is None else "current_unit option",
                         header={k: str(v) for k, v in ds.attrs.items()})
-        _, pot = _attr(chain, ("potential", "applied_potential", "E"))
-        if pot is not None:
-            meta["potential"] = float(pot)
+        k, pot = _attr(chain, ("potential", "applied_potential", "E"))
+        if pot is not None and not isinstance(pot, str):
+            meta["potential"] = file_number(pot, name=f"attribute {k!r}", path=path, positive=False)
         rate = None
         if fs is None:
             k, v = _attr(chain, _FS_KEYS)
             if v is not None:
-                rate = float(v)
+                rate = file_number(v, name=f"attribute {k!r} (Hz)", path=path)
             else:
                 k, v = _attr(chain, _DT_KEYS)
                 if v is not None:
-                    rate = 1.0 / float(v)
+                    rate = 1.0 / file_number(v, name=f"attribute {k!r} (s)", path=path)
         else:
             rate = float(fs)
-        _, t0 = _attr(chain, ("t0", "start_time"))
-        t0 = float(t0) if t0 is not None and not isinstance(t0, str) else 0.0
+        k, t0 = _attr(chain, ("t0", "start_time"))
+        t0 = file_number(t0, name=f"attribute {k!r}", path=path, positive=False) \
+            if t0 is not None and not isinstance(t0, str) else 0.0
+        check_samples(np.empty(0, ds.dtype), path=path, what=f"dataset {ds.name}")
+        if ds.shape[0] == 0:
+            raise DataError(f"{path}: dataset {ds.name} is empty (0 samples)")
         if rate is not None:
-            offset = ds.id.get_offset()
-            contiguous = ds.chunks is None and ds.compression is None and offset is not None
-            if contiguous and ds.dtype.isnative and ds.nbytes > _LAZY_BYTES:
-                raw = np.memmap(path, dtype=ds.dtype, mode="r", offset=offset, shape=ds.shape)
+            raw = _mapped(ds, path)
+            if raw is not None and ds.nbytes > _LAZY_BYTES:
                 meta["converted"]["current_scale"] = cscale
                 meta["warnings"].append("large dataset memory-mapped: NaN/Inf not checked at open")
+                from .sanity import check_current_magnitude
+
+                check_current_magnitude(raw, scale=cscale, meta=meta, path=path)
                 return Trace.from_raw(raw, fs=rate, gain=cscale, t0=t0, meta=meta, source=str(path))
-            current = ds[()]
+            current = _read(ds, path)
             tr = trace_from_columns(current, path=path, meta=meta, fs=rate, current_scale=cscale, column=ds.name)
             tr.t0 = t0
             return tr
-        current = ds[()]
+        current = _read(ds, path)
         tds = None
         if time_dataset is not None:
             if time_dataset not in f:
@@ -147,8 +158,41 @@ def read(path, *, dataset=None, channel=None, time_dataset=None, current_unit=No
             tu = "s"
             meta["warnings"].append(f"time dataset {tds.name} states no unit; taken as seconds")
         meta["units"]["time"] = tu
-        time = tds[()]
+        if tds.ndim != 1:
+            raise FormatError(f"{path}: time dataset {tds.name} has shape {tds.shape}; expected 1-D")
+        time = _read(tds, path)
         if time.shape != current.shape:
             raise FormatError(f"{path}: time dataset {tds.name} has {time.shape[0]} samples, current {current.shape[0]}")
         return trace_from_columns(current, path=path, meta=meta, time=time, current_scale=cscale,
-                                  time_scale=_units.scale(tu, "time", where=f"{path}, {tds.name}"), column=ds.name)
+                                  time_scale=_units.scale(str(tu), "time", where=f"{path}, {tds.name}"),
+                                  column=ds.name, resample=resample)
+
+
+def _stored(ds, path):
+    """(contiguous byte offset or None, bytes stored) of a dataset, its declared extent checked against the file."""
+    offset = ds.id.get_offset()
+    stored = ds.id.get_storage_size()
+    contiguous = ds.chunks is None and ds.compression is None and offset is not None
+    if contiguous:
+        check_declared(offset + ds.nbytes, path.stat().st_size, path=path,
+                       what=f"the end of dataset {ds.name} (bytes)")
+    return (offset if contiguous else None), stored
+
+
+def _mapped(ds, path):
+    """A read-only memory map of a contiguous, uncompressed, native-order dataset, else None."""
+    offset, _ = _stored(ds, path)
+    if offset is None or not ds.dtype.isnative:
+        return None
+    return np.memmap(path, dtype=ds.dtype, mode="r", offset=offset, shape=ds.shape)
+
+
+def _read(ds, path):
+    """The dataset in memory, after its declared size is checked against the file and the budget."""
+    offset, stored = _stored(ds, path)
+    if offset is None:
+        check_expansion(ds.nbytes, stored, path=path, what=f"dataset {ds.name}")
+    check_budget(ds.nbytes + 8.0 * ds.size, path=path, what=f"dataset {ds.name} ({ds.shape}, {ds.dtype})",
+                 hint="Contiguous uncompressed datasets are memory-mapped when fs is known (store fs as an "
+                      "attribute, or pass fs=).")
+    return ds[()]
