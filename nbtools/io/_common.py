@@ -196,7 +196,7 @@ def file_number(value, *, name: str, path, positive: bool = True) -> float:
     if isinstance(v, np.ndarray):
         if v.size != 1:
             raise DataError(f"{path}: {name} in the file should be one number, found an array of shape {v.shape}")
-        v = v.reshape(()).item()
+        v = value = v.reshape(()).item()
     if isinstance(v, bytes):
         v = v.decode("utf-8", "replace")
     if isinstance(v, (bool, np.bool_)) or isinstance(v, (complex, np.complexfloating)):

@@ -111,9 +111,11 @@ def check_declared(declared: float, available: float, *, path, what: str) -> Non
 def check_expansion(uncompressed: float, stored: float, *, path, what: str) -> None:
     """SizeLimitError for compressed data expanding more than :data:`MAX_EXPANSION` times (beyond 64 MiB)."""
     if uncompressed > SMALL_BYTES and uncompressed > MAX_EXPANSION * max(stored, 1):
+        how = (f"declares {human_bytes(uncompressed)} but stores no data" if stored <= 0 else
+               f"would expand from {human_bytes(stored)} to {human_bytes(uncompressed)} "
+               f"({uncompressed / stored:.0f} times, more than {MAX_EXPANSION})")
         raise SizeLimitError(
-            f"{path}: {what} would expand from {human_bytes(stored)} to {human_bytes(uncompressed)} "
-            f"({uncompressed / max(stored, 1):.0f} times, more than {MAX_EXPANSION}); the file is damaged or "
-            "built to exhaust memory. If it is genuine, save the data uncompressed (np.save) and load that."
+            f"{path}: {what} {how}; the file is damaged or built to exhaust memory. If it is genuine, save "
+            "the data uncompressed (np.save) and load that."
         )
     check_budget(uncompressed, path=path, what=what)

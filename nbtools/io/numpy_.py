@@ -19,7 +19,7 @@ import zipfile
 import numpy as np
 
 from .. import units as _units
-from ..errors import DataError, FormatError, ParameterError
+from ..errors import DataError, FormatError, NbtoolsError, ParameterError
 from ..trace import Trace
 from ._common import _positive, check_samples, file_number, new_meta, trace_from_columns
 from .limits import check_budget, check_declared, check_expansion
@@ -138,6 +138,8 @@ class _Archive:
                                what=f"the size {what} declares (bytes)")
             with self.zf.open(info) as fh:
                 return np.lib.format.read_array(fh, allow_pickle=False, max_header_size=_MAX_HEADER)
+        except NbtoolsError:
+            raise
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError) as exc:
             raise FormatError(f"{self.path}: {what} of the archive is damaged ({type(exc).__name__}: {exc})"
                               ) from None

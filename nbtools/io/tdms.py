@@ -9,6 +9,7 @@ channel (``'dt(s)'``, summed), else ``fs=``.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import numpy as np
@@ -68,9 +69,32 @@ def read(path, *, group=None, channel=None, time_channel=None, current_unit=None
     from nptdms import TdmsFile
 
     # open() streams: only the channels used are read from disk
-    with TdmsFile.open(str(path)) as f:
-        return _read(f, path, group=group, channel=channel, time_channel=time_channel,
-                     current_unit=current_unit, fs=fs, resample=resample)
+    with _LibraryLog("nptdms") as log, TdmsFile.open(str(path)) as f:
+        tr = _read(f, path, group=group, channel=channel, time_channel=time_channel,
+                   current_unit=current_unit, fs=fs, resample=resample)
+    tr.meta["warnings"].extend(f"npTDMS: {m}" for m in log.messages)
+    return tr
+
+
+class _LibraryLog(logging.Handler):
+    """Collects a library's logged warnings (npTDMS logs truncated segments) for ``meta['warnings']``."""
+
+    def __init__(self, name):
+        super().__init__(logging.WARNING)
+        self.name_ = name
+        self.messages = []
+
+    def emit(self, record):
+        msg = record.getMessage()
+        if msg not in self.messages and len(self.messages) < 20:
+            self.messages.append(msg)
+
+    def __enter__(self):
+        logging.getLogger(self.name_).addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        logging.getLogger(self.name_).removeHandler(self)
 
 
 def _read(f, path, *, group, channel, time_channel, current_unit, fs, resample) -> Trace:
