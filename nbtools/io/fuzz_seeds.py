@@ -113,6 +113,16 @@ def _mpt(d):
                "curve")
 
 
+def _mpr(d):
+    """An EC-Lab .mpr shell: magic and one module header (read with galvani when installed)."""
+    magic = b"BIO-LOGIC MODULAR FILE\x1a".ljust(48) + b"\x00" * 4
+    body = b"\x00" * 200
+    module = (b"MODULE" + b"VMP data  " + b"Data".ljust(25) + len(body).to_bytes(4, "little")
+              + (0).to_bytes(4, "little") + b"01/01/26" + body)
+    (d / "x.mpr").write_bytes(magic + module)
+    yield Seed(d / "x.mpr", "biologic-mpr", "trace")
+
+
 def _atf(d):
     n, sweeps = 200, 3
     t = np.arange(n) / 1000.0
@@ -206,6 +216,12 @@ def _scan_and_curve(d):
     np.savetxt(d / "columns.csv", np.column_stack([E * 1e3, cur]), delimiter=",",
                header="E (mV)," + ",".join(f"I{k} (nA)" for k in range(6)), comments="")
     yield Seed(d / "columns.csv", "seccm-columns", "scan", {"grid": (2, 3)})
+    from .scan import build_scan
+    from .seccm_netcdf import save
+
+    ds = build_scan(cur.T * 1e-9, E, grid=(2, 3), dt=0.01, label=False)
+    save(ds, d / "scan.nc")
+    yield Seed(d / "scan.nc", "seccm-netcdf", "scan")
     t = np.arange(60) * 0.01
     rows = "".join(f"{a:g},{100 + a * 100:g},{np.sin(a) * 50:g}\n" for a in t)
     yield Seed(_text(d / "curve.csv", "Time / s,Potential / mV,Current / pA\n" + rows), "curve-csv", "curve")
@@ -270,7 +286,7 @@ def write_seeds(folder, *, data_dir=None, real_dir=None, small=True) -> list[See
     d = Path(folder)
     d.mkdir(parents=True, exist_ok=True)
     seeds = []
-    for make in (_csv, _chi, _gamry, _mpt, _atf, _binary, _tdms, _abf, _scan_and_curve):
+    for make in (_csv, _chi, _gamry, _mpt, _mpr, _atf, _binary, _tdms, _abf, _scan_and_curve):
         seeds += list(make(d))
     seeds += list(_bundled(d, data_dir, small))
     seeds += list(_real(d, real_dir, small))

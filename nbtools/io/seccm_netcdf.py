@@ -62,6 +62,15 @@ def read_netcdf(path):
     from ..seccm.dataset import validate
 
     path = check_path(path, what="a NetCDF file written by nbtools.seccm.save")
+    try:  # h5py first: h5netcdf leaves a half-built object behind on a damaged file
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            missing = [k for k in ("current", "potential") if k not in f]
+    except Exception as exc:
+        raise FormatError(f"{path}: not a readable NetCDF-4/HDF5 file ({type(exc).__name__}: {exc})") from None
+    if missing:
+        raise FormatError(f"{path}: not an nbtools SECCM Dataset: variable(s) {missing} missing")
     try:
         with xr.open_dataset(path, engine="h5netcdf") as f:
             declared = float(sum(v.nbytes for v in f.variables.values()))
