@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import FormatError, NbtoolsError, ParameterError, SizeLimitError
 from ._common import check_path, head_text, read_head, wrap_message
-from .identify import describe, placeholder
+from .identify import describe, not_data
 from .limits import ENV
 from ._registry import _FORMATS, KINDS, ReaderInfo
 
@@ -191,11 +191,11 @@ def load(path, *, kind: str | None = None, format: str | None = None, **options)
 
 
 def _refuse_placeholder(path) -> None:
-    """FormatError for a file that is never data (Git-LFS or git-annex pointer, a saved web page)."""
+    """FormatError for a file that is never data (LFS/annex pointer, web page, spreadsheet, PDF, image, archive)."""
     if path.is_dir():
         return
     head = read_head(path)
-    found = placeholder(head, head_text(head))
+    found = not_data(head, head_text(head))
     if found:
         raise FormatError(f"{path}: {found}")
 

@@ -1,10 +1,11 @@
 """What a file is when no reader reads it: placeholders, documents, archives, instrument binaries.
 
-:func:`placeholder` names files that are never data (a Git-LFS or git-annex
-pointer, a saved web page) so that :func:`nbtools.io.load` refuses them first,
-whatever ``format=`` says; :func:`describe` names other files no reader takes
-(a CH Instruments binary ``.bin``, a spreadsheet, a PDF, an image, a compressed
-archive) for the "format not recognised" message. Each answer says what the
+:func:`not_data` names files that are never instrument data (a Git-LFS or
+git-annex pointer, a saved web page, a spreadsheet, a PDF, an image, a
+compressed archive) so that :func:`nbtools.io.load` refuses them first, whatever
+``format=`` says; :func:`describe` adds what only a failed sniff suggests (a CH
+Instruments binary ``.bin``, whose header names the technique) for the "format
+not recognised" message. Each answer says what the
 file is and what to do.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["placeholder", "describe", "chi_binary_technique", "CHI_TECHNIQUES"]
+__all__ = ["not_data", "describe", "chi_binary_technique", "CHI_TECHNIQUES"]
 
 #: Technique names CH Instruments software writes in its files (text exports and binary .bin).
 CHI_TECHNIQUES = (
@@ -43,8 +44,16 @@ _SIGNATURES = (
 )
 
 
-def placeholder(head: bytes, text: str | None) -> str | None:
-    """A sentence naming a file that is never data (LFS/annex pointer, web page), else None."""
+def not_data(head: bytes, text: str | None) -> str | None:
+    """A sentence naming a file that is never instrument data (pointer, web page, document, image, archive)."""
+    if head[:4] == b"PK\x03\x04" and (b"[Content_Types].xml" in head or b"xl/" in head[:4096]):
+        return ("is a spreadsheet (Excel .xlsx), not an instrument file: save the sheet as CSV "
+                "(File > Save As > CSV) and load the CSV")
+    if head[:4] == b"PK\x03\x04" and b"mimetypeapplication/vnd.oasis.opendocument" in head[:200]:
+        return "is an OpenDocument file (LibreOffice): save the sheet as CSV and load the CSV"
+    for sig, what, todo in _SIGNATURES:
+        if head.startswith(sig):
+            return f"is {what}, not an instrument data file: {todo}"
     if text is None:
         return None
     if _LFS.search(text[:200]):
@@ -79,7 +88,7 @@ def chi_binary_technique(head: bytes, text: str | None) -> str | None:
 
 def describe(head: bytes, text: str | None) -> str | None:
     """A sentence naming a file no reader takes and what to do with it, else None."""
-    found = placeholder(head, text)
+    found = not_data(head, text)
     if found:
         return found
     tech = chi_binary_technique(head, text)
@@ -87,12 +96,4 @@ def describe(head: bytes, text: str | None) -> str | None:
         return (f"is a CH Instruments binary data file (.bin) of an {tech!r} experiment; nbtools reads the "
                 "text export: open it in the CHI software and save it as text (File > Save As, type "
                 "'Text File (*.txt)', or File > Convert to Text), then load the .txt")
-    if head[:4] == b"PK\x03\x04" and (b"[Content_Types].xml" in head or b"xl/" in head[:4096]):
-        return ("is a spreadsheet (Excel .xlsx / OpenDocument), not an instrument file: save the sheet as CSV "
-                "(File > Save As > CSV) and load the CSV")
-    if head[:4] == b"PK\x03\x04" and b"mimetypeapplication/vnd.oasis.opendocument" in head[:200]:
-        return "is an OpenDocument file (LibreOffice): save the sheet as CSV and load the CSV"
-    for sig, what, todo in _SIGNATURES:
-        if head.startswith(sig):
-            return f"is {what}, not an instrument data file: {todo}"
     return None
