@@ -190,3 +190,44 @@ def test_library_errors_become_nbtools_errors(tmp_path):
         f.writestr("current.npy", b"\x93NUMPY garbage")
     with pytest.raises(FormatError, match=r"y\.npz.*'current'"):
         load_trace(z)
+
+
+def _h5_with_text_attribute(path):
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(path, "w") as f:
+        ds = f.create_dataset("current", data=np.ones(100) * 1e-9)
+        ds.attrs["units"] = "A"  # a variable-length string: kept in a global heap
+        ds.attrs["fs"] = 10.0
+    data = bytearray(path.read_bytes())
+    gcol = data.find(b"GCOL")
+    assert gcol > 0
+    return data, gcol
+
+
+def test_hdf5_damaged_global_heap_does_not_hang(tmp_path):
+    """HDF5 itself loops forever on a heap whose free space does not reach its end: refused first."""
+    p = tmp_path / "heap.h5"
+    data, gcol = _h5_with_text_attribute(p)
+    assert load_trace(p).fs == 10.0
+    pos = gcol + 16
+    while int.from_bytes(data[pos:pos + 2], "little") != 0:  # walk to the free-space object
+        pos += 16 + (int.from_bytes(data[pos + 8:pos + 16], "little") + 7) // 8 * 8
+    data[pos + 8:pos + 16] = bytes(8)
+    p.write_bytes(bytes(data))
+    t0 = time.monotonic()
+    with pytest.raises(FormatError, match="global heap"):
+        load_trace(p)
+    assert time.monotonic() - t0 < 5
+
+
+def test_hdf5_attribute_declaring_gigabytes(tmp_path):
+    p = tmp_path / "attr.h5"
+    data, gcol = _h5_with_text_attribute(p)
+    ref = struct.pack("<IQI", 1, gcol, 1)  # the string's length, heap address and index
+    at = data.find(ref)
+    assert at > 0
+    data[at:at + 4] = struct.pack("<I", 0xFFFFFFFF)
+    p.write_bytes(bytes(data))
+    out, peak = _peak_of(lambda: load_trace(p))
+    assert isinstance(out, FormatError) and "'units'" in str(out)
+    assert peak is None or peak < 200 * 2**20

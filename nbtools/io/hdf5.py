@@ -21,9 +21,9 @@ from .. import units as _units
 from ..errors import DataError, FormatError, ParameterError
 from ..trace import Trace
 from ._common import check_samples, file_number, new_meta, trace_from_columns
-from .limits import check_budget, check_declared, check_expansion
+from .limits import address_space, check_budget, check_declared, check_expansion
 
-__all__ = ["read", "sniff"]
+__all__ = ["read", "sniff", "check_global_heaps"]
 
 _SIG = b"\x89HDF\r\n\x1a\n"
 _CURRENT = re.compile(r"^(current|i|im|curr)\b|current", re.IGNORECASE)
@@ -38,11 +38,82 @@ def sniff(head: bytes, text) -> int:
     return 2 if head[:8] == _SIG else 0
 
 
-def _attr(objs, keys):
+_GCOL = b"GCOL\x01\x00\x00\x00"
+_SCAN_ALL = 256 << 20
+_SCAN_ENDS = 64 << 20
+
+
+def check_global_heaps(path) -> None:
+    """FormatError when a global heap collection (where HDF5 keeps variable-length strings) is damaged.
+
+    The HDF5 library loops forever, or allocates gigabytes, on a collection
+    whose object sizes do not add up; this walks each collection first (HDF5
+    file format, "Global Heap": ``GCOL``, version 1, collection size, then
+    objects of index, reference count, size and data padded to 8 bytes; object
+    0 is the free space up to the end). Files up to 256 MiB are searched whole,
+    larger ones in their first and last 64 MiB (where metadata is written).
+    """
+    import mmap
+
+    size = path.stat().st_size
+    if size < len(_GCOL) + 8:
+        return
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        spans = [(0, size)] if size <= _SCAN_ALL else [(0, _SCAN_ENDS), (size - _SCAN_ENDS, size)]
+        for lo, hi in spans:
+            pos = mm.find(_GCOL, lo, hi)
+            while pos >= 0:
+                _walk_collection(mm, pos, size, path)
+                pos = mm.find(_GCOL, pos + 8, hi)
+
+
+def _walk_collection(mm, start, size, path):
+    def u(at, n):
+        return int.from_bytes(mm[at:at + n], "little")
+
+    total = u(start + 8, 8)
+    end = start + total
+    if total < 16 or end > size:
+        raise FormatError(f"{path}: an HDF5 global heap at byte {start} declares {total} bytes, beyond the file "
+                          f"({size} bytes); the file is damaged")
+    pos = start + 16
+    while pos + 16 <= end:
+        index, n = u(pos, 2), u(pos + 8, 8)
+        if index == 0:  # free space: to the end of the collection
+            if pos + n != end:
+                raise FormatError(f"{path}: the HDF5 global heap at byte {start} is damaged (its free space at byte "
+                                  f"{pos} does not reach the end of the collection)")
+            return
+        pos += 16 + (n + 7) // 8 * 8
+    if pos > end:
+        raise FormatError(f"{path}: the HDF5 global heap at byte {start} is damaged (object sizes overrun it)")
+
+
+_ATTR_ITEMS = 100_000
+_ATTR_BYTES = 64 << 20
+
+
+def _read_attr(o, k, path):
+    """One attribute, read within a small address-space allowance: a damaged one is a FormatError."""
+    aid = o.attrs.get_id(k)
+    if int(np.prod(aid.shape, dtype=np.int64)) > _ATTR_ITEMS:
+        raise FormatError(f"{path}: attribute {k!r} of {o.name} declares shape {aid.shape}; too large for a setting")
+    try:
+        with address_space(_ATTR_BYTES):
+            return o.attrs[k]
+    except (MemoryError, OSError, RuntimeError, ValueError, TypeError) as exc:
+        raise FormatError(f"{path}: attribute {k!r} of {o.name} is damaged ({type(exc).__name__}: {exc})") from None
+
+
+def _attrs_text(o, path) -> dict:
+    return {k: str(_read_attr(o, k, path)) for k in o.attrs}
+
+
+def _attr(objs, keys, path=""):
     for o in objs:
         for k in keys:
             if k in o.attrs:
-                v = o.attrs[k]
+                v = _read_attr(o, k, path)
                 if isinstance(v, bytes):
                     v = v.decode("utf-8", "replace")
                 if isinstance(v, np.ndarray) and v.size == 1:
@@ -73,6 +144,7 @@ def read(path, *, dataset=None, channel=None, time_dataset=None, current_unit=No
 
     if dataset is None:
         dataset = channel
+    check_global_heaps(path)
     with h5py.File(path, "r") as f:
         found = []
         f.visititems(lambda name, obj: found.append(obj) if isinstance(obj, h5py.Dataset) else None)
@@ -86,7 +158,7 @@ def read(path, *, dataset=None, channel=None, time_dataset=None, current_unit=No
                 raise FormatError(f"{path}: dataset {dataset!r} has shape {ds.shape}; expected 1-D")
         else:
             def is_current(d):
-                _, u = _attr([d], _UNIT_KEYS)
+                _, u = _attr([d], _UNIT_KEYS, path)
                 return _units.kind_of(str(u)) == "current" if u else bool(_CURRENT.search(d.name.split("/")[-1]))
             cands = [d for d in ones if is_current(d)] or \
                     [d for d in ones if not _TIME.match(d.name.split("/")[-1]) and d.dtype.kind == "f"]
@@ -96,32 +168,32 @@ def read(path, *, dataset=None, channel=None, time_dataset=None, current_unit=No
             ds = cands[0]
         parent = ds.parent
         chain = [ds, parent, f]
-        _, unit = _attr([ds], _UNIT_KEYS)
+        _, unit = _attr([ds], _UNIT_KEYS, path)
         unit_from = "attribute"
         if unit is None:
             unit = _units.split_label(ds.name.split("/")[-1])[1]
             unit_from = "dataset name"
         cu = current_unit or unit
         cscale = _units.scale(cu, "current", where=f"{path}, dataset {ds.name}")
-        meta = new_meta("hdf5", instrument=str(_attr([f], ("instrument",))[1] or "HDF5"),
+        meta = new_meta("hdf5", instrument=str(_attr([f], ("instrument",), path)[1] or "HDF5"),
                         units={"current": cu}, channel=ds.name, channels=[d.name for d in ones],
                         units_source=unit_from if current_unit is None else "current_unit option",
-                        header={k: str(v) for k, v in ds.attrs.items()})
-        k, pot = _attr(chain, ("potential", "applied_potential", "E"))
+                        header=_attrs_text(ds, path))
+        k, pot = _attr(chain, ("potential", "applied_potential", "E"), path)
         if pot is not None and not isinstance(pot, str):
             meta["potential"] = file_number(pot, name=f"attribute {k!r}", path=path, positive=False)
         rate = None
         if fs is None:
-            k, v = _attr(chain, _FS_KEYS)
+            k, v = _attr(chain, _FS_KEYS, path)
             if v is not None:
                 rate = file_number(v, name=f"attribute {k!r} (Hz)", path=path)
             else:
-                k, v = _attr(chain, _DT_KEYS)
+                k, v = _attr(chain, _DT_KEYS, path)
                 if v is not None:
                     rate = 1.0 / file_number(v, name=f"attribute {k!r} (s)", path=path)
         else:
             rate = float(fs)
-        k, t0 = _attr(chain, ("t0", "start_time"))
+        k, t0 = _attr(chain, ("t0", "start_time"), path)
         t0 = file_number(t0, name=f"attribute {k!r}", path=path, positive=False) \
             if t0 is not None and not isinstance(t0, str) else 0.0
         check_samples(np.empty(0, ds.dtype), path=path, what=f"dataset {ds.name}")
@@ -152,7 +224,7 @@ def read(path, *, dataset=None, channel=None, time_dataset=None, current_unit=No
         if tds is None:
             raise ParameterError(f"{path}: dataset {ds.name} has no sampling rate attribute ({', '.join(_FS_KEYS)}) "
                                  "and no time dataset beside it; pass fs=<Hz>")
-        _, tu = _attr([tds], _UNIT_KEYS)
+        _, tu = _attr([tds], _UNIT_KEYS, path)
         tu = tu or _units.split_label(tds.name.split("/")[-1])[1]
         if tu is None:
             tu = "s"

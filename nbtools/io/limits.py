@@ -20,12 +20,14 @@ how to proceed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import threading
 
 from ..errors import ParameterError, SizeLimitError
 
-__all__ = ["max_load_bytes", "check_budget", "check_declared", "check_expansion", "human_bytes",
+__all__ = ["max_load_bytes", "check_budget", "check_declared", "check_expansion", "human_bytes", "address_space",
            "MAX_LINE_BYTES", "MAX_FIELDS", "MAX_EXPANSION", "SMALL_BYTES", "ENV"]
 
 #: Environment variable holding the memory budget of one load, in bytes.
@@ -119,3 +121,51 @@ def check_expansion(uncompressed: float, stored: float, *, path, what: str) -> N
             "the data uncompressed (np.save) and load that."
         )
     check_budget(uncompressed, path=path, what=what)
+
+
+_GUARD = threading.Lock()
+
+
+def _vm_size() -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(ln.split()[1]) * 1024 for ln in fh if ln.startswith("VmSize"))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def address_space(extra: int):
+    """Let the process grow by at most ``extra`` bytes of address space inside the block (Linux; else no-op).
+
+    For C libraries that trust sizes written in a file's metadata (HDF5
+    reading a damaged attribute can allocate gigabytes): an allocation beyond
+    the limit fails inside the library, which raises, instead of the kernel
+    running out of memory. The limit (``RLIMIT_AS``, current size + ``extra``)
+    is lifted when the block ends; only small metadata reads run inside it,
+    never memory maps of data.
+    """
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    now = _vm_size()
+    if now is None or not _GUARD.acquire(blocking=False):
+        yield  # not Linux, or another thread holds the guard: no limit
+        return
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        want = now + int(extra)
+        if hard != resource.RLIM_INFINITY:
+            want = min(want, hard)
+        if soft != resource.RLIM_INFINITY and soft <= want:
+            yield  # already tighter
+            return
+        resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+        try:
+            yield
+        finally:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    finally:
+        _GUARD.release()

@@ -62,6 +62,9 @@ def read_netcdf(path):
     from ..seccm.dataset import validate
 
     path = check_path(path, what="a NetCDF file written by nbtools.seccm.save")
+    from .hdf5 import check_global_heaps
+
+    check_global_heaps(path)
     try:  # h5py first: h5netcdf leaves a half-built object behind on a damaged file
         import h5py
 
