@@ -23,7 +23,7 @@ from ..trace import Trace
 from ._common import check_samples, file_number, new_meta, trace_from_columns
 from .limits import address_space, check_budget, check_declared, check_expansion
 
-__all__ = ["read", "sniff", "check_global_heaps"]
+__all__ = ["read", "sniff", "check_global_heaps", "check_datasets"]
 
 _SIG = b"\x89HDF\r\n\x1a\n"
 _CURRENT = re.compile(r"^(current|i|im|curr)\b|current", re.IGNORECASE)
@@ -87,6 +87,26 @@ def _walk_collection(mm, start, size, path):
         pos += 16 + (n + 7) // 8 * 8
     if pos > end:
         raise FormatError(f"{path}: the HDF5 global heap at byte {start} is damaged (object sizes overrun it)")
+
+
+def check_datasets(f, path) -> float:
+    """Every dataset's declared size against the file (contiguous) or its stored bytes (chunked), and the
+    sum against the memory budget: for readers that load a whole file (xarray's NetCDF backend).
+
+    Returns the declared bytes of all datasets.
+    """
+    import h5py
+
+    found = []
+    f.visititems(lambda name, obj: found.append(obj) if isinstance(obj, h5py.Dataset) else None)
+    total = 0.0
+    for ds in found:
+        offset, stored = _stored(ds, path)
+        if offset is None:
+            check_expansion(ds.nbytes, stored, path=path, what=f"dataset {ds.name}")
+        total += ds.nbytes
+    check_budget(2.0 * total, path=path, what="the datasets of the file")
+    return total
 
 
 _ATTR_ITEMS = 100_000

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, FormatError, NbtoolsError, ParameterError
+from ..errors import DataError, FormatError, NbtoolsError, ParameterError, SizeLimitError
 from ._common import check_path, reader_boundary
-from .limits import check_budget, check_expansion
+from .limits import address_space, check_budget, human_bytes
 
 __all__ = ["read_netcdf", "save", "sniff"]
 
@@ -62,7 +62,7 @@ def read_netcdf(path):
     from ..seccm.dataset import validate
 
     path = check_path(path, what="a NetCDF file written by nbtools.seccm.save")
-    from .hdf5 import check_global_heaps
+    from .hdf5 import check_datasets, check_global_heaps
 
     check_global_heaps(path)
     try:  # h5py first: h5netcdf leaves a half-built object behind on a damaged file
@@ -70,17 +70,21 @@ def read_netcdf(path):
 
         with h5py.File(path, "r") as f:
             missing = [k for k in ("current", "potential") if k not in f]
+            total = check_datasets(f, path)  # before xarray decodes (and so reads) variables
+    except NbtoolsError:
+        raise
     except Exception as exc:
         raise FormatError(f"{path}: not a readable NetCDF-4/HDF5 file ({type(exc).__name__}: {exc})") from None
     if missing:
         raise FormatError(f"{path}: not an nbtools SECCM Dataset: variable(s) {missing} missing")
-    try:
-        with xr.open_dataset(path, engine="h5netcdf") as f:
-            declared = float(sum(v.nbytes for v in f.variables.values()))
-            check_expansion(declared, path.stat().st_size, path=path, what="the variables of the Dataset")
+    try:  # a damaged string length makes HDF5 allocate gigabytes: the address space is bounded meanwhile
+        with address_space(int(4 * total) + (512 << 20)), xr.open_dataset(path, engine="h5netcdf") as f:
             ds = f.load()
     except NbtoolsError:
         raise
+    except MemoryError:
+        raise SizeLimitError(f"{path}: reading the Dataset needed far more memory than its {human_bytes(total)} of "
+                             "declared variables; a length inside the file is damaged") from None
     except Exception as exc:
         raise FormatError(f"{path}: not a readable NetCDF-4/HDF5 file ({type(exc).__name__}: {exc})") from None
     try:
