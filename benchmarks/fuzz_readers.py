@@ -24,6 +24,7 @@ import argparse
 import collections
 import json
 import os
+import re
 import resource
 import select
 import signal
@@ -145,9 +146,15 @@ def report(results, seeds_modified, wall):
     peak = max(results, key=lambda r: r["peak"])
     big = [r for r in results if r["peak"] > GB]
     modified = [r for r in results if r["modified"]]
+    wrapped = collections.Counter(
+        m.group(1) for r in results for m in [re.search(r"the reader found (\w+)", r["message"])] if m)
+    print(f"library exceptions wrapped at the reader boundary (nbtools FormatError, file and exception named): "
+          f"{sum(wrapped.values())}" + (" (" + ", ".join(f"{k} {v}" for k, v in wrapped.most_common()) + ")"
+                                        if wrapped else ""))
     print(f"exceptions outside nbtools.errors: {len(other)}")
     for r in other[:20]:
-        print(f"    {r['file']} ({r['fmt']}, {r['mutation']}, forced={r['forced']}): {r['status']} {r['message'][:160]}")
+        print(f"    {r['file']} ({r['fmt']}, {r['mutation']}, forced={r['forced']}): {r['status']} "
+              f"{r['message'][:160]}")
     print(f"hangs over the timeout: {len(hangs)}")
     for r in hangs[:20]:
         print(f"    {r['file']}")

@@ -1,4 +1,4 @@
-"""Time columns: quantised printing rebuilt from the index, real gaps and irregular sampling kept at the file's times."""
+"""Time columns: quantised printing rebuilt from the index; real gaps and irregular sampling keep the file's times."""
 
 from __future__ import annotations
 

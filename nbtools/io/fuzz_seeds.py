@@ -108,7 +108,8 @@ def _mpt(d):
     yield Seed(_text(d / "ca.mpt", file("Chronoamperometry / Chronocoulometry", cols, rows), "cp1252"),
                "biologic-mpt", "trace")
     E = np.r_[np.linspace(0, 0.8, 150), np.linspace(0.8, 0, 150)]
-    rows = [["2", "1", f"{k * 0.05:.6E}", f"{e:.4E}", f"{e:.4E}", f"{e * 1e-3:.6E}", "0", "41"] for k, e in enumerate(E)]
+    rows = [["2", "1", f"{k * 0.05:.6E}", f"{e:.4E}", f"{e:.4E}", f"{e * 1e-3:.6E}", "0", "41"]
+            for k, e in enumerate(E)]
     yield Seed(_text(d / "cv.mpt", file("Cyclic Voltammetry", cols, rows).replace(".", ",")), "biologic-curve",
                "curve")
 
@@ -232,8 +233,10 @@ def _bundled(d, data_dir, small):
     if data_dir is None or not Path(data_dir).is_dir():
         return
     data_dir = Path(data_dir)
-    for name, fmt, kind, opts in [("impact_example.csv", "csv", "trace", {}), ("impact_example.npz", "npz", "trace", {}),
-                                  ("impact_blank.npz", "npz", "trace", {}), ("particle_pitt.csv", "curve-csv", "curve", {}),
+    for name, fmt, kind, opts in [("impact_example.csv", "csv", "trace", {}),
+                                  ("impact_example.npz", "npz", "trace", {}),
+                                  ("impact_blank.npz", "npz", "trace", {}),
+                                  ("particle_pitt.csv", "curve-csv", "curve", {}),
                                   ("particle_cv_1mVs.csv", "curve-csv", "curve", {}),
                                   ("seccm_example.nc", "seccm-netcdf", "scan", {})]:
         src = data_dir / name

@@ -254,7 +254,8 @@ def read(path, *, dataset=None, channel=None, time_dataset=None, current_unit=No
             raise FormatError(f"{path}: time dataset {tds.name} has shape {tds.shape}; expected 1-D")
         time = _read(tds, path)
         if time.shape != current.shape:
-            raise FormatError(f"{path}: time dataset {tds.name} has {time.shape[0]} samples, current {current.shape[0]}")
+            raise FormatError(f"{path}: time dataset {tds.name} has {time.shape[0]} samples, "
+                              f"current {current.shape[0]}")
         return trace_from_columns(current, path=path, meta=meta, time=time, current_scale=cscale,
                                   time_scale=_units.scale(str(tu), "time", where=f"{path}, {tds.name}"),
                                   column=ds.name, resample=resample)

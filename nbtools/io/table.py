@@ -360,7 +360,8 @@ def _parse_error(path, skiprows, width, exc):
     if m:
         return DataError(f"{path}: line {int(m.group(2))} has {m.group(3)} fields where the table has {width}; "
                          "the file is damaged (or holds a second table): crop it to one table")
-    return FormatError(f"{path}: cannot parse the numeric table after line {skiprows}: {text.splitlines()[0] if text else type(exc).__name__}")
+    found = text.splitlines()[0] if text else type(exc).__name__
+    return FormatError(f"{path}: cannot parse the numeric table after line {skiprows}: {found}")
 
 
 def _numeric_or_error(df, path, skiprows, numeric=None):

@@ -43,7 +43,8 @@ def _find(spec, items, what, path, listing):
         if 0 <= spec < len(items):
             return items[int(spec)]
     elif isinstance(spec, str):
-        hits = [x for x in items if x.name == spec] or [x for x in items if x.name.strip().lower() == spec.strip().lower()]
+        hits = [x for x in items if x.name == spec] or \
+            [x for x in items if x.name.strip().lower() == spec.strip().lower()]
         if len(hits) == 1:
             return hits[0]
     raise ParameterError(f"{path}: {what} {spec!r} not found (or ambiguous); found: {listing}")

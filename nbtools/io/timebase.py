@@ -161,7 +161,8 @@ def _gap_spans(t, d, dt):
 def _gap_text(gaps, filled, fs, how):
     lengths = [b - a for a, b in gaps]
     k = int(np.argmax(lengths))
-    return (f"time column has {len(gaps)} gap(s) ({filled / fs:.6g} s missing in all, longest step {lengths[k]:.6g} s after "
+    return (f"time column has {len(gaps)} gap(s) ({filled / fs:.6g} s missing in all, longest step "
+            f"{lengths[k]:.6g} s after "
             f"t={gaps[k][0]:.6g} s): {filled} sample(s) not in the file were {how} so that every sample keeps "
             f"its file time, at {fs:.10g} Hz (spans in meta['gaps'])")
 
@@ -308,6 +309,11 @@ def _gaps_or_irregular(t, d, values, path, header_dt):
     t0 = float(a + m[0] * dt0)
     m = (m - m[0]).astype(np.int64)
     n_grid = int(m[-1]) + 1
+    if n_grid == n:  # on the grid, nothing missing: a jittered column the index fit missed by its tolerance
+        fs = nice_rate(1.0 / dt0, lambda rate: abs(1.0 / rate - dt0) * n <= ON_GRID * dt0)
+        return TimeBase(fs, t0, values, "jitter", [f"time column is uneven (every stamp within a tenth of a sample "
+                                                   f"of a uniform grid); time rebuilt from the sample index at "
+                                                   f"{fs:.10g} Hz"])
     _grid_size(n_grid, n, path, "filling the gaps of the time column")
     out = np.empty(n_grid, dtype=np.float64)
     out[m] = values
@@ -350,7 +356,8 @@ def _interpolate(t, d, values, path, dt, method):
     _grid_size(n_grid, t.size, path, "interpolating the time column onto a uniform grid")
     grid = t[0] + np.arange(n_grid) * dt
     out = np.interp(grid, t, np.asarray(values, dtype=np.float64))
-    fs = 1.0 / dt if method == "resampled" else nice_rate(1.0 / dt, lambda r: abs(1.0 / r - dt) * n_grid <= ON_GRID * dt)
+    fs = 1.0 / dt if method == "resampled" else \
+        nice_rate(1.0 / dt, lambda r: abs(1.0 / r - dt) * n_grid <= ON_GRID * dt)
     gaps = _gap_spans(t, d, dt)
     n_file = t.size
     if method == "resampled":
