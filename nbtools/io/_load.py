@@ -231,7 +231,10 @@ def load_trace(path, *, format: str | None = None, **options):
         Reader options, all optional. Common ones: ``channel`` (index or name),
         ``fs`` (Hz, when the file has no time base), ``current_unit`` /
         ``time_unit`` (override the units in the file); ABF: ``sweep``;
-        TDMS: ``group``; HDF5/NPZ: ``dataset``/``key``; Gamry DTA: ``curve``.
+        TDMS: ``group``; HDF5/NPZ: ``dataset``/``key``; Gamry DTA: ``curve``;
+        readers of time columns: ``resample`` (``'auto'``: every sample at
+        its file time, gaps filled and listed in ``meta['gaps']``; a rate in
+        Hz; ``'index'``: samples end to end, see :mod:`nbtools.io.timebase`).
         Unknown options raise ParameterError listing the accepted ones.
 
     Returns
@@ -246,6 +249,14 @@ def load_trace(path, *, format: str | None = None, **options):
     Raises
     ------
     MissingFileError, FormatError, UnitsError, DataError, ParameterError
+        FormatError also for a voltammogram (read it with :func:`load_curve`)
+        or an impedance spectrum; SizeLimitError (a DataError) when the file
+        declares more than it holds or than the memory budget allows.
+
+    Warns
+    -----
+    NbtoolsWarning
+        The current is implausible for the instrument (pass ``current_unit=``).
 
     Examples
     --------
