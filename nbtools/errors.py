@@ -10,6 +10,7 @@ Hierarchy::
     ├── FormatError      (also ValueError)  a file is not in the expected format
     ├── UnitsError       (also ValueError)  a unit is unknown or inconsistent
     ├── DataError        (also ValueError)  empty, constant, NaN/Inf or too-short data
+    │   └── SizeLimitError                  a file declares or needs more memory than the load budget
     ├── ParameterError   (also ValueError)  a bad argument value
     ├── MaterialError    (also LookupError) a material not in the table
     └── FitError         (also RuntimeError) a fit that cannot run or failed
@@ -24,6 +25,7 @@ __all__ = [
     "FormatError",
     "UnitsError",
     "DataError",
+    "SizeLimitError",
     "ParameterError",
     "MaterialError",
     "FitError",
@@ -49,6 +51,15 @@ class UnitsError(NbtoolsError, ValueError):
 
 class DataError(NbtoolsError, ValueError):
     """The data cannot be analysed: empty, constant, NaN/Inf, or too short."""
+
+
+class SizeLimitError(DataError):
+    """A file declares more data than it holds, or more than the memory budget allows.
+
+    The budget is ``NBTOOLS_MAX_LOAD_BYTES`` (bytes; default a quarter of the
+    machine's memory); the message says how to proceed (crop, memory-map, raise
+    the budget).
+    """
 
 
 class ParameterError(NbtoolsError, ValueError):

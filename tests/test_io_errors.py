@@ -216,6 +216,10 @@ def test_chi_without_columns(tmp_path):
     p = tmp_path / "cv.txt"
     p.write_text("Nov. 24, 2026\nCyclic Voltammetry\nInstrument Model:  CHI660E\nInit E (V) = 0\n\n"
                  "Potential/V, Current/A\n0.1, 1e-9\n0.2, 2e-9\n")
+    with pytest.raises(FormatError, match=r"voltammogram.*'Cyclic Voltammetry'.*load_curve"):
+        load_trace(p)
+    p.write_text("Nov. 24, 2026\nAmperometric i-t Curve\nInstrument Model:  CHI660E\nInit E (V) = 0\n\n"
+                 "Potential/V, Current/A\n0.1, 1e-9\n0.2, 2e-9\n")
     with pytest.raises(FormatError, match="Potential/V, Current/A"):
         load_trace(p)
 

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -17,6 +18,7 @@ finite_currents = arrays(np.float64, st.integers(3, 60),
                          elements=st.floats(-1e-6, 1e-6, allow_nan=False, width=64))
 
 
+@pytest.mark.filterwarnings("ignore:.*99th percentile:nbtools.errors.NbtoolsWarning")  # sub-fA draws
 @settings(max_examples=30, deadline=None)
 @given(current=finite_currents, fs=st.sampled_from([1.0, 10.0, 2000.0, 25000.0]),
        sep=st.sampled_from([",", "\t", ";"]))

@@ -21,7 +21,7 @@ EXPECTED = {
     "abf": "trace", "chi": "trace", "gamry-dta": "trace", "gamry-xy": "trace", "biologic-mpt": "trace",
     "biologic-mpr": "trace", "tdms": "trace", "hdf5": "trace", "npy": "trace", "npz": "trace", "csv": "trace",
     "seccm-tdms": "scan", "seccm-netcdf": "scan", "seccm-columns": "scan", "seccm-folder": "scan",
-    "curve-csv": "curve",
+    "curve-csv": "curve", "atf": "trace", "gamry-curve": "curve", "biologic-curve": "curve", "chi-curve": "curve",
 }
 
 
@@ -79,7 +79,7 @@ def test_every_reader_is_listed_with_its_kind():
     assert list(df.columns) == ["name", "kind", "description", "extensions", "options"]
     assert dict(zip(df["name"], df["kind"])) == EXPECTED
     assert set(io.KINDS) == {"trace", "scan", "curve"}
-    assert list(io.list_formats("curve")["name"]) == ["curve-csv"]
+    assert list(io.list_formats("curve")["name"]) == ["curve-csv", "gamry-curve", "biologic-curve", "chi-curve"]
     assert "grid" in io.FORMATS["seccm-columns"].options
     assert io.list_formats("scan").set_index("name").loc["seccm-folder", "extensions"].startswith("folder")
     with pytest.raises(ParameterError, match="kind='image'"):

@@ -36,8 +36,11 @@ Formats (one small module each)
 name           kind   files                                               options (besides ``format``)
 =============  =====  ==================================================  ========================================
 abf            trace  Axon ABF1/ABF2; samples memory-mapped, scaled lazily  channel, sweep, current_unit
+                      (sweeps from the file's sweep table)
+atf            trace  Axon Text File: signals, sweeps, units                channel, sweep, current_unit, fs
 chi            trace  CH Instruments text export (Amperometric i-t Curve)   channel, current_unit, fs
-gamry-dta      trace  Gamry Framework .DTA (CURVE TABLE blocks)             curve, channel, current_unit, fs
+gamry-dta      trace  Gamry Framework .DTA (TAG/TABLE structure; FREQ or    curve, channel, current_unit, fs
+                      SAMPLETIME when no time column)
 gamry-xy       trace  Gamry Echem Analyst two-column XY export              fs, channel
 biologic-mpt   trace  BioLogic EC-Lab .mpt text export                      channel, current_unit, fs
 biologic-mpr   trace  BioLogic EC-Lab .mpr binary (galvani)                 channel, current_unit, fs
@@ -48,6 +51,7 @@ hdf5           trace  HDF5 dataset (h5py; big contiguous ones mem-mapped)   data
 npy / npz      trace  NumPy arrays                                          fs, current_unit, t0 / key/channel, fs
 csv            trace  CSV, TSV, semicolon + decimal comma, whitespace       fs, channel, time_column, current_unit,
                                                                             time_unit, delimiter, decimal
+(every trace reader with a time column also takes ``resample``: see below)
 seccm-tdms     scan   WEC-SPM hopping-mode recording (LabVIEW TDMS)         potential_channel, current_channel,
                                                                             segments, current_sign, label, ...
 seccm-netcdf   scan   Dataset written by nbtools.seccm.save (.nc, .h5)      none
@@ -56,6 +60,9 @@ seccm-columns  scan   potential column + one current column per landing    grid 
 seccm-folder   scan   folder of per-landing text files, x/y in file names   pattern, position_unit,
                                                                             potential_column, current_column, ...
 curve-csv      curve  time, potential and current columns with units        delimiter, decimal
+gamry-curve    curve  Gamry DTA voltammogram (TAG CV...): T, Vf, Im         curve
+biologic-curve curve  EC-Lab .mpt voltammogram: time/s, Ewe/V, <I>/mA       none
+chi-curve      curve  CHI voltammetry export; t from the scan rate          none
 =============  =====  ==================================================  ========================================
 
 How a file is recognised: each reader's sniffer scores the file (0 no, 1 a
@@ -73,15 +80,31 @@ What a trace records (``trace.meta``)
 format, instrument, units (as found, e.g. ``{'current': 'pA', 'time': 's'}``),
 converted (scale factors applied, e.g. ``current_scale``), potential (V or None)
 and potential_source, filter (dict or None), channel, channels, warnings (list
-of str: quantised or uneven time columns rebuilt from the sample index, gaps,
-joined sweeps...), header (the file's key/value header); plus format-specific
-keys (ABF ``sweep_count``/``sweep_starts``; Gamry ``curve``; CHI
-``technique``/``sensitivity_A_per_V``; ``units_source`` where units are assumed).
+of str: quantised or uneven time columns, gaps, joined sweeps, implausible
+magnitudes...), gaps (list of [start, stop] s with no sample in the file, filled
+by interpolation), time_base (how a time column became the uniform base, see
+:mod:`nbtools.io.timebase`), header (the file's key/value header); plus
+format-specific keys (ABF/ATF ``sweep_count``/``sweep_starts``/``sweep_lengths``/
+``sweep_times``; Gamry ``curve``; CHI ``technique``/``sensitivity_A_per_V``;
+``units_source`` where units are assumed).
+
+Time columns keep every sample at its file time (:mod:`nbtools.io.timebase`):
+quantised printing is rebuilt from the index, real gaps are filled by linear
+interpolation and listed in ``meta['gaps']``, irregular stamps are interpolated
+onto a uniform grid; ``resample=<Hz>`` chooses the rate, ``resample='index'``
+joins samples end to end. The technique a file names is checked
+(:mod:`nbtools.io.sanity`): voltammograms go to the curve readers, impedance
+spectra are refused, implausible currents warn.
 A scan records ``source`` and ``units_found_*`` in ``ds.attrs``; a curve
 ``source``, ``format``, ``columns`` and ``units`` in ``df.attrs``.
 
 Errors are :mod:`nbtools.errors` classes naming the file, what was expected and
-what was found. Input files are opened read-only and never written.
+what was found; library exceptions are wrapped at the reader boundary. Sizes a
+file declares are checked against the file and the memory budget
+``NBTOOLS_MAX_LOAD_BYTES`` before anything is allocated (:mod:`nbtools.io.limits`;
+:class:`~nbtools.errors.SizeLimitError`). Files that are never data (Git LFS
+pointers, web pages, spreadsheets) are named (:mod:`nbtools.io.identify`).
+Input files are opened read-only and never written.
 """
 
 from ._load import load, load_curve, load_scan, load_trace, sniff_format

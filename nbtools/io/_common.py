@@ -1,4 +1,4 @@
-"""Helpers shared by the readers: path checks, file heads, time columns, trace meta."""
+"""Helpers shared by the readers: path checks, file heads, bounded text lines, sample checks, trace meta."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, MissingFileError, ParameterError
+from ..errors import DataError, FormatError, MissingFileError, ParameterError
 from ..trace import Trace
 
 HEAD_BYTES = 16384
@@ -55,14 +55,27 @@ def head_text(head: bytes) -> str | None:
     return text.lstrip("\ufeff")
 
 
-def read_text_lines(path: Path, max_lines: int) -> list[str]:
-    """First ``max_lines`` lines, decoded utf-8 or latin-1, line ends stripped."""
+def read_text_lines(path: Path, max_lines: int, *, max_bytes: int | None = None) -> list[str]:
+    """First ``max_lines`` lines, decoded utf-8 or latin-1, line ends stripped.
+
+    A line longer than :data:`~nbtools.io.limits.MAX_LINE_BYTES` is cut there
+    (the rest of it skipped), so a damaged file cannot make a header line eat
+    the memory.
+    """
+    from .limits import MAX_LINE_BYTES
+
+    limit = MAX_LINE_BYTES if max_bytes is None else max_bytes
     lines = []
     with open(path, "rb") as fh:
         for _ in range(max_lines):
-            raw = fh.readline()
+            raw = fh.readline(limit)
             if not raw:
                 break
+            if len(raw) >= limit and not raw.endswith(b"\n"):
+                while True:  # skip the rest of an over-long line
+                    rest = fh.readline(limit)
+                    if not rest or rest.endswith(b"\n"):
+                        break
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
@@ -82,6 +95,7 @@ def new_meta(fmt: str, **kw) -> dict:
         "channels": [],
         "converted": {},
         "warnings": [],
+        "gaps": [],
         "header": {},
     }
     meta.update(kw)
@@ -101,101 +115,43 @@ def check_finite(values: np.ndarray, *, path, what: str) -> None:
         )
 
 
-def nice_rate(fs: float, rel_tol: float) -> float:
-    """Round a sampling rate to the fewest significant digits within ``rel_tol``."""
-    for k in range(1, 10):
-        c = float(f"{fs:.{k}g}")
-        if abs(c - fs) <= rel_tol * fs:
-            return c
-    return fs
+def check_samples(values, *, path, what: str) -> np.ndarray:
+    """A 1-D real numeric array of samples, else an error naming what was found (complex, bool, text...)."""
+    arr = values if isinstance(values, np.ndarray) else np.asarray(values)
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise DataError(f"{path}: {what} holds complex numbers ({arr.dtype}); expected real currents. "
+                        "Take the real part or the magnitude first and save that.")
+    if kind == "b":
+        raise DataError(f"{path}: {what} holds booleans (True/False), not currents; choose another channel")
+    if kind not in "fiu":
+        raise FormatError(f"{path}: {what} holds {arr.dtype} values ({_KIND_NAMES.get(kind, kind)}), not numbers; "
+                          "expected a numeric current channel")
+    if arr.ndim != 1:
+        raise FormatError(f"{path}: {what} has shape {arr.shape}; expected one dimension of samples")
+    return arr
 
 
-def regularise_time(time: np.ndarray, *, path, header_dt: float | None = None):
-    """Sampling rate, start time and warnings from a time column (s).
-
-    A uniform trace is rebuilt from the sample index: repeated stamps
-    (time printed with few digits), uneven steps or gaps are reported in
-    the warnings rather than kept.
-    """
-    t = np.ascontiguousarray(time, dtype=np.float64)
-    n = t.size
-    check_finite(t, path=path, what="the time column")
-    warnings: list[str] = []
-    if n < 2:
-        if header_dt:
-            return 1.0 / header_dt, float(t[0]) if n else 0.0, warnings
-        raise DataError(f"{path}: only {n} sample(s); need at least 2 to find the sampling rate (or pass fs=)")
-    d = np.diff(t)
-    pos = d[d > 0]
-    if pos.size == 0:
-        raise DataError(f"{path}: the time column never increases (first value {t[0]!r}, last {t[-1]!r}); expected time stamps")
-    span_dt = (t[-1] - t[0]) / (n - 1)
-    med = float(np.median(d))
-    n_back = int((d < 0).sum())
-    n_zero = int((d == 0).sum())
-    rel_tol = 1e-6
-    if n_back:
-        dt = float(np.median(pos))
-        first = int(np.flatnonzero(d < 0)[0]) + 1
-        warnings.append(
-            f"time column goes backwards at {n_back} place(s) (first at sample {first}, t={t[first]:g} s): "
-            f"segments were joined; time rebuilt from the sample index at the median step {dt:g} s"
-        )
-        rel_tol = 1e-3
-    elif n_zero:
-        dt = span_dt
-        small = float(pos.min())
-        if dt > 1.5 * small:
-            warnings.append(
-                f"time column has gaps: the mean step {dt:g} s is larger than the finest step {small:g} s"
-            )
-        resid = float(np.max(np.abs(t - (t[0] + np.arange(n) * dt))))
-        rel_tol = max(1e-6, 2 * resid / (t[-1] - t[0]))
-        warnings.append(
-            f"time column is quantised ({n_zero} repeated time stamps, printed with too few digits); "
-            f"time rebuilt from the sample index at {1 / dt:g} Hz"
-        )
-    else:
-        dt = med
-        gaps = d > 1.5 * dt
-        if gaps.any():
-            k = int(np.argmax(d))
-            warnings.append(
-                f"time column has {int(gaps.sum())} gap(s) longer than 1.5 sampling intervals "
-                f"(largest {d[k]:g} s after t={t[k]:g} s); samples are treated as contiguous at "
-                f"{1 / dt:g} Hz, so times after a gap are earlier than in the file"
-            )
-            rel_tol = 1e-4
-        else:
-            jitter = float(np.max(np.abs(d - dt)) / dt)
-            if jitter > 1e-3:
-                dt = span_dt
-                resid = float(np.max(np.abs(t - (t[0] + np.arange(n) * dt))))
-                rel_tol = max(1e-6, 2 * resid / (t[-1] - t[0]))
-                warnings.append(
-                    f"time column is uneven (step varies by up to {100 * jitter:.2g} %); "
-                    f"time rebuilt from the sample index at {1 / dt:g} Hz"
-                )
-            else:
-                dt = span_dt
-    if header_dt:
-        if abs(header_dt - dt) > 0.01 * header_dt:
-            warnings.append(
-                f"the header's sample interval {header_dt:g} s differs from the time column's {dt:g} s; "
-                "using the header's"
-            )
-        dt, rel_tol = header_dt, 1e-9
-    fs = nice_rate(1.0 / dt, rel_tol)
-    return fs, float(t[0]), warnings
+_KIND_NAMES = {"U": "text", "S": "bytes", "O": "Python objects", "V": "raw records", "M": "dates", "m": "durations"}
 
 
 def trace_from_columns(current: np.ndarray, *, path, meta: dict, time: np.ndarray | None = None,
                        fs: float | None = None, header_dt: float | None = None,
-                       current_scale: float = 1.0, time_scale: float = 1.0, column: str = "current") -> Trace:
-    """Trace from a current column (and an optional time column) in file units."""
+                       current_scale: float = 1.0, time_scale: float = 1.0, column: str = "current",
+                       resample="auto", instrument: str = "unknown instrument") -> Trace:
+    """Trace from a current column (and an optional time column) in file units.
+
+    The time column goes through :func:`nbtools.io.timebase.uniform_time`
+    (quantised printing rebuilt from the index, gaps filled, irregular sampling
+    interpolated; ``resample`` as there); the current is checked for
+    plausibility for ``instrument`` (:func:`nbtools.io.sanity.check_current_magnitude`; None: not checked).
+    """
+    from .sanity import check_current_magnitude
+    from .timebase import uniform_time
+
+    given = check_samples(current, path=path, what=f"column {column!r}")
     # a contiguous copy: a column view would keep the whole table alive and be slow to scan
-    given = current
-    current = np.ascontiguousarray(current, dtype=np.float64)
+    current = np.ascontiguousarray(given, dtype=np.float64)
     if current.size == 0:
         raise DataError(f"{path}: no samples found in column {column!r}")
     check_finite(current, path=path, what=f"column {column!r}")
@@ -213,16 +169,85 @@ def trace_from_columns(current: np.ndarray, *, path, meta: dict, time: np.ndarra
             t0 = float(time[0]) * time_scale
     elif time is not None:
         meta["converted"]["time_scale"] = time_scale
-        fs, t0, warns = regularise_time(np.ascontiguousarray(time, np.float64) * time_scale, path=path,
-                                        header_dt=header_dt)
-        meta["warnings"].extend(warns)
+        time = check_samples(time, path=path, what="the time column")
+        tb = uniform_time(np.ascontiguousarray(time, np.float64) * time_scale, current, path=path,
+                          header_dt=header_dt, resample=resample)
+        tb.record(meta)
+        fs, t0, current = tb.fs, tb.t0, tb.values
     elif header_dt is not None:
-        fs = 1.0 / header_dt
+        fs = _positive(1.0 / _positive(header_dt, "the sample interval in the header", path), "fs", path)
     else:
         raise ParameterError(
             f"{path}: no time column and no sampling rate in the file; pass fs=<Hz> to load_trace"
         )
+    if instrument is not None:
+        check_current_magnitude(current, meta=meta, path=path, instrument=instrument, scale=1.0)
     return Trace(current, fs=fs, t0=t0, meta=meta, source=str(path))
+
+
+def file_number(value, *, name: str, path, positive: bool = True) -> float:
+    """A finite number stored in a file (``fs``, ``dt``, ``t0``...), else a DataError naming it.
+
+    Accepts a Python or NumPy scalar, a one-element array or numeric text;
+    refuses text, booleans, complex numbers, NaN/Inf and (``positive=True``)
+    zero or negative values.
+    """
+    v = value
+    if isinstance(v, np.ndarray):
+        if v.size != 1:
+            raise DataError(f"{path}: {name} in the file should be one number, found an array of shape {v.shape}")
+        v = value = v.reshape(()).item()
+    if isinstance(v, bytes):
+        v = v.decode("utf-8", "replace")
+    if isinstance(v, (bool, np.bool_)) or isinstance(v, (complex, np.complexfloating)):
+        raise DataError(f"{path}: {name} in the file is {value!r}; expected a real number")
+    try:
+        f = float(v)
+    except (TypeError, ValueError, OverflowError):
+        raise DataError(f"{path}: {name} in the file is {value!r}; expected a number") from None
+    if not np.isfinite(f) or (positive and f <= 0):
+        need = "a positive finite number" if positive else "a finite number"
+        raise DataError(f"{path}: {name} in the file is {value!r}; expected {need}. Pass the value as an option "
+                        f"(e.g. fs=<Hz>) to override the file")
+    return f
+
+
+def reader_boundary(what: str):
+    """Decorator for a public reader ``fn(path, ...)``: any exception that is not an nbtools error becomes one.
+
+    Library errors (h5py, npTDMS, zipfile, pandas...) on damaged files become
+    FormatError naming the file, ``what`` was expected and what was found;
+    MemoryError becomes SizeLimitError.
+    """
+    import functools
+
+    from ..errors import NbtoolsError, SizeLimitError
+    from .limits import ENV
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(path, *args, **kwargs):
+            try:
+                return fn(path, *args, **kwargs)
+            except (NbtoolsError, Warning):  # a warning raised as an error (filterwarnings) stays itself
+                raise
+            except MemoryError as exc:
+                raise SizeLimitError(f"{path}: ran out of memory reading {what}; crop or split the file, or lower "
+                                     f"{ENV} so that files this large are refused up front") from exc
+            except Exception as exc:  # noqa: BLE001 - the boundary: every failure becomes an nbtools error
+                raise FormatError(wrap_message(path, what, exc)) from exc
+        return wrapper
+    return deco
+
+
+def wrap_message(path, what: str, exc: BaseException) -> str:
+    """Message for a library exception on a file: file, what was expected, what was found."""
+    found = str(exc).strip().replace("\n", " ")
+    if len(found) > 300:
+        found = found[:300] + "..."
+    return (f"{path}: could not be read as {what}: the reader found {type(exc).__name__}"
+            f"{': ' + found if found else ''}. The file is damaged, truncated or not of this format; "
+            "check that the copy is complete, or pass format= (nbtools.io.list_formats())")
 
 
 def _positive(value, name, path) -> float:

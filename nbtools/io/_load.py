@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import struct
-
-from ..errors import FormatError, NbtoolsError, ParameterError
-from ._common import check_path, head_text, read_head
+from ..errors import FormatError, NbtoolsError, ParameterError, SizeLimitError
+from ._common import check_path, head_text, read_head, wrap_message
+from .identify import describe, not_data
+from .limits import ENV
 from ._registry import _FORMATS, KINDS, ReaderInfo
 
 __all__ = ["load", "load_trace", "load_scan", "load_curve", "sniff_format"]
@@ -64,6 +64,9 @@ def _choose(path, kind, fmt, options) -> ReaderInfo:
     if by_ext:
         # a text file no specific reader recognised goes to the generic reader of its kind
         return max(by_ext, key=lambda i: (_accepts(i, options), i.name == "csv" and text is not None))
+    known = None if folder else describe(head, text)
+    if known:
+        raise FormatError(f"{path}: {known}")
     desc = "folder" if folder else ("binary" if text is None else "text") + f" file, starts with {head[:16]!r}"
     what = f"unknown SECCM file type {ext or 'none'!r}" if kind == "scan" else "format not recognised"
     raise FormatError(
@@ -78,11 +81,19 @@ def _by_content(path, cands, head, text, options):
     Highest score; ties go to the reader taking the options, then the extension, then registration order.
     """
     ext = "" if path.is_dir() else path.suffix.lower()
-    scored = [(info.sniff(head, text, path), info) for info in cands]
+    scored = [(_score(info, head, text, path), info) for info in cands]
     scored = [(s, info) for s, info in scored if s > 0]
     if not scored:
         return None
     return max(scored, key=lambda si: (si[0], _accepts(si[1], options), ext in si[1].extensions))
+
+
+def _score(info: ReaderInfo, head, text, path) -> int:
+    """A sniffer's score; a sniffer that fails on a damaged file scores 0 (the reader will say what is wrong)."""
+    try:
+        return info.sniff(head, text, path)
+    except Exception:  # noqa: BLE001 - sniffing never fails
+        return 0
 
 
 def sniff_format(path, *, kind: str | None = None) -> str:
@@ -151,6 +162,7 @@ def load(path, *, kind: str | None = None, format: str | None = None, **options)
     """
     kind = _check_kind(kind)
     p = check_path(path, what=_WHAT[kind], folder=False if kind in ("trace", "curve") else None)
+    _refuse_placeholder(p)
     info = _choose(p, kind, format, options)
     allowed = info.options
     unknown = sorted(set(options) - set(allowed))
@@ -168,13 +180,24 @@ def load(path, *, kind: str | None = None, format: str | None = None, **options)
         if hint:
             raise type(exc)(f"{str(exc).rstrip('.')}{hint}") from exc
         raise
-    except (ValueError, OSError, KeyError, IndexError, EOFError, struct.error, UnicodeDecodeError) as exc:
-        raise FormatError(
-            f"{p}: could not be read as {info.description} ({type(exc).__name__}: {exc}); "
-            f"check that the file is complete, or pass format= (supported: {', '.join(_FORMATS)})"
-            f"{_other_kind(p, kind)}"
-        ) from exc
+    except Warning:  # a warning raised as an error (filterwarnings) stays itself
+        raise
+    except MemoryError as exc:
+        raise SizeLimitError(f"{p}: ran out of memory reading it as {info.description}; crop or split the file, "
+                             f"or lower {ENV} so that such files are refused up front") from exc
+    except Exception as exc:  # noqa: BLE001 - the reader boundary: every failure becomes an nbtools error
+        raise FormatError(wrap_message(p, info.description, exc) + _other_kind(p, kind)) from exc
     return _finish(result, info, p)
+
+
+def _refuse_placeholder(path) -> None:
+    """FormatError for a file that is never data (LFS/annex pointer, web page, spreadsheet, PDF, image, archive)."""
+    if path.is_dir():
+        return
+    head = read_head(path)
+    found = not_data(head, head_text(head))
+    if found:
+        raise FormatError(f"{path}: {found}")
 
 
 def _other_kind(path, kind) -> str:
@@ -208,7 +231,10 @@ def load_trace(path, *, format: str | None = None, **options):
         Reader options, all optional. Common ones: ``channel`` (index or name),
         ``fs`` (Hz, when the file has no time base), ``current_unit`` /
         ``time_unit`` (override the units in the file); ABF: ``sweep``;
-        TDMS: ``group``; HDF5/NPZ: ``dataset``/``key``; Gamry DTA: ``curve``.
+        TDMS: ``group``; HDF5/NPZ: ``dataset``/``key``; Gamry DTA: ``curve``;
+        readers of time columns: ``resample`` (``'auto'``: every sample at
+        its file time, gaps filled and listed in ``meta['gaps']``; a rate in
+        Hz; ``'index'``: samples end to end, see :mod:`nbtools.io.timebase`).
         Unknown options raise ParameterError listing the accepted ones.
 
     Returns
@@ -223,6 +249,14 @@ def load_trace(path, *, format: str | None = None, **options):
     Raises
     ------
     MissingFileError, FormatError, UnitsError, DataError, ParameterError
+        FormatError also for a voltammogram (read it with :func:`load_curve`)
+        or an impedance spectrum; SizeLimitError (a DataError) when the file
+        declares more than it holds or than the memory budget allows.
+
+    Warns
+    -----
+    NbtoolsWarning
+        The current is implausible for the instrument (pass ``current_unit=``).
 
     Examples
     --------

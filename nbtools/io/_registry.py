@@ -80,6 +80,7 @@ _TEXT = (".csv", ".tsv", ".txt", ".dat")
 for _info in (
     # current-time recordings
     ReaderInfo("abf", "Axon ABF1/ABF2 (pCLAMP, Clampex); sample block memory-mapped", (".abf",), ".abf"),
+    ReaderInfo("atf", "Axon Text File (pCLAMP/Clampfit text export): signals and sweeps", (".atf",), ".atf"),
     ReaderInfo("chi", "CH Instruments text export (e.g. Amperometric i-t Curve)", (".txt", ".csv"), ".chi"),
     ReaderInfo("gamry-dta", "Gamry Framework DTA file (CURVE tables)", (".dta",), ".gamry"),
     ReaderInfo("gamry-xy", "Gamry Echem Analyst two-column XY export (t [s], I [A])", (".txt",), ".gamry",
@@ -107,6 +108,12 @@ for _info in (
     # curves
     ReaderInfo("curve-csv", "Curve table: time, potential and current columns with units (CV, potential steps)",
                _TEXT, ".curve_csv", kind="curve"),
+    ReaderInfo("gamry-curve", "Gamry DTA voltammogram (TAG CV, LSV...): T, Vf, Im of a CURVE table", (".dta",),
+               ".curve_instruments", reader="read_gamry", sniffer="sniff_gamry", kind="curve"),
+    ReaderInfo("biologic-curve", "BioLogic EC-Lab .mpt voltammogram: time/s, Ewe/V, <I>/mA", (".mpt",),
+               ".curve_instruments", reader="read_biologic", sniffer="sniff_biologic", kind="curve"),
+    ReaderInfo("chi-curve", "CH Instruments voltammetry text export: Potential/V, Current/A; time from the header",
+               (".txt", ".csv"), ".curve_instruments", reader="read_chi", sniffer="sniff_chi", kind="curve"),
 ):
     register_reader(_info)
 

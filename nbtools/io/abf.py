@@ -17,6 +17,8 @@ from .. import units as _units
 from ..errors import DataError, FormatError, ParameterError
 from ..trace import Trace
 from ._common import new_meta
+from .abf_header import check_header, sweep_table
+from .sanity import check_current_magnitude
 
 __all__ = ["read", "sniff"]
 
@@ -87,6 +89,8 @@ def read(path, *, channel=None, sweep=None, current_unit=None) -> Trace:
         import pyabf
     except ImportError as exc:  # pragma: no cover - pyabf is a dependency
         raise FormatError(f"{path}: reading ABF files needs pyabf (pip install pyabf)") from exc
+    size = path.stat().st_size
+    check_header(path, size)  # before pyabf allocates what the header declares
     try:
         abf = pyabf.ABF(str(path), loadData=False)
     except Exception as exc:  # pyabf raises many kinds on damaged headers
@@ -105,10 +109,14 @@ def read(path, *, channel=None, sweep=None, current_unit=None) -> Trace:
     dtype = np.dtype(np.int16 if abf._nDataFormat == 0 else np.float32).newbyteorder("<")
     npts = int(abf.dataPointCount)
     start = int(abf.dataByteStart)
-    size = path.stat().st_size
     need = start + npts * dtype.itemsize
     if npts <= 0:
         raise DataError(f"{path}: ABF header says the file holds no samples (dataPointCount={npts})")
+    if start < 0:
+        raise FormatError(f"{path}: ABF header puts the samples at byte {start}; the header is damaged")
+    rate = float(abf.dataRate)
+    if not (np.isfinite(rate) and rate > 0):
+        raise FormatError(f"{path}: ABF sampling rate {rate!r} Hz in the header; expected a positive number")
     if size < need:
         held = max(size - start, 0) // dtype.itemsize
         raise DataError(
@@ -122,8 +130,8 @@ def read(path, *, channel=None, sweep=None, current_unit=None) -> Trace:
     # pyabf scales int16 samples by the header's gain/offset; float32 samples are physical already
     adc_gain, adc_offset = (float(abf._dataGain[idx]), float(abf._dataOffset[idx])) if dtype.kind == "i" else (1.0, 0.0)
 
-    sweeps = int(abf.sweepCount)
-    spc = int(abf.sweepPointCount)
+    table, table_warning = sweep_table(path, abf, size)
+    sweeps = len(table.lengths)
     meta = new_meta(
         "abf",
         instrument=f"Axon ABF {abf.abfVersionString} ({abf.creator.strip()})",
@@ -134,11 +142,16 @@ def read(path, *, channel=None, sweep=None, current_unit=None) -> Trace:
         converted={"current_scale": scale, "adc_gain": adc_gain,
                    "adc_offset": adc_offset, "sample_dtype": str(dtype)},
         sweep_count=sweeps,
-        sweep_starts=[i * spc for i in range(sweeps)],
+        sweep_starts=table.starts,
+        sweep_lengths=table.lengths,
+        sweep_times=table.times,
+        sweep_table=table.source,
         header={"abf_version": abf.abfVersionString, "protocol": abf.protocol,
                 "operation_mode": int(abf.nOperationMode), "date": str(abf.abfDateTime),
                 "comment": getattr(abf, "abfFileComment", "")},
     )
+    if table_warning:
+        meta["warnings"].append(table_warning)
     try:
         dac_unit = str(abf.dacUnits[0]).strip()
         level = float(abf.holdingCommand[0])
@@ -154,17 +167,22 @@ def read(path, *, channel=None, sweep=None, current_unit=None) -> Trace:
     if sweep is not None:
         if isinstance(sweep, bool) or not isinstance(sweep, (int, np.integer)) or not 0 <= sweep < sweeps:
             raise ParameterError(f"{path}: sweep={sweep!r} not available; the file has sweeps 0..{sweeps - 1}")
-        raw = raw[sweep * spc:(sweep + 1) * spc]
-        t0 = float(sweep) * float(getattr(abf, "sweepIntervalSec", spc / abf.dataRate))
+        a = table.starts[sweep]
+        raw = raw[a:a + table.lengths[sweep]]
+        t0 = float(table.times[sweep])
         meta["sweep"] = int(sweep)
     elif sweeps > 1:
+        size_text = (f"{min(table.lengths)} to {max(table.lengths)} samples (variable length)" if table.variable
+                     else f"{table.lengths[0]} samples")
         meta["warnings"].append(
-            f"{sweeps} sweeps of {spc} samples joined end to end; the pauses between sweeps are not "
-            "in the trace (boundaries in meta['sweep_starts']; pass sweep=<n> for one sweep)"
+            f"{sweeps} sweeps of {size_text} joined end to end; the pauses between sweeps are not in the trace "
+            "(boundaries in meta['sweep_starts'], start times in meta['sweep_times']; pass sweep=<n> for one sweep)"
         )
+    check_current_magnitude(raw, scale=adc_gain * scale, offset=adc_offset * scale, meta=meta, path=path,
+                            instrument="patch-clamp or nanopore amplifier")
     return Trace.from_raw(
         raw,
-        fs=float(abf.dataRate),
+        fs=rate,
         gain=adc_gain * scale,
         offset=adc_offset * scale,
         dtype=np.float32,

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import units as _units
 from ..errors import DataError, FormatError
-from ._common import check_path
+from ._common import check_path, reader_boundary
 from .seccm_text import sniff_columns
 from .table import column_kinds, head_table, read_table
 
@@ -36,6 +36,7 @@ def sniff(head: bytes, text) -> int:
     return 2 if all(k in kinds for k in _KINDS) else 0
 
 
+@reader_boundary("a curve table (time, potential and current columns)")
 def read(path, *, delimiter=None, decimal=None):
     """Read a curve: time, potential and current columns with units in their labels.
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError, ParameterError
-from ._common import check_path
+from ..errors import DataError, FormatError, NbtoolsError, ParameterError, SizeLimitError
+from ._common import check_path, reader_boundary
+from .limits import address_space, check_budget, human_bytes
 
 __all__ = ["read_netcdf", "save", "sniff"]
 
@@ -53,6 +54,7 @@ def save(ds, path, *, overwrite=False):
     return p
 
 
+@reader_boundary("an SECCM Dataset saved by nbtools (NetCDF-4/HDF5)")
 def read_netcdf(path):
     """Read a Dataset written by :func:`save` (fully into memory)."""
     import xarray as xr
@@ -60,11 +62,31 @@ def read_netcdf(path):
     from ..seccm.dataset import validate
 
     path = check_path(path, what="a NetCDF file written by nbtools.seccm.save")
-    try:
-        with xr.open_dataset(path, engine="h5netcdf") as f:
-            ds = f.load()
+    from .hdf5 import check_datasets, check_global_heaps
+
+    check_global_heaps(path)
+    try:  # h5py first: h5netcdf leaves a half-built object behind on a damaged file
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            missing = [k for k in ("current", "potential") if k not in f]
+            total = check_datasets(f, path)  # before xarray decodes (and so reads) variables
+    except NbtoolsError:
+        raise
     except Exception as exc:
-        raise FormatError(f"{path}: not a readable NetCDF-4/HDF5 file ({exc})") from None
+        raise FormatError(f"{path}: not a readable NetCDF-4/HDF5 file ({type(exc).__name__}: {exc})") from None
+    if missing:
+        raise FormatError(f"{path}: not an nbtools SECCM Dataset: variable(s) {missing} missing")
+    try:  # a damaged string length makes HDF5 allocate gigabytes: the address space is bounded meanwhile
+        with address_space(int(4 * total) + (512 << 20)), xr.open_dataset(path, engine="h5netcdf") as f:
+            ds = f.load()
+    except NbtoolsError:
+        raise
+    except MemoryError:
+        raise SizeLimitError(f"{path}: reading the Dataset needed far more memory than its {human_bytes(total)} of "
+                             "declared variables; a length inside the file is damaged") from None
+    except Exception as exc:
+        raise FormatError(f"{path}: not a readable NetCDF-4/HDF5 file ({type(exc).__name__}: {exc})") from None
     try:
         validate(ds, str(path))
     except ParameterError as exc:
@@ -72,4 +94,26 @@ def read_netcdf(path):
     for k in ("grid_x", "grid_y", "grid_shape"):  # NetCDF stores 1-element arrays as scalars
         if k in ds.attrs:
             ds.attrs[k] = np.atleast_1d(ds.attrs[k])
+    _check_values(ds, path)
     return ds
+
+
+def _check_values(ds, path) -> None:
+    """Values from the file that analyses trust: pixels present, a positive grid holding every landing."""
+    if ds.sizes.get("pixel", 0) == 0 or ds.sizes.get("sample", 0) == 0:
+        raise DataError(f"{path}: the scan holds {ds.sizes.get('pixel', 0)} pixel(s) of "
+                        f"{ds.sizes.get('sample', 0)} sample(s); expected at least one landing with samples")
+    if ds["current"].dtype.kind not in "fiu":
+        raise FormatError(f"{path}: current is {ds['current'].dtype}; expected real numbers")
+    shape = np.asarray(ds.attrs["grid_shape"]).reshape(-1)
+    if shape.size != 2 or shape.dtype.kind not in "iu" or (shape <= 0).any():
+        raise FormatError(f"{path}: attrs['grid_shape'] is {shape.tolist()}; expected two positive integers (ny, nx)")
+    ny, nx = (int(v) for v in shape)
+    check_budget(8.0 * ny * nx, path=path, what=f"a {ny} x {nx} scan grid")
+    iy, ix = ds["iy"].values, ds["ix"].values
+    if iy.dtype.kind not in "iu" or ix.dtype.kind not in "iu" or (iy < 0).any() or (ix < 0).any() \
+            or (iy >= ny).any() or (ix >= nx).any():
+        raise FormatError(f"{path}: pixel grid indices (iy, ix) fall outside the {ny} x {nx} grid; the file is damaged")
+    for k, n in (("grid_y", ny), ("grid_x", nx)):
+        if k in ds.attrs and np.asarray(ds.attrs[k]).size != n:
+            raise FormatError(f"{path}: attrs[{k!r}] holds {np.asarray(ds.attrs[k]).size} values for {n} grid lines")

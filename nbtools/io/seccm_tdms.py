@@ -39,8 +39,10 @@ import re
 import numpy as np
 
 from .. import units as _units
-from ..errors import FormatError, ParameterError
-from ._common import check_path
+from ..errors import DataError, FormatError, NbtoolsError, ParameterError
+from ._common import check_path, reader_boundary
+from .limits import check_budget
+from .tdms import channel_size
 from .scan import build_scan
 
 __all__ = ["read_wecspm_tdms", "sniff"]
@@ -86,6 +88,7 @@ def sniff(head: bytes, text, path=None) -> int:
         return 0
 
 
+@reader_boundary("a WEC-SPM SECCM recording (LabVIEW TDMS)")
 def read_wecspm_tdms(
     path,
     *,
@@ -148,9 +151,14 @@ def read_wecspm_tdms(
     if current_sign not in (1, -1):
         raise ParameterError(f"current_sign={current_sign!r}: expected 1 or -1")
     try:
+        meta = TdmsFile.read_metadata(str(path))
+        total = sum(channel_size(c, path) * 8 for g in meta.groups() for c in g.channels())
+        check_budget(2.0 * total, path=path, what="the channels of the TDMS file")
         f = TdmsFile.read(str(path))
+    except NbtoolsError:
+        raise
     except Exception as exc:  # npTDMS raises plain ValueError/struct errors
-        raise FormatError(f"{path}: not a readable TDMS file ({exc})") from None
+        raise FormatError(f"{path}: not a readable TDMS file ({type(exc).__name__}: {exc})") from None
 
     groups = f.groups()
     found = {g.name: [c.name for c in g.channels()] for g in groups}
@@ -173,8 +181,26 @@ def read_wecspm_tdms(
     if missing:
         raise FormatError(f"{path}: group {group.name!r} lacks channel(s) {missing}; found {names}")
 
-    data = {nm: np.asarray(chans[nm][:], dtype=np.float64) for nm in names}
-    fb = np.rint(data[need["FeedbackType"]]).astype(np.int64)
+    data = {}
+    for nm in names:
+        dtype = getattr(chans[nm], "dtype", None)
+        if dtype is None or dtype.kind not in "fiub":
+            continue  # text or untyped channels (comments): not used
+        data[nm] = np.asarray(chans[nm][:], dtype=np.float64)
+    used = [need["X"], need["Y"], need["FeedbackType"], need["dt"]] + vch + ich
+    lacking = [nm for nm in used if nm not in data]
+    if lacking:
+        raise FormatError(f"{path}: channel(s) {lacking} hold no numbers; expected numeric WEC-SPM channels")
+    lengths = {nm: len(data[nm]) for nm in used}
+    if len(set(lengths.values())) != 1:
+        raise FormatError(f"{path}: the WEC-SPM channels have different lengths ({lengths}); the file is truncated "
+                          "or damaged (copy it again)")
+    if not next(iter(lengths.values())):
+        raise DataError(f"{path}: the WEC-SPM channels hold no samples")
+    fb_raw = data[need["FeedbackType"]]
+    if not np.isfinite(fb_raw).all():
+        raise DataError(f"{path}: the FeedbackType channel holds NaN/Inf; the file is damaged")
+    fb = np.rint(fb_raw).astype(np.int64)
     N = len(fb)
     approach = (fb == 1) | (fb == 2)
     a_start, a_end = _runs(approach)
@@ -220,6 +246,8 @@ def read_wecspm_tdms(
     t_abs = np.cumsum(dt) - dt[0]
     zname = _find(names, "zum", "z")
     lname = _find(names, "linenumber")
+    zname = zname if zname in data and len(data[zname]) == N else None  # optional channels: used when whole
+    lname = lname if lname in data and len(data[lname]) == N else None
     s_z = _units.label_scale(zname, "length", default="um", where=f"{where} {zname!r}")[1] if zname else None
 
     # no-contact offset: samples while moving (feedback 0, not in a landing, not approaching)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import units as _units
 from ..errors import DataError, FormatError, ParameterError
-from ._common import check_path
+from ._common import check_path, reader_boundary
 from .scan import build_scan
 from .table import column_index, column_kinds, head_table, read_table
 
@@ -69,6 +69,7 @@ def _column(table, index, kind, unit, default, where):
     return table.values[:, index] * factor, u
 
 
+@reader_boundary("an SECCM column file (a potential column and one current column per landing)")
 def read_columns(
     path,
     *,
@@ -153,6 +154,7 @@ def _position(stem, position_unit, name):
     return out, m.group("ux") or position_unit
 
 
+@reader_boundary("a folder of SECCM per-landing text files")
 def read_folder(
     path,
     *,

@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import units as _units
-from ..errors import DataError, FormatError, ParameterError
+from ..errors import DataError, FormatError, NbtoolsError, ParameterError
 from ._common import read_text_lines
+from .limits import MAX_FIELDS, check_budget, human_bytes
 
 __all__ = ["Table", "read_table", "read_numeric", "sniff_layout", "head_table", "column_index", "column_kinds",
            "DELIMITERS"]
@@ -269,6 +270,30 @@ def read_table(path, *, delimiter=None, decimal=None, max_lines: int = 400) -> T
                  delimiter=sep, decimal=dec, first_row=first)
 
 
+def _first_data_fields(path: Path, skiprows: int, sep: str) -> int:
+    """Fields of the first non-blank, non-comment line at or after ``skiprows`` (0 when none is found)."""
+    for line in read_text_lines(path, skiprows + 50)[skiprows:]:
+        if line.strip() and not line.lstrip().startswith(_COMMENT):
+            return len(line.split()) if sep == r"\s+" else len(line.split(sep))
+    return 0
+
+
+def _check_table_memory(path: Path, skiprows: int, width: int) -> None:
+    """SizeLimitError when parsing the file would need more memory than the budget.
+
+    About 24 bytes per field (a float64 in the parser, one in the result, and
+    the tokens), the number of fields estimated from the file size and the
+    characters per field of the first lines.
+    """
+    size = path.stat().st_size
+    if size < (1 << 20):
+        return
+    sample = read_text_lines(path, skiprows + 200)[skiprows:]
+    chars = sum(len(ln) + 1 for ln in sample) or 1
+    fields = sum(max(1, len(ln.split())) for ln in sample) or 1
+    check_budget(24.0 * size * max(fields, width) / chars, path=path, what=f"parsing {human_bytes(size)} of text")
+
+
 def read_numeric(path: Path, *, skiprows: int, sep: str, decimal: str = ".", ncols: int | None = None,
                  nrows: int | None = None, usecols=None, comment: str | None = None) -> np.ndarray:
     """Numeric block of a text file as a 2-D float64 array (pandas C parser).
@@ -277,42 +302,75 @@ def read_numeric(path: Path, *, skiprows: int, sep: str, decimal: str = ".", nco
     is dropped; a column of text (e.g. Gamry 'Over' flags) becomes NaN; any
     other non-numeric cell raises DataError naming the row. Columns that are
     all empty (a trailing delimiter) are dropped unless ``ncols`` is given.
+
+    A row may hold at most two empty fields more than the first data row (or
+    ``ncols``/``usecols``): more fields (a damaged line of 300,000 numbers) is a
+    DataError naming the line, never a table that wide in memory.
     """
     import pandas as pd
 
+    width = max(ncols or 0, (max(usecols) + 1) if usecols is not None else 0,
+                _first_data_fields(path, skiprows, sep))
+    if width > MAX_FIELDS:
+        raise DataError(f"{path}: the first data row (after line {skiprows}) has {width} fields; at most "
+                        f"{MAX_FIELDS} columns are read. Is the delimiter right? (pass delimiter=)")
+    _check_table_memory(path, skiprows, width)
+    slack = width + 2  # trailing delimiters
+    wanted = list(usecols) if usecols is not None else list(range(ncols)) if ncols is not None else None
     kw = dict(
-        sep=sep, header=None, skiprows=skiprows, decimal=decimal, engine="c", comment=comment,
-        skip_blank_lines=True, encoding="utf-8", encoding_errors="replace", nrows=nrows,
+        sep=sep, header=None, names=range(slack), skiprows=skiprows, decimal=decimal, engine="c", comment=comment,
+        skip_blank_lines=True, encoding="utf-8", encoding_errors="replace", nrows=nrows, index_col=False,
     )
-    if usecols is not None:
-        kw["usecols"] = list(usecols)
-    elif ncols is not None:
-        kw["usecols"] = range(ncols)
+    numeric = wanted if wanted is not None else list(range(width))
     try:
-        df = pd.read_csv(path, dtype=np.float64, **kw)
-    except ValueError:
-        df = pd.read_csv(path, dtype=str, **kw)
-        df = _numeric_or_error(df, path, skiprows)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise FormatError(f"{path}: cannot parse the numeric table after line {skiprows}: {exc}") from None
+        try:
+            df = pd.read_csv(path, dtype={i: np.float64 for i in numeric}, **kw)
+        except ValueError as exc:
+            if "Expected" in str(exc) and "fields" in str(exc):
+                raise
+            df = pd.read_csv(path, dtype=str, **kw)
+            df = _numeric_or_error(df, path, skiprows, numeric)
+    except NbtoolsError:
+        raise
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise _parse_error(path, skiprows, width, exc) from None
+    extra = df.iloc[:, width:]
+    if extra.notna().to_numpy().any():
+        row = int(np.flatnonzero(extra.notna().to_numpy().any(axis=1))[0])
+        raise DataError(f"{path}: data row {row + 1} after line {skiprows} has more fields than the "
+                        f"{width} of the first row; the file is damaged or mixes tables")
+    df = df.iloc[:, wanted] if wanted is not None else df.iloc[:, :width]
+    df = df.apply(pd.to_numeric, errors="coerce") if any(df.dtypes != np.float64) else df
     values = df.to_numpy(dtype=np.float64, copy=False)
     if values.ndim == 2 and values.shape[1]:
         empty_rows = np.isnan(values).all(axis=1)
         if empty_rows.any():
             values = values[~empty_rows]
         empty_cols = np.isnan(values).all(axis=0) if len(values) else np.zeros(values.shape[1], bool)
-        if empty_cols.any() and ncols is None:
+        if empty_cols.any() and ncols is None and usecols is None:
             values = values[:, ~empty_cols]
     if values.size == 0:
         raise DataError(f"{path}: no numeric rows after line {skiprows}; expected columns of numbers")
     return values
 
 
-def _numeric_or_error(df, path, skiprows):
+def _parse_error(path, skiprows, width, exc):
+    text = str(exc)
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if m:
+        return DataError(f"{path}: line {int(m.group(2))} has {m.group(3)} fields where the table has {width}; "
+                         "the file is damaged (or holds a second table): crop it to one table")
+    found = text.splitlines()[0] if text else type(exc).__name__
+    return FormatError(f"{path}: cannot parse the numeric table after line {skiprows}: {found}")
+
+
+def _numeric_or_error(df, path, skiprows, numeric=None):
     import pandas as pd
 
-    num = df.apply(pd.to_numeric, errors="coerce")
-    bad = num.isna() & df.notna() & (df.apply(lambda c: c.str.strip()) != "")
+    cols = [c for c in (numeric if numeric is not None else df.columns) if c in df.columns]
+    sub = df[cols]
+    num = sub.apply(pd.to_numeric, errors="coerce")
+    bad = num.isna() & sub.notna() & (sub.apply(lambda c: c.str.strip()) != "")
     text_cols = bad.mean(axis=0) > 0.5  # a text column (e.g. Gamry 'Over' flags) is not data
     bad.loc[:, text_cols] = False
     bad_rows = np.flatnonzero(bad.any(axis=1).to_numpy())
@@ -321,13 +379,17 @@ def _numeric_or_error(df, path, skiprows):
         first = int(bad_rows[0])
         # a contiguous run of bad rows at the end is a footer: drop it
         if bad_rows[-1] == n - 1 and bad_rows.size == n - first:
-            return num.iloc[:first]
-        row = df.iloc[first].tolist()
+            out = df.iloc[:first].copy()
+            out[cols] = num.iloc[:first]
+            return out
+        row = [v for v in df.iloc[first].tolist() if isinstance(v, str)][:20]
         raise DataError(
             f"{path}: non-numeric value in data row {first + 1} after the header "
             f"(file line ~{skiprows + first + 1}): {row}; expected numbers only"
         )
-    return num
+    out = df.copy()
+    out[cols] = num
+    return out
 
 
 def column_index(spec, names, *, path, what: str) -> int:

@@ -74,7 +74,7 @@ def column_scales(names, ci, ti, *, path, current_unit=None):
 
 
 def read(path, *, fs=None, channel=None, time_column=None, current_unit=None, time_unit=None,
-         delimiter=None, decimal=None) -> Trace:
+         delimiter=None, decimal=None, resample="auto") -> Trace:
     """Read a delimited text table as a trace (see module docstring).
 
     Parameters
@@ -87,6 +87,10 @@ def read(path, *, fs=None, channel=None, time_column=None, current_unit=None, ti
         Units when the header has none (or to override it).
     delimiter, decimal : str, optional
         Force the field separator (',', '\\t', ';', 'whitespace') and decimal mark.
+    resample : 'auto', 'index' or float
+        How an irregular time column becomes the uniform time base
+        (:mod:`nbtools.io.timebase`): by default every sample keeps its file
+        time (gaps filled, irregular stamps interpolated, ``meta['gaps']``).
     """
     table = read_table(path, delimiter=delimiter, decimal=decimal)
     names, values = table.names, table.values
@@ -110,4 +114,4 @@ def read(path, *, fs=None, channel=None, time_column=None, current_unit=None, ti
         meta["units"]["time"] = tu
         time = values[:, ti]
     return trace_from_columns(values[:, ci], path=path, meta=meta, time=time, fs=fs,
-                              current_scale=cscale, time_scale=tscale or 1.0, column=names[ci])
+                              current_scale=cscale, time_scale=tscale or 1.0, column=names[ci], resample=resample)
