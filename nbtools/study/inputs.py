@@ -140,10 +140,11 @@ def _content_kind(path: Path) -> str | None:
 
 
 def _is_scan_folder(path: Path) -> bool:
-    from ..io import sniff_format
+    """Does the folder hold per-landing text files (x and y in their names)? (The folder reader's sniffer.)"""
+    from ..io import FORMATS
 
     try:
-        return sniff_format(path, kind="scan") == "seccm-folder"
+        return any(info.sniff(b"", None, path) >= 2 for info in FORMATS.values() if info.folder)
     except Exception:
         return False
 
@@ -240,6 +241,8 @@ def find_units(inputs, technique: str, *, out=None, blank=None, blanks="auto",
         return _particles(files), notes
     blank_files = [f for f, _ in files if technique == "impact" and is_blank(f, blank_pattern)]
     recordings = [(f, r) for f, r in files if f not in set(blank_files)]
+    if technique == "impact" and blanks == "auto" and blank is None:
+        blank_files += _blanks_beside(recordings, blank_files, blank_pattern)
     notes["blanks"] = [str(b) for b in blank_files]
     pairs = _pair_blanks(recordings, blank_files, blank, blanks) if technique == "impact" else {}
     units = []
@@ -293,6 +296,19 @@ def _pair_blanks(recordings, blank_files, blank, blanks) -> dict:
                 raise MissingFileError(f"blanks: the blank {b!r} given for {f.name} is not a file")
             out[f] = str(bp)
     return out
+
+
+def _blanks_beside(recordings, known, pattern) -> list:
+    """Blank files in the folders of recordings given one by one (``rec_*.abf`` leaves out ``blank.abf``)."""
+    exts = _extensions("trace")
+    known = set(known)
+    found = []
+    for folder in sorted({f.parent for f, _ in recordings}):
+        for p in sorted(folder.iterdir()):
+            if p.is_file() and p.suffix.lower() in exts and is_blank(p, pattern) and p.resolve() not in known:
+                found.append(p.resolve())
+                known.add(p.resolve())
+    return found
 
 
 def _nearest_blank(f: Path, root: Path, blank_files) -> Path | None:

@@ -103,7 +103,7 @@ def _scaled(df: pd.DataFrame, units: dict, columns) -> tuple[pd.DataFrame, dict]
 
 
 # ------------------------------------------------------------------ plots
-_TICKS = """
+_TICKS = r"""
 const prefixes = [[1e9, 'G'], [1e6, 'M'], [1e3, 'k'], [1, ''], [1e-3, 'm'], [1e-6, 'µ'], [1e-9, 'n'],
                   [1e-12, 'p'], [1e-15, 'f'], [1e-18, 'a']];
 if (tick === 0) { return '0'; }

@@ -79,16 +79,25 @@ def csv_header(column: str, unit: str | None) -> str:
     return f"{column} / {unit}" if unit else column
 
 
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+
+
 def _for_arrow(df: pd.DataFrame) -> pd.DataFrame:
-    """Object columns of mixed values as text (JSON for lists and dicts) so Arrow can write them."""
+    """Object columns Arrow can write: flags with gaps as nullable booleans, numbers as floats, mixed
+    values as text (JSON for lists and dicts)."""
     out = df.copy()
     out.attrs = {}  # provenance goes into the schema metadata written here, not pandas' own
     for c in out.columns:
-        if out[c].dtype == object:
-            vals = out[c]
-            if not all(v is None or isinstance(v, str) for v in vals):
-                out[c] = [None if v is None else (v if isinstance(v, str) else json.dumps(plain(v)))
-                          for v in vals]
+        if out[c].dtype != object:
+            continue
+        present = [v for v in out[c] if not _missing(v)]
+        if present and all(isinstance(v, (bool, np.bool_)) for v in present):
+            out[c] = out[c].astype("boolean")
+        elif present and all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in present):
+            out[c] = pd.to_numeric(out[c], errors="coerce")
+        elif not all(isinstance(v, str) for v in present):
+            out[c] = [None if _missing(v) else (v if isinstance(v, str) else json.dumps(plain(v))) for v in out[c]]
     return out
 
 

@@ -227,9 +227,16 @@ def _unchanged(out, state, report):
     names = ["files.parquet", "population.parquet", "statistics.json"] + (["report.html"] if report else [])
     if not manifest or manifest.get("state") != state or not all((out / n).is_file() for n in names):
         return None
-    manifest["checked"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    study = Study.open(out)
+    study.files["reused"] = True  # this run reused every file; the report stays that of the run that wrote it
+    write_table(study.files, out / "files", units=read_table(out / "files").attrs["units"],
+                meta={"recipe": manifest["recipe"], "technique": manifest["technique"]})
+    counts = manifest.setdefault("counts", {})
+    counts.update(reused=len(study.files), computed=0)
+    manifest["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_json(out / MANIFEST, manifest)
-    return Study.open(out)
+    study.manifest = manifest
+    return study
 
 
 def _assemble(out, recipe, technique, units, records, reused, labels, label_units, *, conf):

@@ -59,7 +59,8 @@ def analyse(unit, recipe, settings) -> Outcome:
     if fits is not None:
         units.update(_fit_units(fits))
     fit_units = _fit_units(fits) if fits is not None else {}
-    tables = {"pixels": (pixels, units), ENTITY: (parts, {**ENTITY_UNITS, **fit_units})}
+    map_unit = {"map_median": str(m.attrs.get("units", ""))}
+    tables = {"pixels": (pixels, units), ENTITY: (parts, {**ENTITY_UNITS, **fit_units, **map_unit})}
     return Outcome(row, tables, rec)
 
 
