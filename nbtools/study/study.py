@@ -87,6 +87,9 @@ def _check_out(out) -> Path:
         raise ParameterError(f"out: {out} is not empty and holds no study ({MANIFEST}); give a new or empty folder "
                              "(a study writes only there, and never into a folder of other files)")
     out.mkdir(parents=True, exist_ok=True)
+    if not (out / MANIFEST).exists():  # marks the folder as a study's from the start: a killed run resumes there
+        write_json(out / MANIFEST, {"nbtools_study": MANIFEST_VERSION, "status": "running",
+                                    "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     return out
 
 
@@ -288,8 +291,8 @@ def _manifest(out, recipe, technique, inputs, settings, study, notes, unmatched,
             given[k] = str(type(given[k]).__name__)
     inputs = [os.fspath(i) for i in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)]
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    return {"nbtools_study": MANIFEST_VERSION, "nbtools": __version__, "created": old.get("created", now),
-            "updated": now, "technique": technique, "recipe": recipe.to_dict(), "recipe_digest": recipe.digest(),
+    return {"nbtools_study": MANIFEST_VERSION, "status": "complete", "nbtools": __version__,
+            "created": old.get("created", now), "updated": now, "technique": technique, "recipe": recipe.to_dict(), "recipe_digest": recipe.digest(),
             "inputs": inputs, "out": str(out), "settings": {**settings, **given},
             "fingerprints": f"SHA-256 of inputs up to {given['hash_limit']} bytes, size + modification time above",
             "counts": counts, "elapsed_s": elapsed, "label_units": label_units,
@@ -335,6 +338,9 @@ class Study:
         manifest = read_json(out / MANIFEST)
         if manifest is None:
             raise DataError(f"{out}: no {MANIFEST}; not a study folder written by nbtools batch")
+        if manifest.get("status") == "running":
+            raise DataError(f"{out}: the study's first run did not finish (stopped or still running); run it "
+                            "again with the same inputs: what was done is reused")
         stats = read_json(out / "statistics.json") or {}
         for k in ("distributions", "tests", "slopes", "pairs"):
             stats[k] = pd.DataFrame(stats.get(k) or [])
