@@ -11,7 +11,7 @@ Study
     event or particle), ``statistics``, ``manifest``; ``Study.open(out)``
     reads a study folder back, ``study.tables(file)`` the tables of one file,
     ``study.recipe_for(file)`` the recipe that reproduces them.
-bootstrap_ci, describe_groups, compare_groups, proportional_fit, loglog_slope
+bootstrap_ci, describe_groups, compare_groups, proportional_fit, loglog_slope, grouped_histogram
     The statistics (:mod:`nbtools.study.statistics`).
 find_units, condition_table, fingerprint
     Inputs, labels and fingerprints (what ``run`` uses).
@@ -20,7 +20,7 @@ find_units, condition_table, fingerprint
 from .._lazy import lazy_module
 
 _WHERE = {"run": "study", "Study": "study", "bootstrap_ci": "statistics", "describe_groups": "statistics",
-          "compare_groups": "statistics", "proportional_fit": "statistics", "loglog_slope": "statistics",
+          "compare_groups": "statistics", "proportional_fit": "statistics", "loglog_slope": "statistics", "grouped_histogram": "statistics",
           "find_units": "inputs", "condition_table": "conditions", "fingerprint": "inputs"}
 
 # names load on first use: a rerun with nothing to do does not import scipy.stats or Bokeh

@@ -21,7 +21,7 @@ import pandas as pd
 from .population import ABSOLUTE, PROPERTIES, SIZE_RELATIONS
 from .store import atomic_write
 
-__all__ = ["write_report", "report_html", "MAX_POINTS"]
+__all__ = ["write_report", "report_html", "html_table", "fmt", "si_axis", "MAX_POINTS"]
 
 #: most points drawn in one scatter plot
 MAX_POINTS = 20_000
@@ -68,7 +68,7 @@ def _esc(text) -> str:
     return html.escape(str(text))
 
 
-def _table(df: pd.DataFrame, units: dict, *, max_rows: int | None = None, classes: dict | None = None) -> str:
+def html_table(df: pd.DataFrame, units: dict, *, max_rows: int | None = None, classes: dict | None = None) -> str:
     if df is None or len(df) == 0:
         return "<p class='muted'>(none)</p>"
     shown = df if max_rows is None else df.head(max_rows)
@@ -118,7 +118,7 @@ return tick.toExponential(2) + ' ' + unit;
 """
 
 
-def _axis(axis, name, unit, prefixed=False):
+def si_axis(axis, name, unit, prefixed=False):
     """Axis label ``name``; ticks with SI prefixes for SI units ('25 nm'), else the unit in the label."""
     from bokeh.models import CustomJSTickFormatter
 
@@ -144,27 +144,22 @@ def _groups(pop):
 def _histogram(pop, col, unit):
     from bokeh.plotting import figure
 
-    v_all = pd.to_numeric(pop[col], errors="coerce").to_numpy(float)
-    v_all = np.abs(v_all) if col in ABSOLUTE else v_all
-    v_all = v_all[np.isfinite(v_all)]
-    log = v_all.size > 0 and (v_all > 0).all() and np.ptp(np.log10(v_all)) > 1
-    edges = (np.logspace(np.log10(v_all.min()), np.log10(v_all.max()), 31) if log
-             else np.histogram_bin_edges(v_all, bins=30))
-    p = figure(width=560, height=300, x_axis_type="log" if log else "linear",
+    from .statistics import grouped_histogram
+
+    h = grouped_histogram(pop, col, "condition", absolute=col in ABSOLUTE)
+    p = figure(width=560, height=300, x_axis_type="log" if h.attrs["log"] else "linear",
                title=f"{col}{' (magnitude)' if col in ABSOLUTE else ''}", toolbar_location="right")
-    _axis(p.xaxis, col, unit)
+    si_axis(p.xaxis, col, unit)
     p.yaxis.axis_label = "fraction of the condition's entities"
-    groups = _groups(pop)
-    for (name, sub), colour in zip(groups, _colours(len(groups))):
-        v = pd.to_numeric(sub[col], errors="coerce").to_numpy(float)
-        v = np.abs(v) if col in ABSOLUTE else v
-        v = v[np.isfinite(v)]
-        if v.size == 0:
+    names = list(dict.fromkeys(h["group"]))
+    for name, colour in zip(names, _colours(len(names))):
+        g = h[h["group"] == name]
+        n = int(g["count"].sum())
+        if n == 0:
             continue
-        cnt, _ = np.histogram(v, edges)
-        y = cnt / v.size
-        p.step(x=np.r_[edges[:-1], edges[-1]], y=np.r_[y, y[-1]], mode="after", line_width=2, color=colour,
-               legend_label=f"{name} (n={v.size})")
+        y = g["fraction"].to_numpy()
+        p.step(x=np.r_[g["left"].to_numpy(), g["right"].iloc[-1]], y=np.r_[y, y[-1]], mode="after", line_width=2,
+               color=colour, legend_label=f"{name} (n={n})")
     p.legend.location = "top_right"
     p.legend.click_policy = "hide"
     return p
@@ -175,8 +170,8 @@ def _scatter(pop, x, y, units, fit):
 
     p = figure(width=560, height=320, x_axis_type="log", y_axis_type="log", title=f"{y} against {x}",
                toolbar_location="right")
-    _axis(p.xaxis, x, units.get(x, ""))
-    _axis(p.yaxis, f"|{y}|" if y in ABSOLUTE else y, units.get(y, ""))
+    si_axis(p.xaxis, x, units.get(x, ""))
+    si_axis(p.yaxis, f"|{y}|" if y in ABSOLUTE else y, units.get(y, ""))
     groups = _groups(pop)
     rng = np.random.default_rng(0)
     for (name, sub), colour in zip(groups, _colours(len(groups))):
@@ -206,8 +201,8 @@ def _frequency_plot(files, freq):
                                                                           errors="coerce"))]
     p = figure(width=560, height=320, x_axis_type="log", y_axis_type="log",
                title="impact frequency against concentration", toolbar_location="right")
-    _axis(p.xaxis, "concentration", "M", prefixed=True)  # shown in mol/L: '10 pM'; the tables keep mol/m^3
-    _axis(p.yaxis, "frequency", "1/s")
+    si_axis(p.xaxis, "concentration", "M", prefixed=True)  # shown in mol/L: '10 pM'; the tables keep mol/m^3
+    si_axis(p.yaxis, "frequency", "1/s")
     f = ok["frequency"].to_numpy(float)
     src = ColumnDataSource({"c": ok["concentration"].to_numpy(float) / 1e3, "f": np.where(f > 0, f, np.nan),
                             "lo": np.maximum(ok["frequency_low"].to_numpy(float), 1e-300),
@@ -294,7 +289,7 @@ def _files_section(study) -> str:
     shown, units = _scaled(shown, units, shown.columns)
     return ("<h2>Files</h2><p class='muted'>One row per file (files.csv has every column; each file's tables are in "
             "files/&lt;name&gt;-&lt;id&gt;/).</p>"
-            + _table(shown, units, classes={"status": _STATUS_COLOURS}))
+            + html_table(shown, units, classes={"status": _STATUS_COLOURS}))
 
 
 def _file_units(study):
@@ -312,21 +307,21 @@ def _stats_section(study) -> str:
         d = dist.copy()
         for c in ("median", "median_low", "median_high", "mean", "mean_low", "mean_high", "q25", "q75"):
             d[c] = [fmt(v, units.get(col, "")) for v, col in zip(d[c], d["column"])]
-        parts.append("<h3>Distributions</h3>" + _table(d, {}))
+        parts.append("<h3>Distributions</h3>" + html_table(d, {}))
     tests = s.get("tests")
     if tests is not None and len(tests):
         t = tests.drop(columns=[c for c in ("left_out", "by") if c in tests])
-        parts.append("<h3>Conditions compared (rank tests)</h3>" + _table(t, {}))
+        parts.append("<h3>Conditions compared (rank tests)</h3>" + html_table(t, {}))
         pairs = s.get("pairs")
         if pairs is not None and len(pairs):
             p = pairs.copy()
             for c in ("median_a", "median_b"):
                 p[c] = [fmt(v, units.get(col, "")) for v, col in zip(p[c], p["column"])]
             parts.append("<p class='muted'>Pairs: Mann-Whitney U, Holm-adjusted p; Cliff's delta &gt; 0 when a "
-                         "is larger.</p>" + _table(p, {}))
+                         "is larger.</p>" + html_table(p, {}))
     slopes = s.get("slopes")
     if slopes is not None and len(slopes):
-        parts.append("<h3>Property against size (log-log slope)</h3>" + _table(slopes, {}))
+        parts.append("<h3>Property against size (log-log slope)</h3>" + html_table(slopes, {}))
     freq = s.get("frequency")
     if freq:
         row = {k: v for k, v in freq.items() if k != "table"}
@@ -334,7 +329,7 @@ def _stats_section(study) -> str:
                      f"{fmt(row['k'])} [{fmt(row['k_low'])}, {fmt(row['k_high'])}] s⁻¹ per mol m⁻³; "
                      f"goodness of fit p = {fmt(row['p_fit'])} (dispersion {fmt(row['dispersion'])}); log-log "
                      f"slope {fmt(row['slope'])} [{fmt(row['slope_low'])}, {fmt(row['slope_high'])}] "
-                     "(1 for proportionality).</p>" + _table(freq["table"], {"concentration": "mol/m3",
+                     "(1 for proportionality).</p>" + html_table(freq["table"], {"concentration": "mol/m3",
                                                                           "time": "s", "frequency": "1/s"}))
     return "".join(parts)
 

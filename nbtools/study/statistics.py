@@ -26,7 +26,7 @@ from scipy import stats as st
 from ..errors import ParameterError
 
 __all__ = ["bootstrap_ci", "describe_groups", "compare_groups", "proportional_fit", "loglog_slope",
-           "holm", "cliffs_delta"]
+           "holm", "cliffs_delta", "grouped_histogram"]
 
 #: most values x resamples drawn at once by the resampling bootstrap
 _MAX_DRAWS = 20_000_000
@@ -360,4 +360,51 @@ def loglog_slope(x, y, *, conf: float = 0.95) -> dict:
     out.update(slope=float(fit.slope), slope_se=float(fit.stderr), slope_low=float(fit.slope - q * fit.stderr),
                slope_high=float(fit.slope + q * fit.stderr), intercept=float(fit.intercept), r=float(fit.rvalue),
                spearman=float(rho.statistic), spearman_p=float(rho.pvalue))
+    return out
+
+
+def grouped_histogram(df: pd.DataFrame, column: str, by: str | None = "condition", *, bins: int = 30,
+                      absolute: bool = False, log=None) -> pd.DataFrame:
+    """Histogram of ``column`` in each group on shared bins (what the report and the dashboard draw).
+
+    Parameters
+    ----------
+    absolute : bool
+        Magnitudes (charges and currents of both signs).
+    log : bool, optional
+        Logarithmic bins; default when every value is positive and they span more than a decade.
+
+    Returns
+    -------
+    DataFrame
+        ``group``, ``left``, ``right``, ``count``, ``fraction`` (of the group's finite values);
+        ``attrs``: ``log``, ``column``.
+    """
+    v_all = pd.to_numeric(df[column], errors="coerce").to_numpy(float) if column in df else np.empty(0)
+    v_all = np.abs(v_all) if absolute else v_all
+    fin = v_all[np.isfinite(v_all)]
+    cols = ["group", "left", "right", "count", "fraction"]
+    if fin.size == 0:
+        out = pd.DataFrame(columns=cols)
+        out.attrs.update(log=False, column=column)
+        return out
+    if log is None:
+        log = bool((fin > 0).all() and np.log10(fin.max() / fin.min()) > 1)
+    if log:
+        fin = fin[fin > 0]
+        edges = np.logspace(np.log10(fin.min()), np.log10(fin.max()), bins + 1)
+    else:
+        edges = np.histogram_bin_edges(fin, bins=bins)
+    groups = [("all", v_all)]
+    if by is not None and by in df and df[by].nunique(dropna=True) > 1:
+        groups = [(str(g), v_all[(df[by] == g).to_numpy()]) for g in sorted(df[by].dropna().unique(), key=str)]
+    rows = []
+    for name, v in groups:
+        v = v[np.isfinite(v)]
+        cnt, _ = np.histogram(v, edges)
+        frac = cnt / v.size if v.size else cnt * 0.0
+        rows += [{"group": name, "left": a, "right": b, "count": int(c), "fraction": float(f)}
+                 for a, b, c, f in zip(edges[:-1], edges[1:], cnt, frac)]
+    out = pd.DataFrame(rows, columns=cols)
+    out.attrs.update(log=bool(log), column=column)
     return out
