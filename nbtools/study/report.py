@@ -21,7 +21,7 @@ import pandas as pd
 from .population import ABSOLUTE, PROPERTIES, SIZE_RELATIONS
 from .store import atomic_write
 
-__all__ = ["write_report", "report_html", "html_table", "fmt", "si_axis", "MAX_POINTS"]
+__all__ = ["write_report", "report_html", "html_table", "fmt", "si_axis", "shown_distributions", "MAX_POINTS"]
 
 #: most points drawn in one scatter plot
 MAX_POINTS = 20_000
@@ -298,16 +298,21 @@ def _file_units(study):
     return units_for(study.technique)
 
 
+def shown_distributions(dist: pd.DataFrame, units: dict) -> pd.DataFrame:
+    """The distributions table with each value as text in its property's unit ('23 nm')."""
+    d = dist.copy()
+    for c in ("median", "median_low", "median_high", "mean", "mean_low", "mean_high", "q25", "q75"):
+        d[c] = [fmt(v, units.get(col, "")) for v, col in zip(d[c], d["column"])]
+    return d
+
+
 def _stats_section(study) -> str:
     s, units = study.statistics, study.units
     parts = ["<h2>Statistics</h2><p class='muted'>Entities with quality 'ok' from files that did not fail. "
              "Medians with exact bootstrap 95 % intervals, means with percentile bootstrap intervals.</p>"]
     dist = s.get("distributions")
     if dist is not None and len(dist):
-        d = dist.copy()
-        for c in ("median", "median_low", "median_high", "mean", "mean_low", "mean_high", "q25", "q75"):
-            d[c] = [fmt(v, units.get(col, "")) for v, col in zip(d[c], d["column"])]
-        parts.append("<h3>Distributions</h3>" + html_table(d, {}))
+        parts.append("<h3>Distributions</h3>" + html_table(shown_distributions(dist, units), {}))
     tests = s.get("tests")
     if tests is not None and len(tests):
         t = tests.drop(columns=[c for c in ("left_out", "by") if c in tests])

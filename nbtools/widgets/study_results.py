@@ -98,7 +98,7 @@ class PopulationExplorer:
         from bokeh.palettes import Category10_10
 
         from ..study.population import ABSOLUTE
-        from ..study.report import html_table, si_axis
+        from ..study.report import html_table, shown_distributions, si_axis
         from ..study.statistics import grouped_histogram
 
         col, s = self.column.value, self.study
@@ -122,7 +122,8 @@ class PopulationExplorer:
         rows = d[d["column"] == col] if d is not None and len(d) else None
         tests = s.statistics.get("tests")
         test = tests[tests["column"] == col] if tests is not None and len(tests) else None
-        self.stats.value = ("<b>Medians and means with bootstrap 95 % intervals</b>" + html_table(rows, {})
+        shown = shown_distributions(rows, s.units) if rows is not None else None
+        self.stats.value = ("<b>Medians and means with bootstrap 95 % intervals</b>" + html_table(shown, {})
                             + ("<b>Rank test across conditions</b>" + html_table(test.drop(columns=["left_out"],
                                                                                            errors="ignore"), {})
                                if test is not None and len(test) else ""))
