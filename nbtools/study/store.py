@@ -86,7 +86,7 @@ def _missing(v) -> bool:
 def _for_arrow(df: pd.DataFrame) -> pd.DataFrame:
     """Object columns Arrow can write: flags with gaps as nullable booleans, numbers as floats, mixed
     values as text (JSON for lists and dicts)."""
-    out = df.copy()
+    out = df.copy(deep=False)
     out.attrs = {}  # provenance goes into the schema metadata written here, not pandas' own
     for c in out.columns:
         if out[c].dtype != object:

@@ -1,7 +1,7 @@
 """One task of a study, as a Dask worker runs it: analyse one unit, write its outputs, never raise.
 
-The outputs of a unit live in ``OUT/files/<unit id>/``: its tables (Parquet +
-CSV) and ``result.json``, the record written last. The record holds the key
+The outputs of a unit live in ``OUT/files/<unit id>/``: its tables (Parquet,
+with units; their rows are also in the study's CSV tables) and ``result.json``, the record written last. The record holds the key
 that decides whether a rerun may reuse the outputs (recipe digest, nbtools
 version, study settings, the fingerprint of every input file), the status
 (``ok``, ``warning``, ``failed``) with its message, the files-table row, the
@@ -106,7 +106,7 @@ def run_unit(unit: Unit, job: dict) -> dict:
         meta = {"file": unit.path, "unit": unit.id, "recipe_digest": job["key"]["recipe"],
                 "nbtools": job["key"]["nbtools"]}
         for name, (df, units) in outcome.tables.items():
-            write_table(df, folder / name, units=units, meta=meta)
+            write_table(df, folder / name, units=units, meta=meta, csv=False)  # CSV: the study's tables
             rec["outputs"][name] = f"{name}.parquet"
         from ..errors import NbtoolsWarning
 
