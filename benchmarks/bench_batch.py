@@ -75,20 +75,29 @@ def write_big(folder: Path, count: int, n: int) -> list[Path]:
     return paths
 
 
-def plain_loop(paths, recipe) -> float:
+def plain_loop(paths, recipe, times=None) -> float:
+    """find_events file after file; per-file seconds appended to ``times``."""
     from nbtools.impact import find_events
     from nbtools.io import load_trace
 
     t0 = time.perf_counter()
     for p in paths:
+        t = time.perf_counter()
         find_events(load_trace(p, fs=FS), recipe)
+        if times is not None:
+            times.append(time.perf_counter() - t)
     return time.perf_counter() - t0
 
 
 def _warm(_=None):
+    """Compile numba's kernels for in-memory and memory-mapped (read-only) float32 samples."""
     from nbtools.impact import EventRecipe, find_events
 
-    find_events(simulate(200_000, seed=99), EventRecipe(threshold=6), fs=FS)
+    x = simulate(200_000, seed=99)
+    find_events(x, EventRecipe(threshold=6), fs=FS)
+    with tempfile.TemporaryDirectory() as d:
+        np.save(Path(d) / "w.npy", x)
+        find_events(np.load(Path(d) / "w.npy", mmap_mode="r"), EventRecipe(threshold=6), fs=FS)
 
 
 def _loop_part(paths):
@@ -121,19 +130,24 @@ def study(paths, recipe, out: Path, workers) -> dict:
     s = run(recipe, paths[0].parent, out=out, workers=workers, options={"fs": FS}, progress=progress)
     total = time.perf_counter() - t0
     assert s.counts()["computed"] == len(paths) and s.counts()["failed"] == 0, s.summary()
-    steady = (done[-1] - done[0]) / (len(done) - 1) if len(done) > 1 else float("nan")
-    peaks = {}
+    w = workers  # each worker's first file carries its start-up (imports, numba compilation): left out
+    steady = (done[-1] - done[w - 1]) / (len(done) - w) if len(done) > w else float("nan")
+    peaks, tasks = {}, []
     for name in s.files["name"]:
         r = s.record(name)
         peaks[r["worker"]] = max(peaks.get(r["worker"], 0), r.get("worker_peak_rss") or 0)
-    return {"total": total, "per_file_steady": steady, "peaks": peaks, "events": len(s.population)}
+        tasks.append(r["elapsed_s"])
+    return {"total": total, "per_file_steady": steady, "peaks": peaks, "events": len(s.population),
+            "task_median": float(np.median(tasks))}
 
 
-def report(label, paths, n, loop_s, par, runs):
+def report(label, paths, n, loop_s, loop_times, par, runs):
     count = len(paths)
     per_loop = loop_s / count
+    loop_median = float(np.median(loop_times))
     print(f"\n== {label}: {count} files x {n:.0e} samples (load average {os.getloadavg()[0]:.1f})")
-    print(f"plain loop      {count / loop_s:8.2f} files/s  {count * n / loop_s:10.3e} samples/s  ({loop_s:.1f} s)")
+    print(f"plain loop      {count / loop_s:8.2f} files/s  {count * n / loop_s:10.3e} samples/s  ({loop_s:.1f} s; "
+          f"median {1e3 * loop_median:.1f} ms per file)")
     for k, t in par:
         print(f"plain loop x{k:<3}  {count / t:8.2f} files/s  {count * n / t:10.3e} samples/s  ({t:.1f} s in {k} "
               f"processes: speed-up {loop_s / t:.2f}x, the cores' ceiling for the study)")
@@ -144,7 +158,8 @@ def report(label, paths, n, loop_s, par, runs):
               f"({r['total']:.1f} s whole run; overhead {100 * (r['total'] / loop_s - 1):+.0f} %, "
               f"speed-up {loop_s / r['total']:.2f}x)")
         print(f"{'  steady state':<15} {1 / steady:8.2f} files/s  {n / steady:10.3e} samples/s  "
-              f"(overhead {100 * (steady / per_loop - 1):+.1f} %, speed-up {per_loop / steady:.2f}x)")
+              f"(speed-up {per_loop / steady:.2f}x; one file's task: median {1e3 * r['task_median']:.1f} ms, "
+              f"{100 * (r['task_median'] / loop_median - 1):+.1f} % against the loop's median)")
         print(f"{'  peak memory':<15} " + ", ".join(f"{v / 2**20:.0f} MiB" for v in r["peaks"].values())
               + " per worker (maxrss)")
 
@@ -154,7 +169,8 @@ def run_set(label, folder, count, n, writer, workers_max, recipe, tmp):
     paths = writer(folder, count, n)
     print(f"[{label}] wrote {count} files in {time.perf_counter() - t:.0f} s "
           f"({sum(p.stat().st_size for p in paths) / 2**30:.2f} GiB)", flush=True)
-    loop_s = plain_loop(paths, recipe)
+    loop_times = []
+    loop_s = plain_loop(paths, recipe, loop_times)
     print(f"[{label}] plain loop {loop_s:.1f} s (load average {os.getloadavg()[0]:.1f})", flush=True)
     par = [(workers_max, plain_parallel(paths, workers_max))] if workers_max > 1 else []
     runs = []
@@ -165,7 +181,7 @@ def run_set(label, folder, count, n, writer, workers_max, recipe, tmp):
               flush=True)
         runs.append((workers, r))
         shutil.rmtree(out, ignore_errors=True)
-    report(label, paths, n, loop_s, par, runs)
+    report(label, paths, n, loop_s, loop_times, par, runs)
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -186,7 +202,7 @@ def main(argv=None):
 
     workers_max = a.workers_max or default_workers()
     recipe = EventRecipe(threshold=6)
-    find_events(simulate(200_000, seed=99), recipe, fs=FS)  # numba compiled before the plain loop is timed
+    _warm()  # numba compiled before the plain loop is timed
     tmp = Path(a.keep or tempfile.mkdtemp(prefix="nbtools_bench_batch_"))
     print(f"nbtools study benchmark: {os.cpu_count()} CPUs, all cores = {workers_max} workers; files in {tmp}")
     try:

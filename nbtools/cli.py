@@ -184,6 +184,7 @@ def batch(args) -> int:
                     blank=args.blank, blanks=blanks, blank_pattern=args.blank_pattern,
                     conditions=args.conditions or "folders", options=dict(args.option or []), force=args.force,
                     retry_failed=args.retry_failed, detection_limit=args.detection_limit,
+                    hash_limit=int(args.hash_limit * 2**20),
                     progress=not args.quiet, report=not args.no_report)
     except NbtoolsError as exc:
         print(f"nbtools batch: {exc}", file=sys.stderr)
@@ -221,6 +222,8 @@ def _batch_parser(sub) -> None:
     b.add_argument("--option", type=_option, action="append", metavar="KEY=VALUE",
                    help="reader option for the files that take it, e.g. --option fs=100000 for .npy (repeatable)")
     b.add_argument("--force", action="store_true", help="recompute every file")
+    b.add_argument("--hash-limit", type=float, default=256, metavar="MiB",
+                   help="inputs up to this size are identified by SHA-256, larger ones by size and time (256)")
     b.add_argument("--retry-failed", action="store_true", help="recompute files that failed before")
     b.add_argument("--detection-limit", action="store_true",
                    help="nanoimpact: injection-recovery detection limit of every recording (slow)")

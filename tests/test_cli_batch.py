@@ -7,7 +7,7 @@ import json
 import pytest
 from study_helpers import impact_folder
 
-from nbtools.cli import _option, main
+from nbtools.cli import main
 from nbtools.impact import EventRecipe
 
 
@@ -42,6 +42,6 @@ def test_batch_errors_name_the_fix(tmp_path, capsys):
     recipe.write_text('{"recipe": "impact.events", "params": {"threshold": -1}}')
     assert main(["batch", str(recipe), str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "threshold must be > 0" in capsys.readouterr().err
-    assert _option("fs=1e5") == ("fs", 100000.0) and _option("channel=Im") == ("channel", "Im")
-    with pytest.raises(Exception, match="KEY=VALUE"):
-        _option("fs")
+    with pytest.raises(SystemExit) as exc:
+        main(["batch", str(recipe), str(tmp_path), "--out", str(tmp_path / "o"), "--option", "fs"])
+    assert exc.value.code == 2 and "KEY=VALUE" in capsys.readouterr().err

@@ -250,7 +250,7 @@ def test_rerun_reuses_and_recomputes_what_changed(study, folder, tmp_path):
     src = tmp_path / "in"
     shutil.copytree(folder, src)
     out = tmp_path / "out"
-    kw = dict(out=out, scheduler="sync", options=OPTIONS, progress=False)
+    kw = dict(out=out, scheduler="sync", options=OPTIONS, progress=False, report=False)
     first = run(EventRecipe(threshold=6), src, **kw)
     t0 = time.perf_counter()
     second = run(EventRecipe(threshold=6), src, **kw)

@@ -72,7 +72,7 @@ class StudyPanel(traitlets.HasTraits):
         self.progress_text = W.Label("")
         self.summary = W.HTML()
         self.files = FilesTable(on_select=g(self._on_row))
-        self.explorer = PopulationExplorer(self.status)
+        self.explorer = PopulationExplorer(self.status, on_select=g(self._on_row))
         self.detail = W.VBox()
         self.recipe_bar = RecipeBar(self, folder=lambda: self.out.value, stem="study_recipe", status=self.status)
         self.technique.observe(g(self._on_technique), names="value")
@@ -90,7 +90,7 @@ class StudyPanel(traitlets.HasTraits):
             W.HTML("<h3 style='margin:8px 0 4px 0'>2. Run</h3>"), self.out, W.HBox([self.where, self.address]),
             W.HBox([self.run_button, self.progress, self.progress_text]), self.status,
             W.HTML("<h3 style='margin:8px 0 4px 0'>3. Files</h3>"), self.summary, self.files.widget,
-            W.HTML("<i>Click a file to open its analysis below the population.</i>"),
+            W.HTML("<i>Click a file (or an entity of the population) to open its analysis below the population.</i>"),
             W.HTML("<h3 style='margin:8px 0 4px 0'>4. Population</h3>"), self.explorer.widget, self.detail])
 
     # ------------------------------------------------------------------ recipe

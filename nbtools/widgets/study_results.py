@@ -21,51 +21,70 @@ _SUMMARY = {"impact": [("n_events", "events"), ("frequency", "frequency / s⁻¹
 _UNITS = {"noise": "A", "radius": "m"}
 
 
-class FilesTable:
-    """A DataTable of the study's files (status, message, summary); a click calls ``on_select(name)``."""
+class RowsTable:
+    """A Bokeh DataTable of text columns; a click on a row calls ``on_select(key of the row)``."""
 
-    def __init__(self, on_select):
+    def __init__(self, on_select, *, height=220, widths=None):
         from bokeh.models import ColumnDataSource, DataTable, TableColumn
 
         self.on_select = on_select
-        self.names: list[str] = []
+        self.keys: list[str] = []
+        self.widths = dict(widths or {})
         self.source = ColumnDataSource(data={"name": []})
-        self.table = DataTable(source=self.source, columns=[TableColumn(field="name", title="file")], height=220,
+        self.table = DataTable(source=self.source, columns=[TableColumn(field="name", title="file")], height=height,
                                width=1000, index_position=None, selectable=True, sortable=False)
         self.widget = bokeh_widget(self.table)
 
     def _on_indices(self, attr, old, new):
-        self.on_select(self.names[int(new[0])] if new else None)
+        self.on_select(self.keys[int(new[0])] if new else None)
 
-    def show(self, study) -> None:
-        """Rows of ``study.files``."""
+    def show(self, data: dict, titles: dict, keys) -> None:
+        """Rows ``data`` (column -> list of text), headers ``titles``; ``keys[i]`` is passed on a click of row i."""
         from bokeh.models import ColumnDataSource, TableColumn
 
-        from ..study.report import fmt
-
-        f = study.files
-        self.names = f["name"].tolist()
-        cols = [("name", "file"), ("condition", "condition"), ("status", "status"), ("message", "message")]
-        cols += [c for c in _SUMMARY[study.technique] if c[0] in f]
-        data = {c: [fmt(v, _UNITS.get(c, "")) if not isinstance(v, str) else v for v in f[c]] for c, _ in cols}
-        data["reused"] = np.where(f["reused"], "reused", "analysed").tolist()
-        cols.append(("reused", "this run"))
+        self.keys = list(keys)
         src = ColumnDataSource(data=data)  # a new source: a DataTable does not redraw on new data alone
         src.selected.on_change("indices", self._on_indices)
         self.source = src
-        widths = {"name": 240, "message": 320}
-        self.table.columns = [TableColumn(field=c, title=t, width=widths.get(c, 100)) for c, t in cols]
+        self.table.columns = [TableColumn(field=c, title=t, width=self.widths.get(c, 100)) for c, t in titles.items()]
         self.table.source = src
+
+
+def _text(values, unit=""):
+    from ..study.report import fmt
+
+    return [v if isinstance(v, str) else fmt(v, unit) for v in values]
+
+
+class FilesTable(RowsTable):
+    """The study's files (status, message, summary); a click calls ``on_select(name)``."""
+
+    def __init__(self, on_select):
+        super().__init__(on_select, widths={"name": 240, "message": 320})
+
+    def show(self, study) -> None:
+        """Rows of ``study.files``."""
+        f = study.files
+        titles = {"name": "file", "condition": "condition", "status": "status", "message": "message"}
+        titles.update({c: t for c, t in _SUMMARY[study.technique] if c in f})
+        data = {c: _text(f[c], _UNITS.get(c, "")) for c in titles}
+        data["reused"] = np.where(f["reused"], "reused", "analysed").tolist()
+        titles["reused"] = "this run"
+        super().show(data, titles, f["name"])
 
 
 class PopulationExplorer:
     """A property of the population: its histogram per condition and its statistics."""
 
-    def __init__(self, status):
+    #: most population rows listed (the CSV has them all)
+    MAX_ROWS = 2000
+
+    def __init__(self, status, on_select):
         from bokeh.layouts import column
         from bokeh.plotting import figure
 
         self.status = status
+        self.rows = RowsTable(on_select, height=200, widths={"name": 240})
         self.study = None
         self.column = W.Dropdown(description="Property:", options=[], layout=W.Layout(width="300px"))
         # a linear and a logarithmic x axis (an axis type cannot change): the one that suits the values is shown
@@ -76,7 +95,9 @@ class PopulationExplorer:
             f.yaxis.axis_label = "fraction of the condition's entities"
         self.stats = W.HTML()
         self.column.observe(status.guard(lambda _: self._draw()), names="value")
-        self.widget = W.VBox([self.column, bokeh_widget(column(*self.figs.values())), self.stats])
+        self.rows_note = W.HTML()
+        self.widget = W.VBox([self.column, bokeh_widget(column(*self.figs.values())), self.stats, self.rows_note,
+                              self.rows.widget])
 
     def show(self, study) -> None:
         """Offer the study's numeric population columns (the technique's main properties first)."""
@@ -122,11 +143,27 @@ class PopulationExplorer:
         rows = d[d["column"] == col] if d is not None and len(d) else None
         tests = s.statistics.get("tests")
         test = tests[tests["column"] == col] if tests is not None and len(tests) else None
+        self._rows(good, col, unit)
         shown = shown_distributions(rows, s.units) if rows is not None else None
         self.stats.value = ("<b>Medians and means with bootstrap 95 % intervals</b>" + html_table(shown, {})
                             + ("<b>Rank test across conditions</b>" + html_table(test.drop(columns=["left_out"],
                                                                                            errors="ignore"), {})
                                if test is not None and len(test) else ""))
+
+
+    def _rows(self, pop, col, unit) -> None:
+        """The entities, largest ``col`` first (a click opens the entity's file)."""
+        top = pop.sort_values(col, ascending=False, key=lambda v: v.abs(), na_position="last").head(self.MAX_ROWS)
+        extra = [c for c in ("event", "particle", "t_peak", "radius", "charge") if c in top and c != col][:3]
+        titles = {"name": "file", "condition": "condition", col: f"{col}{' / ' + unit if unit else ''}"}
+        titles.update({c: c for c in extra})
+        data = {c: _text(top[c]) if c != col else _text(top[c]) for c in titles}
+        for c in extra:
+            data[c] = _text(top[c], self.study.units.get(c, ""))
+        self.rows.show(data, titles, top["name"])
+        self.rows_note.value = (f"<b>Entities</b> ({min(len(pop), self.MAX_ROWS)} of {len(pop)} with quality ok, "
+                                f"largest {html.escape(col)} first; population.csv has them all). Click one to open "
+                                "its file's analysis.")
 
 
 def file_detail(study, name):

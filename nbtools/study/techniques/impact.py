@@ -56,10 +56,11 @@ def analyse(unit, recipe, settings) -> Outcome:
     expected = (rate["empirical_per_s"] if rate else s["expected_false_per_s"]) * s["observed_time"]
     row["false_events"] = float(expected)
     row["false_fraction"] = float(expected / s["n_events"]) if s["n_events"] else np.nan
-    table = events.copy()
-    table["radius"] = event_radii(events)
+    events.attrs = {}  # the table written: its columns (pandas deep-copies attrs on every column access)
+    table = events
+    table["radius"] = event_radii(events, a["recipe"])
     table.insert(0, "event", np.arange(len(table)))
-    limit = _detection_limit(trace, events, rec, settings) if settings.get("detection_limit") else None
+    limit = _detection_limit(trace, events, a, rec, settings) if settings.get("detection_limit") else None
     if limit is not None:
         row.update(detection_limit_charge=limit[0], detection_limit_radius=limit[1])
         table["below_detection_limit"] = table["radius"] < limit[1]
@@ -70,15 +71,15 @@ def analyse(unit, recipe, settings) -> Outcome:
     return Outcome(row, tables, a["recipe"])
 
 
-def _detection_limit(trace, events, recipe, settings):
+def _detection_limit(trace, events, attrs, recipe, settings):
     """(charge C, radius m) where an injection-recovery test finds 90 % of the injected transients."""
     from ...impact import injection_recovery
 
     q = np.abs(events["charge"].to_numpy(float))
     q = q[np.isfinite(q) & (q > 0)]
-    centre = float(np.median(q)) if q.size else float(events.attrs["threshold_A"]) * 1e-3
+    centre = float(np.median(q)) if q.size else float(attrs["threshold_A"]) * 1e-3
     charges = centre * np.logspace(-1.5, 0.5, settings.get("detection_limit_sizes", 6))
-    rec = events.attrs["recipe"]
+    rec = attrs["recipe"]
     res = injection_recovery(trace, charges, recipe=rec, n_per_charge=settings.get("detection_limit_n", 10),
                              material=recipe.material, conversion=recipe.conversion)
     return float(res.attrs["detection_limit"]), float(res.attrs.get("detection_limit_radius", np.nan))
