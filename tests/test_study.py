@@ -345,3 +345,14 @@ def test_stick_study_equals_analyse_particle(tmp_path):
     assert row["tau"] == ref["pitt"].attrs["tau"] and row["ks"] == ref["laviron"].attrs["ks"]
     assert row["radius"] == ref["size"]["radius"]
     pd.testing.assert_frame_equal(s.tables("p1")["peaks"], ref["peaks"].reset_index(drop=True), check_exact=True)
+
+
+def test_detection_limit_when_asked(folder, tmp_path):
+    s = run(EventRecipe(threshold=6), folder / "10pM" / "rec_a.npz", out=tmp_path / "out", scheduler="sync",
+            progress=False, report=False, detection_limit=True)
+    row = s.files.iloc[0]
+    assert 0 < row["detection_limit_radius"] < 1e-6 and row["detection_limit_charge"] > 0
+    pop = s.population
+    below = pop["radius"] < row["detection_limit_radius"]
+    assert (pop.loc[below, "quality"] == "below detection limit").all()
+    assert (pop.loc[~below, "quality"] == "ok").all()

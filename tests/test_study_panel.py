@@ -41,13 +41,17 @@ def test_run_shows_files_population_and_a_files_analysis(folder, tmp_path):
     study = panel.run()
     assert seen == [study] and panel.progress.value == panel.progress.max == 4
     assert "4/4 files analysed" in panel.progress_text.value
-    assert panel.files.names == study.files["name"].tolist()
+    assert panel.files.keys == study.files["name"].tolist()
     assert panel.files.source.data["status"] == ["ok"] * 4
     assert panel.explorer.column.value == "radius" and "Mann-Whitney" in panel.explorer.stats.value
     panel.explorer.column.value = "duration"
     assert panel.explorer.figs[False].title.text.startswith("duration") or \
         panel.explorer.figs[True].title.text.startswith("duration")
-    panel.files.source.selected.indices = [1]  # a click on the second row
+    rows = panel.explorer.rows
+    assert rows.keys and set(rows.keys) <= set(study.files["name"])
+    rows.source.selected.indices = [0]  # a click on the entity with the largest duration opens its file
+    assert panel.selected == rows.keys[0]
+    panel.files.source.selected.indices = [1]  # a click on the second file
     assert panel.selected == study.files["name"].iloc[1]
     picker = [w for w in panel.detail.children[1].children if hasattr(w, "children")]
     assert picker, "the file's analysis (a SpikePicker) is shown"
