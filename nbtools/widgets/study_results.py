@@ -19,6 +19,9 @@ _SUMMARY = {"impact": [("n_events", "events"), ("frequency", "frequency / s⁻¹
             "seccm": [("n_particles", "particles"), ("n_landed", "landed"), ("n_fitted", "fitted")],
             "stick": [("radius", "radius"), ("D", "D / m² s⁻¹"), ("ks", "k_s / s⁻¹")]}
 _UNITS = {"noise": "A", "radius": "m"}
+_TABLE_STYLE = ("<style>.nbtools-study-stats table{border-collapse:collapse;font-size:13px;margin:4px 0 10px 0}"
+                ".nbtools-study-stats th,.nbtools-study-stats td{border:1px solid #d0d7de;padding:2px 6px}"
+                ".nbtools-study-stats th{background:#f6f8fa}</style>")
 
 
 class RowsTable:
@@ -94,6 +97,7 @@ class PopulationExplorer:
         for f in self.figs.values():
             f.yaxis.axis_label = "fraction of the condition's entities"
         self.stats = W.HTML()
+        self.stats.add_class("nbtools-study-stats")
         self.column.observe(status.guard(lambda _: self._draw()), names="value")
         self.rows_note = W.HTML()
         self.widget = W.VBox([self.column, bokeh_widget(column(*self.figs.values())), self.stats, self.rows_note,
@@ -145,7 +149,7 @@ class PopulationExplorer:
         test = tests[tests["column"] == col] if tests is not None and len(tests) else None
         self._rows(good, col, unit)
         shown = shown_distributions(rows, s.units) if rows is not None else None
-        self.stats.value = ("<b>Medians and means with bootstrap 95 % intervals</b>" + html_table(shown, {})
+        self.stats.value = (_TABLE_STYLE + "<b>Medians and means with bootstrap 95 % intervals</b>" + html_table(shown, {})
                             + ("<b>Rank test across conditions</b>" + html_table(test.drop(columns=["left_out"],
                                                                                            errors="ignore"), {})
                                if test is not None and len(test) else ""))
@@ -155,11 +159,9 @@ class PopulationExplorer:
         """The entities, largest ``col`` first (a click opens the entity's file)."""
         top = pop.sort_values(col, ascending=False, key=lambda v: v.abs(), na_position="last").head(self.MAX_ROWS)
         extra = [c for c in ("event", "particle", "t_peak", "radius", "charge") if c in top and c != col][:3]
-        titles = {"name": "file", "condition": "condition", col: f"{col}{' / ' + unit if unit else ''}"}
+        titles = {"name": "file", "condition": "condition", col: col}
         titles.update({c: c for c in extra})
-        data = {c: _text(top[c]) if c != col else _text(top[c]) for c in titles}
-        for c in extra:
-            data[c] = _text(top[c], self.study.units.get(c, ""))
+        data = {c: _text(top[c], self.study.units.get(c, "")) for c in titles}
         self.rows.show(data, titles, top["name"])
         self.rows_note.value = (f"<b>Entities</b> ({min(len(pop), self.MAX_ROWS)} of {len(pop)} with quality ok, "
                                 f"largest {html.escape(col)} first; population.csv has them all). Click one to open "
