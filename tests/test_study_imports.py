@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from test_kinetics_imports import ROOT, _graph, _imports, _module
+
+ROOT = Path(__file__).resolve().parents[1] / "nbtools"
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path):
+    """(module imported, names imported from it) for every import in the file, also inside functions."""
+    mod = _module(path)
+    package = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                yield a.name, []
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[:len(base) - node.level + 1]
+            target = ".".join(base + ([node.module] if node.module else [])) if node.level else node.module
+            if node.module or not node.level:
+                yield target, [a.name for a in node.names]
+            else:  # "from . import x": the modules
+                for a in node.names:
+                    yield f"{target}.{a.name}", []
+
+
+def _graph(paths):
+    known = {_module(p) for p in paths}
+    return {_module(p): {t for t, _ in _imports(p) if t in known and t != _module(p)} for p in paths}
 
 STUDY = sorted((ROOT / "study").rglob("*.py"))
 MINE = STUDY + [ROOT / "widgets" / "study_panel.py", ROOT / "widgets" / "study_results.py", ROOT / "cli.py"]
