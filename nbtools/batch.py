@@ -489,3 +489,18 @@ def _table(rows, model, index):
         units[p] = info.unit if info is not None else ""
     df.attrs["units"] = units
     return df
+
+
+# ---------------------------------------------------------------------- studies (nbtools.study)
+def run(recipe, inputs, *, out, scheduler=None, **options):
+    """One recipe over many files on Dask, resumable: :func:`nbtools.study.run` (``nbtools batch``).
+
+    ``run(recipe, inputs, out=folder)`` returns a :class:`nbtools.study.Study`;
+    see :func:`nbtools.study.run` for the options.
+    """
+    from .study import run as run_study
+
+    return run_study(recipe, inputs, out=out, scheduler=scheduler, **options)
+
+
+__all__ += ["run"]

@@ -5,6 +5,8 @@ Usage::
     nbtools serve [--port 8866] [--ip 127.0.0.1] [--open-browser] [PATH]
     nbtools list [PATH]
     nbtools info
+    nbtools batch RECIPE.json INPUT... --out DIR [--blank FILE | --blanks MAP.csv] [--conditions MAP.csv]
+                  [--scheduler tcp://HOST:PORT] [--workers N] [--option KEY=VALUE ...] [--force]
 """
 
 from __future__ import annotations
@@ -158,6 +160,78 @@ def info(args) -> int:
     return 0
 
 
+def _option(text: str):
+    """``KEY=VALUE`` of --option, the value as a number, true/false or text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. fs=100000), found {text!r}")
+    v = value.strip()
+    for conv in (int, float):
+        try:
+            return key.strip(), conv(v)
+        except ValueError:
+            pass
+    return key.strip(), {"true": True, "false": False, "none": None}.get(v.lower(), v)
+
+
+def batch(args) -> int:
+    from .errors import NbtoolsError
+    from .study import run
+
+    blanks = args.blanks if args.blanks else (None if args.no_blanks else "auto")
+    try:
+        study = run(args.recipe, args.inputs, out=args.out, scheduler=args.scheduler, workers=args.workers,
+                    blank=args.blank, blanks=blanks, blank_pattern=args.blank_pattern,
+                    conditions=args.conditions or "folders", options=dict(args.option or []), force=args.force,
+                    retry_failed=args.retry_failed, detection_limit=args.detection_limit,
+                    hash_limit=int(args.hash_limit * 2**20),
+                    progress=not args.quiet, report=not args.no_report)
+    except NbtoolsError as exc:
+        print(f"nbtools batch: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the scheduler cannot be reached, the folder cannot be written
+        print(f"nbtools batch: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    print(f"nbtools batch: {study.summary()}")
+    if not args.no_report:
+        print(f"nbtools batch: report {study.report}")
+    return 0
+
+
+def _batch_parser(sub) -> None:
+    b = sub.add_parser(
+        "batch", help="apply a recipe to many files (Dask), with a population table, statistics and a report",
+        description="Apply one recipe (saved by a dashboard's Save recipe, or written by hand) to files, folders "
+                    "or glob patterns, on a local Dask cluster or an existing one. Outputs go to --out only; "
+                    "a rerun reuses what is done and recomputes what changed.")
+    b.add_argument("recipe", metavar="RECIPE.json", help="the recipe (nanoimpact, SECCM or particle-on-a-stick)")
+    b.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders (searched recursively) or globs")
+    b.add_argument("--out", required=True, metavar="DIR", help="study folder (created; nothing is written elsewhere)")
+    g = b.add_mutually_exclusive_group()
+    g.add_argument("--blank", metavar="FILE", help="nanoimpact: one blank recording for every recording")
+    g.add_argument("--blanks", metavar="MAP.csv", help="nanoimpact: CSV with columns file,blank")
+    g.add_argument("--no-blanks", action="store_true", help="nanoimpact: do not pair recordings with blanks")
+    b.add_argument("--blank-pattern", default="*blank*", metavar="GLOB",
+                   help="nanoimpact: names of blank files (default *blank*); each recording takes its folder's")
+    b.add_argument("--conditions", metavar="MAP.csv",
+                   help="CSV with a column file and one per label (e.g. 'concentration / pM'); default: folder names")
+    b.add_argument("--scheduler", metavar="ADDRESS",
+                   help="an existing Dask scheduler (tcp://HOST:PORT), its workers seeing the same files; "
+                        "'sync': in this process, one file after another")
+    b.add_argument("--workers", type=int, metavar="N", help="worker processes of the local cluster (default: cores)")
+    b.add_argument("--option", type=_option, action="append", metavar="KEY=VALUE",
+                   help="reader option for the files that take it, e.g. --option fs=100000 for .npy (repeatable)")
+    b.add_argument("--force", action="store_true", help="recompute every file")
+    b.add_argument("--hash-limit", type=float, default=256, metavar="MiB",
+                   help="inputs up to this size are identified by SHA-256, larger ones by size and time (256)")
+    b.add_argument("--retry-failed", action="store_true", help="recompute files that failed before")
+    b.add_argument("--detection-limit", action="store_true",
+                   help="nanoimpact: injection-recovery detection limit of every recording (slow)")
+    b.add_argument("--no-report", action="store_true", help="do not write report.html")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(func=batch)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="nbtools",
@@ -187,6 +261,7 @@ def _parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("info", help="show versions and data paths")
     i.set_defaults(func=info)
+    _batch_parser(sub)
     return p
 
 
