@@ -1,7 +1,7 @@
 """The event table: columns, peak times, and the baseline curve reported with it.
 
 :func:`event_table` turns the feature rows of the kernels
-(:func:`nbtools.impact._kernels.event_features`, 13 columns) into the
+(:func:`nbtools.impact._kernels.event_features`, N_FEATURES columns) into the
 DataFrame that :func:`~nbtools.impact.find_events` returns
 (:data:`EVENT_COLUMNS`); steps build theirs in :mod:`nbtools.impact.steps`.
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from ._kernels import N_FEATURES
 
 __all__ = ["EVENT_COLUMNS", "event_table", "empty_table", "baseline_curve", "reference_events",
            "SNR_PEAK_OWN", "SNR_ARGMAX", "SNR_REFERENCE", "REFERENCE_COUNT"]
@@ -78,7 +80,7 @@ def peak_positions(feat, snr):
 
 
 def event_table(feat, signs, fs, noise, kind, charge_sd=None):
-    """The event DataFrame (:data:`EVENT_COLUMNS`) of kernel feature rows ``feat`` (n, 13), their signs,
+    """The event DataFrame (:data:`EVENT_COLUMNS`) of kernel feature rows ``feat`` (n, N_FEATURES), their signs,
     the sampling rate (Hz), the noise SD (A), the event kind and each charge's SD (C)."""
     ia, ib, ip = feat[:, 0], feat[:, 1], feat[:, 2]
     if charge_sd is None:
@@ -112,7 +114,7 @@ def event_table(feat, signs, fs, noise, kind, charge_sd=None):
 
 def empty_table(kind):
     """An event table without rows, with a ``reason`` column (the rejected candidates of a run)."""
-    df = event_table(np.empty((0, 13)), np.empty(0, np.int8), 1.0, 1.0, kind)
+    df = event_table(np.empty((0, N_FEATURES)), np.empty(0, np.int8), 1.0, 1.0, kind)
     df["reason"] = pd.Series(dtype=object)
     return df
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from .blocks import baseline_at, baseline_segment
@@ -136,11 +137,15 @@ def hysteresis(x, i0, i1, offset, B, bvals, on_pos, off_pos, on_neg, off_neg,
 
 
 @njit(cache=True, nogil=True)
-def merge_tails(starts, ends, signs, peaks, ipeaks, keep, changed):
+def merge_tails(starts, ends, signs, peaks, ipeaks, decays, heights, level, keep, changed):
     """Merge candidates rising out of the previous event's decaying tail.
 
-    Event k joins the last kept event j when they have the same sign, k
-    starts within ``max(2, 2 * (end_j - ipeak_j))`` samples of j's end and
+    Event k joins the last kept event j when they have the same sign and k
+    would not reach the detection ``level`` (A) without j's tail: its height
+    above the slow baseline (``heights``) minus j's exponential decay
+    (``decays[j]`` samples, from j's height) at k's peak is below ``level``.
+    Without a decay for j (NaN): when k starts within
+    ``max(2, 2 * (end_j - ipeak_j))`` samples of j's end and
     ``|peak_k| < 0.5 |peak_j|``. Writes kept indices into ``keep`` and the
     output positions of extended events into ``changed``; modifies ``ends``
     of kept events in place. Returns ``(n_keep, n_changed, n_merged)``.
@@ -155,8 +160,15 @@ def merge_tails(starts, ends, signs, peaks, ipeaks, keep, changed):
     j = 0
     end_j = ends[0]
     for k in range(1, n):
-        if (signs[k] == signs[j] and starts[k] - end_j <= max(2, 2 * (end_j - ipeaks[j]))
-                and abs(peaks[k]) < 0.5 * abs(peaks[j])):
+        same = signs[k] == signs[j]
+        tau = decays[j]
+        if tau > 0.0:
+            tail = abs(heights[j]) * np.exp(-(ipeaks[k] - ipeaks[j]) / tau)
+            join = same and abs(heights[k]) - tail < level
+        else:
+            join = (same and starts[k] - end_j <= max(2, 2 * (end_j - ipeaks[j]))
+                    and abs(peaks[k]) < 0.5 * abs(peaks[j]))
+        if join:
             if ends[k] > end_j:
                 end_j = ends[k]
             ends[j] = end_j
