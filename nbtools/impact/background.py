@@ -58,7 +58,7 @@ class SpikeBackground:
 
     Sample indices are global; ``bvals`` is the baseline at the centres of
     blocks of ``B`` samples (linear in between). ``sigma`` is the noise SD
-    used for detection (A; a blank's or ``noise`` when given), ``sigma_own``
+    used for detection (A; ``noise`` when given), ``sigma_own``
     the recording's own estimate; ``nu0`` / ``nu0_own`` their mean-level
     up-crossings per sample; ``threshold_auto`` the automatic threshold (SD).
     ``flagged`` marks the blocks that hold events (left out of the baseline
@@ -129,10 +129,9 @@ def _masks(samples, recipe, range_mask) -> Masks:
     return m
 
 
-def estimate_background(samples, recipe, *, window, range_mask, blank_noise=None) -> SpikeBackground:
+def estimate_background(samples, recipe, *, window, range_mask) -> SpikeBackground:
     """Baseline, noise, automatic threshold and mains of ``samples`` (:class:`~.source.Samples`)
-    for ``recipe``; ``window`` (s) and ``range_mask`` (s) are the resolved 'auto' values,
-    ``blank_noise`` the blank's ``(sigma A, nu0 per sample)`` or None."""
+    for ``recipe``; ``window`` (s) and ``range_mask`` (s) are the resolved 'auto' values."""
     n, fs = samples.n, samples.fs
     src = SampleSource.of(samples.x)
     B = block_size(window * fs)
@@ -146,7 +145,7 @@ def estimate_background(samples, recipe, *, window, range_mask, blank_noise=None
         raise DataError("the trace is constant (every sample equal): no noise, no events to detect")
     masks = _masks(samples, recipe, range_mask)
     method = "median" if recipe.baseline == "auto" else recipe.baseline
-    fit = _iterate(src, means, mins, maxs, B, method, window, fs, masks, recipe, blank_noise)
+    fit = _iterate(src, means, mins, maxs, B, method, window, fs, masks, recipe)
     bvals, flagged, sigma, sig_est, nu0, nu0_est, th_auto, res, contiguous, sample = fit
     mains_f, mains_A = _mains(src, n, fs, B, bvals, sig_est, res, contiguous, recipe.mains)
     omega = 2 * np.pi * mains_f / fs if mains_f else 0.0
@@ -162,7 +161,7 @@ def estimate_background(samples, recipe, *, window, range_mask, blank_noise=None
         omega=omega, charge_curve=charge_curve)
 
 
-def _iterate(src, means, mins, maxs, B, method, window, fs, masks, recipe, blank_noise):
+def _iterate(src, means, mins, maxs, B, method, window, fs, masks, recipe):
     """Baseline, noise and threshold, iterated: blocks whose min/max leave the
     threshold band around the current baseline hold events (or artefacts) and
     are masked for the next estimate."""
@@ -181,16 +180,14 @@ def _iterate(src, means, mins, maxs, B, method, window, fs, masks, recipe, blank
         res, contiguous = sample.residual(B, bvals, flagged)
         sig_est = robust_sigma(res)
         nu0 = nu0_est = upcrossing_rate(res, contiguous)
-        if blank_noise is not None:
-            sigma, nu0 = blank_noise
-        elif recipe.noise is not None:
+        if recipe.noise is not None:
             sigma = recipe.noise
         else:
             sigma = sig_est
         if not np.isfinite(sigma) or sigma <= 0:
             raise DataError(
                 "could not estimate the noise: the residual is constant after the baseline; "
-                "pass noise=<A> or a blank recording")
+                "pass noise=<A>")
         th_auto = auto_threshold(nu0, recipe.false_rate, npol)
         if it == recipe.iterations:
             break

@@ -42,7 +42,7 @@ def _candidates(bg, recipe, th, fs):
     feat = features(src, chunks, B, bvals, starts, ends, signs, off, off, **fk)
     n_merged = 0
     if recipe.merge:
-        starts, ends, signs, n_merged, keep, changed = merge_tails(starts, ends, signs, feat, th * sigma)
+        starts, ends, signs, n_merged, keep, changed = merge_tails(starts, ends, signs, feat, th * sigma, off)
         if n_merged:
             feat = feat[keep]
             redo = np.unique(np.clip(np.concatenate([changed - 1, changed, changed + 1]), 0, starts.size - 1))

@@ -256,10 +256,11 @@ def extend_tails(feat, redo, first=None):
     return feat
 
 
-def merge_tails(starts, ends, signs, feat, level):
+def merge_tails(starts, ends, signs, feat, level, off):
     """Merge a candidate that rises out of the decaying tail of the previous
     event: of the same sign, and below the detection ``level`` (A) without the
-    previous event's fitted exponential decay (see
+    previous event's exponential decay (fitted, bounded by its fall to the
+    lower level ``off`` A; see
     :func:`nbtools.impact._kernels.merge_tails`): the noise on one
     transient's tail crossed the threshold again. Returns the merged arrays, the number merged,
     the kept row indices and the positions of the extended events."""
@@ -269,6 +270,6 @@ def merge_tails(starts, ends, signs, feat, level):
     ends2 = ends.copy()
     nk, nch, merged = _kernels.merge_tails(starts, ends2, signs, feat[:, 3].copy(),
                                            feat[:, 2].astype(np.int64), feat[:, 6].copy(), feat[:, 15].copy(),
-                                           float(level), keep, changed)
+                                           float(level), float(off), keep, changed)
     keep = keep[:nk]
     return starts[keep], ends2[keep], signs[keep], merged, keep, changed[:nch]
