@@ -185,7 +185,7 @@ def find_steps(samples, recipe, *, window, range_mask):
         "t_start": ts, "t_peak": ts, "t_end": ts, "peak": h, "charge": np.nan, "charge_sd": np.nan,
         "duration": 0.0, "snr": np.abs(h) / sigma, "rise_time": np.nan, "decay_tau": np.nan,
         "fwhm": np.nan, "baseline": base, "polarity": np.where(h > 0, "positive", "negative"),
-        "kind": "step", "step_height": h, "i_start": pk.astype(np.int64), "i_peak": pk.astype(np.int64),
+        "kind": "step", "step_height": h, "flags": "", "i_start": pk.astype(np.int64), "i_peak": pk.astype(np.int64),
         "i_end": pk.astype(np.int64), "i_int_start": pk.astype(np.int64), "i_int_end": pk.astype(np.int64),
         "z": z[pk],
     })

@@ -10,25 +10,16 @@ import base64
 
 import numpy as np
 
+from ..impact.export import charge_unit as charge_display_unit, spreadsheet_table
 from ..plotting import current_display_unit
 
 __all__ = ["EventTable", "charge_display_unit", "csv_data_uri"]
 
-_CHARGE_UNITS = [(1e-18, "aC"), (1e-15, "fC"), (1e-12, "pC"), (1e-9, "nC"), (1e-6, "µC"), (1.0, "C")]
 
-
-def charge_display_unit(q_abs: float):
-    """``(label, factor)`` for showing charges of about ``q_abs`` C (e.g. ``('fC', 1e15)``)."""
-    q = float(q_abs) if np.isfinite(q_abs) and q_abs > 0 else 1e-15
-    for base, label in _CHARGE_UNITS:
-        if q < base * 1000.0:
-            return label, 1.0 / base
-    return "C", 1.0
-
-
-def csv_data_uri(events, max_bytes: int = 5_000_000) -> str | None:
-    """``data:text/csv;base64,...`` of the table, or None when larger than ``max_bytes``."""
-    data = events.to_csv(index=False).encode()
+def csv_data_uri(table, max_bytes: int = 5_000_000) -> str | None:
+    """``data:text/csv;base64,...`` of an event table as the spreadsheet CSV (units in the headers,
+    :func:`nbtools.impact.export.spreadsheet_table`), or None when larger than ``max_bytes``."""
+    data = spreadsheet_table(table).to_csv(index=False).encode()
     if len(data) > max_bytes:
         return None
     return "data:text/csv;base64," + base64.b64encode(data).decode("ascii")
