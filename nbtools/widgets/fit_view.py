@@ -11,9 +11,10 @@ import html
 import numpy as np
 
 from ..kinetics import format_quantity
+from ..kinetics.results import fit_quality_text
 from ..plotting import current_display_unit
 
-__all__ = ["FitPlot", "report_html", "warnings_html", "model_info_html", "axis_label"]
+__all__ = ["FitPlot", "report_html", "warnings_html", "model_info_html", "axis_label", "param_cell"]
 
 MAX_PLOT_POINTS = 20_000
 _TOOLS = "pan,box_zoom,wheel_zoom,reset,save"
@@ -89,16 +90,23 @@ class FitPlot:
         self.resid_source.data = dict(x=xs[::k], r=(result.data - result.best_fit)[::k] * self.y_scale)
 
 
+def param_cell(name, p) -> str:
+    """A parameter as people read it: its plain name and symbol (the Python name as a tooltip)."""
+    label, symbol = p.get("label") or name, p.get("symbol") or name
+    text = f"{html.escape(label)}, <i>{html.escape(symbol)}</i>" if symbol != label else html.escape(label)
+    return f"<span title='{html.escape(name)}'>{text}</span>"
+
+
 def _row(name, p) -> str:
     u = p["unit"]
     if not p["vary"] and not p["derived"]:
-        return (f"<tr><td><code>{name}</code></td><td>{format_quantity(p['value'], u)}</td>"
+        return (f"<tr><td>{param_cell(name, p)}</td><td>{format_quantity(p['value'], u)}</td>"
                 f"<td colspan=2 style='color:#777'>fixed</td></tr>")
     err = format_quantity(p["stderr"], u) if p["stderr"] is not None else "n/a"
     ci = (f"{format_quantity(p['lower'], u)} … {format_quantity(p['upper'], u)}"
           if p.get("lower") is not None and p.get("upper") is not None else "n/a")
     tag = " <span style='color:#777'>(derived)</span>" if p["derived"] else ""
-    return (f"<tr><td><code>{name}</code>{tag}</td><td><b>{format_quantity(p['value'], u)}</b></td>"
+    return (f"<tr><td>{param_cell(name, p)}{tag}</td><td><b>{format_quantity(p['value'], u)}</b></td>"
             f"<td>± {err}</td><td>{ci}</td></tr>")
 
 
@@ -112,9 +120,7 @@ def report_html(summary: dict) -> str:
     conv = "Fit converged" if st["success"] else "Fit did not converge"
     rows = "".join(_row(name, p) for name, p in summary["params"].items())
     return (f"<div class='nbtools-fit-report'><b>{conv}</b> ({html.escape(st['message'])}); "
-            f"reduced chi-square {st['redchi']:.4g}"
-            + (f", R² {st['rsquared']:.5f}" if st["rsquared"] is not None else "")
-            + f", {st['ndata']} points.<table style='border-collapse:collapse' cellpadding=4>"
+            f"{html.escape(fit_quality_text(st))}.<table style='border-collapse:collapse' cellpadding=4>"
             + head + rows + "</table></div>")
 
 

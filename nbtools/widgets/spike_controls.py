@@ -107,6 +107,9 @@ class RecipeControls:
             Binding("min_separation", self.min_separation, _ms, _s),
             Binding("material", self.material), Binding("conversion", self.conversion, float, float),
         ]
+        #: recipe field -> the label of its control (error messages name the control, not the field)
+        self.labels = {b.field: b.widget.description for b in self.bindings}
+        self.labels.update(threshold="Threshold (× noise σ)", kind="Event kind")
         self.show(recipe)
         for b in self.bindings:
             b.widget.observe(guard(self._reporter(b)), names="value")

@@ -92,6 +92,7 @@ class SpikePicker(traitlets.HasTraits):
         self.controls = RecipeControls(self.recipe, materials=material_names(), on_change=self._on_controls,
                                        guard=g)
         c = self.controls
+        self.status.names = c.labels
         self.w_threshold, self.w_auto, self.w_polarity, self.w_kind = c.threshold, c.auto, c.polarity, c.kind
         self.w_baseline, self.w_window, self.w_hyst = c.baseline, c.window, c.hysteresis
         self.w_min_dur, self.w_min_sep, self.w_material, self.w_conversion = (
