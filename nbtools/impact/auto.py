@@ -118,10 +118,9 @@ def decide_kind(read, n, cand: Candidates) -> Decision:
     med = float(np.median(p))
     if med >= STEP_PERSISTENCE:
         return Decision("event_kind", "step", f"the current keeps its new level after the {p.size} strongest "
-                        f"changes (median {med:.2f} of their height stays): steps, as blocking collisions "
-                        "give", ev)
+                        f"changes (median {med:.2f} of their height stays), as blocking collisions do", ev)
     return Decision("event_kind", "spike", f"the current returns to its level after the {p.size} strongest "
-                    f"excursions (median {med:.2f} of their height stays): transients (spikes)", ev)
+                    f"excursions (median {med:.2f} of their height stays)", ev)
 
 
 def _sign_name(sign) -> str:

@@ -18,7 +18,7 @@ import traitlets
 from ..plotting import si_text
 from .display import ErrorDisplay
 
-__all__ = ["TraceLoader", "EXAMPLE_SUFFIXES", "as_trace", "explain_load_error", "plain_reader_text"]
+__all__ = ["TraceLoader", "EXAMPLE_SUFFIXES", "as_trace", "explain_load_error", "plain_reader_text", "describe_file"]
 
 EXAMPLE_SUFFIXES = {".csv", ".tsv", ".txt", ".npz", ".npy", ".abf", ".dta", ".mpt", ".mpr",
                     ".tdms", ".h5", ".hdf5"}
@@ -52,7 +52,7 @@ _READABLE = ("Choose a current recording: an instrument file (Axon .abf, CH Inst
 UNITS = ["A", "mA", "µA", "nA", "pA", "fA"]
 
 
-def _what_file(path) -> str:
+def describe_file(path) -> str:
     """' (it looks like a PNG image)' for a known non-recording signature, ' (a binary file)' ... or ''."""
     try:
         with open(path, "rb") as fh:
@@ -90,7 +90,7 @@ def explain_load_error(exc, path, name: str) -> tuple[str, dict]:
     if "no time column and no sampling rate" in text:
         return (f"{name} has no time column and does not say its sampling rate. Type the sampling rate in "
                 "the Rate box below.", {"fs": True})
-    what = _what_file(path)
+    what = describe_file(path)
     if what or "not recognised" in text or "could not be read" in text or "codec" in text:
         return f"{name} is not a recording nbtools can read{what}. " + _READABLE, {}
     return plain_reader_text(text), {}
