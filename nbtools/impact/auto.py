@@ -118,9 +118,11 @@ def decide_kind(read, n, cand: Candidates) -> Decision:
     med = float(np.median(p))
     if med >= STEP_PERSISTENCE:
         return Decision("event_kind", "step", f"the current keeps its new level after the {p.size} strongest "
-                        f"changes (median {med:.2f} of their height stays), as blocking collisions do", ev)
+                        f"changes (the level after them differs from the level before by {med:.2g} times their height, "
+                        "median), as blocking collisions do", ev)
     return Decision("event_kind", "spike", f"the current returns to its level after the {p.size} strongest "
-                    f"excursions (median {med:.2f} of their height stays)", ev)
+                    f"excursions (the level after them differs from the level before by {med:.2g} times their "
+                    "height, median)", ev)
 
 
 def _sign_name(sign) -> str:

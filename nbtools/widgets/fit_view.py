@@ -7,14 +7,16 @@ fit result, the numbers of the report from :func:`nbtools.kinetics.fit_summary`.
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 
 from ..kinetics import format_quantity
+from ..kinetics.registry import PARAM_NAMES, param_name
 from ..kinetics.results import fit_quality_text
 from ..plotting import current_display_unit
 
-__all__ = ["FitPlot", "report_html", "warnings_html", "model_info_html", "axis_label", "param_cell"]
+__all__ = ["FitPlot", "report_html", "warnings_html", "model_info_html", "axis_label", "param_cell", "plain_params"]
 
 MAX_PLOT_POINTS = 20_000
 _TOOLS = "pan,box_zoom,wheel_zoom,reset,save"
@@ -124,11 +126,23 @@ def report_html(summary: dict) -> str:
             + head + rows + "</table></div>")
 
 
+def plain_params(text: str) -> str:
+    """``text`` with quoted parameter names (``'tau'``) replaced by their plain names and symbols
+    (``the diffusion time r²/D (τ)``)."""
+    def name(m):
+        if m.group(1) not in PARAM_NAMES and param_name(m.group(1)) == (m.group(1), m.group(1)):
+            return m.group(0)
+        label, symbol = param_name(m.group(1))
+        return f"the {label} ({symbol})"
+
+    return re.sub(r"'([A-Za-z_][A-Za-z_0-9]*)'", name, text)
+
+
 def warnings_html(messages) -> str:
-    """The fit's warnings as a list ('' for none)."""
+    """The fit's warnings as a list ('' for none), parameters named in plain words."""
     if not messages:
         return ""
-    items = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
+    items = "".join(f"<li>{html.escape(plain_params(m))}</li>" for m in messages)
     return (f"<div class='nbtools-fit-warnings' style='color:#8a5300'>"
             f"<b>Warnings</b><ul style='margin:2px 0'>{items}</ul></div>")
 

@@ -11,6 +11,7 @@ import html
 import numpy as np
 
 from .. import stick
+from ..kinetics.registry import unit_text
 from ..plotting import current_display_unit
 
 __all__ = ["html_table", "cv_figure", "peaks_html", "size_html", "slope_figure", "slope_html", "pitt_figure",
@@ -172,7 +173,7 @@ def laviron_html(lt) -> str:
 def trust_html(df) -> str:
     """The table of :func:`nbtools.stick.trust_table`, rows within the tolerance in green."""
     cols = [("quantity", "quantity", str), ("recovered", "recovered", lambda v: f"{v:.3g}"),
-            ("truth", "truth", lambda v: f"{v:.3g}"), ("unit", "unit", str), ("error", "error", str),
+            ("truth", "truth", lambda v: f"{v:.3g}"), ("unit", "unit", unit_text), ("error", "error", str),
             ("how", "how", str)]
     return (html_table(df, cols, highlight=df["good"].to_numpy()) +
             "<p style='color:#555'>Green: within 10 % (5 mV for potentials) of the truth.</p>")

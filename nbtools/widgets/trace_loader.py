@@ -28,6 +28,19 @@ EXAMPLE_SUFFIXES = {".csv", ".tsv", ".txt", ".npz", ".npy", ".abf", ".dta", ".mp
 _NOT_CHANNELS = {"t", "time", "elapsed time", "time_s", "dt", "fs", "t0", "current_unit", "time_unit"}
 
 
+def _is_time_or_scalar(label) -> bool:
+    """True for a column that is a time base or a scalar next to the data, not a channel to show."""
+    from ..units import kind_of, split_label
+
+    name, unit = split_label(label)
+    if str(name).strip().lower() in _NOT_CHANNELS:
+        return True
+    try:
+        return kind_of(unit or "") == "time"
+    except Exception:  # an unusual label: offer it as it is
+        return False
+
+
 def as_trace(obj, what: str = "trace"):
     """``obj`` as a :class:`~nbtools.Trace`: a Trace (or None) as it is, a path read with
     :func:`nbtools.io.load_trace`; anything else is a ParameterError naming ``what``."""
@@ -241,11 +254,15 @@ class TraceLoader(W.VBox):
                 self.rate.layout.display = None
             from ..errors import FormatError
 
+            if self.trace is not None:
+                shown = getattr(self.trace, "source", None)
+                msg += f" (The page still shows {Path(str(shown)).name if shown else 'the recording before'}.)"
             raise FormatError(msg) from exc
         self._pending = None
         return trace
 
     def _offer_channels(self, channels):
+        channels = [c for c in channels if not _is_time_or_scalar(c)] or list(channels)
         self._channel = None
         self.channel.index = None
         self.channel.options = [("choose…", "")] + [(c, c) for c in channels]
@@ -266,20 +283,9 @@ class TraceLoader(W.VBox):
 
     def _show_channels(self, trace):
         """Offer the file's channels (those that are not a time column) when there are several."""
-        from ..units import kind_of, split_label
-
         meta = trace.meta or {}
         channels = [str(c) for c in meta.get("channels") or []]
-        def is_time_or_scalar(label):
-            name, unit = split_label(label)
-            if str(name).strip().lower() in _NOT_CHANNELS:
-                return True
-            try:
-                return kind_of(unit or "") == "time"
-            except Exception:  # an unusual label: offer it as it is
-                return False
-
-        channels = [c for c in channels if not is_time_or_scalar(c)]
+        channels = [c for c in channels if not _is_time_or_scalar(c)]
         self._channel = str(meta.get("channel"))  # the channel shown: choosing it again reads nothing
         if len(channels) > 1 and self._channel in channels:
             self.channel.index = None  # no selection while the options change (nothing to read)
