@@ -15,7 +15,8 @@ moves.
   about 0 for transients, about 1 or more for steps (a running-median
   baseline cuts a step into two opposite half-height bumps, each of which
   sees the full level change). A median of at least STEP_PERSISTENCE over
-  the candidates means steps.
+  the candidates means steps. With fewer than MIN_JUDGED excursions (a
+  staircase of a few steps), the step detector's level changes are judged.
 - **Sign** (:func:`decide_polarity`): the sign that carries most of the
   candidates' summed height; the other sign's candidates are listed among
   the rejected ones (:data:`OPPOSITE_SIGN`), and when some of them are strong
@@ -31,14 +32,14 @@ import numpy as np
 from ._kernels import fill_base
 from .stages import hysteresis_scan
 
-__all__ = ["Decision", "spike_candidates", "decide_kind", "decide_polarity", "opposite_reason", "OPPOSITE_SIGN",
+__all__ = ["Decision", "spike_candidates", "persistence", "decide_kind", "decide_polarity", "opposite_reason", "OPPOSITE_SIGN",
            "STEP_PERSISTENCE", "PERSIST_EVENTS", "MIN_JUDGED", "STRONG_FACTOR"]
 
 #: median |persistence| of the strongest candidates at or above which the recording holds steps
 STEP_PERSISTENCE = 0.5
 #: the strongest this many candidates are judged; at least MIN_JUDGED are needed to call steps
 PERSIST_EVENTS = 20
-MIN_JUDGED = 3
+MIN_JUDGED = 2
 #: candidates of the opposite sign this many times the threshold high are called strong in the reason
 STRONG_FACTOR = 2.0
 #: reason of the candidates of the sign that polarity='auto' left out (the start of the text)
@@ -101,27 +102,40 @@ def _persistence(read, n, a, b, height):
     return np.sign(height) * (after - before) / abs(height)
 
 
-def decide_kind(read, n, cand: Candidates) -> Decision:
+def persistence(read, n, starts, ends, heights) -> np.ndarray:
+    """|persistence| of the PERSIST_EVENTS largest of the changes ``[starts, ends)`` of ``heights`` (A):
+    how much of its height the level keeps one change length past its end (NaN where there is no
+    room)."""
+    heights = np.asarray(heights, float)
+    order = np.argsort(-np.abs(heights), kind="stable")[:PERSIST_EVENTS]
+    p = np.array([_persistence(read, n, int(starts[k]), int(ends[k]), heights[k]) for k in order])
+    return np.abs(p[np.isfinite(p)])
+
+
+def decide_kind(read, n, cand: Candidates, steps=None) -> Decision:
     """Spikes or steps, from how much of their level change the strongest candidates keep
-    (``read(i0, i1)``: samples of the recording, ``n`` of them)."""
-    if cand.starts.size == 0:
-        return Decision("event_kind", "spike", "no excursion crosses the threshold, so nothing says these "
-                        "are steps: detecting transients (spikes)", {"judged": 0})
-    order = np.argsort(-np.abs(cand.heights), kind="stable")[:PERSIST_EVENTS]
-    p = np.array([_persistence(read, n, int(cand.starts[k]), int(cand.ends[k]), cand.heights[k]) for k in order])
-    p = np.abs(p[np.isfinite(p)])
+    (``read(i0, i1)``: samples of the recording, ``n`` of them). With fewer than MIN_JUDGED
+    excursions, ``steps()`` (the step detector's candidates: ``(starts, ends, heights)``) are judged
+    instead, when given."""
+    p = persistence(read, n, cand.starts, cand.ends, cand.heights)
+    what = "excursions"
+    if p.size < MIN_JUDGED and steps is not None:
+        p, what = persistence(read, n, *steps()), "level changes"
     ev = {"judged": int(p.size), "persistence_median": float(np.median(p)) if p.size else float("nan"),
           "step_persistence": STEP_PERSISTENCE}
+    if p.size == 0:
+        return Decision("event_kind", "spike", "no excursion crosses the threshold, so nothing says these "
+                        "are steps: detecting transients (spikes)", ev)
     if p.size < MIN_JUDGED:
-        return Decision("event_kind", "spike", f"only {p.size} excursion(s) to judge by: detecting transients "
+        return Decision("event_kind", "spike", f"only {p.size} {what} to judge by: detecting transients "
                         "(spikes); choose 'steps' if the current changes in steps", ev)
     med = float(np.median(p))
     if med >= STEP_PERSISTENCE:
         return Decision("event_kind", "step", f"the current keeps its new level after the {p.size} strongest "
-                        f"changes (the level after them differs from the level before by {med:.2g} times their height, "
+                        f"{'changes' if what == 'excursions' else what} (the level after them differs from the level before by {med:.2g} times their height, "
                         "median), as blocking collisions do", ev)
     return Decision("event_kind", "spike", f"the current returns to its level after the {p.size} strongest "
-                    f"excursions (the level after them differs from the level before by {med:.2g} times their "
+                    f"{what} (the level after them differs from the level before by {med:.2g} times their "
                     "height, median)", ev)
 
 

@@ -141,7 +141,8 @@ class PreparedTrace:
         if kind == "auto" or (kind == "spike" and pol == "auto"):
             cand = spike_candidates(self.background, recipe, self.background.threshold_auto)
             if kind == "auto":
-                self.decisions["event_kind"] = decide_kind(self.background.src.read, samples.n, cand)
+                self.decisions["event_kind"] = decide_kind(self.background.src.read, samples.n, cand,
+                                                           steps=lambda: self._step_changes(recipe))
                 kind = self.decisions["event_kind"].value
             if kind == "spike" and pol == "auto":
                 self.decisions["polarity"] = decide_polarity(cand.signs, cand.heights, cand.level)
@@ -155,6 +156,15 @@ class PreparedTrace:
         if "polarity" in self.decisions:
             pol = self.decisions["polarity"].value
         self.resolved = recipe.replace(event_kind=kind, polarity=pol)
+
+    def _step_changes(self, recipe):
+        """``(starts, ends, heights)`` of the step detector's candidates of both signs at its automatic
+        threshold (what decide_kind judges when there are too few excursions)."""
+        r = recipe.replace(event_kind="step", polarity="both", threshold=self._step_threshold_auto(recipe))
+        both = self._steps(r)
+        i = both["i_peak"].to_numpy(np.int64)
+        w = step_window(r, self.samples.fs)
+        return i - 2 * w, i + 2 * w, both["peak"].to_numpy(float)
 
     # ------------------------------------------------------------- blank
     def set_blank(self, blank) -> None:
