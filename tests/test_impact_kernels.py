@@ -198,6 +198,8 @@ def test_mains_amplitude_recovers_a_known_line():
 
 
 def test_charge_noise_curve_on_white_noise():
+    """The charge noise of white noise: the standard estimator's SD is sigma |w| (its weights'
+    norm), measured at every length and extrapolated beyond."""
     from nbtools.impact.noise import charge_noise_curve, charge_noise_sd
 
     rng = np.random.default_rng(7)
@@ -206,13 +208,14 @@ def test_charge_noise_curve_on_white_noise():
     cont[::2048] = False  # 64 runs, as the noise sample has
     lengths, sd = charge_noise_curve(res, cont)
     assert lengths[0] == 4 and lengths[-1] >= 256
-    # window sum (variance N) minus the local line from two N/2 stretches
-    # (variance N as well): SD sqrt(2 N) for N >= 8
-    k = lengths >= 8
-    np.testing.assert_allclose(sd[k], np.sqrt(2 * lengths[k]), rtol=0.12)
-    # interpolated and extrapolated as sqrt(N)
-    np.testing.assert_allclose(charge_noise_sd((lengths, sd), [48, 8 * lengths[-1]]),
-                               np.sqrt(2 * np.array([48, 8 * lengths[-1]])), rtol=0.12)
+    norms = np.array([_kernels.standard_norm(int(N)) for N in lengths])
+    np.testing.assert_allclose(sd, norms, rtol=0.12)
+    # the weights' norm: their squares summed
+    st, ln, wt = _kernels.standard_pieces(256)
+    np.testing.assert_allclose(np.sqrt(np.sum(ln * wt**2)), _kernels.standard_norm(256), rtol=1e-9)
+    # interpolated, and extrapolated as white noise (a N + b N^2 fitted, b ~ 0)
+    for N in (48, 8 * int(lengths[-1])):
+        np.testing.assert_allclose(charge_noise_sd((lengths, sd), [N])[0], _kernels.standard_norm(N), rtol=0.15)
     assert charge_noise_curve(res[:10], cont[:10])[0].size == 0
 
 
@@ -231,9 +234,9 @@ def test_charge_noise_of_long_integrals_with_1f_noise():
     _kernels.fill_base(0, n, bg.B, bg.bvals, base)
     c = np.concatenate([[0.0], np.cumsum(tr.current.astype(np.float64) - base)])
     for N in (1024, 8192):
-        h = N // 2
-        p = np.arange(h, n - N - h + 1, N // 4)
-        q = (c[p + N] - c[p]) - N * 0.5 * ((c[p] - c[p - h]) / h + (c[p + N + h] - c[p + N]) / h)
+        st, ln, wt = _kernels.standard_pieces(N)
+        p = np.arange(-st.min(), n - (st + ln).max(), N // 4)
+        q = sum(w * (c[p + s0 + n0] - c[p + s0]) for s0, n0, w in zip(st, ln, wt))
         measured = 1.4826 * np.median(np.abs(q - np.median(q)))
         predicted = charge_noise_sd(bg.charge_curve_for(N), [N])[0]
         assert 0.8 < predicted / measured < 1.25, (N, predicted / measured)

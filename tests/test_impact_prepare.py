@@ -90,7 +90,7 @@ def test_preview_is_what_it_claims(kind):
         assert pv.equals(expected)  # exactly the passing candidates
         for key in ("threshold", "threshold_A", "expected_false_per_s", "noise", "params"):
             assert pv.attrs[key] == exact.attrs[key], key
-        assert pv.attrs["recipe"] == exact.attrs["recipe"] == pt.recipe.replace(threshold=th)
+        assert pv.attrs["recipe"] == exact.attrs["recipe"] == pt.resolved.replace(threshold=th)
         if len(exact):  # nearly the events of the exact run
             assert np.isin(exact["i_peak"], pv["i_peak"]).mean() >= 0.8
     assert pt.can_preview(9.0) and not pt.can_preview(3.0)
@@ -102,11 +102,12 @@ def test_expected_false_rate_is_one_formula(rec):
 
     tr, _ = rec
     for th in (4.5, "auto", 9.0):
-        ev = find_events(tr, threshold=th)
+        ev = find_events(tr, threshold=th, polarity="both")
         a = ev.attrs
         assert a["expected_false_per_s"] == rice_rate(a["noise_bandwidth"], a["threshold"], 2)
-    one = find_events(tr, polarity="positive", threshold=6.0).attrs
-    assert one["expected_false_per_s"] == rice_rate(one["noise_bandwidth"], 6.0, 1)
+    for pol in ("positive", "auto"):  # 'auto' keeps one sign
+        one = find_events(tr, polarity=pol, threshold=6.0).attrs
+        assert one["expected_false_per_s"] == rice_rate(one["noise_bandwidth"], 6.0, 1)
 
 
 def test_detect_again_with_other_sizing_reuses_the_table(rec):
@@ -116,7 +117,9 @@ def test_detect_again_with_other_sizing_reuses_the_table(rec):
     b = pt.detect(pt.recipe.replace(threshold=6.0, material="Au"))
     assert b.equals(a) and b.attrs["recipe"].material == "Au" and a.attrs["recipe"].material == "LiMn2O4"
     with pytest.raises(ParameterError, match="other detection settings"):
-        pt.detect(pt.recipe.replace(polarity="positive"))
+        pt.detect(pt.recipe.replace(polarity="both"))
+    # the sign 'auto' decided is the prepared one
+    assert pt.detect(pt.recipe.replace(polarity=pt.resolved.polarity, threshold=6.0)).equals(a)
 
 
 def test_summary_functions():

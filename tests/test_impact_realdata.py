@@ -32,18 +32,32 @@ def load(name):
 
 
 def test_aunp_many_events_blank_few():
+    """Defaults on the AuNP recording: spikes (they return to the baseline), of one sign (glucose
+    oxidation: anodic), the noise dips of the other sign listed as rejected with the reason."""
     nie = find_events(load("AuNPs_NIE_gamry.txt"))
     blank = find_events(load("AuNPs_blank_gamry.txt"))
     rate_nie = len(nie) / nie.attrs["duration"]
     fr = false_event_rate(blank)
-    assert len(nie) >= 30
+    assert len(nie) >= 50
     assert fr["empirical_per_s"] < 0.25 * rate_nie
-    assert (nie.polarity == "positive").mean() > 0.8  # glucose oxidation: anodic spikes
+    assert nie.attrs["kind"] == "spike" and (nie.polarity == "positive").all()
+    d = nie.attrs["decisions"]
+    assert d["event_kind"]["value"] == "spike" and "returns to its level" in d["event_kind"]["reason"]
+    assert d["polarity"]["value"] == "positive" and nie.attrs["recipe"].polarity == "positive"
+    rej = nie.attrs["rejected"]
+    assert (rej.reason.str.startswith("opposite sign") == (rej.peak < 0)).all() and (rej.peak < 0).sum() >= 5
+    # the recipe of the table reproduces it
+    assert find_events(load("AuNPs_NIE_gamry.txt"), nie.attrs["recipe"]).equals(nie)
 
 
 def test_chi_beads_steps():
-    det = find_events(load("beads_steps_chi760e.txt"), kind="step")
-    assert 6 <= len(det) <= 14
+    tr = load("beads_steps_chi760e.txt")
+    auto = find_events(tr)  # the defaults notice the steps
+    assert auto.attrs["kind"] == "step" and auto.attrs["decisions"]["event_kind"]["value"] == "step"
+    assert "keeps its new level" in auto.attrs["decisions"]["event_kind"]["reason"]
+    assert find_events(tr, auto.attrs["recipe"]).equals(auto)
+    det = find_events(tr, kind="step", polarity="both")
+    assert 6 <= len(det) <= 14 and len(auto) == len(det[det.step_height > 0])
     late = det[det.t_peak > 40]
     # blocking beads lower the magnitude of the cathodic current: upward steps
     assert len(late) >= 6 and (late.step_height > 0).all()

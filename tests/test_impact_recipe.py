@@ -30,8 +30,8 @@ def blank():
 # --- the recipe itself ----------------------------------------------------------------
 def test_defaults_and_keyword_names():
     r = EventRecipe()
-    assert r.kind == "impact.events" and r.event_kind == "spike" and r.threshold == "auto"
-    assert DEFAULTS == r.as_params() and DEFAULTS["kind"] == "spike" and "blank" not in DEFAULTS
+    assert r.kind == "impact.events" and r.event_kind == "auto" and r.threshold == "auto" and r.polarity == "auto"
+    assert DEFAULTS == r.as_params() and DEFAULTS["kind"] == "auto" and "blank" not in DEFAULTS
     assert EventRecipe.coerce(kind="step").event_kind == "step"
     assert r.replace(kind="step") == EventRecipe(event_kind="step")
     assert EventRecipe.coerce(None, **EventRecipe(event_kind="step", threshold=7).as_params()).threshold == 7.0
@@ -132,20 +132,24 @@ def test_recipe_in_attrs_reproduces_the_table(rec, kw):
     assert find_events(rec, **json.loads(json.dumps(ev.attrs["params"]))).equals(ev)
 
 
-def test_recipe_with_a_blank_reproduces_without_it(rec, blank, tmp_path):
+def test_recipe_with_a_blank_reproduces_with_or_without_it(rec, blank, tmp_path):
+    """A blank never changes the detection: the table is the recording's own, and the recipe (the
+    blank's path in it, when it was one) reproduces it; the blank's false events come with it."""
+    own = find_events(rec)
     ev = find_events(rec, blank=blank, threshold="auto")
     r = ev.attrs["recipe"]
-    assert r.blank is None and r.noise == ev.attrs["noise"] and r.threshold == ev.attrs["threshold"]
+    assert ev.equals(own) and r.blank is None and r.noise is None and r.threshold == "auto"
+    assert ev.attrs["blank_rate"]["threshold"] == own.attrs["threshold"]
     assert find_events(rec, r).equals(ev)
     assert find_events(rec, blank=blank, **ev.attrs["params"]).equals(ev)
-    # a blank named by a path: the recipe (not its result) keeps the path
+    # a blank named by a path: the recipe keeps the path
     path = tmp_path / "blank.npz"
     np.savez(path, current=blank.current, fs=blank.fs, t0=0.0, current_unit="A")
     from nbtools.io import load_trace
 
     ev2 = find_events(rec, EventRecipe(blank=str(path)))
-    assert ev2.equals(find_events(rec, blank=load_trace(path))) and ev2.attrs["blank_source"] == str(path)
-    assert ev2.attrs["noise"] == pytest.approx(ev.attrs["noise"], rel=1e-5)  # float64 on reading
+    assert ev2.equals(own) and ev2.attrs["blank_source"] == str(path) and ev2.attrs["recipe"].blank == str(path)
+    assert ev2.attrs["blank_rate"]["count"] == find_events(rec, blank=load_trace(path)).attrs["blank_rate"]["count"]
     assert find_events(rec, ev2.attrs["recipe"]).equals(ev2)
     assert find_events(rec, blank=str(path)).equals(ev2)
 

@@ -21,7 +21,7 @@ def test_false_event_text_follows_the_picker(picker):
     picker.on_result(lambda _: panel.refresh())
     assert "False events" in panel.w_false.value and "per second" in panel.w_false.value
     picker.w_threshold.value = 9.0
-    assert "9.00 σ" in panel.w_false.value
+    assert "at 9 σ" in panel.w_false.value and "Rice" in panel.w_false.value
     assert 0 < panel.w_rmin.value < panel.w_rmax.value
 
 
@@ -55,10 +55,10 @@ def test_detection_limit_interpolates_in_log():
 def test_panel_follows_the_picker_and_shares_its_recipe(picker):
     panel = RecoveryPanel(picker, n_sizes=3, n_per_size=5)  # no on_result wiring: it observes the picker
     picker.set_threshold(11.0)
-    assert "11.00 σ" in panel.w_false.value
+    assert "at 11 σ" in panel.w_false.value
     assert panel.recipe is picker.recipe
     panel.recipe = picker.recipe.replace(threshold=12.0)
-    assert picker.params["threshold"] == 12.0 and "12.00 σ" in panel.w_false.value
+    assert picker.params["threshold"] == 12.0 and "at 12 σ" in panel.w_false.value
 
 
 def test_run_sets_the_result_trait_and_uses_the_recipe_material(picker):

@@ -13,8 +13,9 @@ prepare, PreparedTrace
     ``.preview(threshold)`` (fast, from low-threshold candidates).
 charge_to_radius, radius_to_charge, event_radii
     Particle size <-> charge for a material of :mod:`nbtools.materials`.
-summarize, observed_time, masked_time, mark_accepted, decay_time
-    The numbers of a detection (frequency over the observed time, ...).
+summarize, observed_time, masked_time, mark_accepted, decay_time, false_event_text, decisions_text
+    The numbers of a detection (frequency over the observed time, ...), and
+    the false-event rates and what 'auto' decided, in words.
 impact_frequency, frequency_over_time, collision_frequency,
 concentration_from_frequency, stokes_einstein, histogram
     Statistics.
@@ -46,7 +47,7 @@ from .stats import (
     observed_time,
     stokes_einstein,
 )
-from .summary import decay_time, event_radii, mark_accepted, summarize
+from .summary import decay_time, decisions_text, event_radii, false_event_text, mark_accepted, summarize
 from .trust import detection_limit, false_event_rate, injection_recovery
 
 __all__ = [
@@ -55,5 +56,5 @@ __all__ = [
     "mark_accepted", "impact_frequency", "frequency_over_time", "collision_frequency",
     "concentration_from_frequency", "stokes_einstein", "histogram", "false_event_rate", "injection_recovery",
     "noise_model_check", "rice_rate", "inject_events", "detection_limit", "decay_time", "fit_events",
-    "export_events",
+    "export_events", "false_event_text", "decisions_text",
 ]

@@ -21,10 +21,11 @@ from .baseline import block_size, blocks_of_events
 from .noise import (MAX_NOISE_SAMPLES, NoiseSample, auto_threshold, charge_noise_curve, mains_amplitude,
                     mains_sample, merge_curves, robust_sigma, upcrossing_rate)
 from .source import SampleSource, chunks as chunk_ranges
-from .stages import baseline_values, block_stats
+from .stages import baseline_values, block_stats, mains_pickup
 from .table import baseline_curve
 
-__all__ = ["SpikeBackground", "estimate_background", "Masks", "MAINS_MIN", "MAINS_LINE", "AUTO_CHUNK"]
+__all__ = ["SpikeBackground", "estimate_background", "Masks", "noisy_blocks", "spill_tails", "MAINS_MIN", "MAINS_LINE",
+           "AUTO_CHUNK", "QUIET_LEVEL", "TAIL_SPILL"]
 
 #: mains pickup is modelled ('auto') when its amplitude exceeds MAINS_MIN
 #: noise SD and MAINS_LINE times the broadband level at nearby frequencies
@@ -57,9 +58,12 @@ class SpikeBackground:
 
     Sample indices are global; ``bvals`` is the baseline at the centres of
     blocks of ``B`` samples (linear in between). ``sigma`` is the noise SD
-    used for detection (A; a blank's or ``noise`` when given), ``sigma_own``
+    used for detection (A; ``noise`` when given), ``sigma_own``
     the recording's own estimate; ``nu0`` / ``nu0_own`` their mean-level
     up-crossings per sample; ``threshold_auto`` the automatic threshold (SD).
+    ``flagged`` marks the blocks that hold events (left out of the baseline
+    and noise), ``quiet`` those left out of the charge-noise sample
+    (:func:`noisy_blocks`).
     """
 
     src: SampleSource
@@ -71,6 +75,7 @@ class SpikeBackground:
     mins: np.ndarray
     maxs: np.ndarray
     flagged: np.ndarray
+    quiet: np.ndarray
     sigma: float
     sigma_own: float
     nu0: float
@@ -103,7 +108,8 @@ class SpikeBackground:
         if seg not in self._curves:
             sample = NoiseSample(self.src.read, self.n, max_samples=max(MAX_NOISE_SAMPLES, 5 * seg),
                                  min_length=seg)
-            res, cont = sample.residual(self.B, self.bvals, self.flagged)
+            pickup = mains_pickup(self.src, self.B, self.bvals, sample.segs, self.omega, 4.0 * self.sigma_own)
+            res, cont = sample.residual(self.B, self.bvals, self.quiet, pickup)
             self._curves[seg] = merge_curves(curve, charge_noise_curve(res, cont, start=2 * have if have else 4))
         return self._curves[seg]
 
@@ -123,10 +129,9 @@ def _masks(samples, recipe, range_mask) -> Masks:
     return m
 
 
-def estimate_background(samples, recipe, *, window, range_mask, blank_noise=None) -> SpikeBackground:
+def estimate_background(samples, recipe, *, window, range_mask) -> SpikeBackground:
     """Baseline, noise, automatic threshold and mains of ``samples`` (:class:`~.source.Samples`)
-    for ``recipe``; ``window`` (s) and ``range_mask`` (s) are the resolved 'auto' values,
-    ``blank_noise`` the blank's ``(sigma A, nu0 per sample)`` or None."""
+    for ``recipe``; ``window`` (s) and ``range_mask`` (s) are the resolved 'auto' values."""
     n, fs = samples.n, samples.fs
     src = SampleSource.of(samples.x)
     B = block_size(window * fs)
@@ -140,18 +145,23 @@ def estimate_background(samples, recipe, *, window, range_mask, blank_noise=None
         raise DataError("the trace is constant (every sample equal): no noise, no events to detect")
     masks = _masks(samples, recipe, range_mask)
     method = "median" if recipe.baseline == "auto" else recipe.baseline
-    fit = _iterate(src, means, mins, maxs, B, method, window, fs, masks, recipe, blank_noise)
-    bvals, flagged, sigma, sig_est, nu0, nu0_est, th_auto, res, contiguous = fit
-    charge_curve = charge_noise_curve(res, contiguous)  # on the event-free sample
+    fit = _iterate(src, means, mins, maxs, B, method, window, fs, masks, recipe)
+    bvals, flagged, sigma, sig_est, nu0, nu0_est, th_auto, res, contiguous, sample = fit
     mains_f, mains_A = _mains(src, n, fs, B, bvals, sig_est, res, contiguous, recipe.mains)
+    omega = 2 * np.pi * mains_f / fs if mains_f else 0.0
+    # on the event-free sample (events' tails left out too), without the pickup that the events'
+    # charges do not hold
+    pickup = mains_pickup(src, B, bvals, sample.segs, omega, 4.0 * sig_est) if omega else None
+    quiet = noisy_blocks(flagged, bvals, mins, maxs, sig_est)
+    charge_curve = charge_noise_curve(*sample.residual(B, bvals, quiet, pickup))
     return SpikeBackground(
         src=src, chunks=chunks, B=B, window=float(window), method=method, bvals=bvals, mins=mins, maxs=maxs,
-        flagged=flagged, sigma=float(sigma), sigma_own=float(sig_est), nu0=float(nu0), nu0_own=float(nu0_est),
+        flagged=flagged, quiet=quiet, sigma=float(sigma), sigma_own=float(sig_est), nu0=float(nu0), nu0_own=float(nu0_est),
         threshold_auto=float(th_auto), masks=masks, mains_freq=mains_f, mains_amplitude=float(mains_A),
-        omega=2 * np.pi * mains_f / fs if mains_f else 0.0, charge_curve=charge_curve)
+        omega=omega, charge_curve=charge_curve)
 
 
-def _iterate(src, means, mins, maxs, B, method, window, fs, masks, recipe, blank_noise):
+def _iterate(src, means, mins, maxs, B, method, window, fs, masks, recipe):
     """Baseline, noise and threshold, iterated: blocks whose min/max leave the
     threshold band around the current baseline hold events (or artefacts) and
     are masked for the next estimate."""
@@ -170,16 +180,14 @@ def _iterate(src, means, mins, maxs, B, method, window, fs, masks, recipe, blank
         res, contiguous = sample.residual(B, bvals, flagged)
         sig_est = robust_sigma(res)
         nu0 = nu0_est = upcrossing_rate(res, contiguous)
-        if blank_noise is not None:
-            sigma, nu0 = blank_noise
-        elif recipe.noise is not None:
+        if recipe.noise is not None:
             sigma = recipe.noise
         else:
             sigma = sig_est
         if not np.isfinite(sigma) or sigma <= 0:
             raise DataError(
                 "could not estimate the noise: the residual is constant after the baseline; "
-                "pass noise=<A> or a blank recording")
+                "pass noise=<A>")
         th_auto = auto_threshold(nu0, recipe.false_rate, npol)
         if it == recipe.iterations:
             break
@@ -197,7 +205,40 @@ def _iterate(src, means, mins, maxs, B, method, window, fs, masks, recipe, blank
         if np.array_equal(new_flag, flagged):
             break
         flagged = new_flag
-    return bvals, flagged, sigma, sig_est, nu0, nu0_est, th_auto, res, contiguous
+    return bvals, flagged, sigma, sig_est, nu0, nu0_est, th_auto, res, contiguous, sample
+
+
+#: the charge noise is measured away from events, from excursions beyond QUIET_LEVEL noise SDs (events
+#: below the threshold) and from TAIL_SPILL times their length after them (their decay hidden in the
+#: noise)
+QUIET_LEVEL = 4.5
+TAIL_SPILL = 2
+
+
+def noisy_blocks(flagged, bvals, mins, maxs, sigma):
+    """Blocks left out of the charge-noise sample: ``flagged`` (events, masks), those with an
+    excursion beyond QUIET_LEVEL ``sigma`` from the baseline, and the tails after both
+    (:func:`spill_tails`)."""
+    nb = bvals.size
+    bmin = mins.reshape(nb, -1).min(axis=1)
+    bmax = maxs.reshape(nb, -1).max(axis=1)
+    slack = np.abs(np.diff(bvals, prepend=bvals[0])) + np.abs(np.diff(bvals, append=bvals[-1]))
+    exc = np.maximum(bmax - bvals, bvals - bmin)
+    return spill_tails(flagged | (exc > QUIET_LEVEL * sigma + slack))
+
+
+def spill_tails(flagged):
+    """``flagged`` (blocks holding events) with each run extended by TAIL_SPILL times its length after
+    it (at least one block) and by one block before it."""
+    hot = np.asarray(flagged, bool)
+    if not hot.any():
+        return hot
+    d = np.diff(np.r_[0, hot.astype(np.int8), 0])
+    a, b = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    m = np.zeros(hot.size + 1, np.int64)
+    np.add.at(m, np.maximum(a - 1, 0), 1)
+    np.add.at(m, np.minimum(b + np.maximum(TAIL_SPILL * (b - a), 1), hot.size), -1)
+    return np.cumsum(m)[:hot.size] > 0
 
 
 def _mains(src, n, fs, B, bvals, sig_est, res, contiguous, mains):

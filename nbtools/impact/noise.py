@@ -44,17 +44,20 @@ class NoiseSample:
         self.segs = sample_segments(n, max_samples or MAX_NOISE_SAMPLES, min_length=min_length)
         self.raw = [np.asarray(read(i0, i1), dtype=np.float64) for i0, i1 in self.segs]
 
-    def residual(self, B, bvals, flagged=None):
+    def residual(self, B, bvals, flagged=None, pickup=None):
         """``(res, contiguous)``: residual samples outside ``flagged`` blocks
         and whether each directly follows the previous one in the trace (for
-        counting crossings). Falls back to all blocks if too few remain."""
+        counting crossings). Falls back to all blocks if too few remain.
+        ``pickup``: arrays (one per segment, :attr:`segs`) subtracted too."""
         out = []
         cont = []
         use_flags = flagged is not None and flagged.any() and not flagged.all()
-        for (i0, i1), x in zip(self.segs, self.raw):
+        for j, ((i0, i1), x) in enumerate(zip(self.segs, self.raw)):
             r = np.empty(i1 - i0)
             _kernels.fill_base(i0, i1, B, bvals, r)
             np.subtract(x, r, out=r)
+            if pickup is not None:
+                r -= pickup[j]
             c = np.ones(i1 - i0, dtype=bool)
             c[0] = False
             if use_flags:
@@ -68,7 +71,7 @@ class NoiseSample:
         res = np.concatenate(out) if out else np.empty(0)
         contiguous = np.concatenate(cont) if cont else np.empty(0, bool)
         if res.size < 64 and use_flags:
-            return self.residual(B, bvals, None)
+            return self.residual(B, bvals, None, pickup)
         return res, contiguous
 
 
@@ -199,20 +202,29 @@ def mains_sample(read, n, fs, B, bvals, sigma, run_seconds=1.0, n_runs=16, per_s
 
 #: windows per length needed to measure the noise of a charge integral
 MIN_WINDOWS = 100
+#: the charge noise SD is half the spread that holds this share of the windows (2 SD of a Gaussian):
+#: heavier tails than Gaussian widen it, so that +-1.96 SD holds 95 % of the noise as it is
+TWO_SIGMA = 0.9545
 
 
 def charge_noise_curve(res, contiguous, start=4):
-    """How much noise alone adds to a charge integral, by window length.
+    """How much noise alone adds to a charge, by integration length.
 
     On the event-free residual sample ``res`` (with ``contiguous`` flags, see
-    :class:`NoiseSample`), for window lengths ``N`` = 4, 8, 16, ... samples:
-    the sum over a window minus the local line through the means of the
-    ``max(4, N // 2)`` samples just before and after it (the local baseline
-    of :func:`find_events`; ``N`` from ``start``, a power of 2 >= 4, on),
-    its robust SD (1.4826 MAD) over all windows that
-    fit in the sample. This takes the noise as it is: correlated by the
-    filter, 1/f, residual mains. Returns ``(lengths, sd)`` (samples, A x
-    samples); empty if the sample is too short.
+    :class:`NoiseSample`), for lengths ``N`` = 4, 8, 16, ... samples (from
+    ``start``, a power of 2 >= 4): the charge that the estimator of
+    :func:`find_events` (integral above a local line with a modelled
+    exponential tail, :mod:`nbtools.impact._kernels.tail`) gives for the
+    standard event of ``N`` samples where there is no event, its SD over all
+    windows that fit in the sample, as half the spread around the median that
+    holds TWO_SIGMA of them (the SD for Gaussian noise; wider for noise with
+    heavier tails, so that the intervals hold what they say). This takes the
+    noise as it is: correlated by the filter, 1/f, what remains of the mains
+    pickup (give ``res`` without the pickup find_events subtracts under
+    events: :func:`nbtools.impact.stages.mains_pickup`). Returns
+    ``(lengths, sd)`` (samples, A x samples); empty if the sample is too
+    short. An event's own geometry scales it (the ``|w|`` ratio of the
+    feature rows).
     """
     res = np.asarray(res, np.float64)
     if res.size < 64:
@@ -222,28 +234,30 @@ def charge_noise_curve(res, contiguous, start=4):
     lengths, sds = [], []
     N = max(4, int(start))
     while True:
-        h = max(4, N // 2)
-        p = np.arange(h, res.size - N - h + 1, max(4, N // 4))
+        st, ln, wt = _kernels.standard_pieces(N)
+        lo, hi = int(st.min()), int((st + ln).max())  # span relative to the integration start
+        p = np.arange(-lo, res.size - hi + 1, max(4, N // 4))
         if p.size:
-            p = p[run[p - h] == run[p + N + h - 1]]
+            p = p[run[p + lo] == run[p + hi - 1]]
         if p.size < MIN_WINDOWS:
             break
-        s = c[p + N] - c[p]
-        pre = (c[p] - c[p - h]) / h
-        post = (c[p + N + h] - c[p + N]) / h
-        q = s - N * 0.5 * (pre + post)
+        q = np.zeros(p.size)
+        for s0, n0, w0 in zip(st, ln, wt):
+            q += w0 * (c[p + s0 + n0] - c[p + s0])
         lengths.append(N)
-        sds.append(1.4826 * float(np.median(np.abs(q - np.median(q)))))
+        sds.append(float(np.quantile(np.abs(q - np.median(q)), TWO_SIGMA)) / 2.0)
         N *= 2
     return np.asarray(lengths, float), np.asarray(sds)
 
 
 def charge_noise_sd(curve, n):
-    """SD (A x samples) of the noise in charge integrals over ``n`` samples,
-    from :func:`charge_noise_curve`: log-log interpolation; beyond the
-    longest window measured, extrapolated with the last log-log slope (at
-    least 1/2, white noise: 1/f noise grows faster), below the shortest as
-    sqrt(n). NaN without a curve."""
+    """SD (A x samples) of the noise in the charge of the standard event of
+    ``n`` samples, from :func:`charge_noise_curve`: log-log interpolation
+    between the lengths measured; below the shortest as sqrt(n); beyond the
+    longest from ``SD^2 = a n + b n^2`` (white noise plus 1/f noise under a
+    local line) fitted to the measured points (a, b >= 0; weights of equal
+    relative error), scaled to meet the last measured point. NaN without a
+    curve."""
     lengths, sds = curve
     n = np.maximum(np.asarray(n, float), 1.0)
     if lengths.size == 0:
@@ -251,16 +265,25 @@ def charge_noise_sd(curve, n):
     ok = sds > 0
     if not ok.any():
         return np.zeros(n.shape)
-    L, S = np.log(lengths[ok]), np.log(sds[ok])
-    out = np.exp(np.interp(np.log(n), L, S))
-    slope = 0.5
-    if L.size >= 2:
-        slope = max(0.5, float((S[-1] - S[-2]) / (L[-1] - L[-2])))
-    long = n > lengths[ok][-1]
-    out[long] = sds[ok][-1] * (n[long] / lengths[ok][-1]) ** slope
-    short = n < lengths[ok][0]
-    out[short] = sds[ok][0] * np.sqrt(n[short] / lengths[ok][0])
+    Ls, Ss = lengths[ok], sds[ok]
+    out = np.exp(np.interp(np.log(n), np.log(Ls), np.log(Ss)))
+    long = n > Ls[-1]
+    if long.any():
+        out[long] = Ss[-1] * np.sqrt(_white_1f(Ls, Ss, n[long]) / _white_1f(Ls, Ss, Ls[-1:]))
+    short = n < Ls[0]
+    out[short] = Ss[0] * np.sqrt(n[short] / Ls[0])
     return out
+
+
+def _white_1f(L, S, n):
+    """``a n + b n^2`` fitted to ``S^2`` at lengths ``L`` (non-negative, relative weights)."""
+    from scipy.optimize import nnls
+
+    A = np.column_stack([L, L * L]) / (S * S)[:, None]
+    (a, b), _ = nnls(A, np.ones(L.size))
+    if a == 0 and b == 0:
+        a = 1.0
+    return a * n + b * n * n
 
 
 def merge_curves(short, long):

@@ -12,15 +12,15 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import warnings
 
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, NbtoolsWarning, ParameterError
+from ..errors import DataError, ParameterError
 from ..trace import Trace
 from .background import estimate_background
-from .blank import blank_mismatch, blank_source, load_blank
+from .auto import decide_kind, decide_polarity, opposite_reason, spike_candidates
+from .blank import BlankCounter, blank_source, load_blank
 from .noise import auto_threshold, rice_rate
 from .recipe import EventRecipe
 from .source import as_samples
@@ -95,16 +95,6 @@ def _resolve(samples, recipe):
     return window, range_mask
 
 
-def _noise_of_blank(blank, fs, recipe):
-    """``(noise SD A, mean-level up-crossings per sample)`` of a blank with ``recipe``'s settings."""
-    pt = prepare(blank, recipe.replace(noise=None, chunk_size=None, blank=None),
-                 fs=None if isinstance(blank, Trace) else fs)
-    if pt.background is not None:
-        return pt.background.sigma, pt.background.nu0
-    a = pt.detect().attrs
-    return a["noise"], a["noise_upcrossings"]
-
-
 class PreparedTrace:
     """A trace with its baseline, noise and mains pickup estimated once, for
     fast re-detection at other thresholds (e.g. a threshold slider).
@@ -112,12 +102,20 @@ class PreparedTrace:
     Made by :func:`prepare`. ``detect(threshold)`` equals
     ``find_events(trace, recipe.replace(threshold=threshold), blank=blank)``
     exactly, without repeating the baseline and noise estimation;
-    ``preview(threshold)`` is the fast approximation of it.
+    ``preview(threshold)`` is the fast approximation of it. What 'auto'
+    decided (event kind, polarity) is decided here, once per recording
+    (:mod:`nbtools.impact.auto`): :attr:`resolved` is the recipe with those
+    values, and every table carries it (``attrs['recipe']``) with the reasons
+    (``attrs['decisions']``).
 
     Attributes
     ----------
     recipe : EventRecipe
         The recipe given to :func:`prepare`.
+    resolved : EventRecipe
+        The recipe with 'auto' event kind and polarity decided.
+    decisions : dict
+        :class:`~nbtools.impact.auto.Decision` of each setting 'auto' decided.
     noise : float
         Noise SD (A) used for detection (spikes; NaN for steps).
     threshold_auto : float
@@ -132,28 +130,68 @@ class PreparedTrace:
         self.samples = samples
         self.recipe = recipe
         self.window, self.range_mask = _resolve(samples, recipe)
-        self.blank_source = blank_source(blank)
-        self.blank_noise = None if blank is None else _noise_of_blank(blank, samples.fs, recipe)
         self.background = None
+        self.decisions = {}
         self._candidates = None  # low-threshold run behind preview()
         self._last = None  # (threshold, table) of the last detect()
-        if recipe.event_kind == "spike":
-            self.background = estimate_background(samples, recipe, window=self.window, range_mask=self.range_mask,
-                                                  blank_noise=self.blank_noise)
-            if self.blank_noise is not None:
-                self._warn_blank()
+        self.set_blank(blank)
+        kind, pol = recipe.event_kind, recipe.polarity
+        if kind != "step":
+            self.background = estimate_background(samples, recipe, window=self.window, range_mask=self.range_mask)
+        if kind == "auto" or (kind == "spike" and pol == "auto"):
+            cand = spike_candidates(self.background, recipe, self.background.threshold_auto)
+            if kind == "auto":
+                self.decisions["event_kind"] = decide_kind(self.background.src.read, samples.n, cand,
+                                                           steps=lambda: self._step_changes(recipe))
+                kind = self.decisions["event_kind"].value
+            if kind == "spike" and pol == "auto":
+                self.decisions["polarity"] = decide_polarity(cand.signs, cand.heights, cand.level)
+        if kind == "step":
+            self.background = None
+            if pol == "auto":
+                both = self._steps(recipe.replace(event_kind="step", polarity="both",
+                                                  threshold=self._step_threshold_auto(recipe)))
+                self.decisions["polarity"] = decide_polarity(np.sign(both["peak"]), both["peak"],
+                                                             both.attrs["threshold_A"], noun="steps")
+        if "polarity" in self.decisions:
+            pol = self.decisions["polarity"].value
+        self.resolved = recipe.replace(event_kind=kind, polarity=pol)
 
-    def _warn_blank(self):
-        bg, fs = self.background, self.samples.fs
-        msg = blank_mismatch(bg.sigma, bg.nu0 * fs, bg.sigma_own, bg.nu0_own * fs)
-        if msg:
-            warnings.warn(msg + " find_events(blank=...) detects with the blank's noise, so the threshold "
-                          "in amperes follows the blank, not this recording. Use a blank of the same "
-                          "electrode, filter and gain, or leave blank=None and count the blank's false "
-                          "events at the recording's threshold with false_event_rate(blank, events).",
-                          NbtoolsWarning, stacklevel=5)
+    def _step_changes(self, recipe):
+        """``(starts, ends, heights)`` of the step detector's candidates of both signs at its automatic
+        threshold (what decide_kind judges when there are too few excursions)."""
+        r = recipe.replace(event_kind="step", polarity="both", threshold=self._step_threshold_auto(recipe))
+        both = self._steps(r)
+        i = both["i_peak"].to_numpy(np.int64)
+        w = step_window(r, self.samples.fs)
+        return i - 2 * w, i + 2 * w, both["peak"].to_numpy(float)
+
+    # ------------------------------------------------------------- blank
+    def set_blank(self, blank) -> None:
+        """Use ``blank`` (Trace, array or None) to count false events at the thresholds detected at
+        (``attrs['blank_rate']``); the detection itself does not depend on it."""
+        self.blank = blank
+        self.blank_source = blank_source(blank)
+        self._counter = None
+        self._blank_rates = {}
+
+    def _blank_rate(self, events) -> dict:
+        a = events.attrs
+        th = float(a["threshold"])
+        if th not in self._blank_rates:
+            if self._counter is None:
+                self._counter = BlankCounter(
+                    self.blank, self.resolved, a.get("noise_estimate", a["noise"]),
+                    a.get("noise_bandwidth_estimate", a["noise_bandwidth"]), prepare, fs=self.samples.fs)
+            self._blank_rates[th] = self._counter.rate(th)
+        return dict(self._blank_rates[th])
 
     # ------------------------------------------------------------- properties
+    @property
+    def kind(self) -> str:
+        """The event kind detected ('spike' or 'step'; 'auto' decided)."""
+        return self.resolved.event_kind
+
     @property
     def params(self) -> dict:
         """The recipe as :func:`~nbtools.impact.find_events` keywords."""
@@ -163,21 +201,34 @@ class PreparedTrace:
     def noise(self) -> float:
         return float("nan") if self.background is None else self.background.sigma
 
+    def _step_threshold_auto(self, recipe) -> float:
+        w = step_window(recipe, self.samples.fs)
+        return auto_threshold(0.25 / w, recipe.false_rate, recipe.n_polarities)
+
     @property
     def threshold_auto(self) -> float:
         if self.background is not None:
             return self.background.threshold_auto
-        w = step_window(self.recipe, self.samples.fs)
-        return auto_threshold(0.25 / w, self.recipe.false_rate, self.recipe.n_polarities)
+        return self._step_threshold_auto(self.resolved)
 
     @property
     def baseline_curve(self):
         bg = self.background
         return None if bg is None else bg.curve(self.samples.fs, self.samples.t0)
 
+    def _resolve_auto(self, recipe: EventRecipe) -> EventRecipe:
+        """``recipe`` with 'auto' event kind and polarity replaced by what this recording decided."""
+        changes = {}
+        if recipe.event_kind == "auto":
+            changes["event_kind"] = self.resolved.event_kind
+        if recipe.polarity == "auto":
+            changes["polarity"] = self.resolved.polarity
+        return recipe.replace(**changes) if changes else recipe
+
     def accepts(self, recipe: EventRecipe) -> bool:
-        """True when ``recipe`` differs from the prepared one only in threshold, sizing or chunking."""
-        return recipe.detection_settings() == self.recipe.detection_settings()
+        """True when ``recipe`` (with 'auto' as decided here) differs from the prepared one only in
+        threshold, sizing, blank or chunking."""
+        return self._resolve_auto(recipe).detection_settings() == self.resolved.detection_settings()
 
     # ------------------------------------------------------------- detection
     def _recipe_for(self, threshold) -> EventRecipe:
@@ -195,27 +246,40 @@ class PreparedTrace:
         recipe = self._recipe_for(threshold)
         return self.threshold_auto if recipe.threshold == "auto" else recipe.threshold
 
-    def _run(self, recipe, th) -> pd.DataFrame:
-        """The table at ``th`` (a number), without its recipe (see :meth:`_label`)."""
+    def _steps(self, recipe) -> pd.DataFrame:
+        return find_steps(self.samples, recipe, window=self.window, range_mask=self.range_mask)
+
+    def _detect(self, recipe, th) -> pd.DataFrame:
         if self.background is None:
-            events = find_steps(self.samples, recipe, window=self.window, range_mask=self.range_mask,
-                                blank_noise=self.blank_noise)
-        else:
-            events = detect_spikes(self.samples, self.background, recipe, th, range_mask=self.range_mask)
+            return self._steps(recipe.replace(threshold=th))
+        return detect_spikes(self.samples, self.background, recipe, th, range_mask=self.range_mask)
+
+    def _run(self, recipe, th) -> pd.DataFrame:
+        """The table at ``th`` (a number), without its recipe (see :meth:`_label`); with polarity 'auto',
+        the other sign's events listed among the rejected."""
+        run = self._resolve_auto(recipe)
+        events = self._detect(run, th)
+        d = self.decisions.get("polarity")
+        if d is not None and recipe.polarity == "auto":
+            other = self._detect(run.replace(polarity="negative" if run.polarity == "positive" else "positive"), th)
+            events.attrs["rejected"] = _add_rejected(events.attrs["rejected"], other, opposite_reason(d))
         return events
 
     def _label(self, events, recipe):
-        """``attrs['recipe']`` (the recipe that reproduces the table: with a blank, its noise and the
-        threshold as numbers instead of the blank), ``attrs['params']`` and the noise-model check."""
+        """``attrs['recipe']`` (the recipe that reproduces the table: 'auto' kind and polarity as
+        decided), ``attrs['params']``, the decisions, the noise-model check and the blank's rate."""
         a = events.attrs
-        if self.blank_noise is not None:
-            recipe = recipe.replace(noise=float(a["noise"]), threshold=float(a["threshold"]), blank=None)
-            a["blank_source"] = self.blank_source
+        recipe = self._resolve_auto(recipe)
         a["recipe"] = recipe
         a["params"] = recipe.as_params()
+        a["decisions"] = {k: v.as_dict() for k, v in self.decisions.items()}
+        a["resolved"] = dict(a["resolved"], event_kind=recipe.event_kind, polarity=recipe.polarity)
         if a["kind"] == "spike":
             check = noise_model_check(events)
             a.update(noise_model_check=check, opposite_polarity_count=check["opposite_polarity_count"])
+        if self.blank is not None and not a.get("preview"):
+            a["blank_source"] = self.blank_source
+            a["blank_rate"] = self._blank_rate(events)
         return events
 
     def detect(self, threshold=None) -> pd.DataFrame:
@@ -278,6 +342,19 @@ class PreparedTrace:
                      rejected=rej[_score(rej) >= th].reset_index(drop=True) if len(rej) else rej)
         events.attrs = attrs
         return self._label(events, recipe)
+
+
+def _add_rejected(rejected, other, reason) -> pd.DataFrame:
+    """``rejected`` with the rows of ``other`` (events of the sign left out) added, reason ``reason``,
+    in time order."""
+    if not len(other):
+        return rejected
+    extra = pd.DataFrame(other)
+    extra.attrs = {}
+    extra["reason"] = reason
+    out = pd.concat([rejected, extra[list(rejected.columns)] if len(rejected.columns) else extra],
+                    ignore_index=True)
+    return out.sort_values("t_start", kind="stable").reset_index(drop=True)
 
 
 def _score(df) -> np.ndarray:

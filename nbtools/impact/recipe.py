@@ -27,13 +27,14 @@ from .sizing import check_conversion, check_material
 
 __all__ = ["EventRecipe", "recipe_of", "POLARITIES", "BASELINES", "EVENT_KINDS"]
 
-#: polarity names -> canonical (IUPAC: anodic = positive)
-POLARITIES = {"both": "both", "positive": "positive", "anodic": "positive", "+": "positive",
+#: polarity names -> canonical (IUPAC: anodic = positive); 'auto': the recording's dominant sign
+POLARITIES = {"auto": "auto", "both": "both", "positive": "positive", "anodic": "positive", "+": "positive",
               "negative": "negative", "cathodic": "negative", "-": "negative"}
 #: background models of find_events
 BASELINES = ("auto", "median", "poly", "constant", "none")
-#: event kinds: transients back to the baseline, or current steps (blocking)
-EVENT_KINDS = ("spike", "step")
+#: event kinds: 'auto' (decided from the recording), transients back to the baseline, or current
+#: steps (blocking)
+EVENT_KINDS = ("auto", "spike", "step")
 
 #: keyword names of the detection functions -> recipe field (see the module docstring)
 _ALIASES = {"kind": "event_kind"}
@@ -59,6 +60,8 @@ class EventRecipe(Recipe):
     (6.0, 'positive')
     >>> EventRecipe.coerce(kind="step").event_kind
     'step'
+    >>> EventRecipe().event_kind, EventRecipe().polarity   # decided from each recording
+    ('auto', 'auto')
     """
 
     kind: ClassVar[str] = "impact.events"
@@ -66,9 +69,12 @@ class EventRecipe(Recipe):
     threshold: object = param("auto", check_number, "detection threshold in noise SDs, or 'auto' "
                               "(the level whose Gaussian false-event rate is false_rate)", "SD",
                               min=0, min_open=True, literals=("auto",))
-    polarity: str = param("both", check_choice, "sign of the events (anodic = positive)", choices=POLARITIES)
-    event_kind: str = param("spike", check_choice, "'spike' (transients) or 'step' (blocking staircase)",
-                            choices=EVENT_KINDS)
+    polarity: str = param("auto", check_choice, "sign of the events (anodic = positive): 'auto' (the "
+                          "recording's dominant sign; the other sign's candidates are listed as rejected), "
+                          "'positive', 'negative' or 'both'", choices=POLARITIES)
+    event_kind: str = param("auto", check_choice, "'auto' (decided from the recording: level changes that "
+                            "persist are steps), 'spike' (transients back to the baseline) or 'step' (blocking "
+                            "staircase)", choices=EVENT_KINDS)
     baseline: str = param("auto", check_choice, "background model: 'auto' (= running 'median'), 'poly', "
                           "'constant' or 'none'", choices=BASELINES)
     baseline_window: object = param("auto", check_number, "running-median window, or 'auto' "
@@ -86,8 +92,8 @@ class EventRecipe(Recipe):
                                "s", min=0, literals=("auto",))
     range_mask: object = param("auto", check_number, "time masked on each side of a current-range switch, "
                                "or 'auto' (max(10 samples, 10 ms))", "s", min=0, literals=("auto",))
-    noise: object = param(None, _optional_number, "noise SD instead of estimating it (None: estimate; "
-                          "a blank replaces it)", "A", min=0, min_open=True)
+    noise: object = param(None, _optional_number, "noise SD instead of estimating it (None: the "
+                          "recording's own)", "A", min=0, min_open=True)
     false_rate: float = param(1e-7, check_number, "false events per sample that threshold='auto' aims at",
                               "1/sample", min=0, max=0.1, min_open=True, max_open=True)
     iterations: int = param(3, check_int, "baseline/noise re-estimations with event blocks masked", min=1, max=50)
@@ -100,8 +106,8 @@ class EventRecipe(Recipe):
                           "(nbtools.materials)")
     conversion: float = param(1.0, check_conversion, "fraction of the theoretical charge per formula unit "
                               "(0 < conversion <= 1)")
-    blank: object = param(None, _optional_text, "blank recording (path) whose noise sets the threshold; "
-                          "None: the recording's own noise")
+    blank: object = param(None, _optional_text, "blank recording (path) whose false events are counted at "
+                          "this recording's threshold; it does not change the detection")
 
     def _check_together(self) -> None:
         th = self.threshold
@@ -133,14 +139,14 @@ class EventRecipe(Recipe):
 
     # ------------------------------------------------------------- parts
     def detection_settings(self) -> dict:
-        """Settings that change the detection at a given threshold (all but the threshold, the sizing
-        and chunk_size): two recipes with equal ones share a prepared trace."""
-        skip = ("threshold", "material", "conversion", "chunk_size")
+        """Settings that change the detection at a given threshold (all but the threshold, the sizing,
+        the blank and chunk_size): two recipes with equal ones share a prepared trace."""
+        skip = ("threshold", "material", "conversion", "chunk_size", "blank")
         return {k: v for k, v in self.as_kwargs().items() if k not in skip}
 
     @property
     def n_polarities(self) -> int:
-        """2 for polarity 'both', else 1 (the false-event rate counts each sign)."""
+        """2 for polarity 'both', else 1 ('auto' keeps one sign; the false-event rate counts each sign)."""
         return 2 if self.polarity == "both" else 1
 
 

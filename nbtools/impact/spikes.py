@@ -12,8 +12,15 @@ from __future__ import annotations
 import numpy as np
 
 from .noise import charge_noise_sd, rice_rate
-from .stages import TAIL_PROBE, features, hysteresis_scan, mains_coefs, merge_close, merge_tails, tail_samples
+from ._kernels import TAIL_TAUS
+from .stages import (extend_tails, features, hysteresis_scan, mains_coefs, merge_close, merge_tails,
+                     reference_decay)
 from .table import SNR_PEAK_OWN, event_table
+
+#: no event's decay constant is fitted longer than this many times the recording's (its strong
+#: events'); for a weak event (below SNR_PEAK_OWN), whose tail the noise hides, WEAK_CAP times
+TAIL_CAP = 10.0
+WEAK_CAP = 3.0
 
 __all__ = ["detect_spikes"]
 
@@ -31,26 +38,26 @@ def _candidates(bg, recipe, th, fs):
     if recipe.merge:
         starts, ends, signs = merge_close(starts, ends, signs, int(round(recipe.min_separation * fs)))
     mcoef, seg_len = mains_coefs(src, chunks, B, bvals, starts, ends, bg.omega, 4.0 * sigma)
-    # weak events: their tail sinks into the noise before the lower level is
-    # crossed for good; they are integrated to TAIL_TAUS decay constants past
-    # the peak (median decay of the strong events among the first TAIL_PROBE)
     fk = dict(omega=bg.omega, mcoef=mcoef, seg_len=seg_len)
-    probe = min(starts.size, TAIL_PROBE)
-    feat = features(src, chunks, B, bvals, starts, ends, signs, off, off, np.arange(probe), **fk)
-    min_tail = tail_samples(feat, sigma)
-    if probe < starts.size and min_tail == 0:
-        feat = features(src, chunks, B, bvals, starts, ends, signs, off, off, **fk)
-        min_tail = tail_samples(feat, sigma)
-    fk.update(min_tail=min_tail, weak_level=SNR_PEAK_OWN * sigma)
-    if min_tail or probe < starts.size:
-        feat = features(src, chunks, B, bvals, starts, ends, signs, off, off, **fk)
+    feat = features(src, chunks, B, bvals, starts, ends, signs, off, off, **fk)
     n_merged = 0
     if recipe.merge:
-        starts, ends, signs, n_merged, keep, changed = merge_tails(starts, ends, signs, feat)
+        starts, ends, signs, n_merged, keep, changed = merge_tails(starts, ends, signs, feat, th * sigma, off)
         if n_merged:
             feat = feat[keep]
             redo = np.unique(np.clip(np.concatenate([changed - 1, changed, changed + 1]), 0, starts.size - 1))
             feat[redo] = features(src, chunks, B, bvals, starts, ends, signs, off, off, redo, **fk)
+    # every event integrated to TAIL_TAUS of its own fitted decay constants (the rest is modelled);
+    # weak ones, whose tail the noise hides, from TAIL_TAUS decays of the recording's strong events
+    # on; their decay fitted up to WEAK_CAP of those (strong ones': up to TAIL_CAP)
+    tau_ref = reference_decay(feat, sigma)
+    first = None
+    if np.isfinite(tau_ref):
+        weak = np.abs(feat[:, 15]) < SNR_PEAK_OWN * sigma
+        fk["tau_max"] = np.where(weak, WEAK_CAP, TAIL_CAP) * tau_ref
+        first = np.where(weak, feat[:, 2] + TAIL_TAUS * tau_ref, 0.0)
+    feat = extend_tails(feat, lambda which, ib_min: features(
+        src, chunks, B, bvals, starts, ends, signs, off, off, which, ib_min=ib_min, **fk), first)
     return starts, ends, signs, feat, n_merged
 
 
@@ -94,7 +101,8 @@ def detect_spikes(samples, bg, recipe, th, *, range_mask):
     # events still open at the end of the trace are kept (truncated)
     n_int = feat[:, 1] - feat[:, 0]
     curve = bg.charge_curve_for(int(n_int.max()) if n_int.size else 0)
-    df_all = event_table(feat, signs, fs, sigma, "spike", charge_sd=charge_noise_sd(curve, n_int) / fs)
+    charge_sd = charge_noise_sd(curve, n_int) * feat[:, 13] / fs
+    df_all = event_table(feat, signs, fs, sigma, "spike", charge_sd=charge_sd)
     ok = reason == ""
     events = df_all[ok].reset_index(drop=True)
     rejected = df_all[~ok].reset_index(drop=True)

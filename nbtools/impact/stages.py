@@ -16,10 +16,11 @@ import numpy as np
 
 from . import _kernels
 from .baseline import running_median
+from ._kernels import N_FEATURES
 from .table import reference_events
 
 __all__ = ["block_stats", "baseline_values", "hysteresis_scan", "mains_coefs", "features", "merge_close",
-           "merge_tails", "tail_samples", "sub_count", "MAINS_HARMONICS", "TAIL_PROBE"]
+           "merge_tails", "extend_tails", "reference_decay", "mains_pickup", "sub_count", "MAINS_HARMONICS", "TAIL_ROUNDS"]
 
 #: the hysteresis scan skips quiet sub-blocks of about this many samples
 SUB_BLOCK = 256
@@ -146,14 +147,48 @@ def mains_coefs(src, chunks, B, bvals, starts, ends, omega, clip):
     return coef, seg_len
 
 
+def mains_pickup(src, B, bvals, ranges, omega, clip):
+    """The mains pickup that events in the sample ranges ``[(i0, i1), ...]`` would have subtracted:
+    the harmonics fitted (as :func:`mains_coefs` does, on the same global segment grid; nothing
+    excluded, the residual clipped at ``clip``) on each segment the ranges touch, evaluated over
+    each range. A list of arrays (A), or None without mains (``omega`` 0)."""
+    if omega <= 0 or not ranges:
+        return None
+    nh = MAINS_HARMONICS
+    n = src.n
+    seg_len = max(64, int(round(MAINS_SEG_PERIODS * 2 * np.pi / omega)))
+    out = []
+    none = np.empty(0, np.int64)
+    for i0, i1 in ranges:
+        j0, j1 = i0 // seg_len, (i1 - 1) // seg_len
+        segs = np.arange(j0, j1 + 1, dtype=np.int64)
+        g0, g1 = j0 * seg_len, min(n, (j1 + 1) * seg_len)
+        coef = np.full((j1 + 1, 2 * nh), np.nan)
+        _kernels.mains_segments(src.read(g0, g1), g0, B, bvals, segs, seg_len, none, none, omega, nh, clip, coef)
+        g = np.arange(i0, i1)
+        c = coef[g // seg_len]
+        m = np.zeros(g.size)
+        for h in range(nh):
+            ph = (h + 1) * omega * g
+            m += np.nan_to_num(c[:, 2 * h]) * np.cos(ph) + np.nan_to_num(c[:, 2 * h + 1]) * np.sin(ph)
+        out.append(m)
+    return out
+
+
 def features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg, which=None, omega=0.0,
-             mcoef=None, seg_len=1, min_tail=0, weak_level=np.inf):
-    """Feature rows for events ``which`` (default all), reading near them only."""
+             mcoef=None, seg_len=1, ib_min=None, tau_max=None):
+    """Feature rows (:data:`N_FEATURES` columns, see :func:`nbtools.impact._kernels.event_features`)
+    for events ``which`` (default all), reading near them only; ``ib_min`` (per event, global
+    sample, 0: none) extends the integration ranges."""
     ne = starts.size
     if mcoef is None:
         mcoef = np.empty((0, 2 * MAINS_HARMONICS))
+    if ib_min is None:
+        ib_min = np.zeros(ne, np.int64)
+    if tau_max is None:
+        tau_max = np.full(ne, np.inf)
     which = np.arange(ne, dtype=np.int64) if which is None else np.asarray(which, np.int64)
-    out = np.empty((which.size, 13), np.float64)
+    out = np.empty((which.size, N_FEATURES), np.float64)
     if which.size == 0:
         return out
     n = src.n
@@ -165,9 +200,9 @@ def features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg, which
         w0 = 0 if e0 == 0 else min(int(ends[e0 - 1]), int(starts[e0]))
         w1 = n if e1 == ne - 1 else max(int(starts[e1 + 1]), int(ends[e1]))
         x = src.read(w0, w1)
-        o = np.empty((ev.size, 13), np.float64)
+        o = np.empty((ev.size, N_FEATURES), np.float64)
         _kernels.event_features(x, w0, n, B, bvals, starts, ends, signs, ev, off_pos, off_neg, o, omega,
-                                mcoef, seg_len, int(min_tail), float(weak_level))
+                                mcoef, seg_len, ib_min, np.asarray(tau_max, np.float64))
         out[sel] = o
         del x
     return out
@@ -188,33 +223,53 @@ def merge_close(starts, ends, signs, gap):
     return (np.array(keep_s, np.int64), np.array(keep_e, np.int64), np.array(keep_g, np.int8))
 
 
-#: weak events are integrated at least this many decay constants past the peak
-TAIL_TAUS = 4.0
-#: the decay constant for that is the median of the strong events among the first TAIL_PROBE
-TAIL_PROBE = 512
+#: rounds of re-integration to TAIL_TAUS decay constants (see extend_tails)
+TAIL_ROUNDS = 3
 
 
-def tail_samples(feat, sigma):
-    """TAIL_TAUS x the median decay (samples) of the reference events (see
-    :func:`~.table.reference_events`; 0 without any)."""
-    snr = np.abs(feat[:, 3]) / sigma
-    ref = reference_events(snr, np.isfinite(feat[:, 6]) & (feat[:, 6] > 0))
-    if not ref.any():
-        return 0
-    return int(math.ceil(TAIL_TAUS * float(np.median(feat[ref, 6]))))
+def reference_decay(feat, sigma):
+    """The decay constant (samples) of the recording's transients: the median fitted decay of the
+    reference events (:func:`~nbtools.impact.table.reference_events`), NaN without any."""
+    tau = feat[:, 6]
+    ref = reference_events(np.abs(feat[:, 15]) / sigma, np.isfinite(tau) & (tau > 0))
+    return float(np.median(tau[ref])) if ref.any() else float("nan")
 
 
-def merge_tails(starts, ends, signs, feat):
+def extend_tails(feat, redo, first=None):
+    """Integrate every event to at least TAIL_TAUS fitted decay constants past its peak:
+    ``redo(which, ib_min)`` recomputes the feature rows of events ``which`` with the integration
+    ranges ``ib_min`` (global samples, per event; ``first``: where to start, e.g. TAIL_TAUS decays of
+    the recording's reference events past the peaks of weak events); up to TAIL_ROUNDS rounds, each
+    on the events whose range is still more than 5 % short. Returns the feature rows."""
+    ib_min = np.zeros(feat.shape[0], np.int64)
+    for r in range(TAIL_ROUNDS):
+        ia, ib, tau = feat[:, 0], feat[:, 1], feat[:, 6]
+        want = np.where(np.isfinite(tau), feat[:, 2] + _kernels.TAIL_TAUS * np.nan_to_num(tau), 0.0)
+        if r == 0 and first is not None:
+            want = np.maximum(want, first)
+        short = np.flatnonzero(want > ib + np.maximum(2.0, 0.05 * (ib - ia)))
+        short = short[np.ceil(want[short]).astype(np.int64) > ib_min[short]]
+        if short.size == 0:
+            break
+        ib_min[short] = np.ceil(want[short]).astype(np.int64)
+        feat[short] = redo(short, ib_min)
+    return feat
+
+
+def merge_tails(starts, ends, signs, feat, level, off):
     """Merge a candidate that rises out of the decaying tail of the previous
-    event (same sign, starting within twice the previous event's fall time of
-    its end, and peaking below half of it): a noise dip under the lower level
-    split one transient in two. Returns the merged arrays, the number merged,
+    event: of the same sign, and below the detection ``level`` (A) without the
+    previous event's exponential decay (fitted, bounded by its fall to the
+    lower level ``off`` A; see
+    :func:`nbtools.impact._kernels.merge_tails`): the noise on one
+    transient's tail crossed the threshold again. Returns the merged arrays, the number merged,
     the kept row indices and the positions of the extended events."""
     n = starts.size
     keep = np.empty(n, np.int64)
     changed = np.empty(n, np.int64)
     ends2 = ends.copy()
     nk, nch, merged = _kernels.merge_tails(starts, ends2, signs, feat[:, 3].copy(),
-                                           feat[:, 2].astype(np.int64), keep, changed)
+                                           feat[:, 2].astype(np.int64), feat[:, 6].copy(), feat[:, 15].copy(),
+                                           float(level), float(off), keep, changed)
     keep = keep[:nk]
     return starts[keep], ends2[keep], signs[keep], merged, keep, changed[:nch]

@@ -7,6 +7,7 @@ import pandas as pd
 from scipy import stats as _st
 
 from ..errors import ParameterError
+from .auto import OPPOSITE_SIGN
 from .noise import rice_rate
 from .recipe import recipe_of
 
@@ -78,7 +79,8 @@ def noise_model_check(events, *, p_alarm=1e-3, min_count=3):
     ``attrs['expected_false_per_s']``? An empirical check from the events
     themselves.
 
-    With ``polarity='both'``, the events of the minority sign are compared
+    With ``polarity='both'``, the events of the minority sign (with
+    ``polarity='auto'``: the rejected candidates of the other sign) are compared
     with the false events Gaussian noise of the measured bandwidth gives at
     the threshold for that sign (Rice: ``nu_0 exp(-u^2/2)`` per second of
     unmasked time). Many more than that (Poisson p < ``p_alarm`` and at
@@ -103,13 +105,22 @@ def noise_model_check(events, *, p_alarm=1e-3, min_count=3):
     a = events.attrs
     pol = recipe_of(events).polarity if ("recipe" in a or "params" in a) else None
     out = dict(ok=None, opposite_polarity_count=None, minority=None, expected=np.nan, p_value=np.nan)
-    if pol != "both" or "noise_bandwidth" not in a:
-        out["message"] = (f"not checked (polarity={pol!r}): detect with polarity='both' to count events of "
-                          "the opposite sign")
+    rej = a.get("rejected")
+    opposite = None
+    if rej is not None and len(rej) and "reason" in rej:
+        opposite = rej["reason"].astype(str).str.startswith(OPPOSITE_SIGN)
+    auto_sign = opposite is not None and bool(opposite.any()) or "polarity" in (a.get("decisions") or {})
+    if (pol != "both" and not auto_sign) or "noise_bandwidth" not in a:
+        out["message"] = (f"not checked (polarity={pol!r}): detect with polarity 'auto' or 'both' to count "
+                          "events of the opposite sign")
         return out
-    sgn = np.sign(events["peak"].to_numpy(float)) if len(events) else np.empty(0)
-    n_pos, n_neg = int((sgn > 0).sum()), int((sgn < 0).sum())
-    minority, n = ("negative", n_neg) if n_neg <= n_pos else ("positive", n_pos)
+    if pol == "both":
+        sgn = np.sign(events["peak"].to_numpy(float)) if len(events) else np.empty(0)
+        n_pos, n_neg = int((sgn > 0).sum()), int((sgn < 0).sum())
+        minority, n = ("negative", n_neg) if n_neg <= n_pos else ("positive", n_pos)
+    else:  # polarity 'auto': the other sign's candidates are among the rejected
+        minority = "negative" if pol == "positive" else "positive"
+        n = int(opposite.sum()) if opposite is not None else 0
     T = a["duration"] - masked_time(events)
     mu = float(rice_rate(float(a["noise_bandwidth"]), float(a["threshold"]), 1)) * max(T, 0.0)
     pv = float(_st.poisson.sf(n - 1, mu)) if n > 0 else 1.0

@@ -81,10 +81,10 @@ def step_window(recipe, fs) -> int:
     return max(3, int(round(recipe.min_duration * fs)) or 5)
 
 
-def find_steps(samples, recipe, *, window, range_mask, blank_noise=None):
+def find_steps(samples, recipe, *, window, range_mask):
     """Step events of ``samples`` (:class:`~nbtools.impact.source.Samples`) for ``recipe``
-    (``event_kind='step'``); ``window`` and ``range_mask`` (s) are the resolved 'auto' values,
-    ``blank_noise`` the blank's ``(sigma A, nu0)`` or None.
+    (``event_kind='step'``, ``polarity`` not 'auto'); ``window`` and ``range_mask`` (s) are the
+    resolved 'auto' values.
 
     Returns the event table of :func:`~nbtools.impact.find_events` with its ``attrs`` but
     ``recipe`` and ``params`` (added by the prepared trace).
@@ -104,9 +104,7 @@ def find_steps(samples, recipe, *, window, range_mask, blank_noise=None):
     if n < 4 * w:
         raise DataError(f"the trace has {n} samples; step detection needs at least {4 * w}")
     sig_est = _noise_diff(x)
-    if blank_noise is not None:
-        sigma = blank_noise[0]
-    elif p.noise is not None:
+    if p.noise is not None:
         sigma = p.noise
     else:
         sigma = sig_est
@@ -187,7 +185,7 @@ def find_steps(samples, recipe, *, window, range_mask, blank_noise=None):
         "t_start": ts, "t_peak": ts, "t_end": ts, "peak": h, "charge": np.nan, "charge_sd": np.nan,
         "duration": 0.0, "snr": np.abs(h) / sigma, "rise_time": np.nan, "decay_tau": np.nan,
         "fwhm": np.nan, "baseline": base, "polarity": np.where(h > 0, "positive", "negative"),
-        "kind": "step", "step_height": h, "i_start": pk.astype(np.int64), "i_peak": pk.astype(np.int64),
+        "kind": "step", "step_height": h, "flags": "", "i_start": pk.astype(np.int64), "i_peak": pk.astype(np.int64),
         "i_end": pk.astype(np.int64), "i_int_start": pk.astype(np.int64), "i_int_end": pk.astype(np.int64),
         "z": z[pk],
     })

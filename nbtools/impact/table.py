@@ -1,7 +1,7 @@
 """The event table: columns, peak times, and the baseline curve reported with it.
 
 :func:`event_table` turns the feature rows of the kernels
-(:func:`nbtools.impact._kernels.event_features`, 13 columns) into the
+(:func:`nbtools.impact._kernels.event_features`, N_FEATURES columns) into the
 DataFrame that :func:`~nbtools.impact.find_events` returns
 (:data:`EVENT_COLUMNS`); steps build theirs in :mod:`nbtools.impact.steps`.
 """
@@ -11,15 +11,47 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["EVENT_COLUMNS", "event_table", "empty_table", "baseline_curve", "reference_events",
+from ._kernels import N_FEATURES
+
+__all__ = ["EVENT_COLUMNS", "event_table", "event_flags", "empty_table", "baseline_curve", "reference_events",
            "SNR_PEAK_OWN", "SNR_ARGMAX", "SNR_REFERENCE", "REFERENCE_COUNT"]
 
 #: Columns of the event table, in order.
 EVENT_COLUMNS = [
     "t_start", "t_peak", "t_end", "peak", "charge", "charge_sd", "duration", "snr",
     "rise_time", "decay_tau", "fwhm", "baseline", "polarity", "kind",
-    "step_height", "i_start", "i_peak", "i_end", "i_int_start", "i_int_end",
+    "step_height", "flags", "i_start", "i_peak", "i_end", "i_int_start", "i_int_end",
 ]
+
+#: notes in the ``flags`` column (several are joined with '; ')
+FLAG_NO_DECAY = "decay time not determined"
+FLAG_EXTRAPOLATED = "charge partly extrapolated"
+FLAG_UNCERTAIN = "charge uncertain"
+#: a charge whose modelled tail is more than this share, or whose SD is more than UNCERTAIN_SD of it,
+#: is flagged
+EXTRAPOLATED_SHARE = 0.25
+UNCERTAIN_SD = 0.5
+
+
+def event_flags(charge, charge_sd, decay, tail) -> np.ndarray:
+    """The ``flags`` text of each spike: no decay fitted (``decay`` NaN or not positive: the value is
+    NaN in the table, never negative), a modelled ``tail`` over EXTRAPOLATED_SHARE of the charge (an
+    event cut short by its neighbour), a charge SD over UNCERTAIN_SD of it."""
+    q = np.abs(np.asarray(charge, float))
+    out = np.full(q.size, "", dtype=object)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.abs(np.asarray(tail, float)) / q
+        rel = np.asarray(charge_sd, float) / q
+    for k in range(q.size):
+        notes = []
+        if not (np.asarray(decay)[k] > 0):
+            notes.append(FLAG_NO_DECAY)
+        if share[k] > EXTRAPOLATED_SHARE:
+            notes.append(f"{FLAG_EXTRAPOLATED} ({share[k] * 100:.0f} % modelled tail)")
+        if rel[k] > UNCERTAIN_SD:
+            notes.append(f"{FLAG_UNCERTAIN} (SD {rel[k] * 100:.0f} % of it)")
+        out[k] = "; ".join(notes)
+    return out
 
 #: events above this SNR give their own peak time; weaker ones use the
 #: rising edge (see peak_positions)
@@ -78,12 +110,13 @@ def peak_positions(feat, snr):
 
 
 def event_table(feat, signs, fs, noise, kind, charge_sd=None):
-    """The event DataFrame (:data:`EVENT_COLUMNS`) of kernel feature rows ``feat`` (n, 13), their signs,
+    """The event DataFrame (:data:`EVENT_COLUMNS`) of kernel feature rows ``feat`` (n, N_FEATURES), their signs,
     the sampling rate (Hz), the noise SD (A), the event kind and each charge's SD (C)."""
     ia, ib, ip = feat[:, 0], feat[:, 1], feat[:, 2]
     if charge_sd is None:
         charge_sd = np.full(len(feat), np.nan)
     peak = feat[:, 3]
+    decay = np.where(feat[:, 6] > 0, feat[:, 6], np.nan)  # a time constant is positive, or not known
     snr = np.abs(peak) / noise if noise > 0 else np.full(len(peak), np.inf)
     return pd.DataFrame({
         "t_start": feat[:, 9] / fs,
@@ -95,13 +128,14 @@ def event_table(feat, signs, fs, noise, kind, charge_sd=None):
         "duration": (feat[:, 10] - feat[:, 9]) / fs,
         "snr": snr,
         "rise_time": feat[:, 5] / fs,
-        "decay_tau": feat[:, 6] / fs,
+        "decay_tau": decay / fs,
         "fwhm": feat[:, 7] / fs,
         "baseline": feat[:, 8],
         "polarity": pd.Categorical.from_codes((np.asarray(signs) > 0).astype(np.int8),
                                               categories=["negative", "positive"]),
         "kind": pd.Categorical.from_codes(np.zeros(len(peak), np.int8), categories=[kind]),
         "step_height": np.nan,
+        "flags": event_flags(feat[:, 4], charge_sd * fs, decay, feat[:, 14]),
         "i_start": feat[:, 9].astype(np.int64),
         "i_peak": ip.astype(np.int64),
         "i_end": feat[:, 10].astype(np.int64),
@@ -112,7 +146,7 @@ def event_table(feat, signs, fs, noise, kind, charge_sd=None):
 
 def empty_table(kind):
     """An event table without rows, with a ``reason`` column (the rejected candidates of a run)."""
-    df = event_table(np.empty((0, 13)), np.empty(0, np.int8), 1.0, 1.0, kind)
+    df = event_table(np.empty((0, N_FEATURES)), np.empty(0, np.int8), 1.0, 1.0, kind)
     df["reason"] = pd.Series(dtype=object)
     return df
 

@@ -11,8 +11,8 @@ from scipy import stats as _st
 
 from ..errors import NbtoolsWarning, ParameterError
 from ..trace import Trace
-from .blank import blank_mismatch
-from .detect import find_events
+from .blank import BlankCounter
+from .detect import find_events, prepare
 from .inject import inject_events
 from .noise import rice_rate
 from .recipe import EventRecipe, recipe_of
@@ -49,23 +49,26 @@ def false_event_rate(blank, events=None, *, recipe=None, fs=None, conf=0.95, **p
     """False events per second in a blank recording, at the recording's threshold.
 
     Recommended call: ``false_event_rate(blank, events)`` with ``events`` the
-    :func:`find_events` result of the recording. The blank is then searched
-    with the recording's parameters, noise SD (A) and threshold, i.e. the
-    same threshold in amperes (``attrs['threshold_A']``) and the same lower
-    level, and the count of events in it is the false events the recording's
-    analysis lets through. Without ``events`` the blank is analysed with
-    ``recipe`` and ``**params`` (e.g. its own noise and ``threshold=6``), which
-    says little about a recording whose noise is lower.
+    :func:`find_events` result of the recording. The threshold is the
+    recording's (from its own noise); the blank only says how many false
+    events it lets through (:class:`~nbtools.impact.blank.BlankCounter`): a
+    blank whose noise matches the recording's (SD and bandwidth within 30 %)
+    is searched with the recording's noise and threshold, i.e. the same
+    threshold in amperes (``attrs['threshold_A']``); a blank whose noise does
+    not match (another gain, filter or electrode) is searched at the same
+    threshold in units of its own noise, and ``at`` and ``note`` say so.
+    Without ``events`` the blank is analysed with ``recipe`` and ``**params``
+    (its own noise, e.g. ``threshold=6``).
 
     Two estimates: (1) empirical: the blank's count over its unmasked time,
     with the exact Poisson (Garwood) interval; (2) Rice's formula for Gaussian
     noise, ``n_pol * nu_0 * exp(-u^2/2)``, with ``nu_0`` the blank's measured
     mean-level up-crossing rate (Hz) and ``u`` the threshold in the blank's
-    own noise SDs.
+    own noise SDs. Real noise has more large excursions than Gaussian noise:
+    the count is the rate to trust (:func:`~nbtools.impact.false_event_text`
+    says both in words).
 
-    An :class:`~nbtools.errors.NbtoolsWarning` is raised when the blank's own
-    noise SD or bandwidth differs from the recording's by more than 30 %
-    (different filter, gain or electrode: not a fair control), and when the
+    An :class:`~nbtools.errors.NbtoolsWarning` is raised when the
     recording's events show that its noise is not Gaussian
     (``events.attrs['noise_model_check']``).
 
@@ -96,8 +99,11 @@ def false_event_rate(blank, events=None, *, recipe=None, fs=None, conf=0.95, **p
         ``threshold`` (SD of ``noise``), ``threshold_A`` (A), ``noise`` (A, used
         for detection), ``bandwidth`` (Hz, the blank's), ``blank_noise`` (A,
         the blank's own SD), ``rice_threshold`` (threshold in the blank's own
-        SDs), ``recording_noise``, ``recording_bandwidth`` (with ``events``),
-        ``at`` ('recording threshold' or 'blank threshold').
+        SDs); with ``events`` also ``recording_noise``,
+        ``recording_bandwidth``, ``matched`` (the blank's noise matches the
+        recording's), ``at`` ('recording threshold' or "blank's own noise"),
+        ``note`` (how it was searched, in words) and ``mismatch`` (what
+        differs, or None); without: ``at`` 'blank threshold'.
 
     Examples
     --------
@@ -107,10 +113,9 @@ def false_event_rate(blank, events=None, *, recipe=None, fs=None, conf=0.95, **p
     >>> blank, _ = impact_trace(duration=2.0, fs=20e3, rate=0.0, seed=2)
     >>> ev = find_events(tr)
     >>> fr = false_event_rate(blank, ev)
-    >>> fr["threshold_A"] == ev.attrs["threshold_A"]
-    True
+    >>> fr["threshold_A"] == ev.attrs["threshold_A"], fr["matched"]
+    (True, True)
     """
-    rec = None
     if events is not None:
         if not isinstance(events, pd.DataFrame) or "params" not in getattr(events, "attrs", {}):
             raise ParameterError(
@@ -126,37 +131,23 @@ def false_event_rate(blank, events=None, *, recipe=None, fs=None, conf=0.95, **p
                 "not both")
         ra = events.attrs
         r = recipe_of(events).replace(**{"chunk_size": None, "blank": None, **params})
-        r = r.replace(noise=float(ra["noise"]), threshold=float(ra["threshold"]))
-        df = find_events(blank, r, fs=fs)
-        # the blank's own noise and bandwidth, with its own event masking
-        own_a = find_events(blank, r.replace(noise=None, threshold="auto"), fs=fs).attrs
-        rec = dict(blank_noise=float(own_a["noise_estimate"]), blank_bandwidth=float(own_a["noise_bandwidth"]),
-                   recording_noise=float(ra.get("noise_estimate", ra["noise"])),
-                   recording_bandwidth=float(ra.get("noise_bandwidth_estimate", ra.get("noise_bandwidth", np.nan))))
-    elif isinstance(blank, pd.DataFrame):
-        df = blank
-    else:
-        df = find_events(blank, EventRecipe.coerce(recipe, **params), fs=fs)
+        counter = BlankCounter(blank, r, ra.get("noise_estimate", ra["noise"]),
+                               ra.get("noise_bandwidth_estimate", ra.get("noise_bandwidth", np.nan)), prepare, fs=fs)
+        out = counter.rate(float(ra["threshold"]), conf=conf)
+        _warn_noise_model(events, "The blank's count at the recording's threshold is the measured rate.")
+        return out
+    df = blank if isinstance(blank, pd.DataFrame) else find_events(blank, EventRecipe.coerce(recipe, **params), fs=fs)
     a = df.attrs
     th_A = float(a["threshold_A"])
-    own = rec["blank_noise"] if rec else float(a.get("noise_estimate", a["noise"]))
-    bw = rec["blank_bandwidth"] if rec else float(a.get("noise_bandwidth", np.nan))
+    own = float(a.get("noise_estimate", a["noise"]))
+    bw = float(a.get("noise_bandwidth", np.nan))
     u = th_A / own
     rice = rice_rate(bw, u, recipe_of(df).n_polarities)
     f = impact_frequency(df, conf=conf)
-    out = dict(rice_per_s=float(rice), per_sample=float(rice / a["fs"]), empirical_per_s=f["frequency"],
-               empirical_low=f["low"], empirical_high=f["high"], count=f["count"], duration=f["duration"],
-               threshold=float(a["threshold"]), threshold_A=th_A, noise=float(a["noise"]), bandwidth=bw,
-               blank_noise=own, rice_threshold=float(u),
-               at="recording threshold" if rec else "blank threshold")
-    if rec:
-        out.update(rec)
-        _warn_noise_model(events, "The blank's count at the recording's threshold is the measured rate.")
-        msg = blank_mismatch(own, bw, rec["recording_noise"], rec["recording_bandwidth"])
-        if msg:
-            warnings.warn(msg + f" At the recording's threshold ({th_A:.3g} A) the blank gives {out['count']} "
-                          f"events in {out['duration']:.3g} s.", NbtoolsWarning, stacklevel=2)
-    return out
+    return dict(rice_per_s=float(rice), per_sample=float(rice / a["fs"]), empirical_per_s=f["frequency"],
+                empirical_low=f["low"], empirical_high=f["high"], count=f["count"], duration=f["duration"],
+                threshold=float(a["threshold"]), threshold_A=th_A, noise=float(a["noise"]), bandwidth=bw,
+                blank_noise=own, rice_threshold=float(u), at="blank threshold")
 
 
 def injection_recovery(trace, charges, fs=None, *, recipe=None, n_per_charge=20, shape="exp", tau="auto",

@@ -9,6 +9,7 @@ build everything from the entry; they never branch on model names.
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,8 @@ import numpy as np
 
 from .constants import T_DEFAULT
 
-__all__ = ["ParamInfo", "ModelEntry", "KineticsModel", "MODELS"]
+__all__ = ["ParamInfo", "ModelEntry", "KineticsModel", "MODELS", "PARAM_NAMES", "param_name", "param_title",
+           "unit_text"]
 
 #: the model registry, name -> ModelEntry (filled by :mod:`nbtools.kinetics.registry`; kept here so
 #: that a model finds its entry without importing the registry module, which imports every model)
@@ -43,6 +45,9 @@ class ParamInfo:
         triggers an :class:`~nbtools.errors.NbtoolsWarning` (for example mA given as A).
     scale : bool
         True for amplitude-like parameters (the model is proportional to them).
+    label, symbol : str
+        Plain name and symbol shown to people ("formal potential of couple 1",
+        "E⁰₁"); set by the registry (:data:`nbtools.kinetics.registry.PARAM_NAMES`).
     """
 
     unit: str
@@ -53,9 +58,65 @@ class ParamInfo:
     vary: bool = True
     plausible: tuple[float, float] | None = None
     scale: bool = False
+    label: str = ""
+    symbol: str = ""
 
     def hint(self) -> dict[str, Any]:
         return {"value": self.value, "min": self.min, "max": self.max, "vary": self.vary}
+
+
+#: plain names and symbols of the parameters: what a dashboard shows (with the unit) instead of the
+#: Python name; numbered names (Q1, E02, ...) add "of couple n" and a subscript
+PARAM_NAMES = {
+    "Q": ("charge", "Q"), "E0": ("formal potential", "E⁰"), "g": ("interaction parameter", "g"),
+    "v": ("scan rate", "v"), "ks": ("rate constant", "kₛ"), "alpha": ("transfer coefficient", "α"),
+    "C": ("double-layer capacitance", "C_dl"), "dC": ("change of the capacitance with potential", "dC/dE"),
+    "ib": ("background current", "i_b"), "tau": ("diffusion time r²/D", "τ"), "biot": ("Biot number", "L"),
+    "D": ("diffusion coefficient", "D"), "i0": ("exchange current", "i₀"),
+    "il_a": ("anodic limiting current", "i_L,a"), "il_c": ("cathodic limiting current", "i_L,c"),
+    "lam": ("reorganisation energy", "λ"), "k": ("decay rate", "k"), "t0": ("landing time", "t₀"),
+    "t_s": ("sampling interval", "t_s"), "tau_f": ("filter time constant", "τ_f"), "T": ("temperature", "T"),
+}
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def param_name(name: str) -> tuple[str, str]:
+    """``(plain name, symbol)`` of a parameter (``'E01'`` -> ``('formal potential of couple 1', 'E⁰₁')``);
+    an unknown name is its own name and symbol.
+
+    Examples
+    --------
+    >>> param_name("Q2")
+    ('charge of couple 2', 'Q₂')
+    """
+    if name in PARAM_NAMES:
+        return PARAM_NAMES[name]
+    m = re.fullmatch(r"([A-Za-z_]*?0?)(\d+)", name)
+    if m and m.group(1) in PARAM_NAMES:
+        label, symbol = PARAM_NAMES[m.group(1)]
+        return f"{label} of couple {m.group(2)}", symbol + m.group(2).translate(_SUB)
+    return name, name
+
+
+def unit_text(unit: str) -> str:
+    """A unit as people write it (``'1/s'`` -> ``'s⁻¹'``, ``'m^2/s'`` -> ``'m²/s'``)."""
+    if unit.startswith("1/") and "/" not in unit[2:]:
+        unit = unit[2:] + "⁻¹"
+    return unit.replace("^2", "²").replace("^3", "³").replace("^-1", "⁻¹")
+
+
+def param_title(name: str, unit: str = "") -> str:
+    """``'formal potential of couple 1, E⁰₁ / V'``: the plain name, symbol and unit of a parameter.
+
+    Examples
+    --------
+    >>> param_title("ks", "1/s")
+    'rate constant, kₛ / s⁻¹'
+    """
+    label, symbol = param_name(name)
+    head = f"{label}, {symbol}" if symbol != label else label
+    return f"{head} / {unit_text(unit)}" if unit else head
+
 
 
 TEMPERATURE = ParamInfo("K", "temperature (fixed)", T_DEFAULT, 1.0, 2000.0, vary=False,

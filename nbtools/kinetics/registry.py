@@ -7,6 +7,8 @@ these entries only: ``entry.make_model()``, ``entry.make_params()``,
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..errors import ParameterError
@@ -15,22 +17,29 @@ from . import diffusion as dif
 from . import insertion as ins
 from . import interfacial as itf
 from . import transients as tr
-from ._base import MODELS, ModelEntry
+from ._base import MODELS, PARAM_NAMES, ModelEntry, param_name, param_title, unit_text
 
-__all__ = ["MODELS", "register", "get_entry"]
-
+__all__ = ["MODELS", "register", "get_entry", "PARAM_NAMES", "param_name", "param_title", "unit_text"]
 
 def register(name, model_class, *, independent_vars, y, description, validity,
              x_order="monotonic", x_range=None, hints="", example=None, **kwargs):
     """Add a configuration of ``model_class`` to :data:`MODELS` and return its entry."""
     model = model_class(**kwargs)
-    params = {p: model.PARAMS[p] for p in model.param_names}
+    params = {p: _named(p, model.PARAMS[p]) for p in model.param_names}
     entry = ModelEntry(name=name, model_class=model_class, kwargs=dict(kwargs),
                        independent_vars=dict(independent_vars), y=tuple(y), params=params,
                        description=description, validity=validity, x_order=x_order,
                        x_range=x_range, hints=hints, example_spec=example)
     MODELS[name] = entry
     return entry
+
+
+def _named(name, info):
+    """``info`` with its plain name and symbol (:func:`param_name`) unless it has them."""
+    if info.label:
+        return info
+    label, symbol = param_name(name)
+    return dataclasses.replace(info, label=label, symbol=symbol)
 
 
 def get_entry(model_or_name):

@@ -32,10 +32,10 @@ from ..recipes import from_json
 from .checks import residual_autocorrelation, residual_message, result_residuals
 from .fitting import fit
 from .intervals import parameter_table
-from ._base import MODELS
+from ._base import MODELS, param_name, unit_text
 from .recipe import FitRecipe, model_settings, params_spec
 
-__all__ = ["fit_summary", "report_text", "export_fit", "refit", "read_fit_settings", "panel_recipe", "fit_window_from",
+__all__ = ["fit_summary", "fit_quality_text", "report_text", "export_fit", "refit", "read_fit_settings", "panel_recipe", "fit_window_from",
            "model_curve", "residual_check", "format_quantity", "LEGACY_OPTIONS"]
 
 #: options of the fit settings dicts written by nbtools before recipes (read by :func:`read_fit_settings`)
@@ -46,8 +46,10 @@ _PREFIXES = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"),
 _SUFFIXES = ("_report.txt", "_fit.json", "_curve.csv")
 
 
-def format_quantity(value: float, unit: str = "", digits: int = 5) -> str:
-    """``value`` with its unit, SI-prefixed for currents and charges (``2.5e-9, 'A'`` -> ``'2.5 nA'``)."""
+def format_quantity(value: float, unit: str = "", digits: int = 3) -> str:
+    """``value`` with its unit, SI-prefixed for currents and charges (``2.5e-9, 'A'`` -> ``'2.5 nA'``),
+    ``digits`` significant digits (3: what a label needs)."""
+    unit = unit_text(unit)
     if value is None or not np.isfinite(value):
         return f"{value} {unit}".strip()
     if unit in _PREFIXED_UNITS and value != 0:
@@ -74,26 +76,70 @@ def fit_summary(result) -> dict:
     Returns
     -------
     dict
-        ``params`` (name -> value, stderr, lower, upper, vary, derived, unit; None
-        where unknown), ``statistics`` (success, message, ndata, nvarys, nfev,
-        chisqr, redchi, rsquared), ``interval_level``, ``interval_method`` and
+        ``params`` (name -> value, stderr, lower, upper, vary, derived, unit,
+        label and symbol (the plain name people read); None where unknown),
+        ``statistics`` (success, message, ndata, nvarys, nfev, chisqr, redchi,
+        rsquared, weighted, residual_sd (the SD of the residuals in the data's
+        unit ``y_unit``, for unweighted fits: what the reduced chi-square is
+        there), y_unit), ``interval_level``, ``interval_method`` and
         ``warnings``.
     """
     table = parameter_table(result)
     pars = {}
     for name, row in table.iterrows():
+        label, symbol = param_name(str(name))
         p = {"value": float(row["value"]), "stderr": _num(row["stderr"]), "vary": bool(row["vary"]),
-             "derived": bool(row["derived"]), "unit": row["unit"]}
+             "derived": bool(row["derived"]), "unit": row["unit"], "label": label, "symbol": symbol}
         if _num(row["lower"]) is not None and _num(row["upper"]) is not None:
             p["lower"], p["upper"] = float(row["lower"]), float(row["upper"])
         pars[name] = p
+    weighted = getattr(result, "weights", None) is not None
+    redchi = _num(result.redchi)
     stats = {"success": bool(result.success), "message": str(result.message),
              "ndata": int(result.ndata), "nvarys": int(result.nvarys), "nfev": int(result.nfev),
-             "chisqr": _num(result.chisqr), "redchi": _num(result.redchi),
-             "rsquared": _num(getattr(result, "rsquared", None))}
+             "chisqr": _num(result.chisqr), "redchi": redchi,
+             "rsquared": _num(getattr(result, "rsquared", None)), "weighted": weighted,
+             "residual_sd": None if weighted or redchi is None else math.sqrt(max(redchi, 0.0)),
+             "y_unit": _y_unit(result)}
     return {"params": pars, "statistics": stats, "interval_level": table.attrs["level"],
             "interval_method": table.attrs["method"],
             "warnings": list(getattr(result, "nb_warnings", []) or [])}
+
+
+def _y_unit(result) -> str:
+    entry = MODELS.get(_model_name(result))
+    return entry.y[1] if entry is not None else ""
+
+
+def fit_quality_text(stats: dict) -> str:
+    """The goodness of fit in words a person reads (:func:`fit_summary`'s ``statistics``): the
+    residuals' SD in the data's unit for an unweighted fit (the reduced chi-square there is in the
+    data's unit squared), the reduced chi-square for a weighted one (1: residuals as large as the
+    uncertainties given); R² and the number of points.
+
+    Examples
+    --------
+    >>> fit_quality_text({"weighted": False, "residual_sd": 1.96e-13, "y_unit": "A", "redchi": 3.86e-26,
+    ...                   "rsquared": 0.99934, "ndata": 601})
+    'residuals 196 fA (SD), R² 0.9993, 601 points'
+    """
+    parts = []
+    if not stats.get("weighted") and stats.get("residual_sd") is not None:
+        parts.append(f"residuals {format_quantity(stats['residual_sd'], stats.get('y_unit', ''))} (SD)")
+    elif stats.get("redchi") is not None:
+        parts.append(f"reduced χ² {stats['redchi']:.3g} (1: residuals as large as the uncertainties given)")
+    if stats.get("rsquared") is not None:
+        parts.append(f"R² {_r2(stats['rsquared'])}")
+    parts.append(f"{stats['ndata']} points")
+    return ", ".join(parts)
+
+
+def _r2(r2: float) -> str:
+    """R² with enough digits to differ from 1 (three after the leading nines)."""
+    if r2 >= 1.0 or r2 <= 0.0:
+        return f"{r2:.3g}"
+    lost = max(0, int(math.floor(-math.log10(1.0 - r2))))
+    return f"{r2:.{min(lost + 1, 9)}f}" if lost >= 2 else f"{r2:.3f}"
 
 
 def _model_name(result) -> str:
@@ -118,9 +164,8 @@ def report_text(result, *, model_name: str | None = None, x_label: str = "", y_l
     if x_label or y_label:
         lines.append(f"data: {y_label} against {x_label}, {st['ndata']} points")
     lines.append(("fit converged" if st["success"] else "fit DID NOT converge") + f" ({st['message']})")
-    lines.append(f"function evaluations {st['nfev']}, reduced chi-square {st['redchi']:.4g}"
-                 + (f", R^2 {st['rsquared']:.6f}" if st["rsquared"] is not None else ""))
-    head = f"{'parameter':<10} {'value':>14} {'std. error':>14}"
+    lines.append(f"{fit_quality_text(st)}; {st['nfev']} function evaluations")
+    head = f"{'parameter':<44} {'value':>14} {'std. error':>14}"
     if lvl:
         head += f"   {lvl:.0%} interval ({s['interval_method']})"
     lines += ["", head]
@@ -135,10 +180,12 @@ def report_text(result, *, model_name: str | None = None, x_label: str = "", y_l
 def _report_line(name, p) -> str:
     unit = p["unit"]
     val = format_quantity(p["value"], unit)
+    label, symbol = param_name(name)
+    title = f"{label}, {symbol} ({name})" if symbol != name else f"{label} ({name})" if label != name else name
     if not p["vary"] and not p["derived"]:
-        return f"{name:<10} {val:>14} {'(fixed)':>14}"
+        return f"{title:<44} {val:>14} {'(fixed)':>14}"
     err = format_quantity(p["stderr"], unit) if p["stderr"] is not None else "n/a"
-    line = f"{name:<10} {val:>14} {err:>14}"
+    line = f"{title:<44} {val:>14} {err:>14}"
     if p.get("lower") is not None and p.get("upper") is not None:
         line += f"   [{format_quantity(p['lower'], unit)}, {format_quantity(p['upper'], unit)}]"
     if p["derived"]:

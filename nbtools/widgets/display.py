@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 import traceback
 
 import ipywidgets as W
 
 from ..errors import NbtoolsError
 
-__all__ = ["bokeh_widget", "load_bokehjs", "ErrorDisplay"]
+__all__ = ["bokeh_widget", "load_bokehjs", "ErrorDisplay", "plain_names"]
 
 _bokehjs_loaded = False
 
@@ -56,6 +57,24 @@ def bokeh_widget(layout):
     return BokehModel(layout)
 
 
+def plain_names(text: str, names: dict | None) -> str:
+    """``text`` with each argument name of ``names`` (``{name: label}``; also as ``name=...``)
+    replaced by the quoted label of its control, and "pass" (as in "pass name=...") by "choose".
+
+    Examples
+    --------
+    >>> plain_names("pass a shorter baseline_window or baseline='constant'",
+    ...             {"baseline_window": "Baseline window / s", "baseline": "Baseline"})
+    "choose a shorter 'Baseline window / s' or 'Baseline' = 'constant'"
+    """
+    if not names:
+        return text
+    pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+                         + r")\b(\s*=\s*)?")
+    text = pattern.sub(lambda m: f"'{names[m.group(1)]}'" + (" = " if m.group(2) else ""), text)
+    return re.sub(r"\b([Pp])ass\b", lambda m: "Choose" if m.group(1) == "P" else "choose", text)
+
+
 class ErrorDisplay(W.HTML):
     """A status line that shows information, warnings and errors to the user.
 
@@ -80,6 +99,8 @@ class ErrorDisplay(W.HTML):
         super().__init__(**kwargs)
         self.add_class("nbtools-status")
         self.last_error: BaseException | None = None
+        #: ``{argument name: label of its control}`` used by :meth:`error` (a dashboard's own words)
+        self.names: dict = {}
 
     def _set(self, level: str, text: str) -> None:
         self.value = f'<span class="nbtools-{level}" style="{self._STYLE[level]}">{html.escape(text)}</span>'
@@ -92,16 +113,21 @@ class ErrorDisplay(W.HTML):
         """Show a warning the user should read."""
         self._set("warning", "Warning: " + text)
 
-    def error(self, exc: BaseException) -> None:
-        """Show an exception: its message for nbtools errors, type and message otherwise."""
+    def error(self, exc: BaseException, *, names: dict | None = None) -> None:
+        """Show an exception: the message of an nbtools error (with the setting names in ``names``,
+        ``{argument name: label of its control}``, replaced by the labels people see on the page);
+        for anything else a plain sentence, the Python details folded away."""
         self.last_error = exc
         if isinstance(exc, NbtoolsError):
-            text = f"Error: {exc}"
-        else:
-            where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-            loc = f" (in {where[0].name}, {where[0].filename.rsplit('/', 1)[-1]}:{where[0].lineno})" if where else ""
-            text = f"Unexpected error {type(exc).__name__}: {exc}{loc}. Please report it."
-        self._set("error", text)
+            self._set("error", "Error: " + plain_names(str(exc), self.names if names is None else names))
+            return
+        where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+        loc = f" (in {where[0].name}, {where[0].filename.rsplit('/', 1)[-1]}:{where[0].lineno})" if where else ""
+        details = f"Unexpected error {type(exc).__name__}: {exc}{loc}."
+        self.value = (f'<span class="nbtools-error" style="{self._STYLE["error"]}">Error: something unexpected '
+                      "went wrong and this step was not done. Please report it, with the file and the settings "
+                      f"you used.</span><details style='color:#555'><summary>Technical details</summary>"
+                      f"{html.escape(details)}</details>")
 
     def clear(self) -> None:
         """Remove the message."""

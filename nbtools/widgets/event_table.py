@@ -10,28 +10,30 @@ import base64
 
 import numpy as np
 
+from ..impact.export import charge_unit as charge_display_unit, spreadsheet_table
 from ..plotting import current_display_unit
 
 __all__ = ["EventTable", "charge_display_unit", "csv_data_uri"]
 
-_CHARGE_UNITS = [(1e-18, "aC"), (1e-15, "fC"), (1e-12, "pC"), (1e-9, "nC"), (1e-6, "µC"), (1.0, "C")]
 
-
-def charge_display_unit(q_abs: float):
-    """``(label, factor)`` for showing charges of about ``q_abs`` C (e.g. ``('fC', 1e15)``)."""
-    q = float(q_abs) if np.isfinite(q_abs) and q_abs > 0 else 1e-15
-    for base, label in _CHARGE_UNITS:
-        if q < base * 1000.0:
-            return label, 1.0 / base
-    return "C", 1.0
-
-
-def csv_data_uri(events, max_bytes: int = 5_000_000) -> str | None:
-    """``data:text/csv;base64,...`` of the table, or None when larger than ``max_bytes``."""
-    data = events.to_csv(index=False).encode()
+def csv_data_uri(table, max_bytes: int = 5_000_000) -> str | None:
+    """``data:text/csv;base64,...`` of an event table as the spreadsheet CSV (units in the headers,
+    :func:`nbtools.impact.export.spreadsheet_table`), or None when larger than ``max_bytes``."""
+    data = spreadsheet_table(table).to_csv(index=False).encode()
     if len(data) > max_bytes:
         return None
     return "data:text/csv;base64," + base64.b64encode(data).decode("ascii")
+
+
+def three_digits(values) -> str:
+    """A number format that shows the typical (median) magnitude of ``values`` with three significant
+    digits (``'0.0'`` for tens, ``'0.000'`` for ones)."""
+    v = np.abs(np.asarray(values, float))
+    v = v[np.isfinite(v) & (v > 0)]
+    if not v.size:
+        return "0.00"
+    decimals = int(np.clip(2 - np.floor(np.log10(np.median(v))), 0, 6))
+    return "0." + "0" * decimals if decimals else "0"
 
 
 class EventTable:
@@ -47,7 +49,7 @@ class EventTable:
     """
 
     EMPTY = dict(n=[], t_peak=[], peak=[], charge=[], charge_sd=[], radius=[], duration=[], snr=[], accepted=[],
-                 status=[])
+                 status=[], flags=[])
 
     def __init__(self, on_select):
         from bokeh.models import ColumnDataSource, DataTable, NumberFormatter, StringFormatter, TableColumn
@@ -68,11 +70,12 @@ class EventTable:
             "snr": TableColumn(field="snr", title="SNR", formatter=NumberFormatter(format="0.0")),
             # text, not BooleanFormatter: its check mark is an icon font that is missing offline
             "status": TableColumn(field="status", title="accepted?", formatter=StringFormatter(), width=80),
+            "flags": TableColumn(field="flags", title="note", formatter=StringFormatter(), width=260),
         }
         self.source = ColumnDataSource(data=dict(self.EMPTY))
         self.source.selected.on_change("indices", self._on_indices)
         # a fixed width: a stretching DataTable inside an ipywidgets flex box renders empty
-        self.table = DataTable(source=self.source, columns=list(self.columns.values()), height=230, width=900,
+        self.table = DataTable(source=self.source, columns=list(self.columns.values()), height=230, width=1100,
                                index_position=None, selectable=True, sortable=True)
 
     def _on_indices(self, attr, old, new):
@@ -89,6 +92,8 @@ class EventTable:
 
     def show(self, events, accepted, radii, *, steps: bool) -> None:
         """Rows of ``events`` (``accepted`` bool per row, ``radii`` in m); steps hide charge, size and duration."""
+        from bokeh.models import NumberFormatter
+
         tc = self.columns
         tc["peak"].title = f"{'step' if steps else 'peak'} / {self.peak_unit}"
         tc["charge"].title = f"charge / {self.charge_unit}"
@@ -97,13 +102,16 @@ class EventTable:
         self.table.columns = [c for k, c in tc.items() if k not in hidden]
         data = dict(self.EMPTY)
         if len(events):
+            flags = events["flags"].astype(str).to_numpy() if "flags" in events else np.full(len(events), "")
             data = dict(n=np.arange(len(events)), t_peak=events["t_peak"].to_numpy(float),
                         peak=events["peak"].to_numpy(float) * self.peak_scale,
                         charge=events["charge"].to_numpy(float) * self.charge_scale,
                         charge_sd=events["charge_sd"].to_numpy(float) * self.charge_scale,
                         radius=np.asarray(radii, float) * 1e9, duration=events["duration"].to_numpy(float) * 1e3,
                         snr=events["snr"].to_numpy(float), accepted=accepted,
-                        status=np.where(accepted, "yes", "REJECTED"))
+                        status=np.where(accepted, "yes", "REJECTED"), flags=flags)
+            for key in ("peak", "charge", "charge_sd", "radius", "duration"):  # about 3 significant digits
+                tc[key].formatter = NumberFormatter(format=three_digits(data[key]))
         self._new_source(data)
 
     def _new_source(self, data) -> None:

@@ -41,6 +41,7 @@ from ..errors import DataError, NbtoolsWarning, ParameterError
 from ..kinetics import FitRecipe
 from .display import ErrorDisplay, bokeh_widget
 from .fit_table import ParamTable, WindowBoxes
+from ..kinetics.results import fit_quality_text
 from .fit_view import FitPlot, axis_label, model_info_html, report_html, warnings_html
 from .recipe_bar import RecipeBar
 
@@ -298,7 +299,7 @@ class FitPanel(traitlets.HasTraits):
         self.warnings = [str(w.message) for w in caught if issubclass(w.category, NbtoolsWarning)]
         self.result = result
         st = kinetics.fit_summary(result)["statistics"]
-        text = f"reduced chi-square {st['redchi']:.3g}, {st['ndata']} points, {st['nfev']} function evaluations"
+        text = fit_quality_text(st)
         if not result.success:
             self.status.warning(f"Fit did not converge ({result.message}): {text}. Try other starting values.")
         elif self.warnings:

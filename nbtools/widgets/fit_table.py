@@ -15,11 +15,12 @@ import ipywidgets as W
 import numpy as np
 
 from ..errors import ParameterError
+from ..kinetics.registry import param_name, unit_text
 
 __all__ = ["ParamTable", "WindowBoxes", "format_number", "parse_number"]
 
-_WIDTHS = (("parameter", "90px"), ("start value", "130px"), ("min", "110px"), ("max", "110px"),
-           ("vary", "60px"), ("unit", "70px"), ("meaning", "360px"))
+_WIDTHS = (("parameter", "230px"), ("start value", "130px"), ("min", "110px"), ("max", "110px"),
+           ("vary", "60px"), ("unit", "70px"), ("meaning", "300px"))
 
 
 def format_number(v: float) -> str:
@@ -53,7 +54,9 @@ class ParamTable(W.VBox):
         rows, boxes = {}, [head]
         for name, p in pars.items():
             info = model.param_info(name) if hasattr(model, "param_info") else None
-            unit = info.unit if info and info.unit else "–"
+            unit = unit_text(info.unit) if info and info.unit else "–"
+            root = name[len(model.prefix):] if getattr(model, "prefix", "") and name.startswith(model.prefix) else name
+            label, symbol = param_name(root)
             desc = info.description if info else ""
             r = {key: W.Text(layout=W.Layout(width=w), continuous_update=False)
                  for key, w in (("value", "130px"), ("min", "110px"), ("max", "110px"))}
@@ -64,11 +67,12 @@ class ParamTable(W.VBox):
                 desc = (desc if "derived" in desc else f"{desc} (derived)") if desc else f"derived: {p.expr}"
             r["expr"] = p.expr
             rows[name] = r
+            title = f"{html.escape(label)}, <i>{html.escape(symbol)}</i>" if symbol != label else html.escape(label)
             boxes.append(W.HBox([
-                W.HTML(f"<code>{html.escape(name)}</code>", layout=W.Layout(width="90px")),
+                W.HTML(f"<span title='{html.escape(name)}'>{title}</span>", layout=W.Layout(width="230px")),
                 r["value"], r["min"], r["max"], r["vary"],
                 W.HTML(html.escape(unit), layout=W.Layout(width="70px")),
-                W.HTML(f"<span style='color:#555'>{html.escape(desc)}</span>", layout=W.Layout(width="360px"))]))
+                W.HTML(f"<span style='color:#555'>{html.escape(desc)}</span>", layout=W.Layout(width="300px"))]))
         self.rows, self._shown = rows, {}
         self.show(pars)
         for r in rows.values():
@@ -107,9 +111,10 @@ class ParamTable(W.VBox):
             if r["expr"]:
                 continue
             shown = self._shown.get(name, {})
-            vals = {"value": parse_number(r["value"].value, f"start value of {name}"),
-                    "min": parse_number(r["min"].value, f"min of {name}", empty=-np.inf),
-                    "max": parse_number(r["max"].value, f"max of {name}", empty=np.inf)}
+            what = param_name(name)[0]
+            vals = {"value": parse_number(r["value"].value, f"start value of the {what}"),
+                    "min": parse_number(r["min"].value, f"min of the {what}", empty=-np.inf),
+                    "max": parse_number(r["max"].value, f"max of the {what}", empty=np.inf)}
             change = {k: v for k, v in vals.items() if r[k].value != shown.get(k)}
             if bool(r["vary"].value) != shown.get("vary"):
                 change["vary"] = bool(r["vary"].value)

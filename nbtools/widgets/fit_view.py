@@ -7,13 +7,16 @@ fit result, the numbers of the report from :func:`nbtools.kinetics.fit_summary`.
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 
 from ..kinetics import format_quantity
+from ..kinetics.registry import PARAM_NAMES, param_name
+from ..kinetics.results import fit_quality_text
 from ..plotting import current_display_unit
 
-__all__ = ["FitPlot", "report_html", "warnings_html", "model_info_html", "axis_label"]
+__all__ = ["FitPlot", "report_html", "warnings_html", "model_info_html", "axis_label", "param_cell", "plain_params"]
 
 MAX_PLOT_POINTS = 20_000
 _TOOLS = "pan,box_zoom,wheel_zoom,reset,save"
@@ -89,16 +92,23 @@ class FitPlot:
         self.resid_source.data = dict(x=xs[::k], r=(result.data - result.best_fit)[::k] * self.y_scale)
 
 
+def param_cell(name, p) -> str:
+    """A parameter as people read it: its plain name and symbol (the Python name as a tooltip)."""
+    label, symbol = p.get("label") or name, p.get("symbol") or name
+    text = f"{html.escape(label)}, <i>{html.escape(symbol)}</i>" if symbol != label else html.escape(label)
+    return f"<span title='{html.escape(name)}'>{text}</span>"
+
+
 def _row(name, p) -> str:
     u = p["unit"]
     if not p["vary"] and not p["derived"]:
-        return (f"<tr><td><code>{name}</code></td><td>{format_quantity(p['value'], u)}</td>"
+        return (f"<tr><td>{param_cell(name, p)}</td><td>{format_quantity(p['value'], u)}</td>"
                 f"<td colspan=2 style='color:#777'>fixed</td></tr>")
     err = format_quantity(p["stderr"], u) if p["stderr"] is not None else "n/a"
     ci = (f"{format_quantity(p['lower'], u)} … {format_quantity(p['upper'], u)}"
           if p.get("lower") is not None and p.get("upper") is not None else "n/a")
     tag = " <span style='color:#777'>(derived)</span>" if p["derived"] else ""
-    return (f"<tr><td><code>{name}</code>{tag}</td><td><b>{format_quantity(p['value'], u)}</b></td>"
+    return (f"<tr><td>{param_cell(name, p)}{tag}</td><td><b>{format_quantity(p['value'], u)}</b></td>"
             f"<td>± {err}</td><td>{ci}</td></tr>")
 
 
@@ -112,17 +122,27 @@ def report_html(summary: dict) -> str:
     conv = "Fit converged" if st["success"] else "Fit did not converge"
     rows = "".join(_row(name, p) for name, p in summary["params"].items())
     return (f"<div class='nbtools-fit-report'><b>{conv}</b> ({html.escape(st['message'])}); "
-            f"reduced chi-square {st['redchi']:.4g}"
-            + (f", R² {st['rsquared']:.5f}" if st["rsquared"] is not None else "")
-            + f", {st['ndata']} points.<table style='border-collapse:collapse' cellpadding=4>"
+            f"{html.escape(fit_quality_text(st))}.<table style='border-collapse:collapse' cellpadding=4>"
             + head + rows + "</table></div>")
 
 
+def plain_params(text: str) -> str:
+    """``text`` with quoted parameter names (``'tau'``) replaced by their plain names and symbols
+    (``the diffusion time r²/D (τ)``)."""
+    def name(m):
+        if m.group(1) not in PARAM_NAMES and param_name(m.group(1)) == (m.group(1), m.group(1)):
+            return m.group(0)
+        label, symbol = param_name(m.group(1))
+        return f"the {label} ({symbol})"
+
+    return re.sub(r"'([A-Za-z_][A-Za-z_0-9]*)'", name, text)
+
+
 def warnings_html(messages) -> str:
-    """The fit's warnings as a list ('' for none)."""
+    """The fit's warnings as a list ('' for none), parameters named in plain words."""
     if not messages:
         return ""
-    items = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
+    items = "".join(f"<li>{html.escape(plain_params(m))}</li>" for m in messages)
     return (f"<div class='nbtools-fit-warnings' style='color:#8a5300'>"
             f"<b>Warnings</b><ul style='margin:2px 0'>{items}</ul></div>")
 

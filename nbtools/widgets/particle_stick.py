@@ -24,14 +24,33 @@ import ipywidgets as W
 import traitlets
 
 from .. import stick
-from ..errors import DataError, MissingFileError
+from ..errors import DataError, MissingFileError, NbtoolsError
 from ..kinetics import MODELS, StickRecipe
 from . import stick_views as views
 from .display import ErrorDisplay, bokeh_widget
 from .fit_panel import FitPanel
 from .recipe_bar import RecipeBar
+from .trace_loader import describe_file, plain_reader_text
 
 __all__ = ["ParticleOnAStick"]
+
+
+_CURVE_FILES = ("Upload CSV or text files whose columns are named with their units, such as 'Time / s', "
+                "'Potential / V' and 'Current / pA': one file per scan rate, and optionally one with the "
+                "potential steps.")
+
+
+def _read_upload(path, name):
+    """The curve of an uploaded file, or an error that names the file as it was uploaded and says
+    what to upload instead."""
+    try:
+        return stick.read_curve_csv(path)
+    except NbtoolsError as exc:
+        what = describe_file(path)
+        if what or "no numeric rows" in str(exc):
+            raise DataError(f"{name} is not a table of numbers{what}. {_CURVE_FILES}") from exc
+        text = plain_reader_text(str(exc)).replace(str(path), name).replace(path.name, name)
+        raise type(exc)(text) from exc
 
 
 class ParticleOnAStick(traitlets.HasTraits):
@@ -145,7 +164,7 @@ class ParticleOnAStick(traitlets.HasTraits):
             safe = Path(str(name)).name or "upload.csv"
             path = tmp / f"upload_{safe}"
             path.write_bytes(content)
-            kind = stick.classify_curve(stick.read_curve_csv(path))
+            kind = stick.classify_curve(_read_upload(path, safe))
             target = tmp / (f"cv_{safe}" if kind == "cv" else f"steps_{safe}")
             path.rename(target)
             (cvs if kind == "cv" else steps).append(target.name)

@@ -15,6 +15,7 @@ its Clopper-Pearson ``low``/``high``; ``attrs['detection_limit_radius']``).
 
 from __future__ import annotations
 
+import html
 import time
 
 import ipywidgets as W
@@ -23,7 +24,8 @@ import pandas as pd
 import traitlets
 
 from ..errors import ParameterError
-from ..impact import decay_time, detection_limit, event_radii, injection_recovery, radius_to_charge
+from ..impact import (decay_time, detection_limit, event_radii, false_event_text, injection_recovery,
+                      radius_to_charge)
 from .display import ErrorDisplay, bokeh_widget
 
 __all__ = ["RecoveryPanel", "detection_limit"]
@@ -112,17 +114,7 @@ class RecoveryPanel(traitlets.HasTraits):
         if not s:
             self.w_false.value = "<i>No detection yet.</i>"
             return
-        dur = sp.trace.duration
-        txt = (f"<b>False events</b>: at a threshold of {s['threshold']:.2f} σ, Gaussian noise of this bandwidth "
-               f"crosses it by chance about <b>{s['expected_false_per_s']:.2g} times per second</b>, i.e. "
-               f"{s['expected_false_per_s'] * dur:.2g} false events in this {dur:.3g} s recording "
-               f"(against {s['n_events']} events found).")
-        if "blank_false_per_s" in s:
-            txt += (f" The blank recording gave {s['blank_count']} events in {s['blank_duration']:.3g} s "
-                    f"(at most {s['blank_false_high']:.2g} per second at 95 % confidence).")
-        else:
-            txt += " Load a blank (same electrode, no particles) to count false events directly."
-        self.w_false.value = txt
+        self.w_false.value = f"<b>False events</b> ({s['n_events']} events found): {html.escape(false_event_text(s))}"
         r = event_radii(sp.result, sp.recipe)
         r = r[np.isfinite(r) & (r > 0)]
         if r.size:  # the test range: around the sizes found

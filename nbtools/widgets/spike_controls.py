@@ -19,10 +19,12 @@ import ipywidgets as W
 
 __all__ = ["RecipeControls", "POLARITY_CHOICES", "BASELINE_CHOICES", "KIND_CHOICES"]
 
-POLARITY_CHOICES = [("both", "both"), ("positive (anodic)", "positive"), ("negative (cathodic)", "negative")]
+POLARITY_CHOICES = [("auto (the recording's sign)", "auto"), ("positive (anodic)", "positive"),
+                    ("negative (cathodic)", "negative"), ("both signs", "both")]
 BASELINE_CHOICES = [("auto (running median)", "auto"), ("running median", "median"), ("polynomial", "poly"),
                     ("constant", "constant"), ("none (already subtracted)", "none")]
-KIND_CHOICES = [("spikes (transients)", "spike"), ("steps (blocking)", "step")]
+KIND_CHOICES = [("auto (from the recording)", "auto"), ("spikes (transients)", "spike"),
+                ("steps (blocking)", "step")]
 
 _WIDE = {"description_width": "initial"}
 
@@ -80,9 +82,11 @@ class RecipeControls:
             layout=W.Layout(width="420px"))
         self.auto = W.Checkbox(value=recipe.threshold == "auto", indent=False, layout=W.Layout(width="300px"),
                                description="auto (≈1 false event per 10⁷ samples)")
-        self.polarity = W.Dropdown(options=POLARITY_CHOICES, description="Polarity", layout=W.Layout(width="260px"))
+        self.polarity = W.Dropdown(options=POLARITY_CHOICES, description="Sign", layout=W.Layout(width="300px"),
+                                   tooltip="auto keeps the sign most events have and lists the others as rejected")
         self.kind = W.Dropdown(options=KIND_CHOICES, description="Event kind", style=_WIDE,
-                               layout=W.Layout(width="260px"))
+                               layout=W.Layout(width="300px"),
+                               tooltip="auto: steps when the current keeps its new level, spikes when it returns")
         self.baseline = W.Dropdown(options=BASELINE_CHOICES, description="Baseline", layout=W.Layout(width="300px"))
         self.window = W.Text(continuous_update=False, description="Baseline window / s", style=_WIDE,
                              layout=W.Layout(width="230px"), tooltip="'auto' or seconds; longer than the events")
@@ -103,6 +107,9 @@ class RecipeControls:
             Binding("min_separation", self.min_separation, _ms, _s),
             Binding("material", self.material), Binding("conversion", self.conversion, float, float),
         ]
+        #: recipe field -> the label of its control (error messages name the control, not the field)
+        self.labels = {b.field: b.widget.description for b in self.bindings}
+        self.labels.update(threshold="Threshold (× noise σ)", kind="Event kind")
         self.show(recipe)
         for b in self.bindings:
             b.widget.observe(guard(self._reporter(b)), names="value")

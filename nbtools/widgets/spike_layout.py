@@ -10,7 +10,8 @@ from pathlib import Path
 import ipywidgets as W
 
 from ..errors import NbtoolsWarning
-from ..impact import export_events
+from ..impact import decisions_text, export_events, false_event_text
+from ..impact.export import with_radius
 from ..plotting import current_display_unit, si_text
 from .display import bokeh_widget
 from .event_table import csv_data_uri
@@ -58,36 +59,33 @@ def _units(sp, noise: float):
 
 def report_html(sp, s: dict, notes) -> None:
     """Write the summary ``s`` (:func:`nbtools.impact.summarize`) into the picker's summary line,
-    threshold label and status line (with ``notes``, the analysis' warnings)."""
+    threshold label and status line (with ``notes``, the analysis' warnings). One noise SD, the
+    recording's own; what 'auto' decided and the false-event rates in words (from
+    :mod:`nbtools.impact`)."""
     unit, scale = _units(sp, s["noise"])
+    noise = f"{s['noise'] * scale:.3g} {unit}"
     parts = [
         f"<b>{s['n_events']} events found</b>" + (f" ({s['n_rejected']} rejected by you)" if s["n_rejected"] else ""),
         f"frequency {s['frequency']:.3g} s⁻¹ (95 % CI {s['frequency_low']:.3g}–{s['frequency_high']:.3g})",
-        f"noise σ = {s['noise'] * scale:.3g} {unit}" + (" (from the blank)" if s["from_blank"] else ""),
-        f"threshold {s['threshold_A'] * scale:.3g} {unit} ({s['threshold']:.2f} σ)",
-        f"expected false events {s['expected_false_per_s']:.2g} s⁻¹",
+        f"noise σ = {noise}",
+        f"threshold {s['threshold_A'] * scale:.3g} {unit} ({s['threshold']:.3g} σ)",
     ]
-    if "blank_false_per_s" in s:
-        parts.append(f"blank: {s['blank_count']} events in {si_text(s['blank_duration'], 's')} "
-                     f"({s['blank_false_per_s']:.2g} s⁻¹, ≤ {s['blank_false_high']:.2g} at 95 %)")
     note = (" <i style='color:#8a5300'>preview from cached candidates — press Detect events for the exact "
             "run</i>") if s["preview"] else ""
-    sp.w_summary.value = "<div class='nbtools-summary'>" + " · ".join(parts) + note + "</div>"
+    lines = ["<div class='nbtools-summary'>" + " · ".join(parts) + note + "</div>"]
+    decided = decisions_text(s)
+    if decided:
+        lines.append(f"<div class='nbtools-decisions' style='color:#333'>{html.escape(decided)}</div>")
+    lines.append(f"<div class='nbtools-false-events' style='color:#555'>False events: "
+                 f"{html.escape(false_event_text(s))}</div>")
+    sp.w_summary.value = "".join(lines)
     sp.w_threshold_A.value = (f"<span style='padding:0 10px'>= {s['threshold_A'] * scale:.3g} {unit} "
-                              f"(σ = {s['noise'] * scale:.3g} {unit})</span>")
-    msg = (f"{s['n_events']} events found with a threshold of {s['threshold']:.2f} σ"
+                              f"(σ = {noise})</span>")
+    msg = (f"{s['n_events']} events found with a threshold of {s['threshold']:.3g} σ"
            + (" (preview)" if s["preview"] else "") + ".")
     if s["rejected_reasons"]:
         msg += " Left out by the detector: " + ", ".join(f"{v} {k}" for k, v in s["rejected_reasons"].items()) + "."
     notes = list(notes)
-    mismatch = [t for t in notes if t.startswith("the blank's noise")]
-    if mismatch:  # the detector's warning, said shortly
-        own = s["noise_estimate"]
-        notes = [t for t in notes if t not in mismatch]
-        notes.insert(0, f"The blank's noise (σ = {s['noise'] * scale:.3g} {unit}) is {s['blank_noise_ratio']:.2g} × "
-                        f"the recording's own ({own * scale:.3g} {unit}), or its bandwidth differs: same electrode, "
-                        "filter and gain? The threshold follows the blank; choose 'no blank' to use the "
-                        "recording's own noise.")
     if notes:
         sp.status.warning(msg + " " + " ".join(notes))
     else:
@@ -103,7 +101,7 @@ def export_files(sp, folder, formats) -> list[Path]:
             "threshold_A": ev.attrs.get("threshold_A"), "material": sp.recipe.material,
             "conversion": sp.recipe.conversion, "rejected_i_peak": sorted(int(i) for i in sp.rejected)}
     paths = export_events(ev, sp.params, folder, stem, formats=formats, info=info)
-    uri = csv_data_uri(ev)
+    uri = csv_data_uri(with_radius(ev))
     dl = (f" · <a download='{html.escape(stem)}_events.csv' href='{uri}' target='_blank'>"
           "download the events CSV</a>") if uri else ""
     names = ", ".join(html.escape(p.name) for p in paths)

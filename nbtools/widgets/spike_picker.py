@@ -19,7 +19,7 @@ import pandas as pd
 import traitlets
 
 from ..errors import ParameterError
-from ..impact import EventRecipe, event_radii, false_event_rate, mark_accepted, prepare, summarize
+from ..impact import EventRecipe, event_radii, mark_accepted, prepare, summarize
 from ..impact.blank import blank_source, load_blank
 from ..trace import Trace
 from .display import ErrorDisplay
@@ -45,8 +45,9 @@ class SpikePicker(traitlets.HasTraits):
     trace : Trace or path, optional
         The recording (A). A path is read with :func:`nbtools.io.load_trace`.
     blank : Trace or path, optional
-        Blank recording of the same electrode: its noise sets the threshold
-        and its false events are counted.
+        Blank recording of the same electrode: its false events are counted
+        at the recording's threshold (the threshold comes from the
+        recording's own noise).
     recipe : EventRecipe, dict, JSON text or path, optional
         The settings to start with; ``**params`` (and ``material``,
         ``conversion``) override them.
@@ -84,7 +85,6 @@ class SpikePicker(traitlets.HasTraits):
         self.trace: Trace | None = None
         self.blank: Trace | None = None
         self._prep = None  # PreparedTrace of the recipe's detection settings
-        self._blank_rate = self._blank_rate_key = None  # false_event_rate of the blank at the last exact result
         self._table = None  # the rows of ``result`` without its attrs (drawn)
         self._warned: list[str] = []  # NbtoolsWarnings of the current analysis, shown in the status
         self._listeners = []
@@ -92,6 +92,7 @@ class SpikePicker(traitlets.HasTraits):
         self.controls = RecipeControls(self.recipe, materials=material_names(), on_change=self._on_controls,
                                        guard=g)
         c = self.controls
+        self.status.names = c.labels
         self.w_threshold, self.w_auto, self.w_polarity, self.w_kind = c.threshold, c.auto, c.polarity, c.kind
         self.w_baseline, self.w_window, self.w_hyst = c.baseline, c.window, c.hysteresis
         self.w_min_dur, self.w_min_sep, self.w_material, self.w_conversion = (
@@ -151,7 +152,7 @@ class SpikePicker(traitlets.HasTraits):
     def set_trace(self, trace, blank=None) -> None:
         """Analyse another recording (Trace or path), optionally with a blank; runs the detection."""
         self.trace, self.blank = as_trace(trace, "trace"), as_trace(blank, "blank")
-        self._prep, self._blank_rate = None, None
+        self._prep = None
         self._warned.clear()
         self.selected, self.rejected, self.result = None, frozenset(), None
         self.w_export_out.value = ""
@@ -160,9 +161,9 @@ class SpikePicker(traitlets.HasTraits):
         self._apply(self.recipe.replace(blank=blank_source(self.blank)))
 
     def set_blank(self, blank) -> None:
-        """Use another blank (Trace, path or None) for the same recording; runs the detection."""
+        """Use another blank (Trace, path or None) for the same recording: its false events are
+        counted at the threshold shown (the detection does not change)."""
         self.blank = as_trace(blank, "blank")
-        self._prep, self._blank_rate = None, None
         self._warned.clear()
         self._apply(self.recipe.replace(blank=blank_source(self.blank)))
 
@@ -183,7 +184,7 @@ class SpikePicker(traitlets.HasTraits):
         if self.trace is None:
             return
         if recipe.blank != blank_source(self.blank):  # a loaded recipe names another blank file
-            self.blank, self._blank_rate = load_blank(None, recipe), None
+            self.blank = load_blank(None, recipe)
         self._analyse(recipe)
 
     def _analyse(self, recipe, *, exact: bool = False) -> None:
@@ -197,6 +198,8 @@ class SpikePicker(traitlets.HasTraits):
                     self._prep = None
                     self._warned.clear()
                     self._prep = prepare(self.trace, recipe, blank=self.blank)
+                elif old.blank is not self.blank:
+                    old.set_blank(self.blank)  # counts false events; the detection stays
                 result = self._next_result(recipe, exact or self._prep is not old)
             self.result = result  # after the warnings are collected: the report shows them
         except Exception as exc:  # the status line stays true for direct API calls too
@@ -223,19 +226,9 @@ class SpikePicker(traitlets.HasTraits):
         if df is not None:
             if self.recipe.threshold == "auto":
                 self.controls.show_auto_threshold(df.attrs["threshold"])
-            if self.blank is not None and not df.attrs.get("preview"):
-                self._count_blank(df.attrs["recipe"])
             self._table = pd.DataFrame(df)  # the rows without attrs: pandas deep-copies attrs on indexing
             self._draw(band=True)
         self._report()
-
-    def _count_blank(self, recipe) -> None:
-        """False events of the blank at the result's threshold (once per detection setting)."""
-        key = (recipe.threshold, recipe.noise, tuple(sorted(recipe.detection_settings().items())))
-        if self._blank_rate is None or self._blank_rate_key != key:
-            with self._collect_warnings():
-                self._blank_rate = false_event_rate(self.blank, recipe=recipe.replace(chunk_size=None))
-            self._blank_rate_key = key
 
     def _on_review(self, change) -> None:
         if self.result is not None:
@@ -298,7 +291,7 @@ class SpikePicker(traitlets.HasTraits):
         """:func:`nbtools.impact.summarize` of the result shown (``{}`` before any)."""
         if self.result is None:
             return {}
-        return summarize(self.result, mark_accepted(self.result, self.rejected), blank_rate=self._blank_rate)
+        return summarize(self.result, mark_accepted(self.result, self.rejected))
 
     def detect(self) -> pd.DataFrame:
         """Run the exact detection with the current recipe and show it."""

@@ -11,6 +11,7 @@ import html
 import numpy as np
 
 from .. import stick
+from ..kinetics.registry import unit_text
 from ..plotting import current_display_unit
 
 __all__ = ["html_table", "cv_figure", "peaks_html", "size_html", "slope_figure", "slope_html", "pitt_figure",
@@ -157,22 +158,22 @@ def laviron_figure(lt):
 def laviron_html(lt) -> str:
     cols = [("v", "scan rate", lambda v: f"{v * 1e3:.3g} mV/s"), ("dEp", "separation", lambda v: f"{v * 1e3:.1f} mV"),
             ("sigma", "σ = Fvτ/RT", lambda v: f"{v:.2g}"), ("Lambda", "Λ = k_s/fv", lambda v: f"{v:.3g}"),
-            ("ks_app", "apparent k_s", lambda v: f"{v:.3g} 1/s"), ("ks", "k_s", lambda v: f"{v:.3g} 1/s"),
+            ("ks_app", "apparent k_s", lambda v: f"{v:.3g} s⁻¹"), ("ks", "k_s", lambda v: f"{v:.3g} s⁻¹"),
             ("k0", "k0", lambda v: f"{v:.3g} m/s"), ("used", "used", lambda v: "yes" if v else "no")]
     a, table = lt.attrs, html_table(lt, cols, highlight=lt["used"].to_numpy())
     if not a["n_used"]:
         return (table + f"<p><b>k_s not measurable here</b>: no scan rate has a peak separation of at least "
                 f"{a['min_dEp'] * 1e3:g} mV with σ ≤ {a['sigma_max']:g}. Faster scans separate the peaks more "
                 f"(if σ stays small).</p>")
-    return (table + f"<p><b>k_s = {a['ks']:.3g} 1/s</b> (apparent {a['ks_app']:.3g} 1/s) from {a['n_used']} scan "
+    return (table + f"<p><b>k_s = {a['ks']:.3g} s⁻¹</b> (apparent {a['ks_app']:.3g} s⁻¹) from {a['n_used']} scan "
             f"rate(s); <b>k0 = k_s r/3 = {a['k0']:.3g} m/s</b> ({a['k0'] * 100:.3g} cm/s). "
             f"<span style='color:#555'>{html.escape(a['note'])}.</span></p>")
 
 
 def trust_html(df) -> str:
     """The table of :func:`nbtools.stick.trust_table`, rows within the tolerance in green."""
-    cols = [("quantity", "quantity", str), ("recovered", "recovered", lambda v: f"{v:.4g}"),
-            ("truth", "truth", lambda v: f"{v:.4g}"), ("unit", "unit", str), ("error", "error", str),
+    cols = [("quantity", "quantity", str), ("recovered", "recovered", lambda v: f"{v:.3g}"),
+            ("truth", "truth", lambda v: f"{v:.3g}"), ("unit", "unit", unit_text), ("error", "error", str),
             ("how", "how", str)]
     return (html_table(df, cols, highlight=df["good"].to_numpy()) +
             "<p style='color:#555'>Green: within 10 % (5 mV for potentials) of the truth.</p>")

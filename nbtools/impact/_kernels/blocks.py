@@ -65,10 +65,12 @@ def _first_bad(x, i0, i1):
 
 
 @njit(cache=True, nogil=True)
-def _block_stats_keys(x, xi, B, nsub, stats, shift, mask, floats):
+def _block_stats_keys(x, xi, B, nsub, wide, shift, mask, floats):
     """:func:`block_stats` of float samples ``x`` (``xi``: their bits as
-    integers, ``stats`` the kernel for their width, ``shift``/``mask`` its
-    key constants, ``floats`` an empty array of ``x``'s dtype)."""
+    integers, ``wide`` True for float64, ``shift``/``mask`` the key constants
+    of their width, ``floats`` an empty array of ``x``'s dtype). The width is
+    a plain flag, not a kernel passed in: a dispatcher argument makes numba's
+    on-disk cache miss in every new process (its type holds the object)."""
     n = x.shape[0]
     nb = (n + B - 1) // B
     S = (B + nsub - 1) // nsub
@@ -86,7 +88,10 @@ def _block_stats_keys(x, xi, B, nsub, stats, shift, mask, floats):
             q = k * nsub + j
             for a in range(c0, c1, _SUB):
                 b = min(a + _SUB, c1)
-                ps, lo, hi = stats(x, xi, a, b)
+                if wide:
+                    ps, lo, hi = _stats_f64(x, xi, a, b)
+                else:
+                    ps, lo, hi = _stats_f32(x, xi, a, b)
                 # partial sums are relative to x[a]; re-reference to x[i0]
                 s += float(ps) + (float(x[a]) - x0) * (b - a)
                 if a == c0 or lo < klo[q]:
@@ -163,10 +168,10 @@ def block_stats(x, B, nsub=1):
     if x.dtype == np.float16:  # no float16 in numba
         x = x.astype(np.float32)
     if x.dtype == np.float32 and x.flags.c_contiguous and x.shape[0] > 0:
-        return _block_stats_keys(x, x.view(np.int32), B, nsub, _stats_f32, 31, 0x7FFFFFFF,
+        return _block_stats_keys(x, x.view(np.int32), B, nsub, False, 31, 0x7FFFFFFF,
                                  np.empty(0, np.float32))
     if x.dtype == np.float64 and x.flags.c_contiguous and x.shape[0] > 0:
-        return _block_stats_keys(x, x.view(np.int64), B, nsub, _stats_f64, 63, 0x7FFFFFFFFFFFFFFF,
+        return _block_stats_keys(x, x.view(np.int64), B, nsub, True, 63, 0x7FFFFFFFFFFFFFFF,
                                  np.empty(0, np.float64))
     return _block_stats_any(x, B, nsub)
 

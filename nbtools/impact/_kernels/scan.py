@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from .blocks import baseline_at, baseline_segment
@@ -136,11 +137,18 @@ def hysteresis(x, i0, i1, offset, B, bvals, on_pos, off_pos, on_neg, off_neg,
 
 
 @njit(cache=True, nogil=True)
-def merge_tails(starts, ends, signs, peaks, ipeaks, keep, changed):
+def merge_tails(starts, ends, signs, peaks, ipeaks, decays, heights, level, off, keep, changed):
     """Merge candidates rising out of the previous event's decaying tail.
 
-    Event k joins the last kept event j when they have the same sign, k
-    starts within ``max(2, 2 * (end_j - ipeak_j))`` samples of j's end and
+    Event k joins the last kept event j when they have the same sign and k
+    would not reach the detection ``level`` (A) without j's tail: its height
+    above the slow baseline (``heights``) minus j's exponential decay from
+    j's height at k's peak is below ``level``. The decay constant is j's
+    fitted one (``decays[j]``, samples), at most twice the one its fall from
+    its height to the lower level ``off`` (A) took (a fit on a short stretch
+    can run long; the fall bounds it).
+    Without a decay for j (NaN): when k starts within
+    ``max(2, 2 * (end_j - ipeak_j))`` samples of j's end and
     ``|peak_k| < 0.5 |peak_j|``. Writes kept indices into ``keep`` and the
     output positions of extended events into ``changed``; modifies ``ends``
     of kept events in place. Returns ``(n_keep, n_changed, n_merged)``.
@@ -154,9 +162,16 @@ def merge_tails(starts, ends, signs, peaks, ipeaks, keep, changed):
     merged = 0
     j = 0
     end_j = ends[0]
+    tau = _merge_decay(decays[0], ends[0] - ipeaks[0], heights[0], off)
     for k in range(1, n):
-        if (signs[k] == signs[j] and starts[k] - end_j <= max(2, 2 * (end_j - ipeaks[j]))
-                and abs(peaks[k]) < 0.5 * abs(peaks[j])):
+        same = signs[k] == signs[j]
+        if tau > 0.0:
+            tail = abs(heights[j]) * np.exp(-(ipeaks[k] - ipeaks[j]) / tau)
+            join = same and abs(heights[k]) - tail < level
+        else:
+            join = (same and starts[k] - end_j <= max(2, 2 * (end_j - ipeaks[j]))
+                    and abs(peaks[k]) < 0.5 * abs(peaks[j]))
+        if join:
             if ends[k] > end_j:
                 end_j = ends[k]
             ends[j] = end_j
@@ -169,4 +184,15 @@ def merge_tails(starts, ends, signs, peaks, ipeaks, keep, changed):
             nk += 1
             j = k
             end_j = ends[k]
+            tau = _merge_decay(decays[k], ends[k] - ipeaks[k], heights[k], off)
     return nk, nch, merged
+
+
+@njit(cache=True, nogil=True)
+def _merge_decay(fitted, fall, height, off):
+    """The decay constant (samples) whose tail merge_tails extrapolates: the fitted one, at most
+    twice that of the fall from ``height`` to ``off`` in ``fall`` samples; NaN without a fit."""
+    if not fitted > 0.0:
+        return np.nan
+    ratio = abs(height) / off if off > 0.0 else 2.0
+    return min(fitted, 2.0 * max(fall, 1) / np.log(max(ratio, 2.0)))
