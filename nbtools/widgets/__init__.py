@@ -26,6 +26,7 @@ _WHERE = {
     "PixelSelector": "pixel_selector",
     "FitMapPanel": "fit_map_panel",
     "RecipeBar": "recipe_bar",
+    "StudyPanel": "study_panel",
 }
 
 __getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)
