@@ -36,7 +36,7 @@ def _load(path, settings):
 
 def analyse(unit, recipe, settings) -> Outcome:
     """Detect the events of ``unit`` (one recording) with ``recipe``."""
-    from ...impact import event_radii, false_event_rate, find_events, summarize
+    from ...impact import decisions_text, event_radii, false_event_rate, find_events, summarize
 
     trace = _load(unit.path, settings)
     blank = _load(unit.blank, settings) if unit.blank else None
@@ -48,7 +48,8 @@ def analyse(unit, recipe, settings) -> Outcome:
     rate = false_event_rate(blank, events) if blank is not None else None
     s = summarize(events, blank_rate=rate)
     a = events.attrs
-    row = {k: v for k, v in s.items() if k not in ("rejected_reasons", "preview")}
+    row = {k: v for k, v in s.items() if k not in ("rejected_reasons", "preview", "decisions")}
+    row["decisions"] = decisions_text(s)  # what 'auto' chose, in words: one cell of the files table
     row.update(format=trace.meta.get("format"), n_samples=int(a["n_samples"]), fs=float(a["fs"]),
                duration=float(a["duration"]), noise_bandwidth=float(a.get("noise_bandwidth", np.nan)),
                rejected=", ".join(f"{k}: {v}" for k, v in s["rejected_reasons"].items()),
