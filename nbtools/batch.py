@@ -17,6 +17,7 @@ from .errors import DataError, FitError, ParameterError
 from .kinetics import (KineticsModel, FitRecipe, check_data, check_params, check_values, fit, guessed_values,
                        residual_autocorrelation, select_window, setup_fit)
 from .kinetics import build_params as _kinetics_params
+from .kinetics.goodness import GOODNESS_COLUMNS, determination, goodness, trust_messages
 
 __all__ = ["fit_many"]
 
@@ -63,12 +64,23 @@ def _lmfit_fit(model, x, y, job):
         if p.vary or p.expr:
             row[n] = p.value
             row[f"{n}_stderr"] = p.stderr if p.stderr is not None else np.nan
-    msgs = list(res.nb_warnings)
+    msgs = list(res.nb_warnings)  # with the goodness-of-fit and determination warnings (kinetics.fit)
+    row.update(res.nb_goodness, not_determined=", ".join(res.nb_not_determined))
     if nbad and recipe.nan_policy == "omit":
         msgs.insert(0, f"{nbad} NaN/Inf points omitted")
     row.update(redchi=res.redchi, chisqr=res.chisqr, nfev=res.nfev, success=bool(res.success),
                status="warning" if msgs else "ok", message=_message(msgs, job["entry"]))
     return row
+
+
+def _trust(names, values, stderr, lo, hi, y, yfit, weights, msgs):
+    """Goodness-of-fit columns and ``not_determined`` of one curve; adds their warnings to ``msgs``."""
+    good = goodness(np.asarray(y, dtype=float), np.asarray(yfit, dtype=float), len(names), weights=weights)
+    codes = determination(values, stderr, lo, hi) if names else np.zeros(0, dtype=object)
+    skip = ("structure",) if any("strongly correlated (lag-1" in m for m in msgs) else ()
+    msgs += trust_messages(names, values, stderr, codes, good, skip=skip)
+    good["not_determined"] = ", ".join(n for n, c in zip(names, codes) if c)
+    return good
 
 
 class _Bounds:
@@ -186,16 +198,20 @@ def _fast_fit(model, x, y, template):
         with np.errstate(all="ignore"):
             corr = cov / np.outer(err, err)
     best = dict(zip(free, pbest))
+    wts = None if weights is None else w
+    yfit = y + rr * ys / (w if weights is not None else 1.0)
     msgs = check_values({n: best.get(n, vals[n]) for n in vals}, dict(zip(free, zip(lo, hi))),
                         corr=corr, errorbars=cov_u is not None and bool(np.all(np.isfinite(err))),
                         success=success, message=mesg, model=model, entry=entry,
                         residual_r1=residual_autocorrelation(rr, scale=1.0), n_residuals=rr.size)
+    trust = _trust(free, pbest, err, lo, hi, y, yfit, wts, msgs)
     if nbad and recipe.nan_policy == "omit":
         msgs.insert(0, f"{nbad} NaN/Inf points omitted")
     row = {}
     for j, name in enumerate(free):
         row[name] = pbest[j]
         row[f"{name}_stderr"] = err[j]
+    row.update(trust)
     row.update(redchi=redchi, chisqr=chisqr, nfev=int(lsq["nfev"]), success=bool(success),
                status="warning" if msgs else "ok", message=_message(msgs, entry))
     return row
@@ -479,8 +495,10 @@ def _table(rows, model, index):
     cols = []
     for p in names:
         cols += [p, f"{p}_stderr"]
-    tail = ["redchi", "chisqr", "nfev", "success", "status", "message"]
+    tail = ["redchi", "chisqr", *GOODNESS_COLUMNS, "not_determined", "nfev", "success", "status", "message"]
     df = df.reindex(columns=cols + tail)
+    df["resid_structure"] = df["resid_structure"].fillna(False).astype(bool)
+    df["not_determined"] = df["not_determined"].fillna("").astype(str)
     df["success"] = df["success"].astype(bool)
     df["nfev"] = df["nfev"].fillna(0).astype(int)
     units = {}

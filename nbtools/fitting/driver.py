@@ -13,6 +13,7 @@ from ..errors import DataError, ParameterError
 from ..kinetics import (FitRecipe, KineticsModel, build_params, check_data, check_params, check_values,
                         guessed_values, select_window, setup_fit)
 from ..kinetics.checks import CORR_LIMIT, RESID_CORR_LIMIT, RESID_MIN_POINTS
+from ..kinetics.goodness import GOODNESS_COLUMNS, determination, goodness, trust_messages
 from .backend import array_namespace
 from .lm import AT_BOUND, CONVERGED, FAILED, MAX_ITER, NOT_DETERMINED, STATUS_CODES, least_squares_batch
 from .models import batch_model
@@ -347,8 +348,13 @@ def _table(model, entry, bm, X, Y, W, results, rows, reasons, vary, lo, hi, inde
         corr_bad[idx] = off.any(axis=(1, 2))
     r1 = np.full(n, np.nan)
     cnt = np.zeros(n, int)
+    F = np.full(Y.shape, np.nan)  # the fitted curves, for the goodness of fit against each curve's noise
     for idx, r in results:
         r1[idx], cnt[idx] = r.resid_r1, r.n_points
+        with np.errstate(all="ignore"):
+            F[idx] = np.asarray(bm.f(X if X.ndim == 1 else X[idx], r.params, np), dtype=float)
+    good = goodness(Y, F, int(fi.size), weights=W)
+    det = determination(P[:, fi], E[:, fi], lo[fi], hi[fi]) if fi.size else np.zeros((n, 0), dtype=object)
     plaus = np.zeros(n, bool)
     for j, name in enumerate(names):
         info = model.param_info(name)
@@ -383,6 +389,15 @@ def _table(model, entry, bm, X, Y, W, results, rows, reasons, vary, lo, hi, inde
                         f"{np.nanmax(rel) * 100:.0f} % of its value)")
         messages[i] = "; ".join(msgs)
         status[i] = "warning" if msgs else "ok"
+    for i in np.flatnonzero(status != "failed"):  # relative errors > 100 %, residual structure, misfit
+        skip = ("structure",) if "strongly correlated (lag-1" in messages[i] else ()
+        gi = {k: v[i] for k, v in good.items()}
+        names_f = [names[j] for j in fi]
+        more = trust_messages(names_f, P[i, fi], E[i, fi], det[i], gi, skip=skip)
+        more = [m for m in more if m.split(" (")[0] not in messages[i]]
+        if more:
+            messages[i] = "; ".join([m for m in [messages[i]] if m] + more)
+            status[i] = "warning"
     for i in np.flatnonzero((nbad > 0) & (status != "failed")):
         messages[i] = f"{nbad[i]} NaN/Inf points omitted" + ("; " + messages[i] if messages[i] else "")
         status[i] = "warning"
@@ -394,6 +409,10 @@ def _table(model, entry, bm, X, Y, W, results, rows, reasons, vary, lo, hi, inde
     df = pd.DataFrame(cols, index=pd.Index(index if index is not None else np.arange(n), name="curve"))
     df["redchi"] = np.where(failed, np.nan, redchi)
     df["chisqr"] = np.where(failed, np.nan, chisqr)
+    for key in GOODNESS_COLUMNS:
+        df[key] = np.where(failed, False if key == "resid_structure" else np.nan, good[key])
+    df["not_determined"] = ["" if failed[i] else ", ".join(names[j] for j, c in zip(fi, det[i]) if c)
+                            for i in range(n)]
     df["nfev"] = np.where(failed, 0, nfev).astype(int)
     df["success"] = ~failed & (code != MAX_ITER)
     df["status"] = status

@@ -17,7 +17,7 @@ import warnings
 import lmfit
 import numpy as np
 
-from ..errors import DataError, FitError, ParameterError
+from ..errors import DataError, FitError, NbtoolsWarning, ParameterError
 from .checks import (  # noqa: F401  (BOUND_RTOL, check_values, ...: also importable from here)
     BOUND_RTOL,
     CORR_LIMIT,
@@ -331,10 +331,34 @@ def fit(model, x=None, y=None, params=None, *, recipe=None, weights=None, warn=T
     result.nb_entry = entry.name if entry is not None else None
     result.nb_x_name = x_name
     result.nb_warnings = check_result(result, entry=entry, warn=warn)
+    _add_trust(result, warn)
     result.ci = None
     if recipe.conf:
         result.ci = confidence_intervals(result, **recipe.fit_options())
     return result
+
+
+def _add_trust(result, warn):
+    """``result.nb_goodness`` (:func:`~nbtools.kinetics.goodness.goodness` against the curve's own noise)
+    and ``result.nb_not_determined`` (name -> reason: relative error > 100 %, at a bound, no error);
+    their warnings join ``result.nb_warnings``."""
+    from .goodness import determination, goodness, trust_messages
+
+    free = [n for n, p in result.params.items() if p.vary and not p.expr]
+    vals = [result.params[n].value for n in free]
+    errs = [np.nan if result.params[n].stderr is None else result.params[n].stderr for n in free]
+    codes = determination(vals, errs, [result.params[n].min for n in free],
+                          [result.params[n].max for n in free]) if free else []
+    good = goodness(np.asarray(result.data, dtype=float), np.asarray(result.best_fit, dtype=float), len(free),
+                    weights=getattr(result, "weights", None))
+    skip = ("structure",) if any("strongly correlated (lag-1" in m for m in result.nb_warnings) else ()
+    msgs = trust_messages(free, vals, errs, codes, good, skip=skip)
+    result.nb_goodness = good
+    result.nb_not_determined = {n: c for n, c in zip(free, codes) if c}
+    result.nb_warnings = list(result.nb_warnings) + msgs
+    if warn:
+        for m in msgs:
+            warnings.warn(m, NbtoolsWarning, stacklevel=3)
 
 
 def _check_start(model, pars, x, x_name):
