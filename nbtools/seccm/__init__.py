@@ -46,7 +46,8 @@ Public API
 load, save, from_arrays, to_grid, from_grid, good_pixels
 MAPS, make_map, current_at, charge, peak, onset, peak_separation, status_map
 quality, label_landings, mark_pixels, classify, group_stats, group_summary, summary, export_groups
-fit_pixels, pixel_models, fit_summary, fit_failures, pixel_curve,
+fit_pixels, pixel_models, fit_summary, fit_failures, pixel_curve, pixel_fit_curve,
+fit_quality, fit_status_text, not_determined_counts, compare_fits, comparison_summary, comparison_text,
 CouplesCVModel (Laviron couples + double-layer charging over a whole cycle)
 MapRecipe, QualityRecipe, ClassifyRecipe, PixelFitRecipe, AnalysisRecipe
 read_wecspm_tdms, read_folder, read_columns
@@ -58,8 +59,9 @@ from .classify import classify, otsu_threshold
 from .cv_model import CouplesCVModel
 from .dataset import from_arrays
 from .export import export_groups
-from .fit_report import fit_failures, fit_summary
-from .fitting import fit_pixels, pixel_curve
+from .fit_report import (compare_fits, comparison_summary, comparison_text, fit_failures, fit_quality,
+                         fit_status_text, fit_summary, not_determined_counts)
+from .fitting import fit_pixels, pixel_curve, pixel_fit_curve
 from .layout import STATUS_VALUES, from_grid, good_pixels, to_grid
 from .maps import charge, current_at, onset, peak, peak_separation, status_map
 from .overlay import Registration, load_image, pixels_in_polygon, register_image, warp_to_map
@@ -100,6 +102,13 @@ __all__ = [
     "read_folder",
     "read_columns",
     "fit_pixels",
+    "pixel_fit_curve",
+    "fit_quality",
+    "fit_status_text",
+    "not_determined_counts",
+    "compare_fits",
+    "comparison_summary",
+    "comparison_text",
     "pixel_models",
     "fit_summary",
     "fit_failures",

@@ -24,14 +24,15 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import DataError, ParameterError
+from ..kinetics.goodness import GOODNESS_COLUMNS, determination
 from .cv_model import CouplesCVModel
 from .identifiability import LAMBDA_MAX, check_identifiability, potential_step
-from .layout import check_scan_window, good_pixels, pixel_map, validate
+from .layout import check_scan_window, good_pixels, pixel_map, potential_range, validate
 from .pixel_models import get_pixel_model
 from .recipe import PixelFitRecipe, check_fit_params
 from .stats import pixel_mask
 
-__all__ = ["fit_pixels", "pixel_curve", "LAMBDA_MAX"]
+__all__ = ["fit_pixels", "pixel_curve", "pixel_fit_curve", "LAMBDA_MAX"]
 
 #: start of alpha when the user gives none: off the centre of its bounds (0.05, 0.95), where
 #: MINPACK leastsq never moves a bounded parameter (its internal variable starts at 0)
@@ -221,12 +222,22 @@ def fit_pixels(ds, recipe=None, /, *, scheduler=None, n_workers=None, chunk_size
     -------
     xarray.Dataset
         Maps (y, x): one per varying parameter (a parameter fixed with
-        ``params={name: {"value": ..., "vary": False}}`` has none), ``<name>_stderr``, ``redchi``
-        and, for models with ``ks``, ``Lambda`` = ks/(f v); per pixel
+        ``params={name: {"value": ..., "vary": False}}`` has none), ``<name>_stderr``, ``redchi``,
+        the goodness of fit of :data:`nbtools.kinetics.goodness.GOODNESS_COLUMNS`
+        (``ndata``, ``r2``, ``noise`` (each curve's own, A), ``redchi_noise``
+        (about 1: the model follows the data to within their noise),
+        ``resid_r1``, ``runs_p``, ``aic``, ``bic``) and, for models with ``ks``,
+        ``Lambda`` = ks/(f v); per pixel ``resid_structure`` (the residuals
+        have structure the model does not follow), ``not_determined``
+        (pixel, parameter: '' or why the data do not determine it: relative
+        error > 100 %, at a bound, no standard error, ks not identifiable),
+        ``fitted_values`` (pixel, model_parameter: the curve drawn by
+        :func:`pixel_fit_curve`),
         ``fit_status`` ('ok' for a converged fit, 'skipped: <status>', 'not
         selected', 'failed: <reason>', including fits that did not converge)
         and ``fit_message`` (warnings of converged fits). attrs: ``model``,
-        ``n_fitted``, ``n_failed``, ``recipe`` (``fit_pixels(ds,
+        ``n_fitted``, ``n_failed``, ``data`` (what was fitted: window and
+        double-layer subtraction, for :func:`compare_fits`), ``recipe`` (``fit_pixels(ds,
         result.attrs['recipe'])`` fits the same pixels the same way).
         ``ks`` and ``alpha`` are NaN where they are not identifiable: the CV
         is reversible (Lambda > :data:`LAMBDA_MAX`), the peak separation the
@@ -253,6 +264,8 @@ def fit_pixels(ds, recipe=None, /, *, scheduler=None, n_workers=None, chunk_size
     vals = {k: np.full(n, np.nan) for k in names}
     errs = {k: np.full(n, np.nan) for k in names}
     redchi = np.full(n, np.nan)
+    good_cols = {k: np.full(n, np.nan) for k in GOODNESS_COLUMNS}
+    good_cols["resid_structure"] = np.zeros(n, bool)
     message = np.full(n, "", dtype=object)
     attrs = {"model": name}
     if todo.size:
@@ -265,14 +278,26 @@ def fit_pixels(ds, recipe=None, /, *, scheduler=None, n_workers=None, chunk_size
                 vals[k][todo] = np.where(good, df[k].to_numpy(float), np.nan)
                 errs[k][todo] = np.where(good, df[f"{k}_stderr"].to_numpy(float), np.nan)
         redchi[todo] = np.where(good, df["redchi"].to_numpy(float), np.nan)
+        for k in GOODNESS_COLUMNS:
+            if k == "resid_structure":
+                good_cols[k][todo] = good & df[k].to_numpy(bool)
+            else:
+                good_cols[k][todo] = np.where(good, df[k].to_numpy(float), np.nan)
         status[todo] = np.where(good, "ok", ["failed: " + str(m)[:200] for m in df["message"]])
         message[todo] = np.where(good, df["message"].fillna("").to_numpy(str), "")
         attrs.update(scheduler=df.attrs["scheduler"], engine=df.attrs["engine"],
                      elapsed_s=df.attrs["elapsed_s"], units=str(df.attrs["units"]))
-    lam = check_identifiability(vals, errs, start, status, message, potential_step(ds))
+    raw = _all_values(model, start, vals)  # before identifiability: the curve each pixel was fitted with
+    det = _determination(model, start, names, vals, errs)
+    why = np.full(n, "", dtype=object)
+    lam = check_identifiability(vals, errs, start, status, message, potential_step(ds), why)
+    for j, k in enumerate(names):
+        if k in ("ks", "alpha"):
+            det[:, j] = np.where((det[:, j] == "") & (why != ""), "not identifiable: " + why, det[:, j])
     attrs["n_fitted"] = int(sum(s == "ok" for s in status))
     attrs["n_failed"] = int(sum(str(s).startswith("failed") for s in status))
     attrs["recipe"] = r
+    attrs["data"] = _data_description(model, r, window, subtract, ds)
     out = {}
     for k in names:
         info = model.param_info(k) if hasattr(model, "param_info") else None
@@ -280,12 +305,116 @@ def fit_pixels(ds, recipe=None, /, *, scheduler=None, n_workers=None, chunk_size
         out[k] = pixel_map(vals[k], ds, k, dict(unit, long_name=k))
         out[f"{k}_stderr"] = pixel_map(errs[k], ds, f"{k}_stderr", dict(unit, long_name=f"standard error of {k}"))
     out["redchi"] = pixel_map(redchi, ds, "redchi", {"long_name": "reduced chi-square"})
+    for k, text in GOODNESS_COLUMNS.items():
+        if k != "resid_structure":
+            unit = {"units": "A"} if k == "noise" else {}
+            out[k] = pixel_map(good_cols[k], ds, k, dict(unit, long_name=text))
     if lam is not None:
         out["Lambda"] = pixel_map(lam, ds, "Lambda", {"long_name": "Lambda = ks/(f v)"})
     res = xr.Dataset(out, attrs=attrs)
     res["fit_status"] = xr.DataArray(status.astype(str), dims="pixel")
     res["fit_message"] = xr.DataArray(message.astype(str), dims="pixel")
+    res["resid_structure"] = xr.DataArray(good_cols["resid_structure"], dims="pixel",
+                                          attrs={"long_name": GOODNESS_COLUMNS["resid_structure"]})
+    res["not_determined"] = xr.DataArray(
+        det.astype(str), dims=("pixel", "parameter"), coords={"parameter": list(names)},
+        attrs={"long_name": "why the data do not determine the parameter at the pixel ('' where they do)"})
+    res["fitted_values"] = xr.DataArray(
+        raw, dims=("pixel", "model_parameter"), coords={"model_parameter": list(model.param_names)},
+        attrs={"long_name": "every model parameter's value in the fit of the pixel (fixed ones included; before "
+                            "ks and alpha are blanked where not identifiable): the fitted curve, pixel_fit_curve"})
     return res
+
+
+def _bounds(model, start, k):
+    p = model.make_params()[k]
+    s = start.get(k)
+    s = s if isinstance(s, dict) else {}
+    return float(s.get("min", p.min)), float(s.get("max", p.max))
+
+
+def _determination(model, start, names, vals, errs):
+    """(pixel, parameter) reasons a parameter is not determined (:func:`nbtools.kinetics.goodness.determination`)."""
+    n = len(next(iter(vals.values()))) if vals else 0
+    if not names:
+        return np.zeros((n, 0), dtype=object)
+    lo, hi = zip(*(_bounds(model, start, k) for k in names))
+    return determination(np.column_stack([vals[k] for k in names]), np.column_stack([errs[k] for k in names]),
+                         np.asarray(lo), np.asarray(hi))
+
+
+def _all_values(model, start, vals):
+    """(pixel, model parameter): fitted values, and the fixed ones as set (the scan rate) or the model's."""
+    defaults = model.make_params()
+    n = len(next(iter(vals.values()))) if vals else 0
+    out = np.full((n, len(model.param_names)), np.nan)
+    fitted = np.zeros(n, bool)
+    for k in vals:
+        fitted |= np.isfinite(vals[k])
+    for j, k in enumerate(model.param_names):
+        if k in vals:
+            out[:, j] = vals[k]
+            continue
+        s = start.get(k)
+        v = s.get("value", defaults[k].value) if isinstance(s, dict) else (defaults[k].value if s is None else s)
+        out[:, j] = np.where(fitted, float(v), np.nan)
+    return out
+
+
+def _data_description(model, r, window, subtract, ds):
+    """What was fitted, in words and settings: fits of the same data can be compared (compare_fits)."""
+    lo, hi = window if window is not None else potential_range(ds)
+    what = "the current after subtracting each sweep's double-layer line" if subtract else "the measured current"
+    return {"window": None if window is None else [float(window[0]), float(window[1])],
+            "subtract_capacitive": bool(subtract), "pixels": None if r.pixels is None else len(r.pixels),
+            "text": f"{what} from {lo:.3g} to {hi:.3g} V"}
+
+
+def pixel_fit_curve(result, ds, pixel):
+    """The data of one fitted pixel and the fitted model on them (what the fit saw, in time order).
+
+    Parameters
+    ----------
+    result : xarray.Dataset
+        From :func:`fit_pixels` (of a model by name: ``'CouplesCV'`` or a
+        :func:`pixel_models` name).
+    ds : xarray.Dataset
+        The scan it was fitted on.
+    pixel : int
+        Pixel index.
+
+    Returns
+    -------
+    dict
+        ``potential`` (V), ``time`` (s or None), ``current`` (A, as fitted:
+        after the double-layer subtraction where the fit made one), ``fit``
+        (A), ``residual`` (A), and ``status``/``message`` of the pixel's fit.
+
+    Raises
+    ------
+    ParameterError
+        The pixel was not fitted, or the result is of a model passed as an instance.
+    """
+    r = result.attrs["recipe"]
+    pixel = int(pixel)
+    if not 0 <= pixel < result.sizes["pixel"]:
+        raise ParameterError(f"pixel: expected 0..{result.sizes['pixel'] - 1}, found {pixel}")
+    st = str(result.fit_status.values[pixel])
+    if st != "ok":
+        raise ParameterError(f"pixel {pixel} has no fit ({st})")
+    if r.model == "given":
+        raise ParameterError("this fit used a model instance: draw it with model.eval on pixel_curve's data")
+    model, _, _ = _build_model(r, None)
+    data = result.attrs["data"]
+    E, i, t = pixel_curve(ds, pixel, window=data["window"], subtract_capacitive=data["subtract_capacitive"])
+    vals = dict(zip(result.model_parameter.values.tolist(), result.fitted_values.values[pixel].tolist()))
+    pars = model.make_params()
+    for k, v in vals.items():
+        pars[k].set(value=v)
+    with np.errstate(all="ignore"):
+        f = np.asarray(model.eval(pars, E=E), dtype=float)
+    return {"potential": E, "time": t, "current": i, "fit": f, "residual": i - f, "status": st,
+            "message": str(result.fit_message.values[pixel])}
 
 
 def _choose(ds, r, window, subtract):
@@ -316,7 +445,11 @@ def _choose(ds, r, window, subtract):
         xs.append(E)
         ys.append(i)
     if not todo and use.size:
-        raise DataError(f"fit_pixels: no selected pixel has enough samples in window={window}")
+        lo, hi = potential_range(ds)
+        raise DataError(f"fit_pixels: no selected pixel has 8 or more samples in the window "
+                        f"{window[0]:g} to {window[1]:g} V; the scan runs from {lo:.3g} to {hi:.3g} V: widen the "
+                        "window inside that range" if window is not None else
+                        "fit_pixels: no selected pixel has 8 or more valid samples")
     return status, np.asarray(todo, dtype=np.int64), xs, ys
 
 

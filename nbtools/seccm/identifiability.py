@@ -68,13 +68,15 @@ def _value(setting, default):
     return float(setting["value"]) if isinstance(setting, dict) else float(setting)
 
 
-def check_identifiability(vals, errs, start, status, message, step):
+def check_identifiability(vals, errs, start, status, message, step, why=None):
     """Lambda = ks/(f v) per pixel; ks and alpha set to NaN (reason in ``message``) where not identifiable.
 
     ``vals``, ``errs``: parameter name -> per-pixel arrays (changed in
     place); ``start``: the fit's parameter settings (``v`` and ``T``);
-    ``status``, ``message``: per-pixel fit status and messages. Returns the
-    Lambda array, or None for models without ``ks`` and ``v``.
+    ``status``, ``message``: per-pixel fit status and messages; ``why``
+    (optional, per-pixel object array): the short reason ks is not identifiable
+    there ('' elsewhere), filled in place. Returns the Lambda array, or None for
+    models without ``ks`` and ``v``.
     """
     if "ks" not in vals or "v" not in start:
         return None
@@ -87,6 +89,7 @@ def check_identifiability(vals, errs, start, status, message, step):
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = errs["ks"] / np.abs(vals["ks"])
         bad = fitted & ~((lam <= LAMBDA_MAX) & (dep >= MIN_STEPS * step) & (rel <= 0.5))
+    short = why
     for p in np.flatnonzero(bad):
         why = []
         if not lam[p] <= LAMBDA_MAX:
@@ -98,6 +101,10 @@ def check_identifiability(vals, errs, start, status, message, step):
             why.append("ks has no usable standard error" if not np.isfinite(rel[p])
                        else f"ks is uncertain by {rel[p]:.0%}")
         note = "ks and alpha not identifiable: " + "; ".join(why)
+        if short is not None:
+            short[p] = ("reversible at this scan rate" if not lam[p] <= LAMBDA_MAX else
+                        "peak separation within the potential steps" if not dep[p] >= MIN_STEPS * step else
+                        "relative error > 50 %" if np.isfinite(rel[p]) else "no standard error")
         message[p] = f"{message[p]}; {note}" if message[p] else note
     for k in ("ks", "alpha"):
         if k in vals:

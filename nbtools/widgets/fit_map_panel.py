@@ -22,11 +22,13 @@ import xarray as xr
 
 from .. import seccm
 from ..errors import NbtoolsWarning, ParameterError
+from ..kinetics.registry import param_name
 from ..seccm.pixel_models import get_pixel_model, pixel_models
 from ..seccm.recipe import PixelFitRecipe
 from .display import ErrorDisplay, bokeh_widget
 from .map_options import WindowBox
 from .map_view import map_plot
+from .pixel_fit_view import PixelFitView, comparison_html
 from .traits import Result
 
 __all__ = ["FitMapPanel"]
@@ -73,6 +75,7 @@ class FitMapPanel(traitlets.HasTraits):
         if self.selector is not None:
             self.selector.observe(g(lambda c: self._pixel_sources()), names="group_masks")
             self.selector.observe(g(lambda c: setattr(self, "recipe", c["new"].fit)), names="recipe")
+            self.selector.observe(g(lambda c: self.curve.follow(c["new"])), names="selection")
             self.observe(g(lambda c: setattr(self.selector, "recipe", self.selector.recipe.replace(fit=c["new"]))),
                          names="recipe")
         self._pixel_sources()
@@ -88,7 +91,7 @@ class FitMapPanel(traitlets.HasTraits):
                                    description="Samples:", style={"description_width": "initial"},
                                    layout=W.Layout(width="330px"),
                                    tooltip="how the instrument records the current (averaging front ends: 'averaged')")
-        self.window = WindowBox("Window", low=3.7, high=4.4)
+        self.window = WindowBox("Window", *_scan_window(self.ds))  # ticked: the whole scan, to narrow down
         self.pixels = W.Dropdown(options=[], description="Pixels:", layout=W.Layout(width="240px"))
         self.max_pixels = W.BoundedIntText(value=60, min=0, max=10_000_000, description="At most:",
                                            tooltip="largest number of pixels to fit, spread evenly over the chosen "
@@ -99,6 +102,9 @@ class FitMapPanel(traitlets.HasTraits):
         self.which = W.Dropdown(options=[], description="Map of:", layout=W.Layout(width="220px", display="none"))
         self.maps_box = W.VBox()
         self.table = W.HTML()
+        self.comparison = W.HTML()
+        self.results = {}  # model label -> the latest result of that model (compared when two or more)
+        self.curve = PixelFitView(self.ds, guard=g)
         self.description = W.HTML()
         for name, w in (("model", self.model), ("couples", self.couples), ("sampling", self.sampling),
                         ("max_pixels", self.max_pixels)):
@@ -112,7 +118,7 @@ class FitMapPanel(traitlets.HasTraits):
         self.widget = W.VBox([W.HBox([self.model, self.couples, self.sampling]), self.description,
                               W.HBox([self.pixels, self.max_pixels, self.window]), fixed,
                               W.HBox([self.fit_button, self.progress]), self.status, self.which, self.maps_box,
-                              self.table])
+                              self.table, self.curve.widget, self.comparison])
 
     def _edit(self, name, value):
         entry = get_pixel_model(self.recipe.model)
@@ -201,8 +207,10 @@ class FitMapPanel(traitlets.HasTraits):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NbtoolsWarning)
             result = seccm.fit_pixels(self.ds, r, progress=self._on_progress, scheduler=self.scheduler)
+        self.results[result.attrs["model"]] = result
         self.result = result
         self._report(result, time.perf_counter() - t0, [str(w.message) for w in caught])
+        self._compare()
         return result
 
     def _on_progress(self, done, total):
@@ -211,24 +219,41 @@ class FitMapPanel(traitlets.HasTraits):
 
     def _report(self, result, seconds, notes):
         summary = seccm.fit_summary(result, self.ds)
-        n_try = result.attrs["n_fitted"] + result.attrs["n_failed"]
-        text = (f"Fitted {result.attrs['n_fitted']} of {n_try} pixels in {seconds:.0f} s"
-                + (f"; {result.attrs['n_failed']} failed (grey on the maps, reasons below)"
-                   if result.attrs["n_failed"] else "")
-                + (". The maps are also in the Map menu above." if self.selector is not None else "."))
-        no_err = [p for p, row in summary.iterrows() if row["n"] and not row["n_stderr"]]
-        if no_err:
-            notes.append(f"The fit could not estimate the uncertainty of {', '.join(no_err)}: the data do not "
-                         "determine these parameters here (a parameter at its starting value or bound, or parameters "
-                         "that only act together); do not trust their values.")
-        (self.status.warning if notes else self.status.info)(" ".join([text] + notes))
-        self.table.value = _table(summary)
+        text, level = seccm.fit_status_text(result, self.ds, seconds=seconds)
+        if self.selector is not None:
+            text += " The maps are also in the Map menu above."
+        (self.status.warning if notes or level == "warning" else self.status.info)(" ".join([text] + notes))
+        self.table.value = _table(summary, seccm.fit_quality(result, self.ds))
+
+    def _compare(self):
+        """Compare the latest fits of the models tried (AIC/BIC; tests where one model is a case of another)."""
+        if len(self.results) < 2 or self.result is None:
+            self.comparison.value = ""
+            return
+
+        def key(r):
+            d = r.attrs.get("data", {})
+            return (d.get("window"), d.get("subtract_capacitive"))
+
+        same = {m: r for m, r in self.results.items() if key(r) == key(self.result)}
+        other = [f"{m} (fitted to {r.attrs.get('data', {}).get('text', 'other data')})"
+                 for m, r in self.results.items() if m not in same]
+        note = ("" if not other else "<br><span style='color:#555'>Not compared, fitted to other data: "
+                + html.escape("; ".join(other)) + ". Models can only be compared on the same data (window and "
+                "double-layer treatment).</span>")
+        if len(same) < 2:
+            self.comparison.value = (f"<div class='nbtools-model-comparison'><b>Model comparison</b>: fit another "
+                                     f"model to the same data to compare it with {html.escape(self.result.attrs['model'])}"
+                                     f".{note}</div>")
+            return
+        self.comparison.value = comparison_html(seccm.compare_fits(same, self.ds)).replace("</div>", note + "</div>")
 
     def _show_result(self):
         r = self.result
         if r is None:
             self.which.options, self.maps_box.children, self.table.value = [], [], ""
             self.which.layout.display = "none"
+            self.curve.show(None)
             return
         free = seccm.fit_summary(r, self.ds).index.tolist()
         if self.selector is not None:
@@ -239,6 +264,9 @@ class FitMapPanel(traitlets.HasTraits):
         self.which.value = "ks" if "ks" in free else (free[0] if free else None)
         self.which.layout.display = None if free else "none"
         self._show_maps()
+        self.curve.show(r)
+        if self.selector is not None:
+            self.curve.follow(self.selector.selection)
 
     def _show_maps(self):
         from bokeh.layouts import row
@@ -258,17 +286,40 @@ class FitMapPanel(traitlets.HasTraits):
         display(self.widget)
 
 
-def _table(summary):
-    """HTML: median and spread of each parameter, and why pixels were not fitted."""
+def _scan_window(ds):
+    """(low, high) of the scan's potentials, rounded outwards to the mV: the window's starting values."""
+    lo, hi = seccm.layout.potential_range(ds)
+    return float(np.floor(round(lo * 1e3, 6)) / 1e3), float(np.ceil(round(hi * 1e3, 6)) / 1e3)
+
+
+def _table(summary, quality=None):
+    """HTML: median and spread of each parameter where the data determine it, the goodness of fit,
+    and why pixels were not fitted."""
     rows = []
     for p, r in summary.iterrows():
-        if r["n"]:
-            rel = "–" if not np.isfinite(r["rel_stderr"]) else f"{r['rel_stderr']:.1%}"
-            rows.append(f"<tr><td>{html.escape(p)}</td><td>{r['median']:.4g}</td>"
-                        f"<td>{r['q1']:.4g} – {r['q3']:.4g}</td>"
-                        f"<td>{rel}</td><td>{html.escape(r['unit'])}</td></tr>")
+        if not r["n"]:
+            continue
+        rel = "–" if not np.isfinite(r["rel_stderr"]) else f"{r['rel_stderr']:.1%}"
+        label, symbol = param_name(p)
+        name = f"{html.escape(label)}, <i>{html.escape(symbol)}</i>" if symbol != label else html.escape(label)
+        if r["n_determined"]:
+            cells = f"<td>{r['median']:.4g}</td><td>{r['q1']:.4g} – {r['q3']:.4g}</td>"
+        else:
+            cells = "<td colspan=2 style='color:#8a5300'>not determined by these data</td>"
+        det = f"{r['n_determined']} of {r['n']}"
+        rows.append(f"<tr><td title='{html.escape(p)}'>{name}</td>{cells}<td>{rel}</td><td>{det}</td>"
+                    f"<td>{html.escape(r['unit'])}</td></tr>")
     fails = "".join(f"<li>{n} x {html.escape(s)}</li>" for s, n in summary.attrs["failures"].items())
+    good = ""
+    if quality is not None and quality["n_fitted"]:
+        good = (f"<p class='nbtools-fit-quality'><b>Goodness of fit</b> (median over {quality['n_fitted']} pixels): "
+                f"R² {quality['r2']:.3f}; reduced χ² relative to each curve's own noise {quality['redchi_noise']:.3g} "
+                f"(about 1: the model follows the data to within their noise); residuals with structure the model "
+                f"does not follow in {quality['n_structure']} pixels.</p>")
     return ("<table class='nbtools-fit' style='border-collapse:collapse'><tr><th>parameter</th><th>median</th>"
-            "<th>interquartile range</th><th>median relative standard error</th><th>unit</th></tr>"
+            "<th>interquartile range</th><th>median relative standard error</th><th>determined in</th>"
+            "<th>unit</th></tr>"
             + "".join(rows).replace("<td>", "<td style='padding:2px 12px'>") + "</table>"
+            + "<span style='color:#555'>Median and range over the pixels where the data determine the parameter "
+              "(relative standard error up to 100 %, not at a bound).</span>" + good
             + (f"<b>Pixels not fitted</b><ul>{fails}</ul>" if fails else ""))
