@@ -27,7 +27,7 @@ Fitting (:mod:`~nbtools.kinetics.fitting`, :mod:`~nbtools.kinetics.checks`, :mod
     confidence_intervals, parameter_table, check_data, check_params, check_result, check_values,
     residual_autocorrelation.
 Results (:mod:`nbtools.kinetics.results`)
-    fit_summary, report_text, export_fit, refit, read_fit_settings, residual_check,
+    fit_summary, compare_results, report_text, export_fit, refit, read_fit_settings, residual_check,
     fit_window_from, model_curve, format_quantity.
 CV analysis (particle on a stick)
     find_cv_peaks, scan_rate_slope, laviron_lambda, laviron_ks, capacity_from_charge.
@@ -96,6 +96,7 @@ from .intervals import confidence_intervals, parameter_table
 from .fitting import build_params, fit, guessed_values, resolve_model, select_window, setup_fit, start_params
 from .results import (
     export_fit,
+    compare_results,
     fit_summary,
     fit_window_from,
     format_quantity,
@@ -132,6 +133,7 @@ __all__ = [
     "check_values",
     "residual_autocorrelation",
     "fit_summary",
+    "compare_results",
     "report_text",
     "export_fit",
     "refit",

@@ -19,6 +19,8 @@ Everything here works on plain arrays, one curve per row (NaN-padded), so that
 
 from __future__ import annotations
 
+from math import comb
+
 import numpy as np
 from scipy import stats
 
@@ -46,6 +48,8 @@ GOODNESS_COLUMNS = {
     "aic": "Akaike information criterion (n ln(RSS/n) + 2k)",
     "bic": "Bayesian information criterion (n ln(RSS/n) + k ln n)",
 }
+#: orders of the differences :func:`noise_sd` measures the noise with
+ORDERS = (2, 3, 4)
 _MAD = 1.482602218505602  # SD of a normal distribution / its median absolute deviation
 
 
@@ -64,13 +68,16 @@ def _pack(values, ok):
 def noise_sd(y):
     """Noise (standard deviation) of a curve, or of each row of a 2-D array, from the data themselves.
 
-    The second difference of neighbouring samples ``y[i-1] - 2 y[i] + y[i+1]``
-    removes every straight line and almost all of a curve sampled finely enough;
-    of white noise of SD sigma it leaves a variance 6 sigma². Its median
-    absolute deviation, scaled to an SD, ignores the few samples where the
-    curve turns sharply (peaks, sweep reversals). NaN are skipped; a row with
-    fewer than 5 finite samples gives NaN. Filtered (correlated) noise gives a
-    smaller value: such residuals then show up as structure.
+    The k-th difference of neighbouring samples (k = 2: ``y[i-1] - 2 y[i] +
+    y[i+1]``) removes every polynomial of degree below k and almost all of a
+    curve sampled finely enough; of white noise of SD sigma it leaves a
+    variance C(2k, k) sigma² (6, 20, 70 for k = 2, 3, 4). Its median absolute
+    deviation, scaled to an SD, ignores the few samples where the curve turns
+    sharply (peaks, sweep reversals); the smallest of the estimates of orders
+    :data:`ORDERS` is the one the curve leaks into least (steep exponentials).
+    NaN are skipped; a row with fewer than 8 finite samples gives NaN.
+    Filtered (correlated) noise gives a smaller value: such residuals then
+    show up as structure.
 
     Parameters
     ----------
@@ -93,14 +100,18 @@ def noise_sd(y):
     Y = _rows(y)
     P, n = _pack(Y, np.isfinite(Y))
     out = np.full(Y.shape[0], np.nan)
-    if P.shape[1] >= 3:
-        d2 = P[:, :-2] - 2 * P[:, 1:-1] + P[:, 2:]
+    if P.shape[1] >= 5:
         with np.errstate(all="ignore"), _quiet():
-            med = np.nanmedian(d2, axis=1, keepdims=True)
-            mad = np.nanmedian(np.abs(d2 - med), axis=1) * _MAD / np.sqrt(6.0)
+            est = []
+            for k in ORDERS:  # the least the curve leaks into: steep exponentials need the higher orders
+                d = np.diff(P, n=k, axis=1)
+                med = np.nanmedian(d, axis=1, keepdims=True)
+                est.append(np.nanmedian(np.abs(d - med), axis=1) * _MAD / np.sqrt(comb(2 * k, k)))
+            mad = np.nanmin(np.column_stack(est), axis=1)
+            d2 = np.diff(P, n=2, axis=1)
             rms = np.sqrt(np.nanmean(d2 * d2, axis=1) / 6.0)  # quantised data: half the differences 0
         out = np.where(mad > 0, mad, rms)
-        out = np.where(n >= 5, out, np.nan)
+        out = np.where(n >= 8, out, np.nan)
     return float(out[0]) if np.ndim(y) == 1 else out
 
 

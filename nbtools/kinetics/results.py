@@ -35,7 +35,7 @@ from .intervals import parameter_table
 from ._base import MODELS, param_name, unit_text
 from .recipe import FitRecipe, model_settings, params_spec
 
-__all__ = ["fit_summary", "fit_quality_text", "report_text", "export_fit", "refit", "read_fit_settings", "panel_recipe", "fit_window_from",
+__all__ = ["fit_summary", "fit_quality_text", "compare_results", "report_text", "export_fit", "refit", "read_fit_settings", "panel_recipe", "fit_window_from",
            "model_curve", "residual_check", "format_quantity", "LEGACY_OPTIONS"]
 
 #: options of the fit settings dicts written by nbtools before recipes (read by :func:`read_fit_settings`)
@@ -81,8 +81,12 @@ def fit_summary(result) -> dict:
         ``statistics`` (success, message, ndata, nvarys, nfev, chisqr, redchi,
         rsquared, weighted, residual_sd (the SD of the residuals in the data's
         unit ``y_unit``, for unweighted fits: what the reduced chi-square is
-        there), y_unit), ``interval_level``, ``interval_method`` and
-        ``warnings``.
+        there), y_unit, and the goodness of fit against the curve's own noise
+        (:func:`nbtools.kinetics.goodness.goodness`): noise, redchi_noise,
+        resid_r1, runs_p, resid_structure, aic, bic), ``not_determined``
+        (parameter -> why the data do not determine it: relative error > 100 %,
+        at a bound, no standard error), ``interval_level``, ``interval_method``
+        and ``warnings``.
     """
     table = parameter_table(result)
     pars = {}
@@ -101,7 +105,12 @@ def fit_summary(result) -> dict:
              "rsquared": _num(getattr(result, "rsquared", None)), "weighted": weighted,
              "residual_sd": None if weighted or redchi is None else math.sqrt(max(redchi, 0.0)),
              "y_unit": _y_unit(result)}
-    return {"params": pars, "statistics": stats, "interval_level": table.attrs["level"],
+    good = getattr(result, "nb_goodness", None) or {}
+    for key in ("noise", "redchi_noise", "resid_r1", "runs_p", "aic", "bic"):
+        stats[key] = _num(good.get(key))
+    stats["resid_structure"] = bool(good.get("resid_structure", False))
+    return {"params": pars, "statistics": stats, "not_determined": dict(getattr(result, "nb_not_determined", {})),
+            "interval_level": table.attrs["level"],
             "interval_method": table.attrs["method"],
             "warnings": list(getattr(result, "nb_warnings", []) or [])}
 
@@ -125,13 +134,68 @@ def fit_quality_text(stats: dict) -> str:
     """
     parts = []
     if not stats.get("weighted") and stats.get("residual_sd") is not None:
-        parts.append(f"residuals {format_quantity(stats['residual_sd'], stats.get('y_unit', ''))} (SD)")
+        sd = f"residuals {format_quantity(stats['residual_sd'], stats.get('y_unit', ''))} (SD)"
+        if stats.get("redchi_noise") is not None and stats.get("runs_p") is not None:
+            sd = sd[:-1] + f", {math.sqrt(stats['redchi_noise']):.2g} times the data's noise)"
+        parts.append(sd)
     elif stats.get("redchi") is not None:
         parts.append(f"reduced χ² {stats['redchi']:.3g} (1: residuals as large as the uncertainties given)")
     if stats.get("rsquared") is not None:
         parts.append(f"R² {_r2(stats['rsquared'])}")
     parts.append(f"{stats['ndata']} points")
     return ", ".join(parts)
+
+
+def compare_results(results, *, nested=None):
+    """Compare models fitted to the same curve (:func:`nbtools.kinetics.fit` results): AIC, BIC, tests.
+
+    Parameters
+    ----------
+    results : dict
+        Model name -> ModelResult, all fitted to the same points (same window).
+    nested : list of (str, str), optional
+        (smaller, larger) pairs where the smaller model is a special case of
+        the larger; default: where its varying parameters are a subset of the
+        larger's (ButlerVolmer of ButlerVolmerMT).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index model; columns ``parameters``, ``aic``, ``bic``, ``weight``
+        (Akaike weight), ``delta_aic`` (from the lowest). attrs:
+        ``preferred_aic``, ``preferred_bic`` and ``tests``: ``'<small> vs
+        <large>'`` -> ``{"f_p", "lr_p"}`` (small p: the larger model's extra
+        parameters are needed).
+
+    Raises
+    ------
+    DataError
+        The results were fitted to different points.
+    """
+    from .goodness import compare_models, nested_pairs
+
+    names = list(results)
+    ref = results[names[0]]
+    for m in names[1:]:
+        r = results[m]
+        if r.ndata != ref.ndata or not np.array_equal(np.asarray(r.data), np.asarray(ref.data)):
+            raise DataError(f"{m} and {names[0]} were fitted to different points (another window or data): fit "
+                            "them to the same points to compare them")
+    free = {m: [n for n, p in results[m].params.items() if p.vary and not p.expr] for m in names}
+    k = {m: len(v) for m, v in free.items()}
+    if nested is None:
+        nested = nested_pairs(free)
+    cmp = compare_models({m: [results[m].chisqr] for m in names}, [ref.ndata], k, nested=nested)
+    aic = {m: float(cmp["aic"][m][0]) for m in names}
+    best = min(aic.values())
+    df = pd.DataFrame({"parameters": [k[m] for m in names], "aic": [aic[m] for m in names],
+                       "bic": [float(cmp["bic"][m][0]) for m in names],
+                       "weight": [float(cmp["weight"][m][0]) for m in names],
+                       "delta_aic": [aic[m] - best for m in names]}, index=pd.Index(names, name="model"))
+    df.attrs = {"preferred_aic": str(cmp["preferred_aic"][0]), "preferred_bic": str(cmp["preferred_bic"][0]),
+                "tests": {f"{a} vs {b}": {"f_p": float(t["f_p"][0]), "lr_p": float(t["lr_p"][0])}
+                          for (a, b), t in cmp["tests"].items()}}
+    return df
 
 
 def _r2(r2: float) -> str:

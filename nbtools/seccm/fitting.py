@@ -446,7 +446,7 @@ def _choose(ds, r, window, subtract):
         ys.append(i)
     if not todo and use.size:
         lo, hi = potential_range(ds)
-        raise DataError(f"fit_pixels: no selected pixel has 8 or more samples in the window "
+        raise DataError(f"fit_pixels: no selected pixel has enough samples (8 or more) in the window "
                         f"{window[0]:g} to {window[1]:g} V; the scan runs from {lo:.3g} to {hi:.3g} V: widen the "
                         "window inside that range" if window is not None else
                         "fit_pixels: no selected pixel has 8 or more valid samples")

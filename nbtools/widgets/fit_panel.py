@@ -42,7 +42,8 @@ from ..kinetics import FitRecipe
 from .display import ErrorDisplay, bokeh_widget
 from .fit_table import ParamTable, WindowBoxes
 from ..kinetics.results import fit_quality_text
-from .fit_view import FitPlot, axis_label, model_info_html, report_html, warnings_html
+from ..kinetics.registry import param_name
+from .fit_view import FitPlot, axis_label, comparison_html, model_info_html, report_html, warnings_html
 from .recipe_bar import RecipeBar
 
 __all__ = ["FitPanel"]
@@ -135,6 +136,8 @@ class FitPanel(traitlets.HasTraits):
         g = self.status.guard
         self.model_select = W.Dropdown(options=names, description="Model", layout=W.Layout(width="320px"))
         self.model_info, self.warning_box, self.report = W.HTML(), W.HTML(), W.HTML()
+        self.comparison = W.HTML()
+        self.fits = {}  # model -> its latest fit to the points of the latest fit (compared when two or more)
         self.table = ParamTable(on_edit=g(self._apply_inputs))
         self.conf_select = W.Dropdown(options=_CONF_CHOICES, style={"description_width": "initial"})
         self.window_boxes = WindowBoxes(on_edit=g(self._apply_inputs))
@@ -300,13 +303,28 @@ class FitPanel(traitlets.HasTraits):
         self.result = result
         st = kinetics.fit_summary(result)["statistics"]
         text = fit_quality_text(st)
+        nd = getattr(result, "nb_not_determined", {})
+        self._remember(result)
         if not result.success:
             self.status.warning(f"Fit did not converge ({result.message}): {text}. Try other starting values.")
+        elif nd:
+            what = "; ".join(f"{' '.join(dict.fromkeys(param_name(k)))} ({why})" for k, why in nd.items())
+            self.status.warning(f"Fit converged, but the data do not determine {what}: do not trust "
+                                f"{'this value' if len(nd) == 1 else 'these values'}. {text}. Read the warnings "
+                                "below.")
         elif self.warnings:
             self.status.warning(f"Fit converged, but read the {len(self.warnings)} warning(s) below: {text}.")
         else:
             self.status.info(f"Fit converged: {text}. Intervals in the table below.")
         return result
+
+    def _remember(self, result):
+        """Keep the fit for the model comparison (earlier fits of other points are dropped)."""
+        name = self.recipe.model
+        same = {m: r for m, r in self.fits.items()
+                if m != name and r.ndata == result.ndata and np.array_equal(r.data, result.data)}
+        self.fits = {**same, name: result}
+        self.comparison.value = comparison_html(kinetics.compare_results(self.fits)) if len(self.fits) > 1 else ""
 
     def _on_result(self, change):
         r = change["new"]
@@ -384,7 +402,7 @@ class FitPanel(traitlets.HasTraits):
                 W.HBox([self.conf_select, self.skip_nan]),
                 W.HBox([self.x_from, self.x_to, self.x_unit_label]),
                 W.HBox([self.guess_button, self.from_fit_button, self.fit_button]),
-                self.status, self.warning_box, bokeh_widget(self.plot.layout), self.report,
+                self.status, self.warning_box, bokeh_widget(self.plot.layout), self.report, self.comparison,
                 W.HTML("<b>Export</b> <span style='color:#555'>(text report, JSON recipe and results, "
                        "CSV of data, fit and residuals; existing files are never replaced)</span>"),
                 W.HBox([self.export_folder, self.export_name, self.export_button]),

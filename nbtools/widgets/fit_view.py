@@ -16,7 +16,7 @@ from ..kinetics.registry import PARAM_NAMES, param_name
 from ..kinetics.results import fit_quality_text
 from ..plotting import current_display_unit
 
-__all__ = ["FitPlot", "report_html", "warnings_html", "model_info_html", "axis_label", "param_cell", "plain_params"]
+__all__ = ["FitPlot", "comparison_html", "report_html", "warnings_html", "model_info_html", "axis_label", "param_cell", "plain_params"]
 
 MAX_PLOT_POINTS = 20_000
 _TOOLS = "pan,box_zoom,wheel_zoom,reset,save"
@@ -124,6 +124,30 @@ def report_html(summary: dict) -> str:
     return (f"<div class='nbtools-fit-report'><b>{conv}</b> ({html.escape(st['message'])}); "
             f"{html.escape(fit_quality_text(st))}.<table style='border-collapse:collapse' cellpadding=4>"
             + head + rows + "</table></div>")
+
+
+def comparison_html(table) -> str:
+    """:func:`nbtools.kinetics.compare_results` as HTML: AIC, BIC, weights, and the nested tests in words."""
+    best = table.attrs["preferred_aic"]
+    rows = "".join(f"<tr><td>{'<b>' if m == best else ''}{html.escape(m)}{'</b>' if m == best else ''}</td>"
+                   f"<td>{int(r['parameters'])}</td><td>{r['aic']:.1f}</td><td>{r['bic']:.1f}</td>"
+                   f"<td>{r['delta_aic']:.3g}</td><td>{r['weight']:.2f}</td></tr>" for m, r in table.iterrows())
+    tests = []
+    for pair, t in table.attrs["tests"].items():
+        a, b = pair.split(" vs ")
+        verdict = "needed" if t["f_p"] < 0.05 else "not needed"
+        tests.append(f"{a} is a special case of {b}: {b}'s extra parameters are {verdict} (F test p = "
+                     f"{t['f_p']:.2g}, likelihood-ratio test p = {t['lr_p']:.2g})")
+    second = table["delta_aic"].drop(best).min() if len(table) > 1 else np.nan
+    strength = "decisively" if second > 10 else "clearly" if second > 2 else "only weakly"
+    head = (f"AIC prefers <b>{html.escape(best)}</b> ({strength}: ΔAIC {second:.3g} to the next), BIC prefers "
+            f"{html.escape(table.attrs['preferred_bic'])}. The preferred model is the better of those tried, not "
+            "necessarily a good one: check its residuals.")
+    return ("<div class='nbtools-model-comparison'><b>Models fitted to these points</b> <span style='color:#555'>"
+            "(lower AIC/BIC is better)</span><br>" + head
+            + "".join(f"<br>{html.escape(t)}" for t in tests)
+            + "<table style='border-collapse:collapse' cellpadding=4><tr><th align=left>model</th><th>parameters</th>"
+              "<th>AIC</th><th>BIC</th><th>ΔAIC</th><th>Akaike weight</th></tr>" + rows + "</table></div>")
 
 
 def plain_params(text: str) -> str:
