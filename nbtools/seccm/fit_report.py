@@ -248,7 +248,7 @@ def compare_fits(results, ds, *, nested=None):
         raise ParameterError("compare_fits needs the results of at least two models fitted to the same pixels")
     labels = list(res)
     data = {m: r.attrs.get("data", {}) for m, r in res.items()}
-    key = {m: (d.get("window"), d.get("subtract_capacitive")) for m, d in data.items()}
+    key = {m: (str(d.get("window")), d.get("subtract_capacitive")) for m, d in data.items()}
     if len(set(key.values())) > 1:
         said = "; ".join(f"{m} to {d.get('text', 'unknown data')}" for m, d in data.items())
         raise ParameterError(f"these models were fitted to different data ({said}), so their residuals cannot be "
