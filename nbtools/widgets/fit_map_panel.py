@@ -33,6 +33,9 @@ from .traits import Result
 
 __all__ = ["FitMapPanel"]
 
+#: the pixel source that fits every usable landing (at most 'At most' of them, spread evenly)
+ALL = "all pixels"
+
 
 class FitMapPanel(traitlets.HasTraits):
     """Per-pixel fits over a selection or a group: model, fixed parameters, window, Fit, maps.
@@ -111,6 +114,8 @@ class FitMapPanel(traitlets.HasTraits):
             w.observe(g(lambda c, name=name: self._edit(name, c["new"])), names="value")
         self.window.observe(g(lambda c: self._edit("window", c["new"])), names="window")
         self.fit_button.on_click(g(lambda b: self.fit()))
+        self.pixels.observe(lambda c: setattr(self, "_auto_source", getattr(self, "_setting_source", False)),
+                            names="value")
         self.which.observe(g(lambda c: self._show_maps()), names="value")
         fixed = W.Accordion(children=[self.fixed_box])
         fixed.set_title(0, "Fixed parameters (ticked: held at the value given, SI units)")
@@ -179,12 +184,20 @@ class FitMapPanel(traitlets.HasTraits):
 
     def _pixel_sources(self):
         if self.selector is None:
-            self.pixels.options = ["all pixels"]
+            self.pixels.options = [ALL]
             return
         current = self.pixels.value
-        self.pixels.options = ["selection"] + self.selector.group_names
-        self.pixels.value = current if current in self.pixels.options else (
-            "particle" if "particle" in self.pixels.options else "selection")
+        auto = getattr(self, "_auto_source", True) or current is None  # not chosen by the user yet
+        particle = "particle" in self.selector.group_names and self.selector.group_masks["particle"].any()
+        options = ["selection", ALL] + [n for n in self.selector.group_names if n != ALL]
+        value = ("particle" if particle else ALL) if auto or current not in options else current
+        self._setting_source = True  # not the user's choice
+        try:
+            self.pixels.options = options
+            self.pixels.value = value
+        finally:
+            self._setting_source = False
+        self._auto_source = auto
 
     # ------------------------------------------------------------ fit
     def chosen_pixels(self):
@@ -192,6 +205,8 @@ class FitMapPanel(traitlets.HasTraits):
         if self.selector is None:
             return None
         name = self.pixels.value
+        if name == ALL:
+            return None
         idx = self.selector.selection if name == "selection" else np.flatnonzero(self.selector.group_masks[name])
         if idx.size == 0:
             raise ParameterError(f"no pixel in {name!r}: select pixels on the map or fill the group "
