@@ -23,18 +23,19 @@ def test_real_file_fit_status_curve_and_comparison(voila_server, page, artifacts
         page.locator("button:has-text('Open')").first.click()
         page.get_by_text(f"Opened {tdms.name}").first.wait_for(timeout=120_000)
         page.wait_for_timeout(1500)
-        fit_button = page.get_by_role("button", name="Fit pixels")
+        panel = page.locator(".nbtools-fit-map-panel").last
+        fit_button = panel.get_by_role("button", name="Fit pixels")
         fit_button.scroll_into_view_if_needed()
         # the window's starting values are the scan's range, not the bundled example's 3.7-4.4 V
-        low = page.locator(".widget-text:has-text('from / V') input").last
+        low = panel.locator(".widget-text:has-text('from / V') input").first
         assert float(low.input_value()) == pytest.approx(-0.9, abs=0.001)
-        model = page.locator(".widget-dropdown:has-text('Model:') select").last
+        model = panel.locator(".widget-dropdown:has-text('Model:') select").first
         model.select_option("FrumkinCV")
         page.wait_for_timeout(500)
         fit_button.click()
         text = _status_line(page, "Fitted 4 of 4 pixels")
         assert "not determined in" in text and "interaction parameter g" in text
-        page.locator(".nbtools-pixel-fit").first.wait_for(state="visible", timeout=60_000)
+        panel.locator(".nbtools-pixel-fit").first.wait_for(state="visible", timeout=60_000)
         model.select_option("LavironCV")
         page.wait_for_timeout(500)
         fit_button.click()

@@ -50,6 +50,8 @@ GOODNESS_COLUMNS = {
 }
 #: orders of the differences :func:`noise_sd` measures the noise with
 ORDERS = (2, 3, 4)
+#: a higher order's estimate replaces a lower one's below this ratio (white noise: the orders agree to a few %)
+LEAK_RATIO = 0.9
 _MAD = 1.482602218505602  # SD of a normal distribution / its median absolute deviation
 
 
@@ -58,8 +60,22 @@ def _rows(a):
     return a[None, :] if a.ndim == 1 else a
 
 
+def _row_median(A):
+    """Median of each row's finite values (NaN for a row without any); a sort, not numpy's masked nanmedian."""
+    S = np.sort(A, axis=1)  # NaN last
+    c = np.isfinite(A).sum(axis=1)
+    i = np.arange(A.shape[0])
+    lo, hi = np.maximum((c - 1) // 2, 0), np.maximum(c // 2, 0)
+    if S.shape[1] == 0:
+        return np.full(A.shape[0], np.nan)
+    m = 0.5 * (S[i, np.minimum(lo, S.shape[1] - 1)] + S[i, np.minimum(hi, S.shape[1] - 1)])
+    return np.where(c > 0, m, np.nan)
+
+
 def _pack(values, ok):
     """Each row's kept values first, in order (NaN after): ``(packed, count)``."""
+    if ok.all():
+        return values, np.full(values.shape[0], values.shape[1])
     order = np.argsort(~ok, axis=1, kind="stable")
     packed = np.take_along_axis(np.where(ok, values, np.nan), order, axis=1)
     return packed, ok.sum(axis=1)
@@ -73,8 +89,10 @@ def noise_sd(y):
     curve sampled finely enough; of white noise of SD sigma it leaves a
     variance C(2k, k) sigma² (6, 20, 70 for k = 2, 3, 4). Its median absolute
     deviation, scaled to an SD, ignores the few samples where the curve turns
-    sharply (peaks, sweep reversals); the smallest of the estimates of orders
-    :data:`ORDERS` is the one the curve leaks into least (steep exponentials).
+    sharply (peaks, sweep reversals). A higher order of :data:`ORDERS` replaces
+    a lower one where its estimate is clearly smaller (below
+    :data:`LEAK_RATIO` times): there the curve itself leaked into the lower
+    order's differences (steep exponentials).
     NaN are skipped; a row with fewer than 8 finite samples gives NaN.
     Filtered (correlated) noise gives a smaller value: such residuals then
     show up as structure.
@@ -103,13 +121,17 @@ def noise_sd(y):
     if P.shape[1] >= 5:
         with np.errstate(all="ignore"), _quiet():
             est = []
-            for k in ORDERS:  # the least the curve leaks into: steep exponentials need the higher orders
-                d = np.diff(P, n=k, axis=1)
-                med = np.nanmedian(d, axis=1, keepdims=True)
-                est.append(np.nanmedian(np.abs(d - med), axis=1) * _MAD / np.sqrt(comb(2 * k, k)))
-            mad = np.nanmin(np.column_stack(est), axis=1)
-            d2 = np.diff(P, n=2, axis=1)
-            rms = np.sqrt(np.nanmean(d2 * d2, axis=1) / 6.0)  # quantised data: half the differences 0
+            d = P[:, 1:] - P[:, :-1]
+            for k in range(2, max(ORDERS) + 1):
+                d = d[:, 1:] - d[:, :-1]  # the k-th difference
+                if k in ORDERS:
+                    med = _row_median(d)[:, None]
+                    est.append(_row_median(np.abs(d - med)) * _MAD / np.sqrt(comb(2 * k, k)))
+                if k == 2:
+                    rms = np.sqrt(np.nanmean(d * d, axis=1) / 6.0)  # quantised data: half the differences 0
+            mad = est[0]
+            for e in est[1:]:  # a higher order only where it is clearly lower: the curve leaked into the lower
+                mad = np.where(e < LEAK_RATIO * mad, e, mad)
         out = np.where(mad > 0, mad, rms)
         out = np.where(n >= 8, out, np.nan)
     return float(out[0]) if np.ndim(y) == 1 else out
@@ -193,7 +215,7 @@ def goodness(y, yfit, n_params, *, weights=None, noise=None):
         r1 = np.nansum(Rc[:, 1:] * Rc[:, :-1], axis=1) / ss
         tiny = np.sqrt(ss / np.maximum(n, 1)) <= 1e-6 * np.nanmax(np.abs(Yp), axis=1)  # noise-free fits
         r1 = np.where((n >= 3) & (ss > 0) & ~tiny, r1, np.nan)
-        pos = R > np.nanmedian(R, axis=1, keepdims=True)
+        pos = R > _row_median(R)[:, None]
         valid = np.arange(R.shape[1])[None, :] < n[:, None]
         n1 = (pos & valid).sum(axis=1)
         n2 = n - n1

@@ -124,6 +124,7 @@ class FitMapPanel(traitlets.HasTraits):
                               W.HBox([self.pixels, self.max_pixels, self.window]), fixed,
                               W.HBox([self.fit_button, self.progress]), self.status, self.which, self.maps_box,
                               self.table, self.curve.widget, self.comparison])
+        self.widget.add_class("nbtools-fit-map-panel")  # for browser tests
 
     def _edit(self, name, value):
         entry = get_pixel_model(self.recipe.model)
