@@ -41,7 +41,7 @@ def test_real_file_fit_status_curve_and_comparison(voila_server, page, artifacts
         fit_button.click()
         page.get_by_text("AIC prefers LavironCV").first.wait_for(timeout=120_000)
         page.wait_for_timeout(1500)
-        top = page.locator(".nbtools-status", has_text="Fitted 4 of 4 pixels").first.bounding_box()
-        page.screenshot(path=str(artifacts / "seccm_fit_honesty.png"),
-                        clip={"x": 0, "y": max(top["y"] - 120, 0), "width": 1400, "height": 1900})
+        panel.locator(".nbtools-model-comparison").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        panel.screenshot(path=str(artifacts / "seccm_fit_honesty.png"))
         assert_clean(page)

@@ -22,7 +22,8 @@ import xarray as xr
 
 from .. import seccm
 from ..errors import NbtoolsWarning, ParameterError
-from ..kinetics.registry import param_name
+from ..kinetics.registry import param_name, unit_text
+from ..kinetics.results import format_quantity
 from ..seccm.pixel_models import get_pixel_model, pixel_models
 from ..seccm.recipe import PixelFitRecipe
 from .display import ErrorDisplay, bokeh_widget
@@ -276,7 +277,7 @@ class FitMapPanel(traitlets.HasTraits):
             for p in free:
                 self.selector.add_map(f"fit: {p}", r[p], show=False)
                 self.selector.add_map(f"fit: {p} stderr", r[f"{p}_stderr"], show=False)
-        self.which.options = free
+        self.which.options = [(" ".join(dict.fromkeys(param_name(p))), p) for p in free]
         self.which.value = "ks" if "ks" in free else (free[0] if free else None)
         self.which.layout.display = None if free else "none"
         self._show_maps()
@@ -291,10 +292,12 @@ class FitMapPanel(traitlets.HasTraits):
         if r is None or not p:
             self.maps_box.children = []
             return
-        unit = r[p].attrs.get("units", "")
-        self.maps_box.children = [bokeh_widget(row(map_plot(r[p], title=f"{p} / {unit}" if unit else p),
+        unit = unit_text(r[p].attrs.get("units", ""))
+        label, symbol = param_name(p)
+        name = f"{label} {symbol}" if symbol != label else label
+        self.maps_box.children = [bokeh_widget(row(map_plot(r[p], title=f"{name} / {unit}" if unit else name),
                                                    map_plot(r[f"{p}_stderr"],
-                                                            title=f"uncertainty of {p} (standard error)")))]
+                                                            title=f"uncertainty of {symbol} (standard error)")))]
 
     def _ipython_display_(self):
         from IPython.display import display
@@ -318,13 +321,14 @@ def _table(summary, quality=None):
         rel = "–" if not np.isfinite(r["rel_stderr"]) else f"{r['rel_stderr']:.1%}"
         label, symbol = param_name(p)
         name = f"{html.escape(label)}, <i>{html.escape(symbol)}</i>" if symbol != label else html.escape(label)
+        u = r["unit"]
         if r["n_determined"]:
-            cells = f"<td>{r['median']:.4g}</td><td>{r['q1']:.4g} – {r['q3']:.4g}</td>"
+            cells = (f"<td>{html.escape(format_quantity(r['median'], u))}</td><td>"
+                     f"{html.escape(format_quantity(r['q1'], u))} – {html.escape(format_quantity(r['q3'], u))}</td>")
         else:
             cells = "<td colspan=2 style='color:#8a5300'>not determined by these data</td>"
         det = f"{r['n_determined']} of {r['n']}"
-        rows.append(f"<tr><td title='{html.escape(p)}'>{name}</td>{cells}<td>{rel}</td><td>{det}</td>"
-                    f"<td>{html.escape(r['unit'])}</td></tr>")
+        rows.append(f"<tr><td title='{html.escape(p)}'>{name}</td>{cells}<td>{rel}</td><td>{det}</td></tr>")
     fails = "".join(f"<li>{n} x {html.escape(s)}</li>" for s, n in summary.attrs["failures"].items())
     good = ""
     if quality is not None and quality["n_fitted"]:
@@ -333,8 +337,7 @@ def _table(summary, quality=None):
                 f"(about 1: the model follows the data to within their noise); residuals with structure the model "
                 f"does not follow in {quality['n_structure']} pixels.</p>")
     return ("<table class='nbtools-fit' style='border-collapse:collapse'><tr><th>parameter</th><th>median</th>"
-            "<th>interquartile range</th><th>median relative standard error</th><th>determined in</th>"
-            "<th>unit</th></tr>"
+            "<th>interquartile range</th><th>median relative standard error</th><th>determined in</th></tr>"
             + "".join(rows).replace("<td>", "<td style='padding:2px 12px'>") + "</table>"
             + "<span style='color:#555'>Median and range over the pixels where the data determine the parameter "
               "(relative standard error up to 100 %, not at a bound).</span>" + good
