@@ -176,10 +176,14 @@ def fit_status_text(result, ds, pixels=None, *, seconds=None):
     if n_fail:
         parts.append(f"{n_fail} failed (grey on the maps, reasons in the table)")
     warn = bool(n_fail) or n_ok == 0
+    groups = {}  # parameters with the same counts and reasons are named together
     for p, reasons in not_determined_counts(result, rows).items():
         total = sum(reasons.values())
         why = ", ".join(f"{r}" if len(reasons) == 1 else f"{r} in {c}" for r, c in reasons.items())
-        parts.append(f"{_param_words(p)} not determined in {total} ({why})")
+        groups.setdefault((total, why), []).append(p)
+    for (total, why), names in groups.items():
+        who = _param_words(names[0]) if len(names) == 1 else ", ".join(param_name(p)[1] for p in names)
+        parts.append(f"{who} not determined in {total} ({why})")
         warn = True
     q = fit_quality(result, ds, rows)
     if q["n_structure"]:

@@ -22,7 +22,7 @@ import xarray as xr
 
 from .. import seccm
 from ..errors import NbtoolsWarning, ParameterError
-from ..kinetics.registry import param_name, unit_text
+from ..kinetics.registry import param_name
 from ..kinetics.results import format_quantity
 from ..seccm.pixel_models import get_pixel_model, pixel_models
 from ..seccm.recipe import PixelFitRecipe
@@ -292,10 +292,9 @@ class FitMapPanel(traitlets.HasTraits):
         if r is None or not p:
             self.maps_box.children = []
             return
-        unit = unit_text(r[p].attrs.get("units", ""))
         label, symbol = param_name(p)
-        name = f"{label} {symbol}" if symbol != label else label
-        self.maps_box.children = [bokeh_widget(row(map_plot(r[p], title=f"{name} / {unit}" if unit else name),
+        name = f"{label} {symbol}" if symbol != label else label  # map_plot adds the colour bar's unit
+        self.maps_box.children = [bokeh_widget(row(map_plot(r[p], title=name),
                                                    map_plot(r[f"{p}_stderr"],
                                                             title=f"uncertainty of {symbol} (standard error)")))]
 
@@ -308,7 +307,7 @@ class FitMapPanel(traitlets.HasTraits):
 def _scan_window(ds):
     """(low, high) of the scan's potentials, rounded outwards to the mV: the window's starting values."""
     lo, hi = seccm.layout.potential_range(ds)
-    return float(np.floor(round(lo * 1e3, 6)) / 1e3), float(np.ceil(round(hi * 1e3, 6)) / 1e3)
+    return float(np.floor(lo * 1e3 + 1e-3) / 1e3), float(np.ceil(hi * 1e3 - 1e-3) / 1e3)  # within 1 µV: that mV
 
 
 def _table(summary, quality=None):

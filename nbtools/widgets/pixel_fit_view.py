@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import seccm
 from ..kinetics.registry import param_name
+from ..kinetics.results import format_quantity
 from ..plotting import current_display_unit
 from .display import bokeh_widget
 
@@ -123,7 +124,7 @@ def _caption(result, ds, p, unit, scale):
     noise = _value(result, ds, "noise", p) if "noise" in result else np.nan
     struct = bool(result.resid_structure.values[p]) if "resid_structure" in result else False
     parts = [f"R² {r2:.3f}" if np.isfinite(r2) else "",
-             (f"residuals {np.sqrt(rc):.2g} times this curve's noise ({noise * scale:.3g} {unit}); "
+             (f"residuals {np.sqrt(rc):.2g} times this curve's noise ({format_quantity(noise, 'A')}); "
               f"reduced χ² relative to the noise {rc:.3g} (about 1 for a model that follows the data)")
              if np.isfinite(rc) else ""]
     text = "; ".join(x for x in parts if x)
