@@ -278,3 +278,16 @@ def test_real_wecspm_scan_is_not_reported_as_plain_success():
     assert "Fitted 4 of 4 pixels" in status and "not determined in" in status and "nbtools-warning" in \
         panel.status.value
     assert "interaction parameter g not determined in" in status
+
+
+def test_particle_on_a_stick_status_is_not_plain_success_when_a_step_fit_needs_checking():
+    from nbtools.widgets import ParticleOnAStick
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NbtoolsWarning)
+        app = ParticleOnAStick(data, small=True)
+    check = int((app.result["pitt"]["status"] != "ok").sum())
+    status = _text(app.status.value)
+    assert ("need checking" in status) == bool(check)
+    assert ("nbtools-warning" in app.status.value) == bool(check)

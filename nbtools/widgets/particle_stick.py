@@ -194,8 +194,16 @@ class ParticleOnAStick(traitlets.HasTraits):
         tf = self.truth_file.value.strip()
         r["truth"] = json.loads((folder / tf).read_text()) if tf and (folder / tf).is_file() else None
         self.result = r
-        self.status.info(f"Analysed {len(r['cvs'])} voltammograms and {len(r['steps'])} potential steps "
-                         f"from {folder}.")
+        text = f"Analysed {len(r['cvs'])} voltammograms and {len(r['steps'])} potential steps from {folder}."
+        pitt = r.get("pitt")
+        check = int((pitt["status"] != "ok").sum()) if pitt is not None and "status" in getattr(pitt, "columns", ()) \
+            else 0
+        if check:  # not a plain success: some step fits do not determine their parameters, or misfit
+            self.status.warning(f"{text} {check} of {len(pitt)} potential-step fits need checking (parameters the "
+                                "data do not determine, or residuals with structure): read the fit warnings under the "
+                                "potential steps (section 3).")
+        else:
+            self.status.info(text)
         if missing_pitt:
             self.status.warning(f"step file {pf!r} not found in {folder}: analysed the voltammograms only "
                                 f"(no D; k_s without the diffusion correction).")
