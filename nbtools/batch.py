@@ -365,8 +365,13 @@ def fit_many(model, x, Y, params=None, *, recipe=None, scheduler=None, n_workers
     -------
     pandas.DataFrame or xarray.Dataset
         One row per curve: each varying parameter and ``<name>_stderr``, ``redchi``,
-        ``chisqr``, ``nfev``, ``success`` (bool), ``status`` ("ok", "warning",
-        "failed") and ``message``. ``attrs``: ``recipe`` (the FitRecipe), ``model``,
+        ``chisqr``, the goodness of fit against the curve's own noise
+        (:data:`nbtools.kinetics.goodness.GOODNESS_COLUMNS`: ``ndata``, ``r2``,
+        ``noise``, ``redchi_noise``, ``resid_r1``, ``runs_p``,
+        ``resid_structure``, ``aic``, ``bic``), ``not_determined`` (names of the
+        parameters with a relative standard error above 100 %, at a bound or
+        without an error; '' when all are determined), ``nfev``, ``success``
+        (bool), ``status`` ("ok", "warning", "failed") and ``message``. ``attrs``: ``recipe`` (the FitRecipe), ``model``,
         ``scheduler``, ``engine``, ``n_failed``, ``elapsed_s``, ``units`` (parameter
         units from the registry).
 

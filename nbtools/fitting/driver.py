@@ -225,7 +225,8 @@ def fit_batch(model, x, Y, params=None, *, recipe=None, index=None, nan_policy=N
     -------
     pandas.DataFrame
         One row per curve: each varying parameter and ``<name>_stderr``, ``redchi``,
-        ``chisqr``, ``nfev``, ``success``, ``status`` ("ok", "warning", "failed"),
+        ``chisqr``, the goodness-of-fit columns and ``not_determined`` of
+        :func:`nbtools.batch.fit_many`, ``nfev``, ``success``, ``status`` ("ok", "warning", "failed"),
         ``message``, and ``fit_status`` (the engine's: converged, max_iter, at_bound,
         not_determined, failed). ``attrs``: recipe, model, engine, backend, units, elapsed_s.
 

@@ -286,8 +286,11 @@ def fit(model, x=None, y=None, params=None, *, recipe=None, weights=None, warn=T
     lmfit.model.ModelResult
         With extra attributes ``recipe`` (the FitRecipe: ``fit(result.recipe, x,
         y)`` gives the same result), ``ci`` (DataFrame: value, stderr, lower,
-        upper, level, method, unit per varying parameter; None for ``conf=None``)
-        and ``nb_warnings`` (list of str).
+        upper, level, method, unit per varying parameter; None for ``conf=None``),
+        ``nb_goodness`` (:func:`nbtools.kinetics.goodness.goodness`: R², reduced
+        chi-square relative to the curve's own noise, residual structure, AIC,
+        BIC), ``nb_not_determined`` (parameter -> why the data do not determine
+        it) and ``nb_warnings`` (list of str).
 
     Raises
     ------
