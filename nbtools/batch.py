@@ -371,9 +371,10 @@ def fit_many(model, x, Y, params=None, *, recipe=None, scheduler=None, n_workers
         ``resid_structure``, ``aic``, ``bic``), ``not_determined`` (names of the
         parameters with a relative standard error above 100 %, at a bound or
         without an error; '' when all are determined), ``nfev``, ``success``
-        (bool), ``status`` ("ok", "warning", "failed") and ``message``. ``attrs``: ``recipe`` (the FitRecipe), ``model``,
-        ``scheduler``, ``engine``, ``n_failed``, ``elapsed_s``, ``units`` (parameter
-        units from the registry).
+        (bool), ``status`` ("ok", "warning", "failed") and ``message``.
+        ``attrs``: ``recipe`` (the FitRecipe), ``model``, ``scheduler``,
+        ``engine``, ``n_failed``, ``elapsed_s``, ``units`` (parameter units
+        from the registry).
 
     Examples
     --------

@@ -390,7 +390,8 @@ def _table(model, entry, bm, X, Y, W, results, rows, reasons, vary, lo, hi, inde
                         f"{np.nanmax(rel) * 100:.0f} % of its value)")
         messages[i] = "; ".join(msgs)
         status[i] = "warning" if msgs else "ok"
-    for i in np.flatnonzero(status != "failed"):  # relative errors > 100 %, residual structure, misfit
+    loose = np.array([[c.startswith("relative error") for c in row] for row in det], dtype=bool).reshape(n, -1)
+    for i in np.flatnonzero((status != "failed") & (good["resid_structure"] | loose.any(axis=1))):
         skip = ("structure",) if "strongly correlated (lag-1" in messages[i] else ()
         gi = {k: v[i] for k, v in good.items()}
         names_f = [names[j] for j in fi]

@@ -24,7 +24,8 @@ from math import comb
 import numpy as np
 from scipy import stats
 
-__all__ = ["noise_sd", "goodness", "determination", "compare_models", "nested_pairs", "trust_messages", "GOODNESS_COLUMNS",
+__all__ = ["noise_sd", "goodness", "determination", "compare_models", "nested_pairs", "trust_messages",
+           "GOODNESS_COLUMNS",
            "REL_ERROR_LIMIT", "REDCHI_NOISE_LIMIT", "RUNS_P_LIMIT", "MIN_POINTS"]
 
 #: a parameter whose standard error exceeds this fraction of its value is "not determined"

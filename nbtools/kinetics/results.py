@@ -35,7 +35,8 @@ from .intervals import parameter_table
 from ._base import MODELS, param_name, unit_text
 from .recipe import FitRecipe, model_settings, params_spec
 
-__all__ = ["fit_summary", "fit_quality_text", "compare_results", "report_text", "export_fit", "refit", "read_fit_settings", "panel_recipe", "fit_window_from",
+__all__ = ["fit_summary", "fit_quality_text", "compare_results", "report_text", "export_fit", "refit",
+           "read_fit_settings", "panel_recipe", "fit_window_from",
            "model_curve", "residual_check", "format_quantity", "LEGACY_OPTIONS"]
 
 #: options of the fit settings dicts written by nbtools before recipes (read by :func:`read_fit_settings`)

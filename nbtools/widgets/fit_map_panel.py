@@ -259,9 +259,9 @@ class FitMapPanel(traitlets.HasTraits):
                 + html.escape("; ".join(other)) + ". Models can only be compared on the same data (window and "
                 "double-layer treatment).</span>")
         if len(same) < 2:
+            name = html.escape(self.result.attrs["model"])
             self.comparison.value = (f"<div class='nbtools-model-comparison'><b>Model comparison</b>: fit another "
-                                     f"model to the same data to compare it with {html.escape(self.result.attrs['model'])}"
-                                     f".{note}</div>")
+                                     f"model to the same data to compare it with {name}.{note}</div>")
             return
         self.comparison.value = comparison_html(seccm.compare_fits(same, self.ds)).replace("</div>", note + "</div>")
 
@@ -332,7 +332,8 @@ def _table(summary, quality=None):
     good = ""
     if quality is not None and quality["n_fitted"]:
         good = (f"<p class='nbtools-fit-quality'><b>Goodness of fit</b> (median over {quality['n_fitted']} pixels): "
-                f"R² {quality['r2']:.3f}; reduced χ² relative to each curve's own noise {quality['redchi_noise']:.3g} "
+                f"R² {quality['r2']:.3f}; reduced χ² relative to each curve's own noise "
+                f"{quality['redchi_noise']:.3g} "
                 f"(about 1: the model follows the data to within their noise); residuals with structure the model "
                 f"does not follow in {quality['n_structure']} pixels.</p>")
     return ("<table class='nbtools-fit' style='border-collapse:collapse'><tr><th>parameter</th><th>median</th>"

@@ -16,7 +16,8 @@ from ..kinetics.registry import PARAM_NAMES, param_name
 from ..kinetics.results import fit_quality_text
 from ..plotting import current_display_unit
 
-__all__ = ["FitPlot", "comparison_html", "report_html", "warnings_html", "model_info_html", "axis_label", "param_cell", "plain_params"]
+__all__ = ["FitPlot", "comparison_html", "report_html", "warnings_html", "model_info_html", "axis_label", "param_cell",
+           "plain_params"]
 
 MAX_PLOT_POINTS = 20_000
 _TOOLS = "pan,box_zoom,wheel_zoom,reset,save"
