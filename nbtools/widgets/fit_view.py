@@ -100,7 +100,7 @@ def param_cell(name, p) -> str:
     return f"<span title='{html.escape(name)}'>{text}</span>"
 
 
-def _row(name, p) -> str:
+def _row(name, p, why="") -> str:
     u = p["unit"]
     if not p["vary"] and not p["derived"]:
         return (f"<tr><td>{param_cell(name, p)}</td><td>{format_quantity(p['value'], u)}</td>"
@@ -109,6 +109,8 @@ def _row(name, p) -> str:
     ci = (f"{format_quantity(p['lower'], u)} … {format_quantity(p['upper'], u)}"
           if p.get("lower") is not None and p.get("upper") is not None else "n/a")
     tag = " <span style='color:#777'>(derived)</span>" if p["derived"] else ""
+    if why:
+        tag += f" <span style='color:#8a5300'>(not determined: {html.escape(why)})</span>"
     return (f"<tr><td>{param_cell(name, p)}{tag}</td><td><b>{format_quantity(p['value'], u)}</b></td>"
             f"<td>± {err}</td><td>{ci}</td></tr>")
 
@@ -121,7 +123,8 @@ def report_html(summary: dict) -> str:
     head = ("<tr><th align=left>parameter</th><th align=left>fitted value</th>"
             f"<th align=left>standard error</th><th align=left>{ivl}</th></tr>")
     conv = "Fit converged" if st["success"] else "Fit did not converge"
-    rows = "".join(_row(name, p) for name, p in summary["params"].items())
+    nd = summary.get("not_determined", {})
+    rows = "".join(_row(name, p, nd.get(name, "")) for name, p in summary["params"].items())
     return (f"<div class='nbtools-fit-report'><b>{conv}</b> ({html.escape(st['message'])}); "
             f"{html.escape(fit_quality_text(st))}.<table style='border-collapse:collapse' cellpadding=4>"
             + head + rows + "</table></div>")
