@@ -226,6 +226,8 @@ def test_fit_map_panel_window_status_curve_and_comparison():
     status = _text(panel.status.value)
     assert "Fitted 4 of 4 pixels" in status and "not determined" not in status
     assert "Goodness of fit" in panel.table.value and "determined in" in panel.table.value
+    assert {"fit: reduced χ² relative to noise", "fit: R²"} <= set(sel.options.customs)  # misfit on the map
+    sel.show_map("fit: reduced χ² relative to noise")
     assert panel.curve.widget.layout.display is None and panel.curve.pixel.value == on[0]
     assert len(panel.curve.fit_source.data["y"]) == len(panel.curve.data_source.data["y"]) > 100
     assert "R²" in _text(panel.curve.caption.value)

@@ -277,6 +277,9 @@ class FitMapPanel(traitlets.HasTraits):
             for p in free:
                 self.selector.add_map(f"fit: {p}", r[p], show=False)
                 self.selector.add_map(f"fit: {p} stderr", r[f"{p}_stderr"], show=False)
+            for key, name in (("redchi_noise", "fit: reduced χ² relative to noise"), ("r2", "fit: R²")):
+                if key in r:  # where the model misses the data, on the map
+                    self.selector.add_map(name, r[key], show=False)
         self.which.options = [(" ".join(dict.fromkeys(param_name(p))), p) for p in free]
         self.which.value = "ks" if "ks" in free else (free[0] if free else None)
         self.which.layout.display = None if free else "none"
