@@ -287,8 +287,8 @@ def fit_pixels(ds, recipe=None, /, *, scheduler=None, n_workers=None, chunk_size
         message[todo] = np.where(good, df["message"].fillna("").to_numpy(str), "")
         attrs.update(scheduler=df.attrs["scheduler"], engine=df.attrs["engine"],
                      elapsed_s=df.attrs["elapsed_s"], units=str(df.attrs["units"]))
-    raw = _all_values(model, start, vals)  # before identifiability: the curve each pixel was fitted with
-    det = _determination(model, start, names, vals, errs)
+    raw = _all_values(model, start, vals, n)  # before identifiability: the curve each pixel was fitted with
+    det = _determination(model, start, names, vals, errs, n)
     why = np.full(n, "", dtype=object)
     lam = check_identifiability(vals, errs, start, status, message, potential_step(ds), why)
     for j, k in enumerate(names):
@@ -333,9 +333,8 @@ def _bounds(model, start, k):
     return float(s.get("min", p.min)), float(s.get("max", p.max))
 
 
-def _determination(model, start, names, vals, errs):
+def _determination(model, start, names, vals, errs, n):
     """(pixel, parameter) reasons a parameter is not determined (:func:`nbtools.kinetics.goodness.determination`)."""
-    n = len(next(iter(vals.values()))) if vals else 0
     if not names:
         return np.zeros((n, 0), dtype=object)
     lo, hi = zip(*(_bounds(model, start, k) for k in names))
@@ -343,10 +342,9 @@ def _determination(model, start, names, vals, errs):
                          np.asarray(lo), np.asarray(hi))
 
 
-def _all_values(model, start, vals):
+def _all_values(model, start, vals, n):
     """(pixel, model parameter): fitted values, and the fixed ones as set (the scan rate) or the model's."""
     defaults = model.make_params()
-    n = len(next(iter(vals.values()))) if vals else 0
     out = np.full((n, len(model.param_names)), np.nan)
     fitted = np.zeros(n, bool)
     for k in vals:
