@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nbtools import seccm
 from nbtools.batch import fit_many
@@ -293,3 +295,17 @@ def test_particle_on_a_stick_status_is_not_plain_success_when_a_step_fit_needs_c
     status = _text(app.status.value)
     assert ("need checking" in status) == bool(check)
     assert ("nbtools-warning" in app.status.value) == bool(check)
+
+
+@settings(max_examples=25, deadline=None)
+@given(scale=st.floats(1e-15, 1e3), offset=st.floats(-1e3, 1e3), seed=st.integers(0, 10_000))
+def test_goodness_is_scale_and_offset_free(scale, offset, seed):
+    """Multiplying data and fit by any scale (fA or A) and adding any offset changes no verdict."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0, 1, 200)
+    y, f = np.sin(5 * x) + rng.normal(0, 0.05, x.size), np.sin(5 * x)
+    a = goodness(y, f, 1)
+    b = goodness(y * scale + offset * scale, f * scale + offset * scale, 1)
+    for key in ("r2", "redchi_noise", "resid_r1", "runs_p", "resid_structure"):
+        assert b[key] == pytest.approx(a[key], rel=1e-6, abs=1e-9), key
+    assert b["noise"] == pytest.approx(a["noise"] * scale, rel=1e-6)
