@@ -29,6 +29,8 @@ Fitting (:mod:`~nbtools.kinetics.fitting`, :mod:`~nbtools.kinetics.checks`, :mod
 Results (:mod:`nbtools.kinetics.results`)
     fit_summary, compare_results, report_text, export_fit, refit, read_fit_settings, residual_check,
     fit_window_from, model_curve, format_quantity.
+How far to trust a fit (:mod:`nbtools.kinetics.goodness`)
+    noise_sd, goodness, determination, compare_models (used by fit, fit_many and seccm.fit_pixels).
 CV analysis (particle on a stick)
     find_cv_peaks, scan_rate_slope, laviron_lambda, laviron_ks, capacity_from_charge.
 Whole-cycle SECCM model (:mod:`nbtools.kinetics.couples`)
