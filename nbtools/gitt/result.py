@@ -66,6 +66,31 @@ class GITTResult:
         out.attrs.update(method=method, soc_axis=self.info.get("soc_axis"), level=self.recipe.level)
         return out
 
+    def mean_D(self, method="fit"):
+        """Geometric mean of D over the analysed pulses and its standard error (for a temperature series).
+
+        Returns
+        -------
+        dict
+            ``D`` (m^2/s), ``D_err`` (``D x SE of ln D``: the scatter between pulses over sqrt(n),
+            or the pulses' own errors when larger), ``n``.
+        """
+        d = self.d_vs_soc(method)
+        key = "D" if self.recipe.radius is not None else "tau"
+        v = d[key].to_numpy(float)
+        v = v[np.isfinite(v) & (v > 0)]
+        if v.size == 0:
+            return {"D": np.nan, "D_err": np.nan, "n": 0}
+        ln = np.log(v)
+        se = float(np.std(ln, ddof=1) / np.sqrt(v.size)) if v.size > 1 else np.nan
+        col = "tau_ln_err" if method == "fit" else "tau_wh_ln_err"
+        own = self.pulses[col].to_numpy(float)
+        own = own[np.isfinite(own)]
+        if own.size:
+            se = float(np.nanmax([se, np.sqrt(np.sum(own**2)) / own.size]))
+        m = float(np.exp(ln.mean()))
+        return {"D" if key == "D" else "tau": m, ("D" if key == "D" else "tau") + "_err": m * se, "n": int(v.size)}
+
     @property
     def warnings(self):
         """Notes of the pulses that have any, as ``'pulse k: ...'`` lines."""
