@@ -54,21 +54,22 @@ def relaxed_potential(t, E):
 
     Returns
     -------
-    (E_end, se, slope) : floats (V, V, V/s)
+    (E_end, se, slope, slope_se) : floats (V, V, V/s, V/s)
     """
     n = len(E)
     m = max(3, n // 10)
     if n < 3:
-        return (float(E[-1]) if n else np.nan), np.nan, np.nan
+        return (float(E[-1]) if n else np.nan), np.nan, np.nan, np.nan
     tt, ee = t[-m:], E[-m:]
     if np.ptp(tt) == 0:
-        return float(np.mean(ee)), np.nan, np.nan
+        return float(np.mean(ee)), np.nan, np.nan, np.nan
     A = np.c_[np.ones(m), tt - tt[-1]]
     coef, *_ = np.linalg.lstsq(A, ee, rcond=None)
     res = ee - A @ coef
     s2 = float(res @ res) / max(m - 2, 1)
     cov = s2 * np.linalg.inv(A.T @ A)
-    return float(coef[0]), float(math.sqrt(max(cov[0, 0], 0.0))), float(coef[1])
+    return (float(coef[0]), float(math.sqrt(max(cov[0, 0], 0.0))), float(coef[1]),
+            float(math.sqrt(max(cov[1, 1], 0.0))))
 
 
 def _line(x, y):
@@ -289,6 +290,7 @@ def analyze_pulses(data, recipe=None, /, **params):
     (segments, pulses, ocv, info) : DataFrames and a dict (noise, levels, soc axis)
     """
     from scipy.stats import norm
+    from scipy.stats import t as student
 
     rec = GITTRecipe.coerce(recipe, **params)
     t = data["t"].to_numpy(float)
@@ -309,13 +311,15 @@ def analyze_pulses(data, recipe=None, /, **params):
         if s.kind != "rest":
             continue
         tt, ee = t[s.start:s.stop], E[s.start:s.stop]
-        e_end, e_se, slope = relaxed_potential(tt, ee)
+        e_end, e_se, slope, slope_se = relaxed_potential(tt, ee)
         change = abs(ee[-1] - ee[0]) if ee.size else 0.0
-        last = abs(slope) * (tt[-1] - tt[-max(3, tt.size // 10)]) if np.isfinite(slope) else np.nan
-        tol = max(3 * (e_se if np.isfinite(e_se) else 0.0), 0.01 * change)
+        span = tt[-1] - tt[-max(3, tt.size // 10)]
+        # levelled off: the end's slope is zero (t test at 1 %), or moves E by < 1 % of the relaxation
+        q = float(student.ppf(0.995, max(max(3, tt.size // 10) - 2, 1)))
+        flat = np.isfinite(slope) and (abs(slope) <= q * slope_se or abs(slope) * span <= 0.01 * change)
         relaxed[k] = (e_end, e_se, slope)
         ocv_rows.append({"segment": k, "soc": float(soc[k + 1]), "E": e_end, "E_err": e_se, "drift": slope,
-                         "t_rest": float(s.duration), "relaxed": bool(np.isfinite(last) and last <= tol)})
+                         "t_rest": float(s.duration), "relaxed": bool(flat)})
 
     ocv_fun = _ocv_interpolant(ocv_rows)
     rows = []
