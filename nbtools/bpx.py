@@ -13,7 +13,8 @@ electrolyte, the cell) is **never invented**: you pass it (``electrode_fields``,
 :func:`to_bpx` raises naming every missing field. :func:`template` lists them
 with the BPX descriptions. ``model="Partial"`` (BPX >= 1.0) writes only the
 particle's electrode, for exchange and for completing later; ``"SPM"``,
-``"SPMe"`` and ``"DFN"`` need the whole cell (these load in PyBaMM's BPX reader).
+``"SPMe"`` and ``"DFN"`` need the whole cell; with the fields of :data:`PYBAMM_FIELDS`
+they load in PyBaMM's BPX reader (checked with PyBaMM 26.10).
 
 Conversions
 -----------
@@ -29,7 +30,8 @@ Conversions
 Public API
 ----------
 ParticleParameters, particle_from_gitt, to_bpx, template, validate, write_bpx,
-parameter_table, write_table, BPX_VERSION
+parameter_table, write_table, reaction_rate_constant, BPX_VERSION, ELECTRODE_USER_FIELDS,
+ELECTRODE_FULL_FIELDS, SECTION_FIELDS, PYBAMM_FIELDS
 """
 
 from __future__ import annotations
@@ -82,6 +84,12 @@ SECTION_FIELDS = {
         "Conductivity [S.m-1]": "constant, expression or table",
     },
     "Separator": {"Thickness [m]": "", "Porosity": "", "Transport efficiency": ""},
+}
+#: optional in BPX but read by PyBaMM's BPX reader (``ParameterValues.create_from_bpx``) or its thermal terms
+PYBAMM_FIELDS = {
+    "cell": {"External surface area [m2]": "cooling surface", "Volume [m3]": "cell volume",
+             "Reference temperature [K]": "filled with the measurement temperature when absent"},
+    "electrodes": {"Entropic change coefficient [V.K-1]": "dOCP/dT (both electrodes) for DFN/SPMe solves"},
 }
 _PARTICLE_FIELDS = ("Minimum stoichiometry", "Maximum stoichiometry", "Maximum concentration [mol.m-3]",
                     "Particle radius [m]", "Surface area per unit volume [m-1]", "Diffusivity [m2.s-1]",
@@ -272,6 +280,7 @@ def template(model="Partial", electrode="positive"):
         if model in ("SPMe", "DFN"):
             out["electrolyte"] = dict(SECTION_FIELDS["Electrolyte"])
             out["separator"] = dict(SECTION_FIELDS["Separator"])
+        out["also read by PyBaMM"] = {k: dict(v) for k, v in PYBAMM_FIELDS.items()}
     return out
 
 
@@ -344,6 +353,14 @@ def to_bpx(particle: ParticleParameters, *, electrode="positive", model="Partial
             "a BPX set needs values a single particle does not measure; nbtools does not invent them. Missing: "
             + "; ".join(missing) + ". See nbtools.bpx.template(model=...) for what each is")
     param = {name: section}
+    if cell is not None:
+        # the measured parameters hold at the measurement temperature: the Arrhenius reference
+        cell = dict(cell)
+        t_ref = cell.setdefault("Reference temperature [K]", float(particle.T_ref))
+        if (particle.Ea_D is not None or particle.Ea_k0 is not None) and abs(t_ref - particle.T_ref) > 0.01:
+            raise ParameterError(f"cell 'Reference temperature [K]' = {t_ref:g} K differs from the temperature of "
+                                 f"the particle's measurement ({particle.T_ref:g} K), to which its activation "
+                                 "energies refer; give the same temperature")
     if model != "Partial":
         param["Cell"] = dict(cell)
         param[_OTHER[electrode]] = dict(other_electrode)
@@ -360,10 +377,12 @@ def to_bpx(particle: ParticleParameters, *, electrode="positive", model="Partial
     desc = (f"{name}: measured on single particles by nbtools ({measured}); supplied by the user ({supplied}"
             f"{'; and the sections ' + ', '.join(k for k in param if k != name) if len(param) > 1 else ''}). "
             f"Reference temperature {particle.T_ref:g} K. " + " ".join(particle.notes))
-    user = {"description": "Uncertainties of the measured parameters (nbtools): standard errors and interval "
-                           "bounds; not part of the BPX model"}
-    user.update(_uncertainties(particle, name))
-    param["User-defined"] = user
+    user = _uncertainties(particle, name)
+    if user:
+        # no 'description' key: PyBaMM's reader turns every User-defined entry into a number or a table
+        param["User-defined"] = user
+        desc += (" Uncertainties of the measured parameters (standard errors, interval bounds) are in "
+                 "'User-defined'.")
     out = {"Header": {"BPX": BPX_VERSION, "Title": title, "Description": desc, "Model": model},
            "Parameterisation": param}
     if references or particle.source:

@@ -67,17 +67,34 @@ def test_partial_export_validates_with_bpx(particle, tmp_path):
         bpx.write_bpx(path, obj)
 
 
-def test_full_dfn_set_with_user_sections_validates(particle):
-    bpx_pkg = pytest.importorskip("bpx")
-    schema = bpx_pkg.schema
+def _dfn_set(particle, **cell):
+    schema = pytest.importorskip("bpx").schema
     electrode = dict(ELECTRODE, **{"Porosity": 0.3, "Transport efficiency": 0.16, "Conductivity [S.m-1]": 0.18})
-    other = _schema_examples(schema.ElectrodeSingle)
-    obj = bpx.to_bpx(particle, model="DFN", electrode_fields=electrode, cell=_schema_examples(schema.Cell),
-                     electrolyte=_schema_examples(schema.Electrolyte), other_electrode=other,
-                     separator=_schema_examples(schema.Contact))
+    return bpx.to_bpx(particle, model="DFN", electrode_fields=electrode,
+                      cell=dict(_schema_examples(schema.Cell), **cell),
+                      electrolyte=_schema_examples(schema.Electrolyte),
+                      other_electrode=_schema_examples(schema.ElectrodeSingle),
+                      separator=_schema_examples(schema.Contact))
+
+
+def test_full_dfn_set_with_user_sections_validates(particle):
+    obj = _dfn_set(particle)
     model = bpx.validate(obj)
     assert model.header.model == "DFN"
     assert model.parameterisation.positive_electrode.particle_radius == R_P
+    # the measurement temperature is the Arrhenius reference; a different one is refused
+    assert obj["Parameterisation"]["Cell"]["Reference temperature [K]"] == 298.15
+    with pytest.raises(ParameterError, match="Reference temperature"):
+        _dfn_set(particle, **{"Reference temperature [K]": 310.0})
+
+
+def test_full_set_loads_in_pybamm(particle, tmp_path):
+    """Skipped unless PyBaMM is installed (checked by hand with PyBaMM 26.10: ParameterValues.create_from_bpx)."""
+    pybamm = pytest.importorskip("pybamm")
+    obj = _dfn_set(particle, **{"External surface area [m2]": 3.78e-2, "Volume [m3]": 1.27e-4})
+    path = bpx.write_bpx(tmp_path / "dfn.json", obj)
+    pv = pybamm.ParameterValues.create_from_bpx(str(path))
+    assert pv["Positive particle radius [m]"] == R_P
 
 
 def test_missing_cell_fields_are_named_never_invented(particle):
@@ -89,7 +106,7 @@ def test_missing_cell_fields_are_named_never_invented(particle):
         assert needed in msg
     assert "does not invent" in msg
     t = bpx.template("DFN")
-    assert set(t) == {"electrode_fields", "cell", "other_electrode", "electrolyte", "separator"}
+    assert set(t) == {"electrode_fields", "cell", "other_electrode", "electrolyte", "separator", "also read by PyBaMM"}
     assert all(v is not None for v in t["cell"])
     with pytest.raises(ParameterError, match="model must be"):
         bpx.to_bpx(particle, model="P2D")

@@ -30,7 +30,8 @@ from .recipe import GITTRecipe
 from .segment import segment_pulses
 from .sphere import pulse_shape
 
-__all__ = ["analyze_pulses", "relaxed_potential", "sqrt_window", "fit_sphere_pulse", "estimate_noise"]
+__all__ = ["analyze_pulses", "relaxed_potential", "sqrt_window", "fit_sphere_pulse", "estimate_noise",
+           "pulse_curves"]
 
 _STARTS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2)
 _ENDS = (0.25, 0.4, 0.6, 0.8, 1.0)
@@ -213,7 +214,8 @@ def fit_sphere_pulse(t, E, t_pulse, *, tau_bounds=None, ocv=None, soc_start=None
     except np.linalg.LinAlgError:
         err = np.full(J.shape[1], np.nan)
     at_bound = ltau <= grid[0] + 0.05 or ltau >= grid[-1] - 0.05
-    return {"E_before": E_before, "jump": float(coef[1]), "dE_s": dE_s, "tau": math.exp(ltau),
+    return {"E_before": E_before, "offset": float(coef[0]), "jump": float(coef[1]), "dE_s": dE_s,
+            "tau": math.exp(ltau),
             "E_before_err": float(err[0]), "jump_err": float(err[1]),
             "dE_s_err": float(err[2]) if not use_ocv else np.nan,
             "ln_tau_err": float(err[-1]), "rmse": math.sqrt(float(res @ res) / n), "at_bound": bool(at_bound),
@@ -383,7 +385,7 @@ def analyze_pulses(data, recipe=None, /, **params):
                 notes.append(f"sphere fit failed: {exc}")
             else:
                 tau_fit, sd_fit = f["tau"], f["ln_tau_err"]
-                row.update(fit_model=f["model"], fit_dE_s=f["dE_s"], fit_jump=f["jump"], R_ohm=f["jump"] / s.current if s.current else
+                row.update(fit_model=f["model"], fit_offset=f["offset"], fit_dE_s=f["dE_s"], fit_jump=f["jump"], R_ohm=f["jump"] / s.current if s.current else
                            np.nan, fit_rmse=f["rmse"], fit_at_bound=f["at_bound"])
                 if f["at_bound"]:
                     notes.append("sphere fit: tau at the edge of what the pulse resolves")
@@ -412,3 +414,47 @@ def analyze_pulses(data, recipe=None, /, **params):
         warnings.simplefilter("ignore")
         pulses.attrs.update(recipe=rec.to_dict(), **info)
     return seg, pulses, ocv, info, rec
+
+
+def pulse_curves(data, segments, pulses, ocv, pulse):
+    """One pulse and its rest with the fitted sphere model and the sqrt(t) line (for plots).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``t`` (s since the pulse started), ``E`` (V), ``E_fit`` (sphere model), ``E_sqrt``
+        (the Weppner-Huggins line, NaN outside the pulse), ``in_window`` (bool).
+    """
+    from ..errors import ParameterError
+
+    if not 0 <= pulse < len(pulses):
+        raise ParameterError(f"pulse must be 0 to {len(pulses) - 1}, found {pulse!r}")
+    row = pulses.iloc[pulse]
+    k = int(row["segment"])
+    seg = segments.iloc[k]
+    stop = int(segments.iloc[k + 1]["stop"]) if k + 1 < len(segments) else int(seg["stop"])
+    if k > 0:  # the end of the rest before (as fitted)
+        prev = segments.iloc[k - 1]
+        start = int(prev["stop"] - max(3, (prev["stop"] - prev["start"]) // 10))
+    else:
+        start = int(seg["start"])
+    t = data["t"].to_numpy(float)[start:stop] - float(seg["t_start"])
+    E = data["E"].to_numpy(float)[start:stop]
+    tp = float(row["t_pulse"])
+    on = ((t > 0) & (t <= tp * (1 + 1e-9))).astype(float)
+    fit = np.full(t.size, np.nan)
+    if np.isfinite(row.get("tau", np.nan)):
+        shape = pulse_shape(t, tp, float(row["tau"]))
+        if row.get("fit_model") == "measured OCV":
+            U = _ocv_interpolant(ocv.to_dict("records"))
+            fit = row["fit_offset"] + row["fit_jump"] * on + U(row["soc_start"] + (row["soc_end"] - row["soc_start"])
+                                                                * shape)
+        else:
+            fit = row["fit_offset"] + row["fit_jump"] * on + row["fit_dE_s"] * shape
+    line = np.full(t.size, np.nan)
+    win = np.zeros(t.size, bool)
+    if np.isfinite(row.get("dE_t", np.nan)):
+        m = on > 0
+        line[m] = row["ir_intercept"] + row["dE_t"] / math.sqrt(tp) * np.sqrt(t[m])
+        win = (t >= row["window_lo"]) & (t <= row["window_hi"])
+    return pd.DataFrame({"t": t, "E": E, "E_fit": fit, "E_sqrt": line, "in_window": win})

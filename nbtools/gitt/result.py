@@ -66,6 +66,12 @@ class GITTResult:
         out.attrs.update(method=method, soc_axis=self.info.get("soc_axis"), level=self.recipe.level)
         return out
 
+    def pulse_curves(self, pulse):
+        """One pulse and its rest with the fitted sphere model and the sqrt(t) line (``t`` from the pulse start)."""
+        from .analysis import pulse_curves
+
+        return pulse_curves(self.data, self.segments, self.pulses, self.ocv, pulse)
+
     def mean_D(self, method="fit"):
         """Geometric mean of D over the analysed pulses and its standard error (for a temperature series).
 
