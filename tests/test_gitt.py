@@ -111,8 +111,10 @@ def test_ocv_curve_is_the_relaxed_potential_against_soc(dip_record, dip_result):
     assert np.max(np.abs(ocv["E"].to_numpy() - true)) < 5e-4
 
 
-def test_without_radius_only_tau_and_with_relative_soc(dip_record):
-    res = gitt.analyze(dip_record)
+def test_without_radius_only_tau_and_with_relative_soc():
+    df = gitt_sequence(n_pulses=3, dx_pulse=0.05, t_pulse=20.0, t_rest=100.0, D=3e-15, points_pulse=30,
+                       points_rest=30, noise=1e-4, seed=4)
+    res = gitt.analyze(df)
     assert res.pulses["D"].isna().all() and np.isfinite(res.pulses["tau"]).all()
     assert res.pulses["soc"].min() > 0 and res.pulses["soc"].max() < 1
     assert "relative" in res.info["soc_axis"]
@@ -203,3 +205,40 @@ def test_recipe_round_trips_through_json_and_reproduces_the_result(dip_record, d
     assert np.allclose(res2.pulses["D"], dip_result.pulses["D"])
     m = dip_result.mean_D()
     assert m["n"] == 14 and 3e-15 < m["D"] < 1e-14 and m["D_err"] > 0
+
+
+def test_constant_voltage_holds_and_current_steps_are_not_taken_for_pulses():
+    """A cycler protocol: rest, CC, CV hold (decaying current), rest, CC then a CC step to half the current."""
+    t = np.arange(0, 400.0)
+    i = np.zeros_like(t)
+    i[20:60] = 1e-3
+    i[60:120] = 1e-3 * np.exp(-(t[60:120] - 60) / 15)
+    i[150:180] = -1e-3
+    i[180:200] = -0.5e-3
+    for noise in (0.0, 1e-5):
+        cur = i + np.random.default_rng(0).normal(0, noise, i.size) if noise else i
+        seg = gitt.segment_pulses(t, cur)
+        assert seg["kind"].tolist() == ["rest", "pulse", "other", "rest", "pulse", "pulse", "rest"]
+        assert seg["current"].iloc[5] == pytest.approx(-0.5e-3, rel=0.02)
+
+
+def _write_btlab(path, df):
+    """A BT-Lab (battery cycler) text export: 'BT-Lab ASCII FILE', Ecell/V, saved as .txt."""
+    cols = "Ns changes\tNs\ttime/s\tEcell/V\tI/mA\t(Q-Qo)/mA.h\tcycle number\tP/W\t"
+    header = ["BT-Lab ASCII FILE", "Nb header lines : {n}", "", "Modulo Bat", "",
+              "Run on channel : A1 (SN 0001)", "Device : BCS-815 (SN 0001)", "Record Temperature",
+              "ctrl_type           Rest                CC                  Rest", cols]
+    header[1] = header[1].format(n=len(header))
+    lines = [f"0\t{int(s.step) % 2}\t{s.t:.15E}\t{s.E:.7E}\t{s.i * 1e3:.7E}\t0.0\t0\t0.0\t"
+             for s in df.itertuples()]
+    path.write_text("\n".join(header + lines) + "\n", encoding="latin-1")
+    return path
+
+
+def test_reads_a_bt_lab_cycler_export_saved_as_txt(tmp_path):
+    df = gitt_sequence(n_pulses=2, dx_pulse=0.05, t_pulse=10.0, t_rest=40.0, D=3e-15, points_pulse=30,
+                       points_rest=30, seed=2)
+    rec = gitt.read(_write_btlab(tmp_path / "cycler_CA1.txt", df))
+    assert rec.attrs["columns"]["potential"] == "Ecell/V"
+    assert np.allclose(rec["E"], df["E"], atol=1e-6)
+    assert gitt.segment_pulses(rec["t"], rec["i"])["kind"].tolist() == ["rest", "pulse", "rest", "pulse", "rest"]

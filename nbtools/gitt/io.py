@@ -85,13 +85,23 @@ def _read_mpr(path):
     return df
 
 
+def _is_eclab_text(path):
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return False
+    return head.lstrip().startswith((b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE"))
+
+
 def read(path, *, format=None, **options):
     """Read a galvanostatic pulse record (GITT) from a potentiostat export.
 
     Parameters
     ----------
     path : str or Path
-        EC-Lab ``.mpt`` (or ``.mpr`` with galvani), Gamry ``.dta``, or a table
+        EC-Lab or BT-Lab text export (``.mpt`` or ``.txt``; ``Ewe/V`` or
+        ``Ecell/V``), EC-Lab ``.mpr`` (with galvani), Gamry ``.dta``, or a table
         with time, potential and current columns named with units.
     format : str, optional
         A curve format of :func:`nbtools.io.list_formats` (``'biologic-curve'``,
@@ -119,6 +129,8 @@ def read(path, *, format=None, **options):
     if (format is None and p.suffix.lower() == ".mpr") or format == "biologic-mpr":
         df = _read_mpr(p)
     else:
+        if format is None and _is_eclab_text(p):  # EC-Lab/BT-Lab exports, also saved as .txt
+            format = "biologic-curve"
         df = load_curve(p, format=format, **options)
     tech = df.attrs.get("technique")
     if technique_kind(tech) == "voltammetry":

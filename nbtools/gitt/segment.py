@@ -37,8 +37,9 @@ def current_levels(i):
     -------
     dict
         ``threshold`` (A, on |I|), ``rest_level`` and ``pulse_level`` (median |I|
-        of each class), ``separation`` (level gap over the summed spreads; > 5
-        is a clean two-level record).
+        of each class), ``rest_spread`` (16-84 % range of the rest currents),
+        ``separation`` (gap between the rest level and the lowest pulse currents,
+        in rest spreads; > 5 is a clean record).
     """
     a = np.abs(np.asarray(i, dtype=float))
     a = a[np.isfinite(a)]
@@ -49,11 +50,67 @@ def current_levels(i):
     lo, hi = a[a < thr], a[a >= thr]
     if lo.size == 0 or hi.size == 0:
         raise DataError("the current does not split into a rest level and a pulse level")
-    spread = (np.percentile(lo, 84) - np.percentile(lo, 16) + np.percentile(hi, 84) - np.percentile(hi, 16)) / 2
-    gap = float(np.median(hi) - np.median(lo))
-    sep = gap / spread if spread > 0 else np.inf
+    # the lowest pulse currents against the rest level and its spread (pulses may come at several levels)
+    spread = float(np.percentile(lo, 84) - np.percentile(lo, 16))
+    gap = float(np.percentile(hi, 10) - np.median(lo))
+    sep = gap / spread if spread > 0 else (np.inf if gap > 0 else 0.0)
     return {"threshold": thr, "rest_level": float(np.median(lo)), "pulse_level": float(np.median(hi)),
-            "separation": float(sep)}
+            "rest_spread": spread, "separation": float(sep)}
+
+
+def _trapezoid(y, x):
+    return float(np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(x))) if y.size > 1 else 0.0
+
+
+def _constant_pieces(i, a, b, sign, min_samples, rel_tol=0.05, merge_tol=0.10):
+    """Split a run of current into constant-current pieces; a current that keeps changing becomes 'other' (2).
+
+    A piece holds while |I| stays within ``rel_tol`` of its own starting level (or 4 noise SDs, whichever is
+    larger; up to ``min_samples - 1`` stray samples). Adjacent pieces whose levels differ by less than
+    ``merge_tol`` are one drifting segment (a constant-voltage hold, a ramp), and so is a piece shorter than
+    ``2 max(min_samples, 3)`` samples between two level changes: kind 'other'.
+    """
+    c = np.abs(i[a:b])
+    n = c.size
+    d = np.diff(c)
+    noise = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2) if d.size > 2 else 0.0
+    out, j = [], 0
+    while j < n:
+        m = min(max(min_samples, 3), n - j)
+        ref = float(np.median(c[j:j + m]))
+        tol = max(rel_tol * ref, 4 * noise)
+        k, miss = j + m, 0
+        while k < n:
+            if abs(c[k] - ref) <= tol:
+                miss = 0
+            else:
+                miss += 1
+                if miss >= min_samples:
+                    k -= miss - 1
+                    break
+            k += 1
+        k = min(k, n)
+        out.append([j, k, float(np.median(c[j:k]))])
+        j = k
+    if len(out) == 1:
+        return [(a, b, sign)]
+    groups = [[out[0]]]
+    for p in out[1:]:
+        prev = groups[-1][-1][2]
+        if abs(p[2] - prev) <= merge_tol * max(p[2], prev):
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    # a drifting group, or a short piece between level changes, is not a galvanostatic pulse
+    short = 2 * max(min_samples, 3)
+    res = []
+    for g in groups:
+        kind = sign if len(g) == 1 and g[0][1] - g[0][0] >= short else 2
+        if res and kind == 2 and res[-1][2] == 2:
+            res[-1] = (res[-1][0], a + g[-1][1], 2)
+        else:
+            res.append((a + g[0][0], a + g[-1][1], kind))
+    return res
 
 
 def segment_pulses(t, i, *, min_samples=3, min_separation=5.0):
@@ -74,7 +131,8 @@ def segment_pulses(t, i, *, min_samples=3, min_separation=5.0):
     Returns
     -------
     pandas.DataFrame
-        One row per segment: ``kind`` ('pulse' or 'rest'), ``start``/``stop``
+        One row per segment: ``kind`` ('pulse', 'rest', or 'other' for a current
+        that keeps changing: a constant-voltage hold, a ramp), ``start``/``stop``
         (sample indices, stop exclusive), ``t_start`` (time of the sample before
         the segment, when the switch happened; the first sample for the first
         segment), ``t_end``, ``duration`` (s), ``current`` (mean A), ``charge``
@@ -131,14 +189,36 @@ def segment_pulses(t, i, *, min_samples=3, min_separation=5.0):
     if len(merged) > 1 and merged[0][1] - merged[0][0] < min_samples:
         merged[1][0] = merged[0][0]
         merged.pop(0)
+    pieces = []
+    quiet = max(3 * lv["rest_spread"], 0.01 * lv["pulse_level"]) + lv["rest_level"]
+    for a, b, s in merged:
+        if s != 0:
+            pieces += _constant_pieces(i, a, b, s, min_samples)
+            continue
+        loud = np.abs(i[a:b]) > quiet
+        k = int(np.argmin(loud)) if not loud.all() else b - a  # first quiet sample
+        if k >= min_samples or (k > 0 and pieces and pieces[-1][2] == 2):
+            if pieces and pieces[-1][2] == 2:
+                pieces[-1] = (pieces[-1][0], a + k, 2)
+            else:
+                pieces.append((a, a + k, 2))
+            if a + k < b:
+                pieces.append((a + k, b, 0))
+        else:
+            pieces.append((a, b, 0))
+    merged = pieces
     rows = []
     for a, b, s in merged:
         t0 = t[a - 1] if a > 0 else t[a]
         cur = float(np.mean(i[a:b]))
         dur = float(t[b - 1] - t0)
-        rows.append({"kind": "pulse" if s != 0 else "rest", "start": int(a), "stop": int(b), "t_start": float(t0),
+        kind = "rest" if s == 0 else ("other" if s == 2 else "pulse")
+        if s == 2:
+            s = int(np.sign(cur))
+        rows.append({"kind": kind, "start": int(a), "stop": int(b), "t_start": float(t0),
                      "t_end": float(t[b - 1]), "duration": dur, "current": cur,
-                     "charge": cur * dur if s != 0 else 0.0, "n": int(b - a)})
+                     "charge": _trapezoid(i[max(a - 1, 0):b], t[max(a - 1, 0):b]) if kind == "other" else
+                     (cur * dur if s != 0 else 0.0), "n": int(b - a)})
     seg = pd.DataFrame(rows)
     if not (seg["kind"] == "pulse").any():
         raise DataError("no current pulse found in the record")

@@ -104,11 +104,13 @@ def sniff_biologic(head: bytes, text) -> int:
 
 
 def read_biologic(path):
-    """Read an EC-Lab ``.mpt`` voltammogram: ``time/s``, ``Ewe/V`` and ``<I>/mA`` (or ``I/mA``) columns."""
+    """Read an EC-Lab/BT-Lab ``.mpt`` curve: ``time/s``, ``Ewe/V`` (or ``Ecell/V``) and ``<I>/mA`` (or ``I/mA``)."""
     names, values, header, technique = read_mpt_table(path)
     kinds = [_units.kind_of(_units.split_label(n)[1] or "") for n in names]
     ti = next((k for k, n in enumerate(names) if n.startswith("time")), None)
     ei = next((k for k, n in enumerate(names) if n.startswith(("Ewe", "<Ewe>"))), None)
+    if ei is None:  # BT-Lab cell cyclers record the cell voltage
+        ei = next((k for k, n in enumerate(names) if n.startswith(("Ecell", "<Ecell>"))), None)
     ii = next((k for k, n in enumerate(names) if n.startswith(("<I>", "I/"))), None)
     ii = ii if ii is not None else next((k for k, kd in enumerate(kinds) if kd == "current"), None)
     picks = {"time": ti, "potential": ei, "current": ii}
