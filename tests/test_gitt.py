@@ -242,3 +242,16 @@ def test_reads_a_bt_lab_cycler_export_saved_as_txt(tmp_path):
     assert rec.attrs["columns"]["potential"] == "Ecell/V"
     assert np.allclose(rec["E"], df["E"], atol=1e-6)
     assert gitt.segment_pulses(rec["t"], rec["i"])["kind"].tolist() == ["rest", "pulse", "rest", "pulse", "rest"]
+
+
+def test_io_load_routes_a_gitt_export_to_the_curve_reader(tmp_path):
+    from nbtools.io import load, sniff_format
+    from nbtools.io.sanity import technique_kind
+
+    df = gitt_sequence(n_pulses=1, dx_pulse=0.05, t_pulse=10.0, t_rest=40.0, D=3e-15, points_pulse=20,
+                       points_rest=20)
+    path = _write_eclab_gitt(tmp_path / "g.mpt", df)
+    assert sniff_format(path) == "biologic-curve"
+    assert isinstance(load(path), pd.DataFrame)
+    assert technique_kind("Galvanostatic Cycling with Potential Limitation") == "galvanostatic"
+    assert technique_kind("Potentiostatic Intermittent Titration Technique") == "current-time"

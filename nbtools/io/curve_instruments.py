@@ -97,10 +97,10 @@ def _mpt_technique(text):
 
 
 def sniff_biologic(head: bytes, text) -> int:
-    """3 for an EC-Lab ``.mpt`` whose technique line names voltammetry."""
+    """3 for an EC-Lab ``.mpt`` whose technique line names voltammetry or a galvanostatic technique (GITT, GCPL)."""
     if not _sniff_mpt(head, text):
         return 0
-    return 3 if technique_kind(_mpt_technique(text)) == "voltammetry" else 0
+    return 3 if technique_kind(_mpt_technique(text)) in ("voltammetry", "galvanostatic") else 0
 
 
 def read_biologic(path):
