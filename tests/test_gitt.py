@@ -12,13 +12,14 @@ from nbtools.errors import DataError, FormatError, MissingFileError, ParameterEr
 from nbtools.simulate.gitt import d_dip, frumkin_ocv, gitt_sequence
 
 R_P = 1e-6
+D_DIP = d_dip(1e-14, 3e-15, 0.5, 0.25)
 
 
 @pytest.fixture(scope="module")
 def dip_record():
     """14 pulses across SOC 0.2-0.76, D(x) with a 3x dip, Frumkin OCV, 0.05 mV noise, a 1.3 mV IR jump."""
     return gitt_sequence(n_pulses=14, dx_pulse=0.04, x0=0.8, t_pulse=30.0, t_rest=150.0,
-                         D=d_dip(1e-14, 3e-15, 0.5, 0.25), radius=R_P, points_pulse=60, points_rest=60,
+                         D=D_DIP, radius=R_P, points_pulse=60, points_rest=60,
                          noise=5e-5, R_ohm=1e8, seed=3)
 
 
@@ -71,11 +72,16 @@ def test_D_recovered_within_10_percent_across_soc_by_the_sphere_fit(dip_record, 
     p = dip_result.pulses
     assert (p["status"] == "ok").all()
     assert np.allclose(p["soc"], truth["soc_mid"], atol=1e-6)
-    ratio = p["D"].to_numpy() / truth["D"].to_numpy()
+    # each D belongs to the mean surface SOC of its pulse (ahead of the charge midpoint)
+    d = dip_result.d_vs_soc()
+    assert np.all((d["soc"] - p["soc"]) * np.sign(p["current"]) > 0)
+    true = D_DIP(1 - d["soc"].to_numpy())
+    ratio = d["D"].to_numpy() / true
     assert np.all(np.abs(ratio - 1) < 0.10), ratio
-    # statistical intervals around each estimate (the D(x) change over the surface excursion is not in them)
-    assert ((p["D_low"] < p["D"]) & (p["D"] < p["D_high"])).all()
-    assert ((p["D_high"] - p["D_low"]) / p["D"] < 0.2).all()
+    assert np.mean(np.abs(ratio - 1)) < 0.05
+    # the intervals (fit and OCV-slope errors) contain the truth for most pulses
+    inside = (d["D_low"] <= true) & (true <= d["D_high"])
+    assert inside.mean() >= 0.6
     # IR jump recovered (R_ohm = 100 MOhm: 1.3 mV at 13 pA)
     assert np.median(p["R_ohm"]) == pytest.approx(1e8, rel=0.1)
     # D vs SOC table and the Weppner-Huggins warning for long pulses
@@ -95,11 +101,12 @@ def test_weppner_huggins_within_10_percent_across_soc_on_short_pulses():
         tau = R_P**2 / float(D(np.array([x0]))[0])
         df = gitt_sequence(n_pulses=2, dx_pulse=0.005, x0=x0, t_pulse=5e-4 * tau, t_rest=0.4 * tau, D=D,
                            ocv=ocv, radius=R_P, points_pulse=120, points_rest=60, noise=1e-5, seed=7)
-        res = gitt.analyze(df, radius=R_P)
-        truth = pd.DataFrame(df.attrs["truth"]["pulses"])["D"].to_numpy()
+        res = gitt.analyze(df, radius=R_P, capacity=df.attrs["truth"]["Q"], soc0=1 - x0)
         p = res.pulses
-        assert np.all(np.abs(p["D_wh"] / truth - 1) < 0.10), (x0, (p["D_wh"] / truth).tolist())
-        assert np.all(np.abs(p["D"] / truth - 1) < 0.10), (x0, (p["D"] / truth).tolist())
+        for method in ("wh", "fit"):
+            d = res.d_vs_soc(method)
+            ratio = d["D"].to_numpy() / D(1 - d["soc"].to_numpy())
+            assert np.all(np.abs(ratio - 1) < 0.10), (x0, method, ratio.tolist())
         # the window is chosen automatically and reported
         assert (p["window_hi"] > p["window_lo"]).all() and (p["window_n"] >= 5).all()
 

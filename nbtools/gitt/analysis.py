@@ -8,6 +8,9 @@ For each pulse (and the rest after it):
   whose residuals stay within the noise (plus 0.5 % of the window's potential
   change); ``dE_t = b sqrt(t_p)`` (the IR jump is the intercept, not part of it),
   ``tau_WH = (9 pi t_p / 4)(dE_t/dE_s)^2`` and ``D = r^2/tau``;
+- SOC of a D: the mean surface SOC during the pulse (``soc_probe``; the surface runs ahead of the
+  charge passed, by several times the pulse's SOC step for short pulses), also given for
+  Weppner-Huggins (``soc_probe_wh``); ``soc`` is the charge midpoint;
 - spherical diffusion fit: the pulse and its relaxation against
   :func:`nbtools.gitt.sphere.gitt_sphere_potential` (exact at any ``t_p/tau``;
   parameters E before, IR jump, dE_s, tau; least squares with the linear
@@ -230,6 +233,12 @@ def _soc_axis(segments, recipe):
     return (q - q.min()) / span if span > 0 else np.zeros_like(q), "relative to the charge passed in the record"
 
 
+def _probe(soc_start, dsoc, t_pulse, tau):
+    """Mean surface SOC during the pulse: the composition whose D the pulse measures."""
+    shape = pulse_shape(np.linspace(0, t_pulse, 101)[1:], t_pulse, tau)
+    return float(soc_start + dsoc * shape.mean())
+
+
 def _surface_peak(t_pulse, tau):
     return float(np.max(pulse_shape(np.linspace(0, t_pulse, 64)[1:], t_pulse, tau)))
 
@@ -370,7 +379,9 @@ def analyze_pulses(data, recipe=None, /, **params):
                 if s_wh > 2e-3:
                     notes.append(f"WH: t_p/tau = {s_wh:.2g} > 0.002, the sqrt(t) law is approximate "
                                  "(use the sphere fit)")
-        row.update(tau_wh=tau_wh, tau_wh_ln_err=sd_wh)
+        row.update(tau_wh=tau_wh, tau_wh_ln_err=sd_wh,
+                   soc_probe_wh=_probe(float(soc[k]), float(soc[k + 1] - soc[k]), s.duration, tau_wh)
+                   if np.isfinite(tau_wh) else np.nan)
         # spherical diffusion fit
         tau_fit = sd_fit = np.nan
         if rec.fit and before and after:
@@ -385,6 +396,9 @@ def analyze_pulses(data, recipe=None, /, **params):
                 notes.append(f"sphere fit failed: {exc}")
             else:
                 tau_fit, sd_fit = f["tau"], f["ln_tau_err"]
+                if f["model"] == "measured OCV" and np.isfinite(dEs_err) and dEs:
+                    # the OCV's slope comes from two relaxed potentials: its error enters D squared
+                    sd_fit = math.hypot(sd_fit, 2 * dEs_err / abs(dEs))
                 row.update(fit_model=f["model"], fit_offset=f["offset"], fit_dE_s=f["dE_s"], fit_jump=f["jump"], R_ohm=f["jump"] / s.current if s.current else
                            np.nan, fit_rmse=f["rmse"], fit_at_bound=f["at_bound"])
                 if f["at_bound"]:
@@ -392,7 +406,8 @@ def analyze_pulses(data, recipe=None, /, **params):
                 # SOC range the surface sweeps: the D found is an average over it
                 peak = _surface_peak(s.duration, f["tau"])
                 ends = (float(soc[k]), float(soc[k] + (soc[k + 1] - soc[k]) * peak))
-                row.update(soc_surface_lo=min(ends), soc_surface_hi=max(ends))
+                row.update(soc_surface_lo=min(ends), soc_surface_hi=max(ends),
+                           soc_probe=_probe(float(soc[k]), float(soc[k + 1] - soc[k]), s.duration, f["tau"]))
 
         row.update(tau=tau_fit, tau_ln_err=sd_fit, t_pulse_over_tau=s.duration / tau_fit if tau_fit else np.nan)
         # D from tau

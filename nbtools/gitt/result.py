@@ -53,16 +53,20 @@ class GITTResult:
         Returns
         -------
         pandas.DataFrame
-            ``soc``, ``D``, ``D_low``, ``D_high`` (m^2/s), ``tau`` (s), ``status``, ``note``.
+            ``soc`` (the mean surface SOC during the pulse: the composition the D belongs to),
+            ``D``, ``D_low``, ``D_high`` (m^2/s), ``tau`` (s), ``soc_charge`` (charge midpoint of
+            the pulse), ``status``, ``note``.
         """
         from ..errors import ParameterError
 
         if method not in ("fit", "wh"):
             raise ParameterError(f"method must be 'fit' or 'wh', found {method!r}")
         p = self.pulses
-        key, tkey = ("D", "tau") if method == "fit" else ("D_wh", "tau_wh")
-        out = pd.DataFrame({"soc": p["soc"], "D": p[key], "D_low": p[f"{key}_low"], "D_high": p[f"{key}_high"],
-                            "tau": p[tkey], "status": p["status"], "note": p["note"]})
+        key, tkey, skey = ("D", "tau", "soc_probe") if method == "fit" else ("D_wh", "tau_wh", "soc_probe_wh")
+        soc = p[skey] if skey in p else pd.Series(np.nan, index=p.index)
+        out = pd.DataFrame({"soc": soc.fillna(p["soc"]), "D": p[key], "D_low": p[f"{key}_low"],
+                            "D_high": p[f"{key}_high"], "tau": p[tkey], "soc_charge": p["soc"],
+                            "status": p["status"], "note": p["note"]})
         out.attrs.update(method=method, soc_axis=self.info.get("soc_axis"), level=self.recipe.level)
         return out
 
