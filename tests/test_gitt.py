@@ -262,3 +262,20 @@ def test_io_load_routes_a_gitt_export_to_the_curve_reader(tmp_path):
     assert isinstance(load(path), pd.DataFrame)
     assert technique_kind("Galvanostatic Cycling with Potential Limitation") == "galvanostatic"
     assert technique_kind("Potentiostatic Intermittent Titration Technique") == "current-time"
+
+
+def test_reads_a_gamry_chronopotentiometry_dta(tmp_path):
+    from nbtools.io import sniff_format
+
+    df = gitt_sequence(n_pulses=2, dx_pulse=0.05, t_pulse=10.0, t_rest=40.0, D=3e-15, points_pulse=30,
+                       points_rest=30, seed=2)
+    lines = ["EXPLAIN", "TAG\tCHRONOP", "TITLE\tLABEL\tChronopotentiometry Scan\tTest &Identifier",
+             "PSTAT\tPSTAT\tREF600-12345\tPotentiostat", f"CURVE\tTABLE\t{len(df)}",
+             "\tPt\tT\tVf\tIm\tVu\tSig\tIERange\tOver", "\t#\ts\tV vs. Ref.\tA\tV\tV\t#\tbits"]
+    lines += [f"\t{k}\t{r.t:.6E}\t{r.E:.7E}\t{r.i:.7E}\t0\t0\t3\t..........." for k, r in enumerate(df.itertuples())]
+    path = tmp_path / "CHRONOP.DTA"
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="cp1252")
+    assert sniff_format(path) == "gamry-curve"
+    rec = gitt.read(path)
+    assert np.allclose(rec["E"], df["E"], atol=1e-6) and np.allclose(rec["i"], df["i"], rtol=1e-6)
+    assert gitt.analyze(rec).segments["kind"].tolist() == ["rest", "pulse", "rest", "pulse", "rest"]

@@ -51,11 +51,11 @@ def _frame(t, E, i, *, path, fmt, columns, units, technique):
 
 # ---------------------------------------------------------------- Gamry
 def sniff_gamry(head: bytes, text) -> int:
-    """3 for a Gamry DTA file whose TAG names a voltammetry technique."""
+    """3 for a Gamry DTA file whose TAG names a voltammetry or galvanostatic technique (CHRONOP, PWRGITT)."""
     if not looks_like_dta(text):
         return 0
     m = _TAG.search(text)
-    return 3 if m and technique_kind(m.group(1)) == "voltammetry" else 0
+    return 3 if m and technique_kind(m.group(1)) in ("voltammetry", "galvanostatic") else 0
 
 
 def read_gamry(path, *, curve=None):

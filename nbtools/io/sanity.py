@@ -31,8 +31,8 @@ _CURRENT_TIME = re.compile(
     r"amperometr|chrono\s*amp|chronoa\b|^\s*chronoa|i-t\b|potentiostatic|bulk electrolysis|multi-potential steps|"
     r"electrochemical noise|^\s*(ecn|vfp600|ca)\s*$|current.{0,10}time", re.IGNORECASE)
 _GALVANOSTATIC = re.compile(
-    r"galvanostat|chronopotentiometr|intermittent titration|modulo bat|multi-current steps|"
-    r"^\s*(gitt|gcpl|chronop|cp)\s*$", re.IGNORECASE)
+    r"galvanostat|chronopotentiometr|intermittent titration|modulo bat|multi-current steps|gitt|"
+    r"pwr(charge|discharge)|^\s*(gcpl|chronop|cp)\s*$", re.IGNORECASE)
 _FREQ_COL = re.compile(r"^\s*(freq(uency)?|f)\s*([/(\[]\s*hz|$)", re.IGNORECASE)
 _Z_COL = re.compile(r"(z\s*(real|imag|re|im|mod)|re\s*\(\s*z\s*\)|im\s*\(\s*z\s*\)|\|z\||zmod|zreal|zimag|ohm)",
                     re.IGNORECASE)
