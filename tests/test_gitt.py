@@ -195,6 +195,15 @@ def test_bad_input_gets_a_message_naming_what_is_wrong(tmp_path):
         gitt.GITTRecipe(window=(0.2, 1.5))
     with pytest.raises(ParameterError, match="radius_err needs radius"):
         gitt.GITTRecipe(radius_err=1e-8)
+    mpr = tmp_path / "run.mpr"
+    mpr.write_bytes(b"BIO-LOGIC MODULAR FILE\x1a" + b" " * 40)
+    try:
+        import galvani  # noqa: F401
+    except ImportError:
+        with pytest.raises(FormatError, match="galvani"):
+            gitt.read(mpr)
+    with pytest.raises(ParameterError, match="1-D"):
+        gitt.from_arrays(np.ones((5, 2)), t, t)
     cv = tmp_path / "cv.mpt"
     cv.write_text("EC-Lab ASCII FILE\nNb header lines : 5\n\nCyclic Voltammetry\ntime/s\tEwe/V\t<I>/mA\n"
                   + "".join(f"{k}\t{3.5 + k * 0.01}\t{k * 1e-6}\n" for k in range(20)), encoding="latin-1")
