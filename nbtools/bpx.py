@@ -97,7 +97,8 @@ _PARTICLE_FIELDS = ("Minimum stoichiometry", "Maximum stoichiometry", "Maximum c
 
 
 def reaction_rate_constant(k0, c_e_ref):
-    """BPX reaction rate constant ``K = k0 / sqrt(c_e,ref)`` from k0 (m/s) and the electrolyte concentration (mol/m^3)."""
+    """BPX reaction rate constant ``K = k0 / sqrt(c_e,ref)`` from k0 (m/s) and the electrolyte concentration
+    of the measurement (mol/m^3)."""
     if not (k0 > 0 and c_e_ref > 0):
         raise ParameterError(f"k0 (m/s) and c_e_ref (mol/m^3) must be > 0, found {k0!r}, {c_e_ref!r}")
     return k0 / math.sqrt(c_e_ref)
@@ -441,7 +442,8 @@ def write_bpx(path, obj, *, check=True, overwrite=False):
 
 
 def parameter_table(particle: ParticleParameters) -> pd.DataFrame:
-    """Every measured parameter as rows: ``quantity``, ``sto``, ``value``, ``unit``, ``std_err``, ``low``, ``high``, ``source``."""
+    """Every measured parameter as rows: ``quantity``, ``sto``, ``value``, ``unit``, ``std_err``, ``low``,
+    ``high``, ``source``."""
     p = particle
     rows = [dict(quantity="particle radius", value=p.radius, unit="m", std_err=p.radius_err),
             dict(quantity="maximum concentration", value=p.c_max, unit="mol/m^3")]

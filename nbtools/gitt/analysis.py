@@ -14,7 +14,11 @@ For each pulse (and the rest after it):
 - spherical diffusion fit: the pulse and its relaxation against
   :func:`nbtools.gitt.sphere.gitt_sphere_potential` (exact at any ``t_p/tau``;
   parameters E before, IR jump, dE_s, tau; least squares with the linear
-  parameters solved for each tau), standard errors from the Jacobian.
+  parameters solved for each tau), standard errors from the Jacobian; then, when
+  the surface SOC stays within the relaxed points, again with the surface SOC
+  mapped to potential through the measured OCV (PCHIP through the relaxed points:
+  no bias where the OCV bends; the amplitude is the pulse's charge), the error of
+  the OCV slope (from the two relaxed potentials) added to that of tau.
 
 Intervals on D are log-normal (``D exp(+-z sigma_lnD)``) at ``recipe.level``.
 A pulse that cannot be analysed gets NaN and a ``status`` saying why; the others go on.
@@ -399,8 +403,9 @@ def analyze_pulses(data, recipe=None, /, **params):
                 if f["model"] == "measured OCV" and np.isfinite(dEs_err) and dEs:
                     # the OCV's slope comes from two relaxed potentials: its error enters D squared
                     sd_fit = math.hypot(sd_fit, 2 * dEs_err / abs(dEs))
-                row.update(fit_model=f["model"], fit_offset=f["offset"], fit_dE_s=f["dE_s"], fit_jump=f["jump"], R_ohm=f["jump"] / s.current if s.current else
-                           np.nan, fit_rmse=f["rmse"], fit_at_bound=f["at_bound"])
+                row.update(fit_model=f["model"], fit_offset=f["offset"], fit_dE_s=f["dE_s"], fit_jump=f["jump"],
+                           R_ohm=f["jump"] / s.current if s.current else np.nan, fit_rmse=f["rmse"],
+                           fit_at_bound=f["at_bound"])
                 if f["at_bound"]:
                     notes.append("sphere fit: tau at the edge of what the pulse resolves")
                 # SOC range the surface sweeps: the D found is an average over it
