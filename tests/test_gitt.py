@@ -288,3 +288,14 @@ def test_reads_a_gamry_chronopotentiometry_dta(tmp_path):
     rec = gitt.read(path)
     assert np.allclose(rec["E"], df["E"], atol=1e-6) and np.allclose(rec["i"], df["i"], rtol=1e-6)
     assert gitt.analyze(rec).segments["kind"].tolist() == ["rest", "pulse", "rest", "pulse", "rest"]
+
+
+def test_rests_too_short_to_level_off_are_flagged_and_extrapolated():
+    df = gitt_sequence(n_pulses=5, dx_pulse=0.04, x0=0.7, t_pulse=30.0, t_rest=25.0, D=3e-15, noise=5e-5, seed=1,
+                       points_pulse=50, points_rest=50)
+    res = gitt.analyze(df, radius=R_P, capacity=df.attrs["truth"]["Q"], soc0=0.3)
+    assert not res.ocv["relaxed"].iloc[1:].any()  # 25 s is 0.075 r^2/D: a fifth of the relaxation is left
+    true = frumkin_ocv()(1 - res.ocv["soc"].to_numpy())
+    assert np.max(np.abs(res.ocv["E"] - true)) < np.max(np.abs(res.ocv["E_measured"] - true)) / 2
+    assert np.all(np.abs(res.pulses["D"].iloc[:4] / 3e-15 - 1) < 0.10)
+    assert "rest too short" in res.pulses["note"].iloc[1]

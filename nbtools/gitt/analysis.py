@@ -3,7 +3,9 @@
 For each pulse (and the rest after it):
 
 - ``dE_s``: relaxed potential after the rest minus relaxed potential before the
-  pulse (each the end of a straight-line fit to the last 10 % of the rest);
+  pulse (each the end of a straight-line fit to the last 10 % of the rest, plus
+  what the fitted pulses before it still had to relax: a second pass removes
+  those tails from the data when the rests were too short to level off);
 - Weppner-Huggins: ``E = a + b sqrt(t)`` fitted in the widest window of the pulse
   whose residuals stay within the noise (plus 0.5 % of the window's potential
   change); ``dE_t = b sqrt(t_p)`` (the IR jump is the intercept, not part of it),
@@ -305,7 +307,6 @@ def analyze_pulses(data, recipe=None, /, **params):
     (segments, pulses, ocv, info) : DataFrames and a dict (noise, levels, soc axis)
     """
     from scipy.stats import norm
-    from scipy.stats import t as student
 
     rec = GITTRecipe.coerce(recipe, **params)
     t = data["t"].to_numpy(float)
@@ -319,7 +320,49 @@ def analyze_pulses(data, recipe=None, /, **params):
     z = float(norm.ppf(0.5 + rec.level / 2))
     r2_rel = 2 * rec.radius_err / rec.radius if rec.radius_err is not None else 0.0
 
-    # relaxed potentials at the end of every rest
+    # pass 1, then (when the rests did not level off) pass 2 with the tails of earlier pulses removed
+    ocv_rows, relaxed = _rest_rows(t, E, seg, soc, None)
+    rows = _pulse_rows(t, E, seg, soc, rec, noise, z, r2_rel, ocv_rows, relaxed, None)
+    tails = [{"segment": r["segment"], "t0": r["t_start"], "tp": r["t_pulse"], "tau": r["tau"], "K": r["fit_dE_s"]}
+             for r in rows if np.isfinite(r.get("tau", np.nan)) and np.isfinite(r.get("fit_dE_s", np.nan))]
+    if tails:
+        ocv2, relaxed2 = _rest_rows(t, E, seg, soc, tails)
+        redo = any(abs(r2["remaining"]) > max(r1["E_err"] if np.isfinite(r1["E_err"]) else 0.0, 1e-12)
+                   for r1, r2 in zip(ocv_rows, ocv2))
+        ocv_rows, relaxed = ocv2, relaxed2
+        if redo:
+            rows = _pulse_rows(t, E, seg, soc, rec, noise, z, r2_rel, ocv_rows, relaxed, tails)
+            for r in rows:
+                if any(not o["relaxed"] for o in ocv_rows if o["segment"] in (r["segment"] - 1, r["segment"] + 1)):
+                    r["note"] = "; ".join(x for x in (r["note"], "rest too short to level off: the rest of the "
+                                                      "relaxation extrapolated with the sphere model") if x)
+    pulses = pd.DataFrame(rows)
+    ocv = pd.DataFrame(ocv_rows, columns=["segment", "soc", "E", "E_err", "E_measured", "remaining", "drift",
+                                          "t_rest", "relaxed"])
+    info = {"noise": noise, "levels": seg.attrs.get("levels"), "soc_axis": soc_note, "level": rec.level}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pulses.attrs.update(recipe=rec.to_dict(), **info)
+    return seg, pulses, ocv, info, rec
+
+
+
+def _deficit(tt, tails, before_segment):
+    """What the pulses before ``before_segment`` still have to relax at times ``tt`` (V; 0 when relaxed)."""
+    out = np.zeros_like(np.asarray(tt, dtype=float))
+    for tl in tails or ():
+        if tl["segment"] >= before_segment:
+            continue
+        after = tt > tl["t0"] + tl["tp"]
+        out[after] += tl["K"] * (pulse_shape(tt[after] - tl["t0"], tl["tp"], tl["tau"]) - 1.0)
+    return out
+
+
+def _rest_rows(t, E, seg, soc, tails):
+    """Relaxed potential at the end of each rest; with ``tails`` (fitted pulses) the part still to relax is
+    added (``E`` is then the fully relaxed potential, ``E_measured`` the last reading)."""
+    from scipy.stats import t as student
+
     relaxed = {}
     ocv_rows = []
     for k, s in enumerate(seg.itertuples()):
@@ -332,10 +375,21 @@ def analyze_pulses(data, recipe=None, /, **params):
         # levelled off: the end's slope is zero (t test at 1 %), or moves E by < 1 % of the relaxation
         q = float(student.ppf(0.995, max(max(3, tt.size // 10) - 2, 1)))
         flat = np.isfinite(slope) and (abs(slope) <= q * slope_se or abs(slope) * span <= 0.01 * change)
-        relaxed[k] = (e_end, e_se, slope)
-        ocv_rows.append({"segment": k, "soc": float(soc[k + 1]), "E": e_end, "E_err": e_se, "drift": slope,
-                         "t_rest": float(s.duration), "relaxed": bool(flat)})
+        remaining = 0.0
+        if tails:
+            remaining = -float(_deficit(np.array([tt[-1]]), tails, k)[0])
+            last = [tl["K"] for tl in tails if tl["segment"] < k]
+            scale = abs(last[-1]) if last else 0.0
+            flat = abs(remaining) <= max(3 * (e_se if np.isfinite(e_se) else 0.0), 0.01 * scale)
+        relaxed[k] = (e_end + remaining, e_se, slope)
+        ocv_rows.append({"segment": k, "soc": float(soc[k + 1]), "E": e_end + remaining, "E_err": e_se,
+                         "E_measured": e_end, "remaining": remaining, "drift": slope, "t_rest": float(s.duration),
+                         "relaxed": bool(flat)})
+    return ocv_rows, relaxed
 
+
+def _pulse_rows(t, E, seg, soc, rec, noise, z, r2_rel, ocv_rows, relaxed, tails):
+    """One row per pulse (see the module docstring); ``tails`` removes what earlier pulses still relax."""
     ocv_fun = _ocv_interpolant(ocv_rows)
     rows = []
     kinds = seg["kind"].tolist()
@@ -360,8 +414,8 @@ def analyze_pulses(data, recipe=None, /, **params):
                    dE_s=dEs, dE_s_err=dEs_err)
         # Weppner-Huggins
         tp = t[s.start:s.stop] - s.t_start
-        w = sqrt_window(tp, E[s.start:s.stop], s.duration, noise=noise, window=rec.window) \
-            if s.duration > 0 else None
+        e_pulse = E[s.start:s.stop] - _deficit(t[s.start:s.stop], tails, k)
+        w = sqrt_window(tp, e_pulse, s.duration, noise=noise, window=rec.window) if s.duration > 0 else None
         tau_wh = sd_wh = np.nan
         if w is None:
             notes.append("too few samples in the pulse for a sqrt(t) fit")
@@ -394,7 +448,8 @@ def analyze_pulses(data, recipe=None, /, **params):
             a = int(prev.stop - max(3, (prev.stop - prev.start) // 10))
             sl = slice(a, int(nxt.stop))
             try:
-                f = _fit_pulse(t[sl] - s.t_start, E[sl], s.duration, ocv_fun, ocv_rows, float(soc[k]),
+                f = _fit_pulse(t[sl] - s.t_start, E[sl] - _deficit(t[sl], tails, k), s.duration, ocv_fun, ocv_rows,
+                               float(soc[k]),
                                float(soc[k + 1] - soc[k]), notes)
             except (np.linalg.LinAlgError, ValueError) as exc:  # pragma: no cover - defensive
                 notes.append(f"sphere fit failed: {exc}")
@@ -427,13 +482,7 @@ def analyze_pulses(data, recipe=None, /, **params):
         row["status"] = "ok" if np.isfinite(tau_fit) or np.isfinite(tau_wh) else "failed"
         row["note"] = "; ".join(notes)
         rows.append(row)
-    pulses = pd.DataFrame(rows)
-    ocv = pd.DataFrame(ocv_rows, columns=["segment", "soc", "E", "E_err", "drift", "t_rest", "relaxed"])
-    info = {"noise": noise, "levels": seg.attrs.get("levels"), "soc_axis": soc_note, "level": rec.level}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pulses.attrs.update(recipe=rec.to_dict(), **info)
-    return seg, pulses, ocv, info, rec
+    return rows
 
 
 def pulse_curves(data, segments, pulses, ocv, pulse):
@@ -471,6 +520,10 @@ def pulse_curves(data, segments, pulses, ocv, pulse):
                                                                 * shape)
         else:
             fit = row["fit_offset"] + row["fit_jump"] * on + row["fit_dE_s"] * shape
+    tails = [{"segment": r.segment, "t0": r.t_start, "tp": r.t_pulse, "tau": r.tau, "K": r.fit_dE_s}
+             for r in pulses.itertuples() if np.isfinite(getattr(r, "tau", np.nan))
+             and np.isfinite(getattr(r, "fit_dE_s", np.nan))]
+    fit = fit + _deficit(t + float(seg["t_start"]), tails, k)  # what earlier pulses still relax
     line = np.full(t.size, np.nan)
     win = np.zeros(t.size, bool)
     if np.isfinite(row.get("dE_t", np.nan)):
