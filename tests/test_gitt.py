@@ -299,3 +299,25 @@ def test_rests_too_short_to_level_off_are_flagged_and_extrapolated():
     assert np.max(np.abs(res.ocv["E"] - true)) < np.max(np.abs(res.ocv["E_measured"] - true)) / 2
     assert np.all(np.abs(res.pulses["D"].iloc[:4] / 3e-15 - 1) < 0.10)
     assert "rest too short" in res.pulses["note"].iloc[1]
+
+
+def test_a_study_runs_the_gitt_recipe_over_folders_and_equals_analyze(tmp_path):
+    from nbtools.study import run
+
+    recipe = gitt.GITTRecipe(radius=R_P)
+    paths = {}
+    for k, (name, D) in enumerate((("cold", 2e-15), ("warm", 6e-15))):
+        (tmp_path / "in" / name).mkdir(parents=True)
+        df = gitt_sequence(n_pulses=3, dx_pulse=0.04, x0=0.6, t_pulse=0.1 * R_P**2 / D, t_rest=0.5 * R_P**2 / D, D=D,
+                           points_pulse=40, points_rest=40, noise=5e-5, seed=k)
+        paths[name] = _write_eclab_gitt(tmp_path / "in" / name / "gitt.mpt", df)
+    s = run(recipe, tmp_path / "in", out=tmp_path / "out", scheduler="sync", progress=False, report=False)
+    assert s.technique == "gitt" and (s.files["status"] != "failed").all()
+    pop = s.population
+    assert len(pop) == 6 and sorted(pop["condition"].unique()) == ["cold", "warm"]
+    for name, path in paths.items():
+        ref = gitt.analyze(path, recipe)
+        got = pop[pop["condition"] == name]
+        assert np.allclose(got["D"].to_numpy(), ref.pulses["D"].to_numpy(), rtol=1e-9)
+        row = s.files[s.files["condition"] == name].iloc[0]
+        assert row["D_mean"] == pytest.approx(ref.mean_D()["D"], rel=1e-9)
