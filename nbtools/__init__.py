@@ -14,6 +14,9 @@ recipes
     The parameters of each analysis as frozen, validated, JSON-serialisable objects.
 kinetics, batch, stick
     lmfit kinetic models (``kinetics.MODELS``), parallel batch fits, the particle-on-a-stick workflow.
+gitt, bpx
+    GITT pulse records (segment, Weppner-Huggins and spherical-diffusion D, OCV, D vs SOC);
+    single-particle parameters as a Battery Parameter eXchange (BPX) set and a plain table.
 materials, simulate, units, plotting, dashboards, widgets, errors
     Materials table, synthetic data with known answers, unit strings, plot helpers,
     the dashboards' index, ipywidgets, the exception hierarchy.
@@ -43,9 +46,12 @@ __all__ = [
     "plotting",
     "dashboards",
     "recipes",
+    "gitt",
+    "bpx",
 ]
 
-_LAZY = {"io", "impact", "seccm", "kinetics", "materials", "simulate", "widgets", "batch", "stick", "units", "plotting", "dashboards", "recipes"}
+_LAZY = {"io", "impact", "seccm", "kinetics", "materials", "simulate", "widgets", "batch", "stick", "units", "plotting", "dashboards", "recipes",
+         "gitt", "bpx"}
 
 # submodules load on first access (no __dir__: dir(nbtools) stays the default)
 __getattr__ = lazy_module(__name__, submodules=_LAZY)[0]

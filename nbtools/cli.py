@@ -204,7 +204,7 @@ def _batch_parser(sub) -> None:
         description="Apply one recipe (saved by a dashboard's Save recipe, or written by hand) to files, folders "
                     "or glob patterns, on a local Dask cluster or an existing one. Outputs go to --out only; "
                     "a rerun reuses what is done and recomputes what changed.")
-    b.add_argument("recipe", metavar="RECIPE.json", help="the recipe (nanoimpact, SECCM or particle-on-a-stick)")
+    b.add_argument("recipe", metavar="RECIPE.json", help="the recipe (nanoimpact, SECCM, particle-on-a-stick or GITT)")
     b.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders (searched recursively) or globs")
     b.add_argument("--out", required=True, metavar="DIR", help="study folder (created; nothing is written elsewhere)")
     g = b.add_mutually_exclusive_group()

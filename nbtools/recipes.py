@@ -53,7 +53,8 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 #: modules that define recipes (imported by :func:`from_json` to find a kind)
-RECIPE_MODULES = ("nbtools.impact.recipe", "nbtools.seccm.recipe", "nbtools.kinetics.recipe")
+RECIPE_MODULES = ("nbtools.impact.recipe", "nbtools.seccm.recipe", "nbtools.kinetics.recipe",
+                  "nbtools.gitt.recipe")
 
 _KINDS: dict[str, type] = {}
 

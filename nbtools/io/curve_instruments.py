@@ -51,11 +51,11 @@ def _frame(t, E, i, *, path, fmt, columns, units, technique):
 
 # ---------------------------------------------------------------- Gamry
 def sniff_gamry(head: bytes, text) -> int:
-    """3 for a Gamry DTA file whose TAG names a voltammetry technique."""
+    """3 for a Gamry DTA file whose TAG names a voltammetry or galvanostatic technique (CHRONOP, PWRGITT)."""
     if not looks_like_dta(text):
         return 0
     m = _TAG.search(text)
-    return 3 if m and technique_kind(m.group(1)) == "voltammetry" else 0
+    return 3 if m and technique_kind(m.group(1)) in ("voltammetry", "galvanostatic") else 0
 
 
 def read_gamry(path, *, curve=None):
@@ -97,18 +97,20 @@ def _mpt_technique(text):
 
 
 def sniff_biologic(head: bytes, text) -> int:
-    """3 for an EC-Lab ``.mpt`` whose technique line names voltammetry."""
+    """3 for an EC-Lab ``.mpt`` whose technique line names voltammetry or a galvanostatic technique (GITT, GCPL)."""
     if not _sniff_mpt(head, text):
         return 0
-    return 3 if technique_kind(_mpt_technique(text)) == "voltammetry" else 0
+    return 3 if technique_kind(_mpt_technique(text)) in ("voltammetry", "galvanostatic") else 0
 
 
 def read_biologic(path):
-    """Read an EC-Lab ``.mpt`` voltammogram: ``time/s``, ``Ewe/V`` and ``<I>/mA`` (or ``I/mA``) columns."""
+    """Read an EC-Lab/BT-Lab ``.mpt`` curve: ``time/s``, ``Ewe/V`` (or ``Ecell/V``) and ``<I>/mA`` (or ``I/mA``)."""
     names, values, header, technique = read_mpt_table(path)
     kinds = [_units.kind_of(_units.split_label(n)[1] or "") for n in names]
     ti = next((k for k, n in enumerate(names) if n.startswith("time")), None)
     ei = next((k for k, n in enumerate(names) if n.startswith(("Ewe", "<Ewe>"))), None)
+    if ei is None:  # BT-Lab cell cyclers record the cell voltage
+        ei = next((k for k, n in enumerate(names) if n.startswith(("Ecell", "<Ecell>"))), None)
     ii = next((k for k, n in enumerate(names) if n.startswith(("<I>", "I/"))), None)
     ii = ii if ii is not None else next((k for k, kd in enumerate(kinds) if kd == "current"), None)
     picks = {"time": ti, "potential": ei, "current": ii}

@@ -3,8 +3,9 @@
 - :func:`technique_kind` turns the technique a file names (a Gamry ``TAG``,
   the EC-Lab technique line, the CHI technique line) and its column labels into
   what the data are: ``'current-time'``, ``'voltammetry'`` (current against a
-  potential sweep: a curve), ``'impedance'`` (a spectrum against frequency) or
-  None (not said). :func:`refuse_technique` raises for what
+  potential sweep: a curve), ``'galvanostatic'`` (potential under imposed
+  currents: GITT, GCPL, chronopotentiometry; a curve), ``'impedance'`` (a
+  spectrum against frequency) or None (not said). :func:`refuse_technique` raises for what
   :func:`nbtools.io.load_trace` must not read as a recording.
 - :func:`check_current_magnitude` warns when the current is implausible for the
   class of instrument (a channel labelled ``A`` holding pA-scale numbers reads
@@ -29,6 +30,9 @@ _VOLTAMMETRY = re.compile(
 _CURRENT_TIME = re.compile(
     r"amperometr|chrono\s*amp|chronoa\b|^\s*chronoa|i-t\b|potentiostatic|bulk electrolysis|multi-potential steps|"
     r"electrochemical noise|^\s*(ecn|vfp600|ca)\s*$|current.{0,10}time", re.IGNORECASE)
+_GALVANOSTATIC = re.compile(
+    r"galvanostat|chronopotentiometr|intermittent titration|modulo bat|multi-current steps|gitt|"
+    r"pwr(charge|discharge)|^\s*(gcpl|chronop|cp)\s*$", re.IGNORECASE)
 _FREQ_COL = re.compile(r"^\s*(freq(uency)?|f)\s*([/(\[]\s*hz|$)", re.IGNORECASE)
 _Z_COL = re.compile(r"(z\s*(real|imag|re|im|mod)|re\s*\(\s*z\s*\)|im\s*\(\s*z\s*\)|\|z\||zmod|zreal|zimag|ohm)",
                     re.IGNORECASE)
@@ -47,6 +51,8 @@ def technique_kind(name: str | None, columns=()) -> str | None:
 
     >>> technique_kind("Cyclic Voltammetry"), technique_kind("EISPOT"), technique_kind("CHRONOA")
     ('voltammetry', 'impedance', 'current-time')
+    >>> technique_kind("Galvanostatic Intermittent Titration Technique")
+    'galvanostatic'
     >>> technique_kind(None, ["freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm"])
     'impedance'
     """
@@ -60,6 +66,8 @@ def technique_kind(name: str | None, columns=()) -> str | None:
         return "impedance"
     if _CURRENT_TIME.search(text):
         return "current-time"
+    if _GALVANOSTATIC.search(text):
+        return "galvanostatic"
     if _VOLTAMMETRY.search(text):
         return "voltammetry"
     return None

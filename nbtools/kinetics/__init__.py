@@ -37,6 +37,8 @@ Whole-cycle SECCM model (:mod:`nbtools.kinetics.couples`)
     CouplesCVModel, couples_cv, double_layer_current (registered as "CouplesCV", "CouplesCV1").
 Constants (:mod:`nbtools.kinetics.constants`)
     F, R, T_DEFAULT.
+Temperature (:mod:`nbtools.kinetics.arrhenius`)
+    arrhenius, arrhenius_fit, ArrheniusResult (activation energies of k0, D ... with intervals).
 """
 
 from ._base import KineticsModel, ModelEntry, ParamInfo
@@ -187,3 +189,8 @@ __all__ = [
     "capacity_from_charge",
     "radius_from_charge",
 ]
+
+# temperature dependence (Arrhenius fits of k0, D ...)
+from .arrhenius import ArrheniusResult, arrhenius, arrhenius_fit  # noqa: E402
+
+__all__ += ["arrhenius", "arrhenius_fit", "ArrheniusResult"]

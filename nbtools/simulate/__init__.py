@@ -6,6 +6,8 @@ Functions are imported from their technique's module on first use:
 - :func:`seccm_scan` (SECCM scans, :mod:`nbtools.simulate.seccm`); :func:`hopping_scan` (an independent,
   realistic SECCM scan with sub-pA currents, :mod:`nbtools.simulate.seccm_hopping`)
 - single-particle voltammograms and potential steps (:mod:`nbtools.simulate.particle`)
+- GITT pulse sequences with known D(x) and OCV(x) (:func:`gitt_sequence`, :mod:`nbtools.simulate.gitt`)
+- temperature series of rate constants and diffusion coefficients (:func:`arrhenius_series`)
 """
 
 from .._lazy import lazy_module
@@ -19,6 +21,10 @@ _WHERE = {
     "particle_step": "particle",
     "particle_galvanostatic": "particle",
     "cv_programme": "particle",
+    "gitt_sequence": "gitt",
+    "d_dip": "gitt",
+    "frumkin_ocv": "gitt",
+    "arrhenius_series": "temperature",
 }
 
 __getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)

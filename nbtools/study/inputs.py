@@ -33,9 +33,9 @@ __all__ = ["Unit", "TECHNIQUES", "technique_of", "find_units", "fingerprint", "s
 
 #: recipe kind -> technique of the study
 TECHNIQUES = {"impact.events": "impact", "seccm.analysis": "seccm", "seccm.map": "seccm",
-              "stick.workflow": "stick"}
+              "stick.workflow": "stick", "gitt.analysis": "gitt"}
 #: technique -> the kind of data its readers return (nbtools.io.KINDS)
-DATA_KINDS = {"impact": "trace", "seccm": "scan", "stick": "curve"}
+DATA_KINDS = {"impact": "trace", "seccm": "scan", "stick": "curve", "gitt": "curve"}
 #: files larger than this (bytes) are identified by size and modification time instead of SHA-256 (hashing a
 #: 400 MB recording takes half as long as detecting its events)
 HASH_LIMIT = 256 * 2**20
@@ -68,13 +68,14 @@ class Unit:
 
 
 def technique_of(recipe) -> str:
-    """'impact', 'seccm' or 'stick' for a recipe a study can run."""
+    """'impact', 'seccm', 'stick' or 'gitt' for a recipe a study can run."""
     try:
         return TECHNIQUES[recipe.kind]
     except KeyError:
         raise ParameterError(
-            f"a study runs a nanoimpact (impact.events), SECCM (seccm.analysis or seccm.map) or particle-on-a-"
-            f"stick (stick.workflow) recipe, found {recipe.kind!r}; save one with a dashboard's Save recipe"
+            f"a study runs a nanoimpact (impact.events), SECCM (seccm.analysis or seccm.map), particle-on-a-"
+            f"stick (stick.workflow) or GITT (gitt.analysis) recipe, found {recipe.kind!r}; save one with a "
+            f"dashboard's Save recipe"
         ) from None
 
 

@@ -22,11 +22,13 @@ __all__ = ["files_table", "population_table", "study_statistics", "PROPERTIES", 
 #: properties whose distribution a study reports, per technique (first: the one compared across conditions)
 PROPERTIES = {"impact": ["radius", "charge", "peak", "duration"],
               "seccm": ["radius", "charge", "area", "map_median"],
-              "stick": ["radius", "D", "ks", "k0", "tau", "charge"]}
+              "stick": ["radius", "D", "ks", "k0", "tau", "charge"],
+              "gitt": ["D", "tau", "D_wh", "R_ohm"]}
 #: (size, property) pairs whose log-log slope a study reports
 SIZE_RELATIONS = {"impact": [("radius", "peak"), ("radius", "duration")],
                   "seccm": [("radius", "charge")],
-                  "stick": [("radius", "D"), ("radius", "ks")]}
+                  "stick": [("radius", "D"), ("radius", "ks")],
+                  "gitt": []}
 #: signed columns compared as magnitudes
 ABSOLUTE = ("charge", "peak", "step_height")
 

@@ -31,7 +31,8 @@ _PREFIX = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "Â
 _COLUMNS = {"impact": ["n_events", "frequency (95 % interval)", "noise", "threshold_A", "false_events", "duration",
                        "blank"],
             "seccm": ["n_pixels", "n_landed", "n_particles", "n_fitted", "map_median", "status_counts"],
-            "stick": ["radius", "charge", "E0", "D", "ks", "k0", "regime"]}
+            "stick": ["radius", "charge", "E0", "D", "ks", "k0", "regime"],
+            "gitt": ["n_pulses", "n_analysed", "D_mean", "D_err", "noise", "notes"]}
 _STATUS_COLOURS = {"ok": "#1a7f37", "warning": "#9a6700", "failed": "#cf222e"}
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1250px;color:#1f2328}

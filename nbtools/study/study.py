@@ -47,7 +47,8 @@ MANIFEST_VERSION = 1
 
 #: recipe kind prefix -> the module defining it (imported alone: reading a recipe stays quick)
 _RECIPE_MODULES = {"impact": "nbtools.impact.recipe", "seccm": "nbtools.seccm.recipe",
-                   "stick": "nbtools.kinetics.recipe", "kinetics": "nbtools.kinetics.recipe"}
+                   "stick": "nbtools.kinetics.recipe", "kinetics": "nbtools.kinetics.recipe",
+                   "gitt": "nbtools.gitt.recipe"}
 
 
 def _kind_of(source) -> str | None:
@@ -352,7 +353,7 @@ class Study:
     # ------------------------------------------------------------------ per file
     @property
     def technique(self) -> str:
-        """'impact', 'seccm' or 'stick'."""
+        """'impact', 'seccm', 'stick' or 'gitt'."""
         return technique_of(self.recipe)
 
     @property
@@ -406,4 +407,4 @@ class Study:
         return f"<Study {self.technique} ({self.recipe.kind}) {self.summary()}>"
 
 
-_ENTITY_NAMES = {"impact": "events", "seccm": "particles", "stick": "particles"}
+_ENTITY_NAMES = {"impact": "events", "seccm": "particles", "stick": "particles", "gitt": "pulses"}

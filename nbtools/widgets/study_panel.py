@@ -23,7 +23,8 @@ __all__ = ["StudyPanel", "TECHNIQUE_CHOICES"]
 #: the recipes a study runs, as the technique chooser lists them
 TECHNIQUE_CHOICES = [("Nanoimpact: events per recording (impact.events)", "impact.events"),
                      ("SECCM: map, particles, per-pixel fits (seccm.analysis)", "seccm.analysis"),
-                     ("Particle on a stick: a folder of curves per particle (stick.workflow)", "stick.workflow")]
+                     ("Particle on a stick: a folder of curves per particle (stick.workflow)", "stick.workflow"),
+                     ("GITT: pulses per galvanostatic record (gitt.analysis)", "gitt.analysis")]
 _WHERE = [("a local Dask cluster (one worker per core)", "local"), ("this process, one file after another", "sync"),
           ("an existing Dask scheduler", "address")]
 

@@ -17,7 +17,8 @@ __all__ = ["FilesTable", "PopulationExplorer", "file_detail"]
 
 _SUMMARY = {"impact": [("n_events", "events"), ("frequency", "frequency / s⁻¹"), ("noise", "noise")],
             "seccm": [("n_particles", "particles"), ("n_landed", "landed"), ("n_fitted", "fitted")],
-            "stick": [("radius", "radius"), ("D", "D / m² s⁻¹"), ("ks", "k_s / s⁻¹")]}
+            "stick": [("radius", "radius"), ("D", "D / m² s⁻¹"), ("ks", "k_s / s⁻¹")],
+            "gitt": [("n_pulses", "pulses"), ("D_mean", "D / m² s⁻¹"), ("noise", "noise / V")]}
 _UNITS = {"noise": "A", "radius": "m"}
 _TABLE_STYLE = ("<style>.nbtools-study-stats table{border-collapse:collapse;font-size:13px;margin:4px 0 10px 0}"
                 ".nbtools-study-stats th,.nbtools-study-stats td{border:1px solid #d0d7de;padding:2px 6px}"
