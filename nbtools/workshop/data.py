@@ -20,10 +20,10 @@ __all__ = [
 
 MATERIAL = "LiMn2O4"
 
-# 1 and 2: nanoimpact. 20 s at 50 kHz, LiMn2O4 particles of about 20 nm radius, 2 pA rms noise:
+# 1 and 2: nanoimpact. 20 s at 50 kHz, LiMn2O4 particles of about 16 nm radius, 2 pA rms noise:
 # the smallest particles give spikes near the detection threshold.
-RECORDING = dict(duration=20.0, fs=50e3, rate=2.0, material=MATERIAL, radius_median=20e-9, radius_sigma=0.3,
-                 noise_rms=2e-12, seed=7)
+RECORDING = dict(duration=20.0, fs=50e3, rate=2.0, material=MATERIAL, radius_median=16e-9, radius_sigma=0.3,
+                 noise_rms=2e-12, seed=3)
 # the same electrode and noise without particles
 BLANK = dict(RECORDING, rate=0.0, seed=8)
 # disk microelectrode radius (m) for the concentration estimate
@@ -33,8 +33,8 @@ BLANK_THRESHOLD = 4.0
 # injection-recovery test: charges (C), events per charge, random seed
 RECOVERY = dict(charges=(2e-15, 4e-15, 8e-15, 1.6e-14, 3.2e-14), n_per_charge=10, seed=0)
 
-# 3: SECCM. 16 x 16 landings, LiMn2O4-like particles (couples at 4.00 and 4.15 V) on carbon.
-SCAN = dict(nx=16, ny=16, n_samples=400, seed=4)
+# 3: SECCM. 20 x 20 landings, a few small LiMn2O4-like particles (couples at 4.00 and 4.15 V) on carbon.
+SCAN = dict(nx=20, ny=20, n_samples=400, radius_px=(1.5, 3.5), coverage=0.3, seed=4)
 CHARGE_WINDOW = (3.9, 4.3)  # V, both couples
 PEAK_WINDOW = (3.9, 4.08)  # V, the lower couple only
 
