@@ -41,7 +41,7 @@ PEAK_WINDOW = (3.9, 4.08)  # V, the lower couple only
 # 4: one LiMn2O4 particle on a wire, radius 1 um, tau = r^2/D = 10 s, k_s = 3 k0 / r = 0.3 1/s.
 PARTICLE = dict(radius=1e-6, D=1e-13, k0=1e-7, alpha=0.5, E0=4.05)
 SCAN_RATES = (0.5e-3, 1e-3, 2e-3, 5e-3)  # V/s
-CV = dict(dE=2e-3, noise=0.2e-12, n_shells=30)
+CV = dict(dE=3e-3, noise=0.2e-12, n_shells=20)
 CV_SEED = 3  # CV k uses seed CV_SEED + k
 STEPS = dict(E_initial=3.97, E_steps=(3.99, 4.03, 4.07), t_step=60.0, n_points=300, spacing="linear",
              noise=0.2e-12, seed=5)
