@@ -64,6 +64,10 @@ def test_listing_with_the_workshop_folder():
     ws = list_dashboards(NOTEBOOKS, "workshop")
     assert [d["name"] for d in ws] == NAMES, "workshop notebooks in order 1..4"
     assert all(d["path"] == f"workshop/{d['name']}" and d["description"] for d in ws)
+    # the Voila tree page passes the sub-folder as in its URL, with a leading slash
+    assert list_dashboards(NOTEBOOKS, "/workshop") == ws == list_dashboards(NOTEBOOKS, "/workshop/")
+    assert list_dashboards(NOTEBOOKS, "/..") == [] and list_dashboards(NOTEBOOKS, "workshop/../..") == []
+    assert list_dashboards(NOTEBOOKS, "/no_such_folder") == []
     sol = list_dashboards(NOTEBOOKS, "workshop/solutions")
     assert [d["name"] for d in sol] == NAMES and all("(solutions)" in d["title"] for d in sol)
 
@@ -227,3 +231,45 @@ def test_answers_follow_the_seeded_data():
     assert answer_of("4.2") == pytest.approx(data.PARTICLE["radius"], rel=0.02)  # the simulated truth
     assert answer_of("4.4") == pytest.approx(data.PARTICLE["D"], rel=0.25)
     assert answer_of("4.5") == pytest.approx(3 * data.PARTICLE["k0"] / data.PARTICLE["radius"], rel=0.15)
+
+
+# ------------------------------------------------------------------ as a Voila page, in a real browser
+@pytest.mark.browser
+@pytest.mark.timeout(900)
+def test_workshop_page_in_the_browser(voila_server, page, artifacts):
+    """The index lists the workshop folder; notebook 1 renders as a page whose answer boxes check answers."""
+    page.goto(voila_server.url + "voila/tree/workshop", timeout=60_000)
+    for name in NAMES:
+        assert page.locator(f'li.nbtools-dashboard[data-notebook="workshop/{name}"]').count() == 1, name
+    page.goto(voila_server.url + "voila/render/workshop/1_nanoimpact.ipynb", timeout=300_000)
+    page.locator(".nbtools-check-button").first.wait_for(timeout=300_000)
+    page.locator(".bk-Canvas").first.wait_for(timeout=120_000)
+    page.locator(".nbtools-check-button").first.click()
+    page.get_by_text("Type an answer first").first.wait_for()
+    page.locator(".widget-text input").first.fill(str(answer_of("1.1") + 1))
+    page.locator(".nbtools-check-button").first.click()
+    page.get_by_text("Exercise 1.1: not quite").first.wait_for(timeout=60_000)
+    page.locator(".widget-text input").first.fill(str(answer_of("1.1")))
+    page.locator(".nbtools-check-button").first.click()
+    page.get_by_text("Exercise 1.1: right").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(artifacts / "workshop_1.png"), full_page=True)
+    body = page.inner_text("body")
+    assert "Traceback" not in body and page.locator(".jp-OutputArea-output[data-mime-type="
+                                                    "'application/vnd.jupyter.stderr']").count() == 0
+    assert not page.nbtools_errors, page.nbtools_errors
+    assert not page.nbtools_external, f"the page tried to reach the network: {page.nbtools_external}"
+
+
+def test_plots_show_readable_units():
+    import numpy as np
+
+    from nbtools import simulate
+    from nbtools.workshop import plots
+
+    trace, truth = simulate.impact_trace(duration=1.0, fs=10e3, rate=5, noise_rms=2e-12, seed=1)
+    f = plots.trace_plot(trace, threshold=1e-11)
+    y = np.asarray(f.renderers[0].data_source.data["y"])
+    assert f.yaxis[0].axis_label == "current / pA" and 1 <= np.abs(y).max() < 1000
+    assert f.renderers[-1].data_source.data["y"][0] == pytest.approx(np.median(y) + 10, abs=0.5)  # 10 pA threshold
+    h = plots.histogram_plot([1e-9, 2e-9, 2e-9, 3e-9], scale=1e-9, bins=2, x_label="radius / nm")
+    assert list(h.renderers[0].data_source.data["top"]) == [1, 3]

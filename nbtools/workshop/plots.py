@@ -40,20 +40,20 @@ def trace_plot(trace, *, events=None, t0=None, t1=None, threshold=None, title="C
         A horizontal line at this current (A) above the median current.
     """
     t, i = downsample_window(trace, t0=t0, t1=t1, n_out=n_out)
-    unit, scale = current_display_unit(float(np.nanmax(np.abs(i))) if i.size else 1e-12)
+    unit, factor = current_display_unit(float(np.nanmax(np.abs(i))) if i.size else 1e-12)
     f = _figure(title, "time / s", f"current / {unit}")
-    f.line(t, i / scale, line_width=1, color=_COLOURS[0], legend_label="current")
+    f.line(t, i * factor, line_width=1, color=_COLOURS[0], legend_label="current")
     if events is not None and len(events):
         ev = events
         if t0 is not None or t1 is not None:
             lo, hi = (t0 if t0 is not None else -np.inf), (t1 if t1 is not None else np.inf)
             ev = ev[(ev["t_peak"] >= lo) & (ev["t_peak"] <= hi)]
         base = float(np.median(i))
-        f.scatter(ev["t_peak"], (base + ev["peak"]) / scale, size=7, color=_COLOURS[1], marker="inverted_triangle",
+        f.scatter(ev["t_peak"], (base + ev["peak"]) * factor, size=7, color=_COLOURS[1], marker="inverted_triangle",
                   legend_label="events found")
     if threshold is not None:
         base = float(np.median(i))
-        f.line([t[0], t[-1]], [(base + threshold) / scale] * 2, line_dash="dashed", color=_COLOURS[2],
+        f.line([t[0], t[-1]], [(base + threshold) * factor] * 2, line_dash="dashed", color=_COLOURS[2],
                legend_label="threshold")
     f.legend.location = "top_left"
     f.legend.click_policy = "hide"
