@@ -75,15 +75,23 @@ def histogram_plot(values, *, bins=20, scale=1.0, x_label="", title="", log=Fals
     return f
 
 
-def lines_plot(curves, *, x_label="", y_label="", title="", x_scale=1.0, y_scale=1.0, width=520, height=320):
-    """Several curves: ``curves`` is a list of ``(x, y, label)`` in SI, drawn as ``x/x_scale``, ``y/y_scale``."""
-    f = _figure(title, x_label, y_label, width=width, height=height)
+def lines_plot(curves, *, x_label="", y_label="", title="", x_scale=1.0, y_scale=1.0, log_y=False, width=520,
+               height=320):
+    """Several curves: ``curves`` is a list of ``(x, y, label)`` in SI, drawn as ``x/x_scale``, ``y/y_scale``
+    (``log_y``: logarithmic y axis, where an exponential decay is a straight line)."""
+    f = _figure(title, x_label, y_label, width=width, height=height, y_axis_type="log" if log_y else "linear")
     for k, (x, y, label) in enumerate(curves):
         f.line(np.asarray(x) / x_scale, np.asarray(y) / y_scale, color=_COLOURS[k % len(_COLOURS)],
                line_width=1.5, legend_label=str(label))
     if curves:
-        f.legend.location = "top_left"
         f.legend.click_policy = "hide"
+        f.legend.background_fill_alpha = 0.7
+        if len(curves) > 4:  # a long legend goes beside the plot, not over the curves
+            legend = f.legend[0]
+            f.center.remove(legend)
+            f.add_layout(legend, "right")
+        else:
+            f.legend.location = "top_left"
     return f
 
 
