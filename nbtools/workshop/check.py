@@ -128,7 +128,11 @@ def check(exercise_id, answer) -> Verdict:
     if given is Unanswered:
         return Verdict(ex.id, "unanswered", f"Exercise {ex.id}: not answered yet. {ex.question} "
                                             "Replace the ... with your answer and run the cell again.")
-    ref = ex.compute()
+    try:
+        ref = ex.compute()
+    except Exception as exc:  # never a traceback in a student's notebook: say what happened, whom to tell
+        return Verdict(ex.id, "unreadable", f"Exercise {ex.id}: the expected answer could not be computed "
+                                            f"({type(exc).__name__}: {exc}). Please tell the instructor.")
     if ex.kind == "choice":
         accepted = {w: {s.lower() for s in syn} | {w} for w, syn in ex.choices.items()}
         picked = [w for w, syn in accepted.items() if given in syn]

@@ -178,7 +178,8 @@ _LIST = [
              "Number of events divided by the observed time: impact.impact_frequency(events).", rtol=0.02,
              explain="The frequency is proportional to the particle concentration."),
     Exercise("1.5", "Which particle concentration (pM) gives this frequency at a disk electrode of radius "
-                    "data.ELECTRODE_RADIUS for particles of the median radius of 1.3?", "concentration", "pM",
+                    f"{data.ELECTRODE_RADIUS * 1e6:g} µm (data.ELECTRODE_RADIUS) for particles of the median radius "
+                    "of exercise 1.3?", "concentration", "pM",
              _concentration,
              "impact.concentration_from_frequency(frequency, particle_radius, electrode_radius) returns mol/m³; "
              "1 pM = 1e-9 mol/m³. Use radii in metres.", rtol=0.05,
@@ -193,8 +194,8 @@ _LIST = [
              "The threshold is given in noise σ (events.attrs['threshold']); in amperes it is "
              "events.attrs['threshold_A'].", rtol=0.03,
              explain="The automatic threshold sits about 5 σ above the baseline for this recording."),
-    Exercise("2.3", "How many events does find_events find in the BLANK at threshold=data.BLANK_THRESHOLD "
-                    "(polarity='positive', kind='spike')?", "count", "", _blank_count,
+    Exercise("2.3", "How many events does find_events find in the BLANK at a threshold of "
+                    f"{data.BLANK_THRESHOLD:g} σ (threshold=data.BLANK_THRESHOLD, polarity='positive', kind='spike')?", "count", "", _blank_count,
              "Run impact.find_events on the blank with threshold=data.BLANK_THRESHOLD, polarity='positive', "
              "kind='spike' and count the rows.",
              explain="The blank has no particles: every one of these events is noise."),
@@ -214,7 +215,7 @@ _LIST = [
              "proportion to the recording time.", rtol=0.1,
              explain="Precision is expensive: twice as precise costs four times as long."),
     Exercise("2.7", "What is the 90 % detection limit as a particle RADIUS (nm), from the injection-recovery test "
-                    "run with the settings data.RECOVERY?", "length", "nm",
+                    "(run with the settings data.RECOVERY)?", "length", "nm",
              lambda: float(_recovery().attrs["detection_limit_radius"]),
              "impact.injection_recovery(trace, recipe=events.attrs['recipe'], material='LiMn2O4', "
              "**data.RECOVERY); the limit is in its attrs (metres).", rtol=0.03,
@@ -228,14 +229,15 @@ _LIST = [
              lambda: int(_seccm()[2].sum()),
              "mask = seccm.classify(ds) is a True/False map: count the True values (int(mask.sum())).",
              explain="The split lies between the two populations of the charge map: carbon near zero, particles above."),
-    Exercise("3.3", "What is the median charge (pC) of the landed particle pixels (charge map with "
-                    "window=data.CHARGE_WINDOW)?", "charge", "pC",
+    Exercise("3.3", "What is the median charge (pC) of the landed particle pixels (charge map in the window "
+                    f"{data.CHARGE_WINDOW[0]:g} to {data.CHARGE_WINDOW[1]:g} V, data.CHARGE_WINDOW)?", "charge", "pC",
              lambda: _landed_median(_seccm()[1], _seccm()[2]),
              "Make q = seccm.charge(ds, window=data.CHARGE_WINDOW) and take the median of q over the particle "
              "mask (seccm.summary(ds, q, mask=mask) gives it, in coulombs).", rtol=0.03,
              explain="The charge under the meniscus measures how much active material the pipette touched."),
     Exercise("3.4", "What is the median anodic peak potential (V) of the lower couple on the particle pixels "
-                    "(seccm.peak with window=data.PEAK_WINDOW)?", "potential", "V", _peak_potential,
+                    f"(seccm.peak in the window {data.PEAK_WINDOW[0]:g} to {data.PEAK_WINDOW[1]:g} V, "
+                    "data.PEAK_WINDOW)?", "potential", "V", _peak_potential,
              "seccm.peak(ds, window=data.PEAK_WINDOW).potential is a map in volts; take its median over the "
              "particle pixels.", atol=0.003,
              explain="A peak a little above the formal potential (4.00 V): the reaction is not infinitely fast."),

@@ -31,7 +31,7 @@ def answer_box(exercise_id, *, note: str | None = None):
     example = {"count": "a whole number", "number": "a number", "choice": "a word"}.get(
         ex.kind, f"a number in {ex.unit}, or with its unit" if ex.unit else "a number")
     question = W.HTML(f"<b>Exercise {html.escape(ex.id)}.</b> {html.escape(note or ex.question)}")
-    text = W.Text(placeholder=example, continuous_update=False, layout=W.Layout(width="260px"),
+    text = W.Text(placeholder=example, continuous_update=False, layout=W.Layout(width="340px"),
                   description="Answer:")
     button = W.Button(description="Check", button_style="primary", icon="check",
                       tooltip="Check this answer").add_class("nbtools-check-button")
