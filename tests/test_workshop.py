@@ -58,6 +58,22 @@ def test_student_and_solution_differ_only_in_exercises(name):
     assert student.metadata["nbtools"]["title"] and student.metadata["nbtools"]["description"]
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_student_notebook_is_built_from_the_solution(name, tmp_path):
+    """`python -m nbtools.workshop.build` keeps the student notebooks in step with the solutions."""
+    import shutil
+
+    from nbtools.workshop.build import build, student_version
+
+    solution = nbformat.read(WORKSHOP / "solutions" / name, as_version=4)
+    assert student_version(solution) == nbformat.read(WORKSHOP / name, as_version=4), (
+        f"{name}: run python -m nbtools.workshop.build after editing the solutions")
+    (tmp_path / "solutions").mkdir()
+    shutil.copy(WORKSHOP / "solutions" / name, tmp_path / "solutions" / name)
+    assert build(tmp_path) == [tmp_path / name]
+    assert nbformat.read(tmp_path / name, as_version=4) == nbformat.read(WORKSHOP / name, as_version=4)
+
+
 def test_listing_with_the_workshop_folder():
     top = list_dashboards(NOTEBOOKS)
     assert top and all("/" not in d["path"] for d in top), "the index of notebooks/ lists only its own dashboards"
