@@ -42,7 +42,9 @@ def list_dashboards(folder, subpath: str = "") -> list[dict]:
     folder : str or pathlib.Path
         The served notebooks folder.
     subpath : str, optional
-        Sub-folder relative to ``folder`` (as in the Voila tree URL).
+        Sub-folder relative to ``folder`` (as in the Voila tree URL, where it
+        starts with ``/``: ``"/workshop"`` is ``folder/workshop``). A sub-folder
+        outside ``folder`` (``..``, a link leading out) lists nothing.
 
     Returns
     -------
@@ -53,7 +55,14 @@ def list_dashboards(folder, subpath: str = "") -> list[dict]:
         Hidden files and checkpoints are skipped.
     """
     root = Path(folder)
-    here = root / subpath if subpath else root
+    sub = str(subpath or "").replace("\\", "/").strip("/")
+    here = root / sub if sub else root
+    try:
+        inside = here.resolve().is_relative_to(root.resolve())
+    except OSError:
+        inside = False
+    if not inside or not here.is_dir():
+        return []
     out = []
     for nb in sorted(here.glob("*.ipynb")):
         if nb.name.startswith((".", "_")):
