@@ -108,7 +108,7 @@ def test_particle_fit_report_in_plain_words(voila_server, page, artifacts):
     page.locator(".nbtools-fit-button").first.click()
     page.get_by_text("Fit converged").first.wait_for(timeout=300_000)
     report = page.locator(".nbtools-fit-report").first.inner_text()
-    assert "residuals" in report and "(SD)" in report and "diffusion time r²/D, τ" in report
+    assert "residuals" in report and "(SD, " in report and "times the data's noise" in report and "diffusion time r²/D, τ" in report
     assert "charge, Q" in report and "Biot number, L" in report
     _no_forbidden(page)
     page.set_viewport_size({"width": 1280, "height": 3000})

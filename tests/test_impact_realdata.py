@@ -66,5 +66,6 @@ def test_chi_beads_steps():
     rej = det.attrs["rejected"].set_index("t_start").reason
     for t in (75.1, 118.4):
         assert (np.abs(det.t_start - t) > 0.15).all()
+    # the overshoot is either below the threshold or a candidate rejected for what it is
     assert rej[np.abs(rej.index - 118.4) < 0.15].isin(
-        ["slope change, not a step", "relaxation after the previous step"]).any()
+        ["slope change, not a step", "relaxation after the previous step"]).all()

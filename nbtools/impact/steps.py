@@ -11,7 +11,8 @@ A candidate where a line that only bends there fits the plateaus as well as
 a step is a slope change of the background; a smaller step of the other
 sign within RELAX_WINDOWS windows of a step is the relaxation of an
 overshoot. Both are kept among the rejected candidates with that reason.
-The noise is the MAD of first differences / sqrt(2), which steps do not inflate.
+The noise is the MAD of the two-window differences themselves (steps are rare), expressed per sample:
+the noise at the test's own time scale, right for filtered (correlated) noise too.
 """
 
 from __future__ import annotations
@@ -65,6 +66,49 @@ def _noise_diff(x):
     return 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
 
 
+#: above this many samples the drift's running median runs over block medians (DRIFT_BLOCKS per window)
+EXACT_DRIFT_WINDOW = 4096
+DRIFT_BLOCKS = 256
+
+
+def _running_drift(dw, win):
+    """Running median over ``win`` samples of the drift ``dw`` (NaN ignored, 0 where none). Long
+    windows: the running median of block medians (DRIFT_BLOCKS blocks per window) interpolated back
+    to the samples: the drift is smooth on the window's scale, and a sample-by-sample median over
+    10^5 samples costs seconds per 10^6 samples."""
+    if win <= EXACT_DRIFT_WINDOW:
+        return pd.Series(dw).rolling(win, center=True, min_periods=1).median().fillna(0.0).to_numpy()
+    n = dw.size
+    B = win // DRIFT_BLOCKS
+    nb = -(-n // B)
+    padded = np.full(nb * B, np.nan)
+    padded[:n] = dw
+    blocks = padded.reshape(nb, B)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks at the ends
+            med = np.nanmedian(blocks, axis=1)
+    smooth = pd.Series(med).rolling(max(1, win // B) | 1, center=True, min_periods=1).median().to_numpy()
+    centres = (np.arange(nb) + 0.5) * B - 0.5
+    ok = np.isfinite(smooth)
+    if not ok.any():
+        return np.zeros(n)
+    return np.interp(np.arange(n), centres[ok], smooth[ok])
+
+
+def _noise_windows(diff, w):
+    """The per-sample noise SD that white noise would need to give the measured spread of the
+    two-window differences ``diff`` (MAD; steps are rare): the noise at the test's own time scale.
+    Unlike first differences, it is not fooled by a low-pass filter that smooths neighbouring
+    samples (every amplifier has one), which would make noise look like steps."""
+    d = diff[np.isfinite(diff)]
+    if d.size == 0:
+        return float("nan")
+    return 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0 / w)
+
+
 def _level_curve(x, fs, t0, window, points=2000):
     """The local level of a staircase for display: running median (over ``window`` s) of about
     ``points`` block means; ``{'t': s, 'value': A}``."""
@@ -103,13 +147,6 @@ def find_steps(samples, recipe, *, window, range_mask):
     w = step_window(p, fs)
     if n < 4 * w:
         raise DataError(f"the trace has {n} samples; step detection needs at least {4 * w}")
-    sig_est = _noise_diff(x)
-    if p.noise is not None:
-        sigma = p.noise
-    else:
-        sigma = sig_est
-    if not sigma > 0:
-        sigma = float(np.std(np.diff(x))) / math.sqrt(2) or 1e-30
     npol = p.n_polarities
     th = auto_threshold(0.25 / w, p.false_rate, npol) if p.threshold == "auto" else p.threshold
     # drift per sample: running median over the baseline window of the
@@ -118,12 +155,19 @@ def find_steps(samples, recipe, *, window, range_mask):
     win = max(3, int(window * fs) | 1)
     dw = np.full(n, np.nan)
     dw[w // 2: w // 2 + n - w] = (x[w:] - x[:-w]) / w
-    drift = pd.Series(dw).rolling(win, center=True, min_periods=1).median().fillna(0.0).to_numpy()
+    drift = _running_drift(dw, win)
     c = np.concatenate([[0.0], np.cumsum(x)])
     i = np.arange(w, n - w + 1)
     after = (c[i + w] - c[i]) / w
     before = (c[i] - c[i - w]) / w
-    dz = (after - before - drift[i] * w) / (sigma * math.sqrt(2.0 / w))
+    diff = after - before - drift[i] * w
+    sig_est = _noise_windows(diff, w)
+    if not sig_est > 0:
+        sig_est = _noise_diff(x)
+    sigma = p.noise if p.noise is not None else sig_est
+    if not sigma > 0:
+        sigma = float(np.std(np.diff(x))) / math.sqrt(2) or 1e-30
+    dz = diff / (sigma * math.sqrt(2.0 / w))
     z = np.zeros(n)
     z[i] = dz
     if p.polarity == "positive":
