@@ -6,6 +6,9 @@ Functions are imported from their technique's module on first use:
 - :func:`seccm_scan` (SECCM scans, :mod:`nbtools.simulate.seccm`); :func:`hopping_scan` (an independent,
   realistic SECCM scan with sub-pA currents, :mod:`nbtools.simulate.seccm_hopping`)
 - single-particle voltammograms and potential steps (:mod:`nbtools.simulate.particle`)
+- :func:`ir_cv` (a single-particle CV through an uncompensated resistance, :mod:`nbtools.simulate.ir_drop`)
+- :func:`seccm_step_scan` (an SECCM potential-step (PITT) scan of particles of known radius and D,
+  :mod:`nbtools.simulate.seccm_steps`)
 """
 
 from .._lazy import lazy_module
@@ -19,6 +22,8 @@ _WHERE = {
     "particle_step": "particle",
     "particle_galvanostatic": "particle",
     "cv_programme": "particle",
+    "ir_cv": "ir_drop",
+    "seccm_step_scan": "seccm_steps",
 }
 
 __getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)
