@@ -9,6 +9,8 @@ Functions are imported from their technique's module on first use:
 - :func:`ir_cv` (a single-particle CV through an uncompensated resistance, :mod:`nbtools.simulate.ir_drop`)
 - :func:`seccm_step_scan` (an SECCM potential-step (PITT) scan of particles of known radius and D,
   :mod:`nbtools.simulate.seccm_steps`)
+- :func:`composite_cv` (a composite electrode's CV and its particles' single-entity numbers,
+  :mod:`nbtools.simulate.ensemble`)
 """
 
 from .._lazy import lazy_module
@@ -24,6 +26,7 @@ _WHERE = {
     "cv_programme": "particle",
     "ir_cv": "ir_drop",
     "seccm_step_scan": "seccm_steps",
+    "composite_cv": "ensemble",
 }
 
 __getattr__, __dir__, __all__ = lazy_module(__name__, _WHERE)
