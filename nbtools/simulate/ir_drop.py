@@ -55,7 +55,7 @@ def ir_cv(*, Q=5e-11, E0=4.0, ks=1.0, alpha=0.5, v=0.01, Ru=1e8, E_start=None, E
         Standard deviation of added Gaussian current noise (A).
     seed : int, optional
     reversible : bool
-        A Nernstian surface: ``ks`` is replaced by ``1e5 f v`` (Lambda = 1e5).
+        A Nernstian surface: ``ks`` is replaced by ``1e4 f v`` (Lambda = 1e4: peak separation < 0.1 mV).
 
     Returns
     -------
@@ -68,7 +68,7 @@ def ir_cv(*, Q=5e-11, E0=4.0, ks=1.0, alpha=0.5, v=0.01, Ru=1e8, E_start=None, E
         raise ParameterError(f"need Q > 0, v > 0, Ru >= 0 and 0 < alpha < 1; got Q={Q!r}, v={v!r}, Ru={Ru!r}, "
                              f"alpha={alpha!r}")
     f = F / (R * T)
-    ks = 1e5 * f * v if reversible else float(ks)
+    ks = 1e4 * f * v if reversible else float(ks)
     if not ks > 0:
         raise ParameterError(f"ks must be > 0 (1/s), got {ks!r}")
     E_start = E0 - 0.3 if E_start is None else E_start
@@ -95,14 +95,17 @@ def ir_cv(*, Q=5e-11, E0=4.0, ks=1.0, alpha=0.5, v=0.01, Ru=1e8, E_start=None, E
     xs = np.empty(t.size)
     cur = np.empty(t.size)
     x = np.array([x0])
-    for a, b, sel in ((0.0, t_turn, t <= t_turn), (t_turn, t[-1], t > t_turn)):
+    turn = int(np.argmax(E) if E_vertex > E_start else np.argmin(E))  # the vertex sample
+    t[turn] = t_turn
+    for a, b, sel in ((0.0, t_turn, np.arange(t.size) <= turn), (t_turn, t[-1], np.arange(t.size) > turn)):
         te = t[sel]
-        sol = solve_ivp(lambda tt, y: [-current(tt, y[0]) / Q], (a, b), x, method="Radau", t_eval=te,
-                        rtol=1e-9, atol=1e-13, max_step=(b - a) / 200)
+        tt_eval = te if te.size and te[-1] >= b else np.r_[te, b]  # the state at the vertex carries on
+        sol = solve_ivp(lambda tt, y: [-current(tt, y[0]) / Q], (a, b), x, method="Radau", t_eval=tt_eval,
+                        rtol=1e-8, atol=1e-13, max_step=(b - a) / 50)
         if not sol.success:  # pragma: no cover - the integrator reports its own failure
             raise RuntimeError(f"ir_cv: integration failed: {sol.message}")
-        xs[sel] = sol.y[0]
-        cur[sel] = [current(tt, xx) for tt, xx in zip(te, sol.y[0])]
+        xs[sel] = sol.y[0, :te.size]
+        cur[sel] = [current(tt, xx) for tt, xx in zip(te, sol.y[0, :te.size])]
         x = sol.y[:, -1]
     i = cur.copy()
     if noise:
