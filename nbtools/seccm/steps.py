@@ -49,9 +49,11 @@ def step_info(ds, *, step_time=None):
     first = E[:, :1]
     last = np.nanmedian(E[:, -max(3, E.shape[1] // 10):], axis=1, keepdims=True)
     dE = (last - first)[:, 0]
-    if not np.any(np.abs(dE) > 0):
-        raise DataError("the potential does not step: every landing ends at the potential it starts at; "
-                        "fit_steps needs a potential-step (chronoamperometry/PITT) scan")
+    tol = np.maximum(0.05 * np.abs(dE), 1e-4)[:, None]
+    two = (np.abs(E - first) <= tol) | (np.abs(E - last) <= tol) | ~np.isfinite(E)
+    if not np.any(np.abs(dE) > 1e-4) or two.mean() < 0.9:
+        raise DataError("the potential does not step: it sweeps or ends where it starts (a CV?); fit_steps needs "
+                        "a potential-step (chronoamperometry/PITT) scan: one potential, then another")
     moved = np.abs(E - first) > 0.5 * np.abs(last - first)
     idx = np.where(moved.any(axis=1), np.argmax(moved, axis=1), -1)
     k = int(np.median(idx[idx > 0])) if np.any(idx > 0) else -1
@@ -115,7 +117,10 @@ def _pixels_setting(ds, pixels):
     return np.flatnonzero(pixel_mask(ds, pixels)).tolist()
 
 
-def fit_steps(ds, recipe=None, /, *, radius=None, scheduler=None, n_workers=None, **params):
+_UNSET = object()
+
+
+def fit_steps(ds, recipe=None, /, *, radius=_UNSET, scheduler=None, n_workers=None, **params):
     """Fit the PITT transient after the potential step at every selected pixel: maps of Q, tau and D.
 
     Parameters
@@ -165,9 +170,9 @@ def fit_steps(ds, recipe=None, /, *, radius=None, scheduler=None, n_workers=None
     if "pixels" in params:
         params["pixels"] = _pixels_setting(ds, params["pixels"])
     given_map = None
-    if radius is not None and hasattr(radius, "dims"):
-        given_map, radius = radius, None
-    elif radius is not None:
+    if radius is not _UNSET and hasattr(radius, "dims"):
+        given_map = radius
+    elif radius is not _UNSET:
         params["radius"] = radius
     r = StepFitRecipe.coerce(recipe, **params)
     info = step_info(ds, step_time=r.step_time)
