@@ -61,8 +61,11 @@ def test_footprint_from_the_pipette_size(cv_scan):
 
 
 def test_missing_or_wrong_footprint_is_explained(cv_scan):
+    assert cv_scan.attrs["pipette_radius"] == 5e-7  # the simulator records its pipette
+    bare = cv_scan.copy()
+    del bare.attrs["pipette_radius"]
     with pytest.raises(ParameterError, match="droplet_radius"):
-        current_density(cv_scan, 4.0)
+        current_density(bare, 4.0)
     with pytest.raises(ParameterError, match="metres"):
         current_density(cv_scan, 4.0, droplet_radius=500.0)  # nm given as m
     with pytest.raises(ParameterError, match="droplet_radius"):
