@@ -82,3 +82,18 @@ def test_registered_with_units_and_its_recipe_reproduces_it(cv_scan):
     assert from_json(r.to_json()) == r
     assert np.array_equal(make_map(cv_scan, r).values, m.values, equal_nan=True)
     assert seccm.current_density is current_density
+
+
+def test_the_dashboard_map_options_edit_the_footprint():
+    from nbtools.widgets.map_options import MapOptions
+
+    opts = MapOptions(MapRecipe(), defaults={"potential": 4.0})
+    opts.choose("current_density")
+    box = opts.controls["droplet_radius"]
+    assert opts.recipe.potential == 4.0 and box.layout.display is None
+    box.value = 0.8  # µm
+    assert opts.recipe.droplet_radius == pytest.approx(8e-7)
+    box.value = 0.0
+    assert opts.recipe.droplet_radius is None  # the scan's own footprint or pipette
+    opts.choose("charge")
+    assert box.layout.display == "none"
