@@ -47,7 +47,7 @@ load, save, from_arrays, to_grid, from_grid, good_pixels
 MAPS, make_map, current_at, charge, peak, onset, peak_separation, status_map
 quality, label_landings, mark_pixels, classify, group_stats, group_summary, summary, export_groups
 fit_pixels, pixel_models, fit_summary, fit_failures, pixel_curve,
-fit_steps, step_info, particle_regions, particle_table (potential-step / PITT scans: tau and D maps),
+fit_steps, step_info, particle_regions, particle_table, polygon_radii (potential-step / PITT scans: tau and D maps),
 current_density, footprint_area (current per meniscus footprint),
 CouplesCVModel (Laviron couples + double-layer charging over a whole cycle)
 MapRecipe, QualityRecipe, ClassifyRecipe, PixelFitRecipe, AnalysisRecipe, StepFitRecipe
@@ -71,7 +71,7 @@ from .readers import load, read_columns, read_folder, read_wecspm_tdms, save
 from .recipe import AnalysisRecipe, ClassifyRecipe, MapRecipe, PixelFitRecipe, QualityRecipe, StepFitRecipe
 from .registry import MAPS, make_map
 from .stats import group_stats, group_summary, pixel_mask, summary
-from .steps import fit_steps, particle_regions, particle_table, step_info
+from .steps import fit_steps, particle_regions, particle_table, polygon_radii, step_info
 
 __all__ = [
     "STATUS_VALUES",
@@ -124,5 +124,6 @@ __all__ = [
     "step_info",
     "particle_regions",
     "particle_table",
+    "polygon_radii",
     "StepFitRecipe",
 ]

@@ -24,7 +24,7 @@ from .layout import good_pixels, pixel_arrays, pixel_map, validate
 from .recipe import StepFitRecipe
 from .stats import pixel_mask
 
-__all__ = ["step_info", "particle_regions", "fit_steps", "particle_table"]
+__all__ = ["step_info", "particle_regions", "fit_steps", "particle_table", "polygon_radii"]
 
 
 def step_info(ds, *, step_time=None):
@@ -109,6 +109,39 @@ def particle_regions(mask, ds):
     table = pd.DataFrame(rows, columns=["region", "n_pixels", "area", "radius", "x", "y"])
     table.attrs["units"] = {"area": "m^2", "radius": "m", "x": "m", "y": "m"}
     return labels, table
+
+
+def polygon_radii(ds, polygons, *, registration=None):
+    """A map of particle radii from outlines drawn on an image (SEM): ``sqrt(area/pi)`` of each polygon.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The scan.
+    polygons : sequence of (n, 2) array_like
+        One outline per particle: vertices (x, y) in metres, or (col, row) image
+        pixels with ``registration`` (:func:`~nbtools.seccm.register_image`).
+    registration : Registration, optional
+
+    Returns
+    -------
+    xarray.DataArray
+        Map (y, x) of the radius (m) of the particle each landing falls in (NaN
+        outside every outline): pass it to :func:`fit_steps` as ``radius=``.
+    """
+    from .overlay import _points, pixels_in_polygon
+
+    rad = np.full(ds.sizes["pixel"], np.nan)
+    for k, poly in enumerate(polygons):
+        pts = _points(poly, f"polygons[{k}]")
+        xy = registration.to_map(pts) if registration is not None else pts
+        x, y = xy[:, 0], xy[:, 1]
+        area = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+        if not area > 0:
+            raise ParameterError(f"polygons[{k}] encloses no area; give the particle's outline (>= 3 vertices)")
+        inside = pixels_in_polygon(ds, poly, registration=registration).values
+        rad[inside] = np.sqrt(area / np.pi)
+    return pixel_map(rad, ds, "radius", {"units": "m", "long_name": "particle radius from outlines (sqrt(area/pi))"})
 
 
 def _pixels_setting(ds, pixels):

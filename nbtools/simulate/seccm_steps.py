@@ -85,7 +85,7 @@ def seccm_step_scan(nx=24, ny=24, n_samples=400, *, seed=0, pitch=1e-6, n_partic
         The scan (:mod:`nbtools.seccm` layout; potential and time 1-D).
     truth : dict
         ``particle`` (bool map), ``labels`` (int map, 0 substrate), ``radius`` (m per
-        particle, from 1), ``D`` (m^2/s per particle), ``tau`` (s per particle),
+        particle, from 1), ``centre`` ((x, y) in m per particle), ``D`` (m^2/s per particle), ``tau`` (s per particle),
         per pixel (``ds`` order): ``tau_pixel`` and ``D_pixel`` (NaN on the substrate),
         ``radius_pixel`` (m), ``Q_pixel`` (C), ``dE`` (V), ``step_time`` (s).
     """
@@ -140,7 +140,9 @@ def seccm_step_scan(nx=24, ny=24, n_samples=400, *, seed=0, pitch=1e-6, n_partic
         ds["droplet_radius"] = ("pixel", extra["droplet_radius"], {"units": "m",
                                                                    "long_name": "meniscus footprint radius"})
     radius_pix = np.where(on, np.r_[np.nan, radius][pid], np.nan)
-    truth = {"particle": lab > 0, "labels": lab, "radius": radius, "D": Dp, "tau": tau, "tau_pixel": tau_pix,
+    centres = np.array([(p[1] * pitch, p[0] * pitch) for p in placed]).reshape(-1, 2)
+    truth = {"particle": lab > 0, "labels": lab, "radius": radius, "centre": centres, "D": Dp, "tau": tau,
+             "tau_pixel": tau_pix,
              "D_pixel": np.where(on, np.r_[np.nan, Dp][pid], np.nan), "radius_pixel": radius_pix,
              "Q_pixel": q, "dE": float(dE), "step_time": float(step_time), "noise": noise,
              **({"droplet_radius": extra["droplet_radius"]} if extra else {})}
