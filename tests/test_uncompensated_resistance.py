@@ -206,3 +206,20 @@ def test_peak_potentials_corrected_for_the_ir_drop_give_back_the_kinetics(kineti
     assert ks_raw < 0.4 * 0.3  # a 20 mV drop read as slow kinetics: ks 3x too low
     # the peak correction is first order (the drop also reshapes the wave): much closer, not exact; fit Ru for that
     assert abs(ks_ir / 0.3 - 1) < 0.5 * abs(ks_raw / 0.3 - 1) and abs(ks_ir / 0.3 - 1) < 0.35
+
+
+def test_the_fit_view_shows_the_data_against_the_ir_corrected_potential(kinetic_cv):
+    from nbtools.widgets.fit_view import FitPlot
+
+    df = kinetic_cv
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NbtoolsWarning)
+        r = fit("LavironCV", df.E.values, df.i.values, params={"v": 0.01, "Ru": {"value": 5e9, "vary": False}})
+    view = FitPlot(df.E.values, df.i.values)
+    view.set_axes("A", "E / V", "i / {unit}", "r / {unit}")
+    view.show_fit(r, "E")
+    x = np.asarray(view.ir_source.data["x"])
+    assert x.size and np.allclose(x, (df.E.values - df.i.values * 5e9)[::max(1, df.E.size // x.size)][:x.size])
+    r0 = fit("LavironCV", df.E.values, df.i.values, params={"v": 0.01}, warn=False)
+    view.show_fit(r0, "E")
+    assert len(view.ir_source.data["x"]) == 0
