@@ -158,3 +158,14 @@ def test_radii_from_particle_outlines_on_an_image(scan, mask, fits):
     assert rel.max() < 0.06 and np.median(rel) < 0.02
     with pytest.raises(ParameterError, match="no area"):
         seccm.polygon_radii(ds, [[(0, 0), (1e-6, 0), (2e-6, 0)]])
+
+
+def test_a_constant_potential_is_refused_and_a_given_step_time_is_used():
+    t = np.arange(100) * 0.1
+    cur = 1e-12 * np.exp(-t)[None, :] * np.ones((4, 1))
+    flat = seccm.from_arrays(cur, np.full(100, 4.0), grid=(2, 2), time=t, label=False)
+    with pytest.raises(DataError, match="does not step"):
+        step_info(flat)
+    ds = seccm.from_arrays(cur, np.r_[3.95, np.full(99, 4.0)], grid=(2, 2), time=t, label=False)
+    assert step_info(ds)["step_time"] == 0.0 and step_info(ds)["index"] == 1
+    assert step_info(ds, step_time=-0.05)["step_time"] == -0.05

@@ -57,14 +57,16 @@ def step_info(ds, *, step_time=None):
     moved = np.abs(E - first) > 0.5 * np.abs(last - first)
     idx = np.where(moved.any(axis=1), np.argmax(moved, axis=1), -1)
     k = int(np.median(idx[idx > 0])) if np.any(idx > 0) else -1
-    if k < 1:
+    if k < 1 and step_time is None:
         raise DataError("the potential steps at the first sample: no sample at the initial potential, so the "
                         "step time is unknown; give step_time= (s)")
+    k = max(k, 0)
     t = np.asarray(ds.time.values, dtype=float)
     t = t if t.ndim == 1 else np.nanmedian(t, axis=0)
     st = float(t[k - 1]) if step_time is None else float(step_time)
-    return {"index": k, "step_time": st, "E_initial": float(np.nanmedian(first)),
-            "E_step": float(np.nanmedian(last)), "dE": float(np.nanmedian(dE))}
+    first, last = np.nanmedian(first), np.nanmedian(last)
+    return {"index": k, "step_time": st, "E_initial": float(first), "E_step": float(last),
+            "dE": float(np.nanmedian(dE))}
 
 
 def particle_regions(mask, ds):
