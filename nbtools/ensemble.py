@@ -74,7 +74,7 @@ def diffusion_regime(tau, c_rate):
 
     Examples
     --------
-    >>> diffusion_regime(36.0, [1, 10])["regime"].tolist()
+    >>> diffusion_regime(36.0, [1, 50])["regime"].tolist()
     ['fast', 'contributes']
     """
     tau = np.atleast_1d(np.asarray(tau, dtype=float))
