@@ -223,3 +223,14 @@ def test_the_fit_view_shows_the_data_against_the_ir_corrected_potential(kinetic_
     r0 = fit("LavironCV", df.E.values, df.i.values, params={"v": 0.01}, warn=False)
     view.show_fit(r0, "E")
     assert len(view.ir_source.data["x"]) == 0
+
+
+def test_the_stick_workflow_corrects_peak_potentials_for_a_given_resistance(kinetic_cv):
+    from nbtools.stick import cv_peak_table
+
+    df = kinetic_cv[["t", "E", "i"]].copy()
+    df.attrs["v"] = 0.01
+    plain = cv_peak_table([df])
+    corr = cv_peak_table([df], Ru=5e9)
+    assert "dEp_raw" not in plain and np.isclose(corr["dEp_raw"].iloc[0], plain["dEp"].iloc[0])
+    assert corr["dEp"].iloc[0] < plain["dEp"].iloc[0] - 0.02  # ~2 x 20 mV of drop removed
