@@ -81,7 +81,7 @@ def load_cv_series(paths) -> list[pd.DataFrame]:
     return sorted(cvs, key=lambda d: d.attrs["v"])
 
 
-def cv_peak_table(cvs, *, smooth=0.015, fit_window=0.7) -> pd.DataFrame:
+def cv_peak_table(cvs, *, smooth=0.015, fit_window=0.7, Ru=0.0) -> pd.DataFrame:
     """One row per voltammogram: anodic/cathodic peak potentials, currents and charges.
 
     Parameters
@@ -95,6 +95,10 @@ def cv_peak_table(cvs, *, smooth=0.015, fit_window=0.7) -> pd.DataFrame:
     fit_window : float or None
         Fraction of the peak height above which the cubic is fitted (None: three-point
         interpolation).
+    Ru : float
+        Uncompensated resistance (ohm): with ``Ru > 0`` the peak potentials are those the
+        particle saw, ``E_peak - i_peak Ru`` (:func:`nbtools.kinetics.find_cv_peaks`, first
+        order), and ``dEp_raw`` keeps the measured separation; 0 (default): unchanged.
 
     Returns
     -------
@@ -107,17 +111,19 @@ def cv_peak_table(cvs, *, smooth=0.015, fit_window=0.7) -> pd.DataFrame:
     rows = []
     for df in cvs:
         E, t = df["E"].to_numpy(), df["t"].to_numpy()
-        pk = find_cv_peaks(E, df["i"].to_numpy(), t=t, smooth=smooth or None, fit_window=fit_window)
+        pk = find_cv_peaks(E, df["i"].to_numpy(), t=t, smooth=smooth or None, fit_window=fit_window, Ru=Ru)
         an, ca = pk[pk["direction"] == "anodic"], pk[pk["direction"] == "cathodic"]
         name = Path(df.attrs.get("source", "")).name
         if an.empty or ca.empty:
             raise DataError(f"{name}: needs one anodic and one cathodic sweep, found "
                             f"{len(an)} and {len(ca)}")
         a, c = an.iloc[0], ca.iloc[0]
-        rows.append({"v": df.attrs.get("v", np.nan), "E_pa": a["E_peak"], "E_pc": c["E_peak"],
-                     "dEp": a["E_peak"] - c["E_peak"], "E_mid": 0.5 * (a["E_peak"] + c["E_peak"]),
+        key = "E_peak_iR" if Ru else "E_peak"
+        rows.append({"v": df.attrs.get("v", np.nan), "E_pa": a[key], "E_pc": c[key],
+                     "dEp": a[key] - c[key], "E_mid": 0.5 * (a[key] + c[key]),
                      "i_pa": a["i_peak"], "i_pc": c["i_peak"], "Q_a": a["charge"],
-                     "Q_c": c["charge"], "file": name})
+                     "Q_c": c["charge"], "file": name,
+                     **({"dEp_raw": a["E_peak"] - c["E_peak"]} if Ru else {})})
     out = pd.DataFrame(rows)
     out.attrs["units"] = {"v": "V/s", "E_pa": "V", "E_pc": "V", "dEp": "V", "E_mid": "V",
                           "i_pa": "A", "i_pc": "A", "Q_a": "C", "Q_c": "C"}
@@ -343,7 +349,7 @@ def analyse_particle(cvs, steps=None, recipe=None, /, **params) -> dict:
     if not cvs:
         raise DataError("no voltammograms to analyse")
     out = {"cvs": cvs, "recipe": rec}
-    out["peaks"] = peaks = cv_peak_table(cvs, smooth=rec.smooth, fit_window=rec.peak_fraction)
+    out["peaks"] = peaks = cv_peak_table(cvs, smooth=rec.smooth, fit_window=rec.peak_fraction, Ru=rec.Ru)
     q = float(np.median(np.r_[peaks["Q_a"].abs(), peaks["Q_c"].abs()]))
     out["size"] = particle_size(q, rec.material, conversion=rec.conversion)
     radius = float(out["size"]["radius"])

@@ -35,6 +35,10 @@ CV analysis (particle on a stick)
     find_cv_peaks, scan_rate_slope, laviron_lambda, laviron_ks, capacity_from_charge.
 Whole-cycle SECCM model (:mod:`nbtools.kinetics.couples`)
     CouplesCVModel, couples_cv, double_layer_current (registered as "CouplesCV", "CouplesCV1").
+Uncompensated resistance (:mod:`nbtools.kinetics.ohmic`)
+    ir_corrected_potential, ir_drop, check_ir_drop, step_biot, cv_with_ir, IR_LIMIT; every CV and PITT
+    model has the parameter ``Ru`` (ohm, fixed 0 by default: no iR drop).
+Single particle vs composite electrode: :func:`nbtools.ensemble.compare_with_ensemble`.
 Constants (:mod:`nbtools.kinetics.constants`)
     F, R, T_DEFAULT.
 Temperature (:mod:`nbtools.kinetics.arrhenius`)
@@ -75,8 +79,10 @@ from .diffusion import (
     sphere_steady_state,
     tau_to_D,
 )
+from .ohmic import IR_LIMIT, check_ir_drop, ir_corrected_potential, ir_drop, step_biot
 from .insertion import (
     FrumkinCVModel,
+    cv_with_ir,
     LavironCVModel,
     frumkin_cv,
     frumkin_eq_potential,
@@ -188,6 +194,12 @@ __all__ = [
     "laviron_ks",
     "capacity_from_charge",
     "radius_from_charge",
+    "IR_LIMIT",
+    "ir_corrected_potential",
+    "ir_drop",
+    "check_ir_drop",
+    "step_biot",
+    "cv_with_ir",
 ]
 
 # temperature dependence (Arrhenius fits of k0, D ...)

@@ -76,6 +76,7 @@ PARAM_NAMES = {
     "il_a": ("anodic limiting current", "i_L,a"), "il_c": ("cathodic limiting current", "i_L,c"),
     "lam": ("reorganisation energy", "λ"), "k": ("decay rate", "k"), "t0": ("landing time", "t₀"),
     "t_s": ("sampling interval", "t_s"), "tau_f": ("filter time constant", "τ_f"), "T": ("temperature", "T"),
+    "Ru": ("uncompensated resistance", "R_u"), "dE": ("potential step", "ΔE"),
 }
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 

@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import NbtoolsWarning, ParameterError
 from ._base import KineticsModel, ParamInfo
 from .constants import F
+from .ohmic import DE_STEP, RU, check_ru, step_biot
 
 __all__ = ["pitt_sphere", "pitt_sphere_biot", "pitt_sphere_charge", "pitt_sphere_biot_charge", "pitt_guess",
            "biot_roots", "tau_to_D",
@@ -54,7 +55,7 @@ def _theta_sum(s):
     return out
 
 
-def pitt_sphere(t, Q=1e-12, tau=10.0):
+def pitt_sphere(t, Q=1e-12, tau=10.0, Ru=0.0, dE=0.01):
     """PITT current of a sphere with a Nernstian surface (A); zero for t <= 0.
 
     Parameters
@@ -65,7 +66,18 @@ def pitt_sphere(t, Q=1e-12, tau=10.0):
         Total charge of the step (C).
     tau : float
         r^2/D (s).
+    Ru : float
+        Uncompensated resistance in series (ohm); 0 (default): none. With
+        ``Ru > 0`` the current right after the step is limited to ``dE/Ru``: in
+        linear response (a small step) this is the Robin boundary of
+        :func:`pitt_sphere_biot` with Biot number ``tau |dE| / (3 Ru |Q|)``
+        (:func:`nbtools.kinetics.ohmic.step_biot`).
+    dE : float
+        Height of the step (V); used only when ``Ru > 0``.
     """
+    if Ru:
+        check_ru(Ru)
+        return pitt_sphere_biot(t, Q, tau, step_biot(tau, Q, dE, Ru))
     t = np.asarray(t, dtype=float)
     out = np.zeros_like(t)
     pos = t > 0
@@ -105,13 +117,18 @@ def biot_roots(L, n=50):
 N_MAX = 1000  # series terms: exact to < 1e-9 relative for t/tau > 5e-6
 
 
-def pitt_sphere_biot(t, Q=1e-12, tau=10.0, biot=5.0):
+def pitt_sphere_biot(t, Q=1e-12, tau=10.0, biot=5.0, Ru=0.0, dE=0.01):
     """PITT current of a sphere with finite surface kinetics (Biot number ``biot``), A.
 
     Exact series for the Robin boundary (up to 1000 terms: accurate for
     t/tau > 5e-6); ``biot -> inf`` gives :func:`pitt_sphere`, ``biot -> 0`` gives
-    first-order kinetics ``(3 biot Q/tau) exp(-3 biot t/tau)``.
+    first-order kinetics ``(3 biot Q/tau) exp(-3 biot t/tau)``. ``Ru`` (ohm) and
+    ``dE`` (V) add a series resistance as in :func:`pitt_sphere` (the two
+    resistances add: ``1/L = 1/biot + 3 Ru |Q| / (tau |dE|)``).
     """
+    if Ru:
+        check_ru(Ru)
+        biot = step_biot(tau, Q, dE, Ru, biot)
     t = np.asarray(t, dtype=float)
     if biot > 1e6:
         return pitt_sphere(t, Q, tau)
@@ -284,7 +301,7 @@ class SphericalDiffusionPITTModel(KineticsModel):
         one transient determines only tau.
     """
 
-    PARAMS = {"Q": QPITT, "tau": TAU, "biot": BIOT,
+    PARAMS = {"Q": QPITT, "tau": TAU, "biot": BIOT, "Ru": RU, "dE": DE_STEP,
               "D": ParamInfo("m^2/s", "diffusion coefficient r^2/tau (derived)", 1e-16,
                              plausible=(1e-22, 1e-9))}
 

@@ -334,6 +334,7 @@ def fit(model, x=None, y=None, params=None, *, recipe=None, weights=None, warn=T
     result.nb_entry = entry.name if entry is not None else None
     result.nb_x_name = x_name
     result.nb_warnings = check_result(result, entry=entry, warn=warn)
+    result.nb_ir = _ir_check(result, y, warn)
     _add_trust(result, warn)
     result.ci = None
     if recipe.conf:
@@ -362,6 +363,30 @@ def _add_trust(result, warn):
     if warn:
         for m in msgs:
             warnings.warn(m, NbtoolsWarning, stacklevel=3)
+
+
+def _ir_check(result, y, warn):
+    """The iR drop of a model with ``Ru`` at the measured currents (None without Ru); warns only when it matters.
+
+    The drop matters above :data:`~nbtools.kinetics.ohmic.IR_LIMIT` x RT/F at the largest |i|
+    (:func:`~nbtools.kinetics.ohmic.ir_drop`); the message joins ``result.nb_warnings``.
+    """
+    from .ohmic import ir_drop
+
+    p = result.params.get("Ru")
+    if p is None or not np.isfinite(p.value) or p.value <= 0:
+        return None
+    T = result.params["T"].value if "T" in result.params else None
+    info = ir_drop(y, p.value, **({"T": T} if T else {}))
+    if info["matters"]:
+        how = (f"Ru fitted ({p.value:.3g} ohm): the kinetic parameters correlate with it" if p.vary
+               else f"Ru fixed at {p.value:.3g} ohm: the kinetic parameters are only as good as this value")
+        msg = (f"iR drop up to {info['drop_max'] * 1e3:.3g} mV at the largest current ({info['ratio']:.2g} RT/F): "
+               f"{how}; plot against E - i Ru (nbtools.kinetics.ir_corrected_potential)")
+        result.nb_warnings.append(msg)
+        if warn:
+            warnings.warn(msg, NbtoolsWarning, stacklevel=3)
+    return info
 
 
 def _check_start(model, pars, x, x_name):

@@ -373,3 +373,5 @@ class StickRecipe(Recipe):
     min_dEp: float = param(0.010, check_number, "CVs with a smaller peak separation are not used for k_s",
                            "V", min=0)
     T: float = param(298.15, check_number, "temperature", "K", min=0, min_open=True)
+    Ru: float = param(0.0, check_number, "uncompensated resistance: CV peak potentials are corrected by i_p Ru "
+                      "before Laviron (0: none)", "ohm", min=0)

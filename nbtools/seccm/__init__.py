@@ -48,8 +48,10 @@ MAPS, make_map, current_at, charge, peak, onset, peak_separation, status_map
 quality, label_landings, mark_pixels, classify, group_stats, group_summary, summary, export_groups
 fit_pixels, pixel_models, fit_summary, fit_failures, pixel_curve, pixel_fit_curve,
 fit_quality, fit_status_text, not_determined_counts, compare_fits, comparison_summary, comparison_text,
+fit_steps, step_info, particle_regions, particle_table, polygon_radii (potential-step / PITT scans: tau and D maps),
+current_density, footprint_area (current per meniscus footprint),
 CouplesCVModel (Laviron couples + double-layer charging over a whole cycle)
-MapRecipe, QualityRecipe, ClassifyRecipe, PixelFitRecipe, AnalysisRecipe
+MapRecipe, QualityRecipe, ClassifyRecipe, PixelFitRecipe, AnalysisRecipe, StepFitRecipe
 read_wecspm_tdms, read_folder, read_columns
 load_image, register_image, Registration, warp_to_map, pixels_in_polygon (overlay)
 STATUS_VALUES
@@ -63,14 +65,15 @@ from .fit_report import (compare_fits, comparison_summary, comparison_text, fit_
                          fit_status_text, fit_summary, not_determined_counts)
 from .fitting import fit_pixels, pixel_curve, pixel_fit_curve
 from .layout import STATUS_VALUES, from_grid, good_pixels, to_grid
-from .maps import charge, current_at, onset, peak, peak_separation, status_map
+from .maps import charge, current_at, current_density, footprint_area, onset, peak, peak_separation, status_map
 from .overlay import Registration, load_image, pixels_in_polygon, register_image, warp_to_map
 from .pixel_models import pixel_models
 from .quality import label_landings, mark_pixels, quality
 from .readers import load, read_columns, read_folder, read_wecspm_tdms, save
-from .recipe import AnalysisRecipe, ClassifyRecipe, MapRecipe, PixelFitRecipe, QualityRecipe
+from .recipe import AnalysisRecipe, ClassifyRecipe, MapRecipe, PixelFitRecipe, QualityRecipe, StepFitRecipe
 from .registry import MAPS, make_map
 from .stats import group_stats, group_summary, pixel_mask, summary
+from .steps import fit_steps, particle_regions, particle_table, polygon_radii, step_info
 
 __all__ = [
     "STATUS_VALUES",
@@ -124,4 +127,12 @@ __all__ = [
     "Registration",
     "warp_to_map",
     "pixels_in_polygon",
+    "current_density",
+    "footprint_area",
+    "fit_steps",
+    "step_info",
+    "particle_regions",
+    "particle_table",
+    "polygon_radii",
+    "StepFitRecipe",
 ]

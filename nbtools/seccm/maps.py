@@ -31,7 +31,8 @@ from .layout import STATUS_VALUES, check_scan_window, pixel_map, potential_range
 from .quality import quality
 from .recipe import MAP_OPTIONS, MapRecipe
 
-__all__ = ["current_at", "charge", "peak", "onset", "peak_separation", "status_map", "map_recipe"]
+__all__ = ["current_at", "charge", "peak", "onset", "peak_separation", "status_map", "map_recipe", "current_density",
+           "footprint_area"]
 
 _BCODE = {"anodic": 1, "cathodic": -1, "forward": 2, "reverse": -2}
 _PEAK_MAPS = ("peak_potential", "peak_current", "peak_prominence")
@@ -350,3 +351,91 @@ def status_map(ds, recipe=None, /):
     return _map(code, ds, r, "status", {"units": "", "long_name": "landing quality",
                                         "flag_values": np.arange(len(STATUS_VALUES)),
                                         "flag_meanings": " ".join(STATUS_VALUES)})
+
+
+def footprint_area(ds, *, droplet_radius=None, pipette_radius=None, wetting=1.0):
+    """Wetted area under each landing (m^2, per pixel): ``pi r_d^2`` of the meniscus footprint radius ``r_d``.
+
+    ``r_d`` comes from, in order: ``droplet_radius`` (m, one value for the scan); the scan's per-pixel variable ``droplet_radius`` (m; measured
+    footprints, e.g. from SEM of the landing marks); ``pipette_radius`` (m; else
+    ``ds.attrs['pipette_radius']``) times ``wetting`` (the footprint is about as
+    wide as the opening: ``wetting`` = 1 by default). The values are checked by
+    :class:`~nbtools.seccm.recipe.MapRecipe` (its settings of the same names).
+
+    Returns
+    -------
+    (numpy.ndarray, str)
+        The area of every pixel (m^2) and where the radius came from.
+    """
+    r = MapRecipe(map="status", droplet_radius=droplet_radius, pipette_radius=pipette_radius, wetting=wetting)
+    n = ds.sizes["pixel"]
+    if r.droplet_radius is not None:
+        rd, source = np.full(n, float(r.droplet_radius)), f"droplet radius {r.droplet_radius:.3g} m (given)"
+    elif "droplet_radius" in ds:
+        rd = np.asarray(ds["droplet_radius"].values, dtype=float).reshape(n)
+        if np.any(rd <= 0):
+            raise ParameterError("the scan's droplet_radius has values <= 0 m; footprint radii must be positive (m)")
+        source = "the scan's per-pixel droplet_radius"
+    else:
+        rp = r.pipette_radius if r.pipette_radius is not None else ds.attrs.get("pipette_radius")
+        if rp is None:
+            raise ParameterError(
+                "current_density needs the meniscus footprint: give droplet_radius= (m, the wetted radius on the "
+                "sample) or pipette_radius= (m, the opening; the footprint is wetting x that), or store a per-pixel "
+                "'droplet_radius' (m) in the scan")
+        rp = float(rp)
+        if not rp > 0:
+            raise ParameterError(f"pipette_radius must be > 0 m, found {rp!r}")
+        rd = np.full(n, rp * r.wetting)
+        source = f"pipette radius {rp:.3g} m x wetting {r.wetting:g}"
+    if np.nanmax(rd) > 1e-3 or np.nanmin(rd) < 1e-9:
+        raise ParameterError(f"footprint radius {np.nanmin(rd):.3g} .. {np.nanmax(rd):.3g} m is outside 1 nm .. 1 mm "
+                             "(SECCM meniscus): give radii in metres (e.g. 500e-9 for a 500 nm droplet)")
+    return np.pi * rd**2, source
+
+
+def current_density(ds, recipe=None, /, **params):
+    """Current per wetted area at a potential: landings of different footprints compared on one scale.
+
+    The current where the sweep crosses ``potential`` (:func:`current_at`, same
+    settings) divided by the meniscus footprint area (:func:`footprint_area`).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        SECCM Dataset.
+    recipe : MapRecipe or float, optional
+        A map recipe (``map='current_density'``), or the potential in V.
+    potential, branch, cycle, smooth, engine
+        As in :func:`current_at`.
+    droplet_radius : float, optional
+        Footprint radius (m) for every landing.
+    pipette_radius : float, optional
+        Pipette opening radius (m); the footprint radius is ``wetting`` x this.
+    wetting : float
+        Footprint radius over pipette radius (default 1).
+
+    Returns
+    -------
+    xarray.DataArray
+        Map (y, x) in A/m^2; attrs say where the footprint came from (``footprint``) and
+        its mean area (``footprint_area_mean``, m^2).
+
+    Examples
+    --------
+    >>> from nbtools.simulate import seccm_scan
+    >>> ds, _ = seccm_scan(6, 5, 200, seed=1)
+    >>> j = current_density(ds, 4.0, droplet_radius=1e-6)
+    >>> j.attrs["units"]
+    'A/m^2'
+    """
+    r = map_recipe("current_density", recipe, shortcut="potential", **params)
+    validate(ds)
+    area, source = footprint_area(ds, droplet_radius=r.droplet_radius, pipette_radius=r.pipette_radius,
+                                  wetting=r.wetting)
+    i = current_at(ds, r.replace(map="current_at", droplet_radius=None, pipette_radius=None, wetting=1.0))
+    vals = i.values[ds.iy.values, ds.ix.values] / area
+    return _map(vals, ds, r, "current_density",
+                {"units": "A/m^2", "long_name": f"current density at {r.potential:g} V ({r.branch})",
+                 "potential": r.potential, "branch": r.branch, "footprint": source,
+                 "footprint_area_mean": float(np.mean(area))})

@@ -35,8 +35,8 @@ from ..errors import ParameterError
 from ..recipes import (Recipe, check_bool, check_choice, check_int, check_mapping, check_number, check_optional,
                        check_window, param, register)
 
-__all__ = ["MapRecipe", "QualityRecipe", "ClassifyRecipe", "PixelFitRecipe", "AnalysisRecipe",
-           "MAP_OPTIONS", "BRANCHES", "ACTIVITIES"]
+__all__ = ["MapRecipe", "QualityRecipe", "ClassifyRecipe", "PixelFitRecipe", "AnalysisRecipe", "StepFitRecipe",
+           "MAP_OPTIONS", "BRANCHES", "ACTIVITIES", "STEP_MODELS"]
 
 #: sweep branches of a voltammogram (see :mod:`nbtools.seccm.maps`)
 BRANCHES = ("anodic", "cathodic", "forward", "reverse")
@@ -53,6 +53,8 @@ MAP_OPTIONS = {
     "onset": ("onset_current", "branch", "cycle", "window", "smooth", "engine"),
     "peak_separation": ("window", "cycle", "smooth", "min_prominence", "engine"),
     "status": (),
+    "current_density": ("potential", "branch", "cycle", "smooth", "engine", "droplet_radius", "pipette_radius",
+                        "wetting"),
 }
 
 #: activity maps :func:`~nbtools.seccm.classify` computes itself ('given': a map passed as ``activity=``)
@@ -74,6 +76,7 @@ _window_V = _in_unit(check_window, "V")
 _window_s = _in_unit(check_window, "s")
 _current = check_optional(_in_unit(check_number, "A"))
 _potential = check_optional(_in_unit(check_number, "V"))
+_length = check_optional(_in_unit(check_number, "m"))
 
 def _check_cycle(name, value):
     """Which sweep of a branch: an int (0 first, -1 last) or None (all of them)."""
@@ -182,14 +185,21 @@ class MapRecipe(Recipe):
                                    "least peak height above the background line (None: 5 x the pixel's noise)",
                                    "A", min=0)
     engine: str = param("numba", check_choice, "compiled kernels or the NumPy reference", choices=ENGINES)
+    droplet_radius: object = param(None, _length, "radius of the meniscus footprint on the sample (None: the "
+                                   "scan's per-pixel 'droplet_radius', else pipette_radius x wetting)", "m",
+                                   min=0, min_open=True)
+    pipette_radius: object = param(None, _length, "inner radius of the pipette opening (None: "
+                                   "attrs['pipette_radius'] when the scan gives it)", "m", min=0, min_open=True)
+    wetting: float = param(1.0, check_number, "footprint radius over the pipette radius (1: the meniscus wets "
+                           "the area under the opening)", min=0, min_open=True)
 
     def _check_together(self):
-        if self.map == "current_at" and self.potential is None:
-            raise ParameterError("map 'current_at' needs potential= (V), e.g. potential=4.0")
+        if self.map in ("current_at", "current_density") and self.potential is None:
+            raise ParameterError(f"map {self.map!r} needs potential= (V), e.g. potential=4.0")
         if self.map == "onset" and not self.onset_current:
             raise ParameterError(f"map 'onset' needs a non-zero current threshold onset_current= in A (positive: "
                                  f"anodic onset, negative: cathodic), found {self.onset_current!r}")
-        if self.branch == "both" and self.map != "current_at":
+        if self.branch == "both" and self.map not in ("current_at", "current_density"):
             raise ParameterError(f"branch='both' applies to map 'current_at' only, not {self.map!r}; "
                                  f"use one of {BRANCHES}")
         if self.time_window is not None and self.window is not None:
@@ -369,3 +379,43 @@ class AnalysisRecipe(Recipe):
             if isinstance(part, cls):
                 return self.replace(**{name: part})
         raise ParameterError(f"expected a MapRecipe, ClassifyRecipe or PixelFitRecipe, found {type(part).__name__}")
+
+
+# ------------------------------------------------------------------ per-pixel potential-step (PITT) fits
+#: models of a current transient after a potential step (kinetics registry names)
+STEP_MODELS = ("PITTSphere", "PITTSphereBiot")
+
+
+def _check_radius(name, value):
+    """'regions' (the equivalent radius of each selected region), a radius in m, or None (no D)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "regions"):
+        return None if value is None else "regions"
+    if isinstance(value, str):
+        raise ParameterError(f"{name} must be 'regions', a radius in m or None, found {value!r}")
+    return check_number(name, value, min=0, min_open=True, unit="m")
+
+
+@register
+@dataclass(frozen=True)
+class StepFitRecipe(Recipe):
+    """A potential-step (PITT) transient fitted at every selected pixel (:func:`nbtools.seccm.fit_steps`)."""
+
+    kind: ClassVar[str] = "seccm.step_fit"
+    model: str = param("PITTSphere", check_choice, "transient model (kinetics registry)", choices=STEP_MODELS)
+    time_window: object = param(None, _window_s, "time after the step fitted (None: every sample after it)", "s")
+    step_time: object = param(None, check_optional(check_number), "time of the step (None: the last sample at "
+                              "the initial potential)", "s")
+    radius: object = param("regions", _check_radius, "particle radius for D = r^2/tau: 'regions' (equivalent "
+                           "radius sqrt(area/pi) of each connected region of the selected pixels), a radius in m, "
+                           "or None (tau only)", "m")
+    params: object = param({}, check_mapping, "starting values, bounds or fixed values on every pixel's guess "
+                           "(e.g. Ru: {value, vary})", values=_check_param_setting)
+    include_failed: bool = param(False, check_bool, "also fit pixels whose status is not 'landed'")
+    pixels: object = param(None, _check_pixels, "pixel indices to fit (None: all)")
+    max_pixels: object = param(None, check_optional(check_int), "fit at most this many of the usable pixels, "
+                               "spread evenly (None: all)", min=1)
+
+    def _check_together(self):
+        from ..kinetics import MODELS
+
+        check_fit_params(self.params, tuple(MODELS[self.model].make_model().param_names))

@@ -76,6 +76,8 @@ _ENTRIES = [
     MapEntry("peak_separation", "Peak separation", "V", M.peak_separation,
              "anodic minus cathodic peak potential"),
     MapEntry("status", "Landing quality (status)", "", M.status_map, "the landing-quality label of each pixel"),
+    MapEntry("current_density", "Current density at E (per footprint)", "A/m^2", M.current_density,
+             "current at a potential over the meniscus footprint area: compares landings of different wetted areas"),
 ]
 
 #: name -> MapEntry, in menu order

@@ -61,6 +61,7 @@ def seccm_scan(
     serpentine=True,
     dtype=np.float64,
     label=True,
+    pipette_radius=0.5e-6,
 ):
     """Simulate an SECCM scan of particles on a carbon substrate.
 
@@ -104,6 +105,9 @@ def seccm_scan(
         big scans).
     label : bool
         Run the landing-quality labelling on the result.
+    pipette_radius : float or None
+        Radius of the pipette opening (m), stored in ``attrs['pipette_radius']``
+        (the current-density map's default footprint); None: not stored.
 
     Returns
     -------
@@ -216,6 +220,7 @@ def seccm_scan(
             "seed": int(seed),
             "scan_order": "serpentine along x" if serpentine else "raster along x",
             "material": "LiMn2O4-like (simulated)",
+            **({"pipette_radius": float(pipette_radius)} if pipette_radius is not None else {}),
         },
         label=label,
     )

@@ -53,6 +53,10 @@ class FitPlot:
         self.figure.line("x", "y", source=self.start_source, color="#d08c00", line_dash="dashed",
                          line_width=1.5, legend_label="start values")
         self.figure.line("x", "y", source=self.fit_source, color="#b00020", line_width=2, legend_label="fit")
+        # a model with an uncompensated resistance: the data against the potential the particle saw, E - i R_u
+        self.ir_source = ColumnDataSource(data=dict(x=[], y=[]))
+        self.figure.scatter("x", "y", source=self.ir_source, size=3, color="#1f8a4c", alpha=0.7,
+                            legend_label="data against E - i R_u")
         self.figure.legend.location = "top_left"
         self.figure.legend.click_policy = "hide"
         self.resid_figure = figure(height=160, sizing_mode="stretch_width", tools=_TOOLS, active_scroll=None,
@@ -86,11 +90,20 @@ class FitPlot:
         if result is None:
             self.fit_source.data = dict(x=[], y=[])
             self.resid_source.data = dict(x=[], r=[])
+            self.ir_source.data = dict(x=[], y=[])
             return
         xs = np.asarray(result.userkws[x_name], dtype=float)
         k = _every(xs.size)
         self.fit_source.data = dict(x=xs[::k], y=result.best_fit[::k] * self.y_scale)
         self.resid_source.data = dict(x=xs[::k], r=(result.data - result.best_fit)[::k] * self.y_scale)
+        ru = result.params.get("Ru")
+        if ru is not None and ru.value > 0 and x_name == "E":
+            from ..kinetics import ir_corrected_potential
+
+            xe = ir_corrected_potential(xs, result.data, ru.value)
+            self.ir_source.data = dict(x=xe[::k], y=np.asarray(result.data)[::k] * self.y_scale)
+        else:
+            self.ir_source.data = dict(x=[], y=[])
 
 
 def param_cell(name, p) -> str:

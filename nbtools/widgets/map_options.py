@@ -78,6 +78,9 @@ class MapOptions(traitlets.HasTraits):
             "branch": W.Dropdown(options=BRANCHES + ("both",), description="Branch:",
                                  layout=W.Layout(width="190px")),
             "window": WindowBox(),
+            # the current-density map's footprint radius in µm (0: the scan's own, or its pipette radius)
+            "droplet_radius": W.BoundedFloatText(description="footprint r / µm:", min=0.0, max=1000.0, step=0.1,
+                                                 layout=W.Layout(width="210px"), style={"description_width": "initial"}),
         }
         self._sync()
         self.choice.observe(guard(lambda c: self.choose(c["new"])), names="value")
@@ -110,7 +113,7 @@ class MapOptions(traitlets.HasTraits):
         changes = {"map": key}
         changes.update({k: v for k, v in self.defaults.items()
                         if k in MAP_OPTIONS[key] and getattr(self.recipe, k) is None})
-        if self.recipe.branch == "both" and key != "current_at":
+        if self.recipe.branch == "both" and key not in ("current_at", "current_density"):
             changes["branch"] = "anodic"
         with self.hold_trait_notifications():
             self.recipe = self.recipe.replace(**changes)
@@ -119,7 +122,9 @@ class MapOptions(traitlets.HasTraits):
     def _edit(self, name, value):
         if name == "onset_current":
             value = value / self.scale
-        if name == "branch" and value == "both" and self.recipe.map != "current_at":
+        if name == "droplet_radius":
+            value = value * 1e-6 if value else None
+        if name == "branch" and value == "both" and self.recipe.map not in ("current_at", "current_density"):
             return  # offered for current_at only
         if not _same(getattr(self.recipe, name), value):
             self.recipe = self.recipe.replace(**{name: value})
@@ -130,7 +135,7 @@ class MapOptions(traitlets.HasTraits):
         self.choice.value = self.shown
         values = {"potential": r.potential, "onset_current": None if r.onset_current is None
                   else r.onset_current * self.scale, "direction": r.direction, "branch": r.branch,
-                  "window": r.window}
+                  "window": r.window, "droplet_radius": 0.0 if r.droplet_radius is None else r.droplet_radius * 1e6}
         for name, w in self.controls.items():
             v = values[name]
             if name == "window":
