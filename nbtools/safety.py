@@ -25,7 +25,7 @@ import re
 import secrets
 from pathlib import Path
 
-from .errors import ParameterError, PathRefusedError
+from .errors import PathRefusedError
 
 __all__ = [
     "DATA_DIR_ENV",
@@ -35,6 +35,7 @@ __all__ = [
     "resolve_inside",
     "user_path",
     "export_dir",
+    "keep_inside",
     "shown_name",
     "redact",
     "max_upload_bytes",
@@ -129,6 +130,15 @@ def user_path(text) -> Path:
     return resolve_inside(text, root)
 
 
+def keep_inside(paths) -> list:
+    """``paths`` (e.g. a glob's matches) without those leading outside the data folder (links); all
+    of them when not confined."""
+    root = data_dir()
+    if root is None:
+        return list(paths)
+    return [p for p in paths if _is_within(Path(p).resolve(), root)]
+
+
 def session_id() -> str:
     """A random name for this kernel's session (one page), made once per process."""
     global _session_id
@@ -142,14 +152,12 @@ def export_dir(text=None) -> Path:
 
     Confined (workshop): ``<data dir>/exports/<session>/[text]``, created, with
     ``text`` (an optional sub-folder name typed by the user) resolved inside the
-    session folder. Not confined: ``text`` as typed (``~`` expanded; created
-    by the exporter as before); ``text`` must then be given.
+    session folder; an absolute path or ``~`` means the session folder itself.
+    Not confined: ``text`` unchanged (the exporter checks and creates it as before).
     """
     root = data_dir()
     if root is None:
-        if text is None or not str(text).strip():
-            raise ParameterError("export folder: type a folder to write the files to")
-        return Path(os.fspath(text).strip()).expanduser()
+        return text
     session = root / SESSIONS / session_id()
     session.mkdir(parents=True, exist_ok=True)
     sub = str(text or "").strip()

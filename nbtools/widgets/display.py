@@ -103,6 +103,9 @@ class ErrorDisplay(W.HTML):
         self.names: dict = {}
 
     def _set(self, level: str, text: str) -> None:
+        from ..safety import redact  # a workshop server: file names, not the server's folders
+
+        text = redact(text)
         self.value = f'<span class="nbtools-{level}" style="{self._STYLE[level]}">{html.escape(text)}</span>'
 
     def info(self, text: str) -> None:
@@ -123,7 +126,9 @@ class ErrorDisplay(W.HTML):
             return
         where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
         loc = f" (in {where[0].name}, {where[0].filename.rsplit('/', 1)[-1]}:{where[0].lineno})" if where else ""
-        details = f"Unexpected error {type(exc).__name__}: {exc}{loc}."
+        from ..safety import redact
+
+        details = redact(f"Unexpected error {type(exc).__name__}: {exc}{loc}.")
         self.value = (f'<span class="nbtools-error" style="{self._STYLE["error"]}">Error: something unexpected '
                       "went wrong and this step was not done. Please report it, with the file and the settings "
                       f"you used.</span><details style='color:#555'><summary>Technical details</summary>"

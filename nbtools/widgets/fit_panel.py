@@ -365,14 +365,17 @@ class FitPanel(traitlets.HasTraits):
         e = self.entry
         folder = self.export_folder.value if folder is None else folder
         name = self.export_name.value if name is None else name
-        if not str(folder).strip():
+        from ..safety import confined, export_dir, shown_name
+
+        if not confined() and not str(folder).strip():
             raise ParameterError("choose a folder to export into")
+        folder = export_dir(folder)
         x_name = (self._labels[0] or e.x_name).split(" / ")[0]
         x_head = f"{x_name} / {e.x_unit}" if e.x_unit else x_name
         y_name = (self._labels[1] or e.y[0]).split(" / ")[0]
         paths = kinetics.export_fit(self.result, folder, name, report=self.report_text(), x_header=x_head,
                                     y_header=f"{y_name} / {e.y[1]}")
-        self.status.info("Saved " + ", ".join(str(p) for p in paths))
+        self.status.info("Saved " + ", ".join(shown_name(p) for p in paths))
         return paths
 
     @property

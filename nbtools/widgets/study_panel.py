@@ -108,6 +108,10 @@ class StudyPanel(traitlets.HasTraits):
 
     # ------------------------------------------------------------------ inputs
     def _upload_folder(self) -> Path:
+        from ..safety import confined, export_dir
+
+        if confined():
+            return export_dir("uploads")
         out = Path(self.out.value.strip() or "study").expanduser()
         return out.with_name(out.name + "_uploads")
 
@@ -116,11 +120,15 @@ class StudyPanel(traitlets.HasTraits):
         if not files:
             return
         folder = self._upload_folder()
+        from ..safety import check_upload, shown_name
+
+        for f in files:
+            check_upload(f["name"], len(f["content"]))
         folder.mkdir(parents=True, exist_ok=True)
         for f in files:
             (folder / Path(f["name"]).name).write_bytes(bytes(f["content"]))
         self.inputs.value = str(folder)
-        self.status.info(f"{len(files)} file(s) saved in {folder}; press Run study.")
+        self.status.info(f"{len(files)} file(s) saved in {shown_name(folder)}; press Run study.")
         self.upload.value = ()
 
     def _input_list(self) -> list:
@@ -129,6 +137,10 @@ class StudyPanel(traitlets.HasTraits):
             from ..errors import ParameterError
 
             raise ParameterError("Inputs: type a folder, files or a glob pattern (or upload files) first")
+        from ..safety import confined, user_path
+
+        if confined():  # each folder, file or glob inside the data folder
+            return [str(user_path(p)) for p in parts]
         return parts
 
     # ------------------------------------------------------------------ run
@@ -151,6 +163,13 @@ class StudyPanel(traitlets.HasTraits):
         self.progress_text.value = (f"{done}/{total} files analysed{failed}" if total else
                                     "nothing to analyse: every file was analysed before with this recipe")
 
+    def _out(self):
+        """The study folder typed (a folder of this page's own under the data folder on a workshop server)."""
+        from ..safety import confined, export_dir
+
+        text = self.out.value.strip()
+        return str(export_dir(text or "study")) if confined() else text
+
     def run(self):
         """Run the study the controls describe; returns the :class:`~nbtools.study.Study` (also ``.study``)."""
         from ..study import run
@@ -159,7 +178,7 @@ class StudyPanel(traitlets.HasTraits):
         self.status.info("Looking for inputs ...")
         self.run_button.disabled = True
         try:
-            study = run(self.recipe, self._input_list(), out=self.out.value.strip(), scheduler=self._scheduler(),
+            study = run(self.recipe, self._input_list(), out=self._out(), scheduler=self._scheduler(),
                         options=self.options, progress=self._progress)
         finally:
             self.run_button.disabled = False
