@@ -220,7 +220,7 @@ def max_upload_bytes() -> int | None:
 
 def upload_limit_text(limit: int) -> str:
     """``'50 MB'`` for a limit in bytes."""
-    return f"{limit / 2**20:g} MB"
+    return f"{round(limit / 2**20, 3):g} MB"
 
 
 def check_upload(name: str, size: int) -> None:
@@ -238,6 +238,7 @@ def check_upload(name: str, size: int) -> None:
 
 def upload_message(name: str, size: int, limit: int) -> str:
     """The message for an upload over the limit (the same words as the page's upload check)."""
-    return (f"{name} is {size / 2**20:.1f} MB; this server accepts uploads up to {upload_limit_text(limit)}. "
+    shown = f"{size / 2**20:.1f} MB" if size >= 0.1 * 2**20 else f"{size / 1024:.0f} kB"
+    return (f"{name} is {shown}; this server accepts uploads up to {upload_limit_text(limit)}. "
             "Ask whoever runs the server to put the file in the data folder (then type its name), "
             "or crop the recording.")
