@@ -86,6 +86,17 @@ UPLOAD_LIMIT_JS = r"""
 </script>
 """
 
+BOKEHJS_BUNDLES = ("bokeh", "bokeh-gl", "bokeh-widgets", "bokeh-tables", "bokeh-mathjax")
+BOKEHJS_ENV = "NBTOOLS_BOKEHJS"  # "page": the page loads BokehJS, kernels do not inline it (nbtools.widgets.display)
+
+
+def bokehjs_tags(version: str) -> str:
+    """Script tags loading BokehJS once per page from this server (cached by the browser), instead of
+    ~4 MB inlined twice into every page by ``output_notebook``."""
+    return "\n".join(f'<script src="{{{{ resources.base_url }}}}nbtools/bokehjs/{name}.min.js?v={version}"></script>'
+                      for name in BOKEHJS_BUNDLES)
+
+
 ADVICE_CONFINED = ("Ask whoever runs the server to put the file in the data folder (then type its name), "
                    "or crop the recording.")
 ADVICE_LOCAL = "Type the file's path in the path box instead (no upload needed on this computer)."
@@ -200,7 +211,16 @@ def _app_class(*, upload_limit: int, confined: bool, pools: dict, max_kernels: i
             self.xsrf_token  # noqa: B018 - reading it sets the cookie
             return await super().get(path=path)
 
-    script = (UPLOAD_LIMIT_JS.replace("__LIMIT__", str(int(upload_limit)))
+    import bokeh
+    from bokeh.util.paths import bokehjs_path
+
+    class BokehJSHandler(tornado.web.StaticFileHandler):
+        """BokehJS files, cached by the browser (a new Bokeh version changes the URL)."""
+
+        def set_extra_headers(self, path):
+            self.set_header("Cache-Control", "public, max-age=604800, immutable")
+
+    script = bokehjs_tags(bokeh.__version__) + (UPLOAD_LIMIT_JS.replace("__LIMIT__", str(int(upload_limit)))
               .replace("__LIMIT_TEXT__", upload_limit_text(upload_limit))
               .replace("__ADVICE__", ADVICE_CONFINED if confined else ADVICE_LOCAL))
 
@@ -237,7 +257,11 @@ def _app_class(*, upload_limit: int, confined: bool, pools: dict, max_kernels: i
             return settings
 
         def init_handlers(self):
+            from jupyter_server.utils import url_path_join
+
             handlers = super().init_handlers()
+            handlers.insert(0, (url_path_join(self.server_url, r"/nbtools/bokehjs/(.*)"), BokehJSHandler,
+                                {"path": str(Path(bokehjs_path()) / "js")}))
             return [(h[0], PageHandler, *h[2:]) if len(h) > 1 and h[1] is TornadoVoilaHandler else h
                     for h in handlers]
 
@@ -292,6 +316,7 @@ def serve(args, folder: Path) -> int:
         os.environ["NBTOOLS_DATA_DIR"] = str(root)  # inherited by every kernel
     max_mb = args.max_upload_mb if args.max_upload_mb is not None else (20.0 if workshop else 100.0)
     os.environ["NBTOOLS_MAX_UPLOAD_MB"] = f"{max_mb:g}"
+    os.environ[BOKEHJS_ENV] = "page"
     if workshop:
         os.environ["NBTOOLS_WORKSHOP"] = "1"
         os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "nbtools-numba"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import html
+import os
 import re
 import traceback
 
@@ -34,6 +35,9 @@ def load_bokehjs(force: bool = False) -> None:
     """
     global _bokehjs_loaded
     if _bokehjs_loaded and not force:
+        return
+    if os.environ.get("NBTOOLS_BOKEHJS") == "page":  # nbtools serve: the page loads it once, cached
+        _bokehjs_loaded = True
         return
     from bokeh.io import output_notebook
     from bokeh.resources import INLINE
