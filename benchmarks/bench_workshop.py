@@ -28,6 +28,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -290,6 +291,7 @@ def main(argv=None) -> int:
     p.add_argument("--no-single-user", action="store_true", help="skip the single-user comparison")
     p.add_argument("--warm-timeout", type=float, default=900)
     args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on the way out
     pool = args.pool if args.pool is not None else args.sessions
     env = {"NBTOOLS_SMALL": "1"} if args.small else {}
     print(f"machine: {os.cpu_count()} cores, {_mem_gb():.1f} GB; load average {os.getloadavg()[0]:.2f} "

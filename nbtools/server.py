@@ -299,6 +299,17 @@ def _lan_address() -> str:
         return socket.gethostname()
 
 
+def _kernels_import_this_nbtools() -> None:
+    """Put this nbtools first on the kernels' ``PYTHONPATH`` when it runs from a source checkout, so that the
+    dashboards run the code of the server that serves them (a kernel's working folder is the notebook's)."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "pyproject.toml").is_file():
+        return  # an installed package: every kernel of this Python imports it
+    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if str(root) not in parts:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(root), *parts])
+
+
 def serve(args, folder: Path) -> int:
     """Run the Voila server for ``nbtools serve`` (see :func:`nbtools.cli.main`)."""
     from .cli import _check_port
@@ -317,6 +328,7 @@ def serve(args, folder: Path) -> int:
     max_mb = args.max_upload_mb if args.max_upload_mb is not None else (20.0 if workshop else 100.0)
     os.environ["NBTOOLS_MAX_UPLOAD_MB"] = f"{max_mb:g}"
     os.environ[BOKEHJS_ENV] = "page"
+    _kernels_import_this_nbtools()
     if workshop:
         os.environ["NBTOOLS_WORKSHOP"] = "1"
         os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "nbtools-numba"))

@@ -27,8 +27,9 @@ _spec = importlib.util.spec_from_file_location("bench_workshop", REPO / "benchma
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
-TINY_SOURCE = ("import os, ipywidgets as W\n"
-               "W.VBox([W.HTML('tiny page ready, data: ' + str(bool(os.environ.get('NBTOOLS_DATA_DIR')))),"
+TINY_SOURCE = ("import os, ipywidgets as W, nbtools\n"
+               "W.VBox([W.HTML('tiny page ready, data: ' + str(bool(os.environ.get('NBTOOLS_DATA_DIR')))"
+               " + ', nbtools from ' + os.path.dirname(os.path.dirname(nbtools.__file__))),"
                " W.FileUpload(description='Upload a file')])")
 
 
@@ -198,6 +199,7 @@ def test_workshop_needs_the_token(workshop):
     assert code in (302, 403)
     code, body = _get(workshop.url + f"voila/render/tiny.ipynb?token={workshop.token}")
     assert code == 200 and "tiny page ready, data: True" in body  # pre-heated kernel, confined
+    assert f"nbtools from {REPO}" in body  # the kernels run the server's nbtools (this checkout)
     code, _ = _get(workshop.url + "voila/render/tiny.ipynb", {"Authorization": f"token {workshop.token}"})
     assert code == 200
     assert "only inside" in workshop.log() and "uploads up to 1 MB" in workshop.log()

@@ -31,7 +31,9 @@ def load_bokehjs(force: bool = False) -> None:
     """Load BokehJS into the notebook page from inline resources (no CDN).
 
     Called by :func:`bokeh_widget`; call it yourself at the top of a notebook
-    when the first Bokeh widget is created later, in a callback.
+    when the first Bokeh widget is created later, in a callback. Under
+    ``nbtools serve`` (environment ``NBTOOLS_BOKEHJS=page``) the page itself
+    loads BokehJS once from the server, and nothing is inlined.
     """
     global _bokehjs_loaded
     if _bokehjs_loaded and not force:
