@@ -57,6 +57,7 @@ class StudyPanel(traitlets.HasTraits):
         self.status = ErrorDisplay()
         g = self.status.guard
         wide = W.Layout(width="760px")
+        self._trusted = {str(inputs)}  # inputs the dashboard chose itself (demo, uploads): not confined
         self.inputs = W.Text(value=str(inputs), description="Inputs:", layout=wide,
                              placeholder="a folder (searched recursively), files or globs; several: separate by ;")
         self.upload = W.FileUpload(multiple=True, description="Upload files", tooltip="Recordings to add to a study")
@@ -127,6 +128,7 @@ class StudyPanel(traitlets.HasTraits):
         folder.mkdir(parents=True, exist_ok=True)
         for f in files:
             (folder / Path(f["name"]).name).write_bytes(bytes(f["content"]))
+        self._trusted.add(str(folder))
         self.inputs.value = str(folder)
         self.status.info(f"{len(files)} file(s) saved in {shown_name(folder)}; press Run study.")
         self.upload.value = ()
@@ -139,7 +141,7 @@ class StudyPanel(traitlets.HasTraits):
             raise ParameterError("Inputs: type a folder, files or a glob pattern (or upload files) first")
         from ..safety import confined, user_path
 
-        if confined():  # each folder, file or glob inside the data folder
+        if confined() and self.inputs.value not in self._trusted:  # each folder, file or glob in the data folder
             return [str(user_path(p)) for p in parts]
         return parts
 
@@ -150,6 +152,11 @@ class StudyPanel(traitlets.HasTraits):
         if self.where.value == "address":
             from ..errors import ParameterError
 
+            from ..safety import confined
+
+            if confined():
+                raise ParameterError("on this shared server a study runs on the server itself: choose "
+                                     "'this process, one file after another'")
             if not self.address.value.strip():
                 raise ParameterError("Run on an existing Dask scheduler: type its address, e.g. tcp://host:8786")
             return self.address.value.strip()
