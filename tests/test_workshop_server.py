@@ -12,6 +12,7 @@ import datetime
 import importlib.util
 import os
 import re
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -274,3 +275,25 @@ def test_upload_over_the_limit_says_so_in_the_page(workshop, page, tmp_path):
     assert re.search(r"big_recording\.abf is 1\.5 MB; this server accepts uploads up to 1 MB", text), text
     page.wait_for_timeout(500)
     assert "(1)" not in button.inner_text()  # the button counts files sent: none
+
+
+@pytest.mark.browser
+def test_closing_the_page_in_a_browser_stops_its_kernel(workshop, page):
+    """Chromium's own unload-time shutdown request (sendBeacon with the _xsrf cookie) stops the kernel."""
+    page.goto(workshop.url + f"?token={workshop.token}")
+    page.goto(workshop.url + "voila/render/tiny.ipynb")
+    page.get_by_text("tiny page ready").first.wait_for(timeout=60_000)
+    kid = re.search(r'"kernelId":\s*"([0-9a-f-]+)"', page.content()).group(1)
+    assert "_xsrf" in {c["name"] for c in page.context.cookies()}  # set by the page, sent back on unload
+    session = {"kernel_id": kid}
+    assert _kernel_alive(workshop, session)
+    page.close(run_before_unload=True)
+    deadline = time.monotonic() + 20
+    while _kernel_alive(workshop, session) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _kernel_alive(workshop, session), f"kernel {kid} still running 20 s after its page was closed"
+
+
+def _kernel_alive(server, session) -> bool:
+    code, _ = _get(server.url + f"api/kernels/{session['kernel_id']}", {"Authorization": f"token {server.token}"})
+    return code != 404
