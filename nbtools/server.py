@@ -329,8 +329,7 @@ def serve(args, folder: Path) -> int:
     os.environ["NBTOOLS_MAX_UPLOAD_MB"] = f"{max_mb:g}"
     os.environ[BOKEHJS_ENV] = "page"
     _kernels_import_this_nbtools()
-    if workshop:
-        os.environ["NBTOOLS_WORKSHOP"] = "1"
+    if workshop:  # numba's compiled kernels on disk, shared by every kernel (also when site-packages is read-only)
         os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "nbtools-numba"))
 
     token = getattr(args, "token", None)

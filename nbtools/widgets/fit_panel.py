@@ -149,7 +149,14 @@ class FitPanel(traitlets.HasTraits):
         self.fit_button = W.Button(description="Fit", button_style="primary", icon="check",
                                    tooltip="Fit the model to the data with the table's starting values")
         self.fit_button.add_class("nbtools-fit-button")
-        self.export_folder = W.Text(value=str(export_dir), description="Folder", layout=W.Layout(width="360px"))
+        from pathlib import Path
+
+        from ..safety import confined
+
+        if confined() and Path(str(export_dir)).is_absolute():  # a workshop server: this page's own folder
+            export_dir = ""
+        self.export_folder = W.Text(value=str(export_dir), description="Folder", layout=W.Layout(width="360px"),
+                                    placeholder="(this page's folder in the workshop's exports)" if confined() else "")
         self.export_name = W.Text(description="Name", layout=W.Layout(width="260px"))
         self.export_button = W.Button(description="Export report and curve", icon="download",
                                       layout=W.Layout(width="220px"),
