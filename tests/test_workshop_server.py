@@ -297,3 +297,20 @@ def test_closing_the_page_in_a_browser_stops_its_kernel(workshop, page):
 def _kernel_alive(server, session) -> bool:
     code, _ = _get(server.url + f"api/kernels/{session['kernel_id']}", {"Authorization": f"token {server.token}"})
     return code != 404
+
+
+def test_pool_never_exceeds_max_kernels(tiny_folder, tmp_path):
+    """Pages beyond the cap still open (fresh kernels), but the pool is not refilled past --max-kernels."""
+    server = bench.Server(["--workshop", "--pool", "1", "--max-kernels", "2", "--data-dir", str(tmp_path)],
+                          folder=tiny_folder)
+    try:
+        server.start()
+        server.wait_for(r"Kernel pool of tiny.ipynb is filled with 1 kernel", 60)
+        auth = {"Authorization": f"token {server.token}"}
+        for _ in range(3):
+            code, body = _get(server.url + "voila/render/tiny.ipynb", auth)
+            assert code == 200 and "tiny page ready" in body
+        server.wait_for(r"pre-heated kernel\(s\) not started \(at most 2 kernels", 30)
+        assert server.kernel_count() <= 3  # two pool kernels at most, plus the page opened past the cap
+    finally:
+        server.stop()
