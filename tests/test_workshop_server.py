@@ -278,8 +278,11 @@ def test_upload_over_the_limit_says_so_in_the_page(workshop, page, tmp_path):
 
 
 @pytest.mark.browser
-def test_closing_the_page_in_a_browser_stops_its_kernel(workshop, page):
-    """Chromium's own unload-time shutdown request (sendBeacon with the _xsrf cookie) stops the kernel."""
+def test_closing_the_page_in_a_browser_stops_its_kernel(workshop, browser):
+    """Chromium's own unload-time shutdown request (sendBeacon with the _xsrf cookie) stops the kernel when
+    the page is left."""
+    context = browser.new_context()  # no request routing: Playwright's routes would hold the beacon back
+    page = context.new_page()
     page.goto(workshop.url + f"?token={workshop.token}")
     page.goto(workshop.url + "voila/render/tiny.ipynb")
     page.get_by_text("tiny page ready").first.wait_for(timeout=60_000)
@@ -287,11 +290,14 @@ def test_closing_the_page_in_a_browser_stops_its_kernel(workshop, page):
     assert "_xsrf" in {c["name"] for c in page.context.cookies()}  # set by the page, sent back on unload
     session = {"kernel_id": kid}
     assert _kernel_alive(workshop, session)
-    page.close(run_before_unload=True)
+    page.close(run_before_unload=True)  # its beforeunload handler sends the shutdown request
     deadline = time.monotonic() + 20
     while _kernel_alive(workshop, session) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert not _kernel_alive(workshop, session), f"kernel {kid} still running 20 s after its page was closed"
+    shutdowns = [line for line in workshop.log().splitlines() if "shutdown" in line.lower()]
+    context.close()
+    assert not _kernel_alive(workshop, session), (f"kernel {kid} still running 20 s after its page was closed; "
+                                                  f"server log: {shutdowns[-5:]}")
 
 
 def _kernel_alive(server, session) -> bool:
