@@ -226,7 +226,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="folder of dashboard notebooks (default: notebooks/ of the checkout)")
     s.add_argument("--port", type=int, default=8866, help="port (default 8866)")
     s.add_argument("--cull-after", type=int, default=300, metavar="SECONDS",
-                   help="stop a dashboard's kernel this long after its page was closed (default 300)")
+                   help="stop a kernel left idle this long with no page connected (default 300; closing a "
+                        "page stops its kernel at once)")
     s.add_argument("--ip", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: only this computer can connect)")
     g = s.add_mutually_exclusive_group()

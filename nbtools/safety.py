@@ -39,7 +39,10 @@ __all__ = [
     "shown_name",
     "redact",
     "max_upload_bytes",
+    "upload_limit_text",
+    "upload_message",
     "check_upload",
+    "session_id",
 ]
 
 DATA_DIR_ENV = "NBTOOLS_DATA_DIR"
