@@ -28,6 +28,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -117,6 +118,7 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self._fh.close()
+        self.logfile.unlink(missing_ok=True)
 
 
 def _cookies(headers) -> dict:
@@ -324,6 +326,7 @@ def main(argv=None) -> int:
         if sampler.is_alive():
             sampler.stop()
         server.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
     if not args.no_single_user:
         single = Server([], env=env, folder=args.notebooks)
