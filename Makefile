@@ -11,10 +11,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.nbtools-installed
 TEST_STAMP := $(VENV)/.nbtools-test-installed
 
-.PHONY: help run test lab bench clean distclean
+WORKSHOP_IP ?= 0.0.0.0
+DATA_DIR ?= workshop-data
+POOL ?= 2
+PREHEAT ?=
+MAX_UPLOAD_MB ?= 20
+
+.PHONY: help run workshop test lab bench clean distclean
 
 help:
 	@echo "make run        serve the dashboards on http://127.0.0.1:$(PORT) (creates $(VENV) on first use)"
+	@echo "make workshop   serve the dashboards to a class (token, files only in $(DATA_DIR)/, kernels kept ready;"
+	@echo "                POOL=30 PREHEAT=nanoimpact DATA_DIR=... see README 'Running a workshop')"
 	@echo "make test       install the test extras and run the whole test suite"
 	@echo "make lab        JupyterLab on notebooks/"
 	@echo "make bench      run the benchmarks in benchmarks/"
@@ -35,6 +43,10 @@ $(TEST_STAMP): $(STAMP)
 run: $(STAMP)
 	@echo "nbtools dashboards: open http://127.0.0.1:$(PORT)/ in your browser (Ctrl+C to stop)"
 	$(BIN)/nbtools serve --port $(PORT) --ip 127.0.0.1
+
+workshop: $(STAMP)
+	$(BIN)/nbtools serve --workshop --port $(PORT) --ip $(WORKSHOP_IP) --data-dir $(DATA_DIR) \
+		--pool $(POOL) --max-upload-mb $(MAX_UPLOAD_MB) $(foreach d,$(PREHEAT),--preheat $(d))
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

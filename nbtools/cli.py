@@ -3,6 +3,7 @@
 Usage::
 
     nbtools serve [--port 8866] [--ip 127.0.0.1] [--open-browser] [PATH]
+    nbtools serve --workshop [--ip 0.0.0.0] [--pool N] [--preheat NAME] [--data-dir DIR] [--max-upload-mb MB] [PATH]
     nbtools list [PATH]
     nbtools info
     nbtools batch RECIPE.json INPUT... --out DIR [--blank FILE | --blanks MAP.csv] [--conditions MAP.csv]
@@ -102,29 +103,9 @@ def _check_port(ip: str, port: int) -> None:
 
 
 def serve(args) -> int:
-    folder = _notebooks_dir(args.path)
-    _check_port(args.ip, args.port)
-    url = f"http://{args.ip}:{args.port}/"
-    print(f"nbtools: serving the dashboards of {folder}")
-    print(f"nbtools: open {url} in your browser (Ctrl+C to stop)", flush=True)
-    argv = [
-        str(folder),
-        f"--port={args.port}",
-        f"--Voila.ip={args.ip}",
-        "--Voila.port_retries=0",
-        "--VoilaConfiguration.classic_tree=True",
-        "--theme=light",
-        # a closed tab's kernel is not shut down by Voila 0.5.13 (its shutdown request fails the
-        # XSRF check, voila-dashboards/voila#1458): cull kernels idle with no page connected
-        f"--MappingKernelManager.cull_idle_timeout={args.cull_after}",
-        "--MappingKernelManager.cull_interval=30",
-        "--MappingKernelManager.cull_connected=False",
-    ]
-    if not args.open_browser:
-        argv.append("--no-browser")
-    app_class = _voila_app_class()
-    app_class.launch_instance(argv=argv)
-    return 0
+    from .server import serve as run_server
+
+    return run_server(args, _notebooks_dir(args.path))
 
 
 def list_cmd(args) -> int:
@@ -245,7 +226,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="folder of dashboard notebooks (default: notebooks/ of the checkout)")
     s.add_argument("--port", type=int, default=8866, help="port (default 8866)")
     s.add_argument("--cull-after", type=int, default=300, metavar="SECONDS",
-                   help="stop a dashboard's kernel this long after its page was closed (default 300)")
+                   help="stop a kernel left idle this long with no page connected (default 300; closing a "
+                        "page stops its kernel at once)")
     s.add_argument("--ip", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: only this computer can connect)")
     g = s.add_mutually_exclusive_group()
@@ -253,6 +235,23 @@ def _parser() -> argparse.ArgumentParser:
                    help="do not open a web browser (default)")
     g.add_argument("--open-browser", dest="open_browser", action="store_true",
                    help="open the index in a web browser")
+    w = s.add_argument_group("workshop (a shared server: see README 'Running a workshop')")
+    w.add_argument("--workshop", action="store_true",
+                   help="many people on one server: pre-heated kernels, a token, files only in --data-dir")
+    w.add_argument("--pool", type=int, metavar="N",
+                   help="kernels kept ready (notebook already run) for each dashboard (--workshop; default 2)")
+    w.add_argument("--preheat", action="append", metavar="NAME",
+                   help="dashboard to keep kernels ready for, e.g. nanoimpact (repeatable; default: all)")
+    w.add_argument("--max-kernels", type=int, metavar="N",
+                   help="never more kernels than this (default: what two thirds of the memory holds)")
+    w.add_argument("--warm-at-once", type=int, metavar="N",
+                   help="pool kernels warmed at the same time (default: the number of cores)")
+    w.add_argument("--data-dir", metavar="DIR",
+                   help="the only folder the dashboards read and write (--workshop default: ./workshop-data)")
+    w.add_argument("--token", metavar="TOKEN",
+                   help="the token people need (default: generated and printed when --workshop or not 127.0.0.1)")
+    w.add_argument("--max-upload-mb", type=float, metavar="MB",
+                   help="largest upload, refused in the page with a message (default 100; --workshop 20)")
     s.set_defaults(func=serve, open_browser=False)
 
     ls = sub.add_parser("list", help="list the dashboards with their descriptions")

@@ -12,6 +12,7 @@ Hierarchy::
     ├── DataError        (also ValueError)  empty, constant, NaN/Inf or too-short data
     │   └── SizeLimitError                  a file declares or needs more memory than the load budget
     ├── ParameterError   (also ValueError)  a bad argument value
+    │   └── PathRefusedError                a path outside a workshop's data folder, an upload too big
     ├── MaterialError    (also LookupError) a material not in the table
     └── FitError         (also RuntimeError) a fit that cannot run or failed
     NbtoolsWarning       (UserWarning)      something the user should know
@@ -27,6 +28,7 @@ __all__ = [
     "DataError",
     "SizeLimitError",
     "ParameterError",
+    "PathRefusedError",
     "MaterialError",
     "FitError",
     "NbtoolsWarning",
@@ -64,6 +66,14 @@ class SizeLimitError(DataError):
 
 class ParameterError(NbtoolsError, ValueError):
     """An argument has a value outside what the function accepts."""
+
+
+class PathRefusedError(ParameterError):
+    """A typed path leads outside the data folder of a workshop server, or an upload is over its limit.
+
+    The message names the file as the user typed it, never the server's folders
+    (see :mod:`nbtools.safety`).
+    """
 
 
 class MaterialError(NbtoolsError, LookupError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import html
+import os
 import re
 import traceback
 
@@ -30,10 +31,15 @@ def load_bokehjs(force: bool = False) -> None:
     """Load BokehJS into the notebook page from inline resources (no CDN).
 
     Called by :func:`bokeh_widget`; call it yourself at the top of a notebook
-    when the first Bokeh widget is created later, in a callback.
+    when the first Bokeh widget is created later, in a callback. Under
+    ``nbtools serve`` (environment ``NBTOOLS_BOKEHJS=page``) the page itself
+    loads BokehJS once from the server, and nothing is inlined.
     """
     global _bokehjs_loaded
     if _bokehjs_loaded and not force:
+        return
+    if os.environ.get("NBTOOLS_BOKEHJS") == "page":  # nbtools serve: the page loads it once, cached
+        _bokehjs_loaded = True
         return
     from bokeh.io import output_notebook
     from bokeh.resources import INLINE
@@ -103,6 +109,9 @@ class ErrorDisplay(W.HTML):
         self.names: dict = {}
 
     def _set(self, level: str, text: str) -> None:
+        from ..safety import redact  # a workshop server: file names, not the server's folders
+
+        text = redact(text)
         self.value = f'<span class="nbtools-{level}" style="{self._STYLE[level]}">{html.escape(text)}</span>'
 
     def info(self, text: str) -> None:
@@ -123,7 +132,9 @@ class ErrorDisplay(W.HTML):
             return
         where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
         loc = f" (in {where[0].name}, {where[0].filename.rsplit('/', 1)[-1]}:{where[0].lineno})" if where else ""
-        details = f"Unexpected error {type(exc).__name__}: {exc}{loc}."
+        from ..safety import redact
+
+        details = redact(f"Unexpected error {type(exc).__name__}: {exc}{loc}.")
         self.value = (f'<span class="nbtools-error" style="{self._STYLE["error"]}">Error: something unexpected '
                       "went wrong and this step was not done. Please report it, with the file and the settings "
                       f"you used.</span><details style='color:#555'><summary>Technical details</summary>"

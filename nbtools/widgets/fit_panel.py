@@ -152,7 +152,14 @@ class FitPanel(traitlets.HasTraits):
         self.fit_button = W.Button(description="Fit", button_style="primary", icon="check",
                                    tooltip="Fit the model to the data with the table's starting values")
         self.fit_button.add_class("nbtools-fit-button")
-        self.export_folder = W.Text(value=str(export_dir), description="Folder", layout=W.Layout(width="360px"))
+        from pathlib import Path
+
+        from ..safety import confined
+
+        if confined() and Path(str(export_dir)).is_absolute():  # a workshop server: this page's own folder
+            export_dir = ""
+        self.export_folder = W.Text(value=str(export_dir), description="Folder", layout=W.Layout(width="360px"),
+                                    placeholder="(this page's folder in the workshop's exports)" if confined() else "")
         self.export_name = W.Text(description="Name", layout=W.Layout(width="260px"))
         self.export_button = W.Button(description="Export report and curve", icon="download",
                                       layout=W.Layout(width="220px"),
@@ -383,14 +390,17 @@ class FitPanel(traitlets.HasTraits):
         e = self.entry
         folder = self.export_folder.value if folder is None else folder
         name = self.export_name.value if name is None else name
-        if not str(folder).strip():
+        from ..safety import confined, export_dir, shown_name
+
+        if not confined() and not str(folder).strip():
             raise ParameterError("choose a folder to export into")
+        folder = export_dir(folder)
         x_name = (self._labels[0] or e.x_name).split(" / ")[0]
         x_head = f"{x_name} / {e.x_unit}" if e.x_unit else x_name
         y_name = (self._labels[1] or e.y[0]).split(" / ")[0]
         paths = kinetics.export_fit(self.result, folder, name, report=self.report_text(), x_header=x_head,
                                     y_header=f"{y_name} / {e.y[1]}")
-        self.status.info("Saved " + ", ".join(str(p) for p in paths))
+        self.status.info("Saved " + ", ".join(shown_name(p) for p in paths))
         return paths
 
     @property

@@ -105,6 +105,7 @@ class ImageOverlay:
         self.status = ErrorDisplay()  # in the panel, next to its controls
         self.image = None  # RGBA (rows, cols, 4)
         self.image_path = None
+        self._trusted = set()  # paths this panel put in the box itself (uploads, set_params)
         self.registration = None  # nbtools.seccm.Registration
         g = self.status.guard
         self.path = W.Text(value=str(image) if image else "", placeholder="/path/to/sem_image.png (PNG, TIFF)",
@@ -126,7 +127,7 @@ class ImageOverlay:
         self.visible = W.Checkbox(value=True, description="Show image", indent=False)
         self.info = W.HTML("<span style='color:#555'>No image loaded.</span>")
         self.tap_info = W.HTML("")
-        self.load_button.on_click(g(lambda b: self.load(self.path.value)))
+        self.load_button.on_click(g(lambda b: self.load(self._typed(self.path.value))))
         self.upload.observe(g(self._on_upload), names="value")
         self.register_button.on_click(g(lambda b: self.register()))
         self.corners_button.on_click(g(lambda b: self.stretch_to_scan()))
@@ -155,6 +156,14 @@ class ImageOverlay:
         ])
 
     # ------------------------------------------------------------ image
+    def _typed(self, text):
+        """The image path typed in the box (inside the data folder on a workshop server), or the path
+        the panel itself put there (an upload's copy, the bundled example)."""
+        from ..safety import user_path
+
+        text = str(text).strip()
+        return text if text and text in self._trusted else user_path(text)
+
     def load(self, source):
         """Load an image: a path (str, Path) or an array (greyscale, RGB or RGBA; row 0 at the top)."""
         import warnings
@@ -189,8 +198,12 @@ class ImageOverlay:
         f = files[0] if isinstance(files, (list, tuple)) else next(iter(files.values()))
         name = Path(f["name"] if isinstance(f, dict) else f.name).name
         content = f["content"] if isinstance(f, dict) else f.content
+        from ..safety import check_upload
+
+        check_upload(name, len(content))
         tmp = Path(tempfile.mkdtemp(prefix="nbtools_img_")) / name
         tmp.write_bytes(bytes(content))
+        self._trusted.add(str(tmp))
         self.path.value = str(tmp)
         self.load(tmp)
 
@@ -318,6 +331,7 @@ class ImageOverlay:
         self.opacity.value = float(p.get("opacity", 0.5))
         self.visible.value = bool(p.get("visible", True))
         if p.get("image"):
+            self._trusted.add(str(p["image"]))
             self.path.value = str(p["image"])
             self.load(p["image"])
             if len(pts) >= 3:

@@ -92,6 +92,7 @@ class ParticleOnAStick(traitlets.HasTraits):
         self.status = ErrorDisplay()
         g = self.status.guard
         self.folder = W.Text(str(Path(data_dir)), description="Folder", layout=W.Layout(width="520px"))
+        self._trusted = {str(Path(data_dir))}  # folders the panel chose itself (example, uploads)
         self.cv_pattern = W.Text(cv_pattern, description="CV files", layout=W.Layout(width="320px"),
                                  tooltip="file name pattern; * matches anything")
         self.pitt_file = W.Text(pitt_file, description="Step file", layout=W.Layout(width="320px"))
@@ -158,6 +159,10 @@ class ParticleOnAStick(traitlets.HasTraits):
         files = list(files)
         if not files:
             raise DataError("no files uploaded")
+        from ..safety import check_upload
+
+        for name, content in files:
+            check_upload(str(name), len(content))
         tmp = Path(tempfile.mkdtemp(prefix="nbtools_particle_"))
         cvs, steps = [], []
         for name, content in files:
@@ -172,6 +177,7 @@ class ParticleOnAStick(traitlets.HasTraits):
             raise DataError(f"{len(steps)} potential-step files uploaded ({', '.join(steps)}); upload one")
         if not cvs:
             raise DataError("no voltammogram among the uploaded files (each had only a few potentials)")
+        self._trusted.add(str(tmp))
         self.folder.value = str(tmp)
         self.cv_pattern.value = "cv_*"
         self.pitt_file.value = steps[0] if steps else ""
@@ -180,13 +186,24 @@ class ParticleOnAStick(traitlets.HasTraits):
 
     def analyse(self) -> dict:
         """Read the files and run the whole workflow with the recipe; update every section."""
-        folder = Path(self.folder.value).expanduser()
+        from ..safety import keep_inside, shown_name, user_path
+
+        text = self.folder.value.strip()
+        folder = Path(text) if text in self._trusted else user_path(text)
         if not folder.is_dir():
-            raise MissingFileError(f"folder {str(folder)!r} not found; type the folder of your files")
-        paths = sorted(folder.glob(self.cv_pattern.value.strip() or "*.csv"))
+            raise MissingFileError(f"folder {shown_name(folder)!r} not found; type the folder of your files")
+        pattern = self.cv_pattern.value.strip() or "*.csv"
+        if ".." in Path(pattern).parts or Path(pattern).is_absolute():
+            user_path(pattern)  # on a workshop server: refused, the message says why
+        paths = sorted(folder.glob(pattern))
+        if text not in self._trusted:
+            paths = keep_inside(paths)
         if len(paths) < 1:
-            raise DataError(f"no file matches {self.cv_pattern.value!r} in {folder}")
+            raise DataError(f"no file matches {self.cv_pattern.value!r} in {shown_name(folder)}")
         self.status.info(f"Reading {len(paths)} voltammogram(s)...")
+        for name in (self.pitt_file.value.strip(), self.truth_file.value.strip()):
+            if name and (".." in Path(name).parts or Path(name).is_absolute()):  # names inside the folder
+                user_path(name)
         pf = self.pitt_file.value.strip()
         missing_pitt = bool(pf) and not (folder / pf).is_file()
         steps = stick.read_curve_csv(folder / pf) if pf and not missing_pitt else None
@@ -194,7 +211,7 @@ class ParticleOnAStick(traitlets.HasTraits):
         tf = self.truth_file.value.strip()
         r["truth"] = json.loads((folder / tf).read_text()) if tf and (folder / tf).is_file() else None
         self.result = r
-        text = f"Analysed {len(r['cvs'])} voltammograms and {len(r['steps'])} potential steps from {folder}."
+        text = f"Analysed {len(r['cvs'])} voltammograms and {len(r['steps'])} potential steps from {shown_name(folder)}."
         pitt = r.get("pitt")
         check = int((pitt["status"] != "ok").sum()) if pitt is not None and "status" in getattr(pitt, "columns", ()) \
             else 0
@@ -205,7 +222,7 @@ class ParticleOnAStick(traitlets.HasTraits):
         else:
             self.status.info(text)
         if missing_pitt:
-            self.status.warning(f"step file {pf!r} not found in {folder}: analysed the voltammograms only "
+            self.status.warning(f"step file {pf!r} not found in {shown_name(folder)}: analysed the voltammograms only "
                                 f"(no D; k_s without the diffusion correction).")
         return r
 

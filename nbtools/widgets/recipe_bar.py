@@ -78,7 +78,11 @@ class RecipeBar(W.HBox):
         super().__init__(children, layout=W.Layout(align_items="center"))
 
     def _folder(self) -> Path | None:
+        from ..safety import confined, export_dir
+
         f = self.folder() if callable(self.folder) else self.folder
+        if confined():  # a workshop server: this page's own folder (and the download link)
+            return Path(export_dir(f if f is not None and not Path(str(f)).is_absolute() else ""))
         if f is None or str(f).strip() == "":
             return None
         return Path(os.fspath(f)).expanduser()
@@ -95,7 +99,9 @@ class RecipeBar(W.HBox):
             recipe.to_json(path)
         name = path.name if path else f"{self.stem}.json"
         self.link.value = download_link(text, name, f"download {name}")
-        where = f" to {path}" if path else ""
+        from ..safety import shown_name
+
+        where = f" to {shown_name(path)}" if path else ""
         self.status.info(f"Saved the recipe{where}. Use it with: nbtools batch {name} <files> --out <folder>")
         return path
 

@@ -159,11 +159,15 @@ def export_controls(sel):
 
     @sel.status.guard
     def on_export(_):
+        from ..safety import confined, export_dir, shown_name
+
         folder = sel.export_folder.value.strip()
-        if not folder:
+        if not folder and not confined():
             raise ParameterError("type the folder to write into (it must exist)")
+        folder = export_dir(folder)
         paths = sel.export(folder, prefix=sel.export_prefix.value or "seccm")
-        sel.status.info("Written: " + ", ".join(p.name for p in paths) + f" in {Path(folder).expanduser()}")
+        sel.status.info("Written: " + ", ".join(p.name for p in paths)
+                        + f" in {shown_name(Path(folder).expanduser())}")
 
     sel.export_button.on_click(on_export)
     sel.export_widget = W.VBox([W.HBox([sel.export_folder, sel.export_prefix]), sel.export_button])

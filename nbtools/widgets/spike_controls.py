@@ -176,7 +176,14 @@ def material_names() -> list[str]:
 
 def export_box(export_folder):
     """(folder text, Export button, result HTML) of an export row."""
-    folder = W.Text(value=str(export_folder or Path.home() / "nbtools_exports"), description="Export to folder",
+    from ..safety import confined
+
+    if confined():  # a workshop server: this page's own folder under the data folder
+        export_folder = export_folder if export_folder and not Path(str(export_folder)).is_absolute() else ""
+    else:
+        export_folder = export_folder or Path.home() / "nbtools_exports"
+    folder = W.Text(value=str(export_folder), description="Export to folder",
+                    placeholder="(this page's folder in the workshop's exports)" if confined() else "",
                     style=_WIDE, layout=W.Layout(width="520px"))
     button = W.Button(description="Export", icon="download",
                       tooltip="Write events (CSV, Parquet) and parameters (JSON); never overwrites")

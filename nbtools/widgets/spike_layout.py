@@ -104,10 +104,13 @@ def export_files(sp, folder, formats) -> list[Path]:
     uri = csv_data_uri(with_radius(ev))
     dl = (f" · <a download='{html.escape(stem)}_events.csv' href='{uri}' target='_blank'>"
           "download the events CSV</a>") if uri else ""
+    from ..safety import shown_name
+
     names = ", ".join(html.escape(p.name) for p in paths)
     sp.w_export_out.value = (f"<span class='nbtools-export'>Wrote {names} in "
-                             f"{html.escape(str(paths[0].parent))}{dl}</span>")
-    sp.status.info(f"Exported {len(ev)} events ({int(ev['accepted'].sum())} accepted) to {paths[0].parent}.")
+                             f"{html.escape(shown_name(paths[0].parent))}{dl}</span>")
+    sp.status.info(f"Exported {len(ev)} events ({int(ev['accepted'].sum())} accepted) to "
+                   f"{shown_name(paths[0].parent)}.")
     return paths
 
 

@@ -332,7 +332,11 @@ class SpikePicker(traitlets.HasTraits):
     def export(self, folder=None, *, formats=("csv", "parquet", "json")) -> list[Path]:
         """Write ``.events`` and ``.params`` (and the recipe) into ``folder`` (default: the export box);
         never overwrites a file."""
-        return export_files(self, self.w_folder.value if folder is None else folder, formats)
+        if folder is None:
+            from ..safety import export_dir
+
+            folder = export_dir(self.w_folder.value)
+        return export_files(self, folder, formats)
 
     def on_result(self, func) -> None:
         """Call ``func(picker)`` after every new result (detection, preview, accept/reject)."""

@@ -58,6 +58,7 @@ class StudyPanel(traitlets.HasTraits):
         self.status = ErrorDisplay()
         g = self.status.guard
         wide = W.Layout(width="760px")
+        self._trusted = {str(inputs)}  # inputs the dashboard chose itself (demo, uploads): not confined
         self.inputs = W.Text(value=str(inputs), description="Inputs:", layout=wide,
                              placeholder="a folder (searched recursively), files or globs; several: separate by ;")
         self.upload = W.FileUpload(multiple=True, description="Upload files", tooltip="Recordings to add to a study")
@@ -109,6 +110,10 @@ class StudyPanel(traitlets.HasTraits):
 
     # ------------------------------------------------------------------ inputs
     def _upload_folder(self) -> Path:
+        from ..safety import confined, export_dir
+
+        if confined():
+            return export_dir("uploads")
         out = Path(self.out.value.strip() or "study").expanduser()
         return out.with_name(out.name + "_uploads")
 
@@ -117,11 +122,16 @@ class StudyPanel(traitlets.HasTraits):
         if not files:
             return
         folder = self._upload_folder()
+        from ..safety import check_upload, shown_name
+
+        for f in files:
+            check_upload(f["name"], len(f["content"]))
         folder.mkdir(parents=True, exist_ok=True)
         for f in files:
             (folder / Path(f["name"]).name).write_bytes(bytes(f["content"]))
+        self._trusted.add(str(folder))
         self.inputs.value = str(folder)
-        self.status.info(f"{len(files)} file(s) saved in {folder}; press Run study.")
+        self.status.info(f"{len(files)} file(s) saved in {shown_name(folder)}; press Run study.")
         self.upload.value = ()
 
     def _input_list(self) -> list:
@@ -130,6 +140,10 @@ class StudyPanel(traitlets.HasTraits):
             from ..errors import ParameterError
 
             raise ParameterError("Inputs: type a folder, files or a glob pattern (or upload files) first")
+        from ..safety import confined, user_path
+
+        if confined() and self.inputs.value not in self._trusted:  # each folder, file or glob in the data folder
+            return [str(user_path(p)) for p in parts]
         return parts
 
     # ------------------------------------------------------------------ run
@@ -139,6 +153,11 @@ class StudyPanel(traitlets.HasTraits):
         if self.where.value == "address":
             from ..errors import ParameterError
 
+            from ..safety import confined
+
+            if confined():
+                raise ParameterError("on this shared server a study runs on the server itself: choose "
+                                     "'this process, one file after another'")
             if not self.address.value.strip():
                 raise ParameterError("Run on an existing Dask scheduler: type its address, e.g. tcp://host:8786")
             return self.address.value.strip()
@@ -152,6 +171,13 @@ class StudyPanel(traitlets.HasTraits):
         self.progress_text.value = (f"{done}/{total} files analysed{failed}" if total else
                                     "nothing to analyse: every file was analysed before with this recipe")
 
+    def _out(self):
+        """The study folder typed (a folder of this page's own under the data folder on a workshop server)."""
+        from ..safety import confined, export_dir
+
+        text = self.out.value.strip()
+        return str(export_dir(text or "study")) if confined() else text
+
     def run(self):
         """Run the study the controls describe; returns the :class:`~nbtools.study.Study` (also ``.study``)."""
         from ..study import run
@@ -160,7 +186,7 @@ class StudyPanel(traitlets.HasTraits):
         self.status.info("Looking for inputs ...")
         self.run_button.disabled = True
         try:
-            study = run(self.recipe, self._input_list(), out=self.out.value.strip(), scheduler=self._scheduler(),
+            study = run(self.recipe, self._input_list(), out=self._out(), scheduler=self._scheduler(),
                         options=self.options, progress=self._progress)
         finally:
             self.run_button.disabled = False

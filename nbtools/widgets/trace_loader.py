@@ -171,7 +171,10 @@ class TraceLoader(W.VBox):
             examples.insert(0, (none_label, ""))
         self.example = W.Dropdown(options=examples or [("(no bundled examples)", "")], description=text["example"],
                                   layout=W.Layout(width="420px"))
-        self.path = W.Text(placeholder="/full/path/to/recording.abf (or .txt, .csv, .DTA, .mpt, .tdms ...)",
+        from .. import safety
+
+        self.path = W.Text(placeholder=("recording.abf: a file in the workshop's data folder" if safety.confined()
+                                        else "/full/path/to/recording.abf (or .txt, .csv, .DTA, .mpt, .tdms ...)"),
                            description=text["path"], layout=W.Layout(width="560px"))
         self.open_button = W.Button(description=text["open"], icon="folder-open", button_style="primary",
                                     tooltip="Read the file typed on the left")
@@ -194,8 +197,11 @@ class TraceLoader(W.VBox):
             self.example,
             W.HBox([self.path, self.open_button]),
             W.HBox([self.channel, self.unit, self.rate]),
-            W.HBox([self.upload, W.HTML('<span style="color:#555">for small files (a few MB); a copy goes to a '
-                                        'temporary folder. Big recordings: type the path above.</span>')]),
+            W.HBox([self.upload, W.HTML('<span style="color:#555">for small files ('
+                                        + (f"up to {safety.upload_limit_text(safety.max_upload_bytes())}"
+                                           if safety.max_upload_bytes() else "a few MB")
+                                        + '); a copy goes to a temporary folder. Big recordings: type the path '
+                                        'above.</span>')]),
         ]
         if status is None:
             children.append(self.status)
@@ -325,10 +331,15 @@ class TraceLoader(W.VBox):
         if not text:
             self.status.warning("Type the full path of a recording in 'Your file', then press Open file.")
             return
-        path = Path(text).expanduser()
+        from .. import safety
+
+        path = safety.user_path(text)
         if not path.exists():
             from ..errors import MissingFileError
 
+            if safety.confined():
+                raise MissingFileError(f"{Path(text).name}: no such file in the data folder. Type its name as "
+                                       "the instructor gave it, e.g. run1.abf or day2/run1.abf")
             raise MissingFileError(f"{text}: no such file. Type the full path, e.g. /home/me/data/run1.abf")
         self._read(path)
 
@@ -338,6 +349,9 @@ class TraceLoader(W.VBox):
             return
         item = files[0]
         name = Path(item["name"]).name
+        from ..safety import check_upload
+
+        check_upload(name, len(item["content"]))
         if self._tmpdir is None:
             self._tmpdir = tempfile.TemporaryDirectory(prefix="nbtools_upload_")
         target = Path(self._tmpdir.name) / name
