@@ -1,4 +1,4 @@
-"""numba settings shared by the modules that define parallel (``prange``) kernels.
+"""Thread settings: numba's threading layer, and the size of nbtools' own thread pools.
 
 Dask's local process pool and ``multiprocessing`` fork the Python process. The
 GNU OpenMP runtime that numba picks by default on Linux aborts a forked child
@@ -14,10 +14,47 @@ import os
 
 import numba
 
-__all__ = ["use_fork_safe_threads"]
+__all__ = ["use_fork_safe_threads", "resolve_workers", "available_cores", "NUM_THREADS_ENV"]
 
 
 def use_fork_safe_threads() -> None:
     """Choose numba's fork-safe threading layer unless the user chose one (idempotent)."""
     if "NUMBA_THREADING_LAYER" not in os.environ:
         numba.config.THREADING_LAYER = "forksafe"
+
+
+#: environment variable with the default number of threads of nbtools' own thread pools
+NUM_THREADS_ENV = "NBTOOLS_NUM_THREADS"
+
+
+def available_cores() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_workers(workers=None) -> int:
+    """Threads to use: ``workers`` (a positive int), else the environment variable
+    ``NBTOOLS_NUM_THREADS``, else every CPU this process may run on.
+
+    Raises :class:`~nbtools.errors.ParameterError` for anything but a positive whole number.
+    """
+    from .errors import ParameterError
+
+    where = "workers"
+    if workers is None:
+        text = os.environ.get(NUM_THREADS_ENV, "").strip()
+        if not text:
+            return available_cores()
+        where, workers = NUM_THREADS_ENV, text
+    try:
+        n = int(workers)
+        ok = n >= 1 and float(workers) == n and not isinstance(workers, bool)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ParameterError(f"{where} must be a positive whole number of threads (1 = serial), "
+                             f"found {workers!r}")
+    return n
