@@ -32,12 +32,14 @@ MIN_PIECE = 1 << 16
 PIECES_PER_WORKER = 4
 
 
-def pieces(chunks, B, workers, min_len=MIN_PIECE):
+def pieces(chunks, B, workers, min_len=None):
     """The ``chunks`` (``[(i0, i1), ...]``, starts multiples of ``B``) cut into about
     PIECES_PER_WORKER x ``workers`` pieces in all, each a multiple of ``B`` long (but
-    a chunk's last) and at least ``min_len`` samples; ``chunks`` unchanged for one worker."""
+    a chunk's last) and at least ``min_len`` samples (default :data:`MIN_PIECE`, read at
+    each call); ``chunks`` unchanged for one worker."""
     if workers <= 1:
         return list(chunks)
+    min_len = MIN_PIECE if min_len is None else min_len
     total = sum(b - a for a, b in chunks)
     want = max(1, PIECES_PER_WORKER * workers)
     size = max(min_len, -(-total // want))
