@@ -164,12 +164,13 @@ def test_memory_mapped_file_on_threads(small_pieces, rec, tmp_path):
                                                                                         workers=1))
 
 
-def test_steps_on_threads_equal_serial():
-    tr, _ = impact_trace(duration=1.0, fs=20e3, kind="step", rate=6, polarity="both", seed=3)
-    ref = find_events(tr, workers=1)
-    assert ref.attrs["kind"] == "step" and len(ref) > 2
-    _same_table(find_events(tr, workers=2), ref)
-    _same_table(find_events(tr, kind="step", polarity="both", workers=3),
+def test_steps_on_threads_equal_serial(small_pieces):
+    tr, truth = impact_trace(duration=2.0, fs=20e3, kind="step", rate=4, polarity="both", bessel_cutoff=None,
+                             seed=3)
+    ref = find_events(tr, workers=1, baseline_window=0.1)  # drift median in pieces of 8004 samples and more
+    assert ref.attrs["kind"] == "step" and len(truth) > len(ref) > 3  # one sign kept
+    _same_table(find_events(tr, workers=3, baseline_window=0.1), ref)
+    _same_table(find_events(tr, kind="step", polarity="both", workers=2),
                 find_events(tr, kind="step", polarity="both", workers=1))
 
 

@@ -255,7 +255,7 @@ class PreparedTrace:
         return self.threshold_auto if recipe.threshold == "auto" else recipe.threshold
 
     def _steps(self, recipe) -> pd.DataFrame:
-        return find_steps(self.samples, recipe, window=self.window, range_mask=self.range_mask)
+        return find_steps(self.samples, recipe, window=self.window, range_mask=self.range_mask, workers=self.workers)
 
     def _detect(self, recipe, th) -> pd.DataFrame:
         if self.background is None:
