@@ -6,6 +6,10 @@ that runs a parallel kernel ("fork() called from a process already using GNU
 OpenMP"), so nbtools asks numba for a fork-safe threading layer (TBB where it is
 installed, numba's own work queue otherwise) before its first parallel kernel
 runs. A ``NUMBA_THREADING_LAYER`` set by the user is left alone.
+
+:func:`resolve_workers` sizes nbtools' own thread pools (``workers=`` of
+:func:`nbtools.impact.find_events` and :func:`~nbtools.impact.prepare`):
+the argument, else ``NBTOOLS_NUM_THREADS``, else every usable core.
 """
 
 from __future__ import annotations
