@@ -9,6 +9,7 @@ threshold, those that pass a higher one (milliseconds, for a slider).
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
@@ -190,7 +191,8 @@ class PreparedTrace:
             if self._counter is None:
                 self._counter = BlankCounter(
                     self.blank, self.resolved, a.get("noise_estimate", a["noise"]),
-                    a.get("noise_bandwidth_estimate", a["noise_bandwidth"]), prepare, fs=self.samples.fs)
+                    a.get("noise_bandwidth_estimate", a["noise_bandwidth"]),
+                    functools.partial(prepare, workers=self.workers), fs=self.samples.fs)
             self._blank_rates[th] = self._counter.rate(th)
         return dict(self._blank_rates[th])
 
