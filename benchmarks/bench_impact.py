@@ -112,6 +112,53 @@ def best_time(fn, repeat):
     return best, cpu, res
 
 
+def critical_path(fn, workers):
+    """Load-independent estimate of ``fn()``'s wall time on ``workers`` dedicated cores: ``fn`` runs on
+    one thread with nbtools' thread pool (``pmap``) replaced by a recorder that times each task in
+    CPU time of its thread (``time.thread_time``, which other processes do not inflate); the estimate
+    is the CPU time outside the pools plus, for each pool, the time of the tasks handed in order to
+    the first free of ``workers`` threads (as ``ThreadPoolExecutor.map`` does). Returns
+    ``(estimate, serial part, CPU time in all)`` (s). The two polarities, which the real run detects
+    side by side, are timed one after the other (a conservative estimate)."""
+    from nbtools.impact import parallel, prepared, stages, steps
+
+    state = {"depth": 0, "pools": 0.0, "span": 0.0}
+
+    def pmap(f, items, w):
+        if state["depth"]:
+            return [f(it) for it in items]
+        state["depth"] += 1
+        out, free = [], [0.0] * max(1, min(workers, len(items)))
+        try:
+            for it in items:
+                c = time.thread_time()
+                out.append(f(it))
+                d = time.thread_time() - c
+                state["pools"] += d
+                k = free.index(min(free))
+                free[k] += d
+        finally:
+            state["depth"] -= 1
+        state["span"] += max(free)
+        return out
+
+    saved = [(m, m.pmap) for m in (prepared, stages, steps)]
+    for m, _ in saved:
+        m.pmap = pmap
+    # the two polarities (prepared.py) run one after the other here, each with its own pools: their
+    # parts outside the pools count as serial (in the real run they overlap)
+    prepared.pmap = lambda f, items, w: [f(it) for it in items]
+    try:
+        c = time.thread_time()
+        fn()
+        total = time.thread_time() - c
+    finally:
+        for m, f in saved:
+            m.pmap = f
+    serial = total - state["pools"]
+    return serial + state["span"], serial, total
+
+
 def same_table(a, b) -> bool:
     import pandas as pd
 
@@ -174,6 +221,7 @@ def main(argv=None):
     t_fp, c_fp, (peaks, _) = best_time(lambda: find_peaks(x, height=base + thr, prominence=thr, wlen=wlen), 1)
     load1 = os.getloadavg()
     same = same_table(ev1, evn)
+    est, serial, work = critical_path(lambda: find_events(x, fs=fs, workers=workers), workers)
 
     def line(name, t, cpu, what):
         print(f"{name:<22}: {t:8.3f} s {n / t / 1e6:9.1f} M samples/s  CPU/wall {cpu / t:4.2f}  {what}")
@@ -190,6 +238,9 @@ def main(argv=None):
     print(f"find_events / find_peaks: {t_fp / t_1:6.2f} x on one core, {t_fp / t_n:6.2f} x on {workers}")
     print(f"np.sum / find_events  : {t_n / t_sum:6.1f} x slower than reading the samples once on {workers} cores "
           f"({t_1 / t_sum:.1f} x on one; target <= 2 on a quiet machine)")
+    print(f"load-independent estimate (each pool task timed in its thread's CPU time, tasks scheduled on "
+          f"{workers} cores): {work:.3f} s of work, {serial:.3f} s of it outside the pools; {est:.3f} s on "
+          f"{workers} cores = {work / est:.2f} x one core; {est / max(c_sum, 1e-9):.1f} x np.sum's CPU time")
     if tmp is not None:
         del x, ev1, evn
         tmp.cleanup()
