@@ -30,7 +30,7 @@ def test_fit_line_exp_equals_its_definition(seed, n, tau):
     ia, ip = 0, int(rng.integers(1, max(2, n // 8)))
     ib = n
     g = np.arange(-n // 2, n + n // 2)
-    buf = np.where((g >= ip), rng.uniform(0.5, 5) * np.exp(-(g - ip) / tau), 0.0) + rng.normal(0, 0.3, g.size)
+    buf = np.where(g >= ip, rng.uniform(0.5, 5) * np.exp(-np.maximum(g - ip, 0) / tau), 0.0) + rng.normal(0, 0.3, g.size)
     cnt = np.empty(tail.MAX_BLOCKS, np.int64)
     rel = np.empty(tail.MAX_BLOCKS, np.int64)
     ysum = np.empty(tail.MAX_BLOCKS)
