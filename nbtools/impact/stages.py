@@ -222,11 +222,11 @@ def mains_pickup(src, B, bvals, ranges, omega, clip, workers=1):
         coef = np.full((j1 + 1, 2 * nh), np.nan)
         _kernels.mains_segments(src.read(g0, g1), g0, B, bvals, segs, seg_len, none, none, omega, nh, clip, coef)
         g = np.arange(i0, i1)
-        c = coef[g // seg_len]
+        c = np.nan_to_num(coef[j0:])[g // seg_len - j0]  # (NaN: not fitted -> 0) per segment, then per sample
         m = np.zeros(g.size)
         for h in range(nh):
             ph = (h + 1) * omega * g
-            m += np.nan_to_num(c[:, 2 * h]) * np.cos(ph) + np.nan_to_num(c[:, 2 * h + 1]) * np.sin(ph)
+            m += c[:, 2 * h] * np.cos(ph) + c[:, 2 * h + 1] * np.sin(ph)
         return m
 
     return pmap(one, ranges, workers)
