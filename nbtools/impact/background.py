@@ -12,6 +12,7 @@ redoes the detection and the features.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,6 +89,7 @@ class SpikeBackground:
     charge_curve: tuple
     workers: int = 1
     _curves: dict = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -99,7 +101,11 @@ class SpikeBackground:
 
     def charge_curve_for(self, need: int):
         """The charge-noise curve, measured (once, cached) on segments long enough for integrals of
-        ``need`` samples."""
+        ``need`` samples (the two polarities, detected side by side, measure it once)."""
+        with self._lock:
+            return self._charge_curve_for(need)
+
+    def _charge_curve_for(self, need: int):
         curve = self.charge_curve
         have = curve[0][-1] if curve[0].size else 0
         need = min(int(need), MAX_CHARGE_WINDOW, self.n // 4)
