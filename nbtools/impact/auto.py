@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._kernels import fill_base
-from .stages import hysteresis_scan
+from .stages import heights as event_heights, hysteresis_scan
 
 __all__ = ["Decision", "spike_candidates", "persistence", "decide_kind", "decide_polarity", "opposite_reason", "OPPOSITE_SIGN",
            "STEP_PERSISTENCE", "PERSIST_EVENTS", "MIN_JUDGED", "STRONG_FACTOR"]
@@ -78,14 +77,9 @@ def spike_candidates(bg, recipe, threshold) -> Candidates:
     (:class:`~nbtools.impact.background.SpikeBackground`), with each candidate's height."""
     on = threshold * bg.sigma
     off = recipe.hysteresis * bg.sigma
-    starts, ends, signs = hysteresis_scan(bg.src, bg.chunks, bg.B, bg.bvals, on, off, on, off, bg.mins, bg.maxs)
-    heights = np.empty(starts.size)
-    for k, (a, b) in enumerate(zip(starts, ends)):
-        x = np.asarray(bg.src.read(int(a), int(b)), np.float64)
-        base = np.empty(x.size)
-        fill_base(int(a), int(b), bg.B, bg.bvals, base)
-        r = signs[k] * (x - base)
-        heights[k] = signs[k] * float(r.max()) if r.size else 0.0
+    starts, ends, signs = hysteresis_scan(bg.src, bg.chunks, bg.B, bg.bvals, on, off, on, off, bg.mins, bg.maxs,
+                                          workers=bg.workers)
+    heights = event_heights(bg.src, bg.chunks, bg.B, bg.bvals, starts, ends, signs, workers=bg.workers)
     return Candidates(starts, ends, signs, heights, float(on))
 
 

@@ -12,6 +12,7 @@ redoes the detection and the features.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,7 +87,9 @@ class SpikeBackground:
     mains_amplitude: float
     omega: float
     charge_curve: tuple
+    workers: int = 1
     _curves: dict = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -98,7 +101,11 @@ class SpikeBackground:
 
     def charge_curve_for(self, need: int):
         """The charge-noise curve, measured (once, cached) on segments long enough for integrals of
-        ``need`` samples."""
+        ``need`` samples (the two polarities, detected side by side, measure it once)."""
+        with self._lock:
+            return self._charge_curve_for(need)
+
+    def _charge_curve_for(self, need: int):
         curve = self.charge_curve
         have = curve[0][-1] if curve[0].size else 0
         need = min(int(need), MAX_CHARGE_WINDOW, self.n // 4)
@@ -108,7 +115,8 @@ class SpikeBackground:
         if seg not in self._curves:
             sample = NoiseSample(self.src.read, self.n, max_samples=max(MAX_NOISE_SAMPLES, 5 * seg),
                                  min_length=seg)
-            pickup = mains_pickup(self.src, self.B, self.bvals, sample.segs, self.omega, 4.0 * self.sigma_own)
+            pickup = mains_pickup(self.src, self.B, self.bvals, sample.segs, self.omega, 4.0 * self.sigma_own,
+                                  self.workers)
             res, cont = sample.residual(self.B, self.bvals, self.quiet, pickup)
             self._curves[seg] = merge_curves(curve, charge_noise_curve(res, cont, start=2 * have if have else 4))
         return self._curves[seg]
@@ -129,14 +137,15 @@ def _masks(samples, recipe, range_mask) -> Masks:
     return m
 
 
-def estimate_background(samples, recipe, *, window, range_mask) -> SpikeBackground:
+def estimate_background(samples, recipe, *, window, range_mask, workers=1) -> SpikeBackground:
     """Baseline, noise, automatic threshold and mains of ``samples`` (:class:`~.source.Samples`)
-    for ``recipe``; ``window`` (s) and ``range_mask`` (s) are the resolved 'auto' values."""
+    for ``recipe``; ``window`` (s) and ``range_mask`` (s) are the resolved 'auto' values; the passes
+    over the samples on ``workers`` threads (the same numbers)."""
     n, fs = samples.n, samples.fs
     src = SampleSource.of(samples.x)
     B = block_size(window * fs)
     chunks = chunk_ranges(n, recipe.chunk_size or (AUTO_CHUNK if src.filename else n), B)
-    means, mins, maxs, bad = block_stats(src, chunks, B)  # mins/maxs per sub-block
+    means, mins, maxs, bad = block_stats(src, chunks, B, workers)  # mins/maxs per sub-block
     if bad >= 0:
         raise DataError(
             f"the trace has a non-finite sample (NaN or Inf) at index {bad} (t = {bad / fs:g} s); "
@@ -151,14 +160,14 @@ def estimate_background(samples, recipe, *, window, range_mask) -> SpikeBackgrou
     omega = 2 * np.pi * mains_f / fs if mains_f else 0.0
     # on the event-free sample (events' tails left out too), without the pickup that the events'
     # charges do not hold
-    pickup = mains_pickup(src, B, bvals, sample.segs, omega, 4.0 * sig_est) if omega else None
+    pickup = mains_pickup(src, B, bvals, sample.segs, omega, 4.0 * sig_est, workers) if omega else None
     quiet = noisy_blocks(flagged, bvals, mins, maxs, sig_est)
     charge_curve = charge_noise_curve(*sample.residual(B, bvals, quiet, pickup))
     return SpikeBackground(
         src=src, chunks=chunks, B=B, window=float(window), method=method, bvals=bvals, mins=mins, maxs=maxs,
         flagged=flagged, quiet=quiet, sigma=float(sigma), sigma_own=float(sig_est), nu0=float(nu0), nu0_own=float(nu0_est),
         threshold_auto=float(th_auto), masks=masks, mains_freq=mains_f, mains_amplitude=float(mains_A),
-        omega=omega, charge_curve=charge_curve)
+        omega=omega, charge_curve=charge_curve, workers=int(workers))
 
 
 def _iterate(src, means, mins, maxs, B, method, window, fs, masks, recipe):

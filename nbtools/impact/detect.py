@@ -31,7 +31,7 @@ __all__ = ["find_events", "prepare", "PreparedTrace", "EVENT_COLUMNS", "DEFAULTS
 DEFAULTS = EventRecipe().as_params()
 
 
-def find_events(trace, recipe=None, *, fs=None, **params) -> pd.DataFrame:
+def find_events(trace, recipe=None, *, fs=None, workers=None, **params) -> pd.DataFrame:
     """Detect impact events (spikes or steps) in a current trace.
 
     Parameters
@@ -47,6 +47,11 @@ def find_events(trace, recipe=None, *, fs=None, **params) -> pd.DataFrame:
         Sampling rate (Hz); only for plain arrays (must match a Trace's).
         ``find_events(x, fs)`` (the rate in second place, as before recipes)
         still works.
+    workers : int, optional
+        Threads that share the passes over the samples (block statistics,
+        hysteresis scan, mains fits, features); default the environment
+        variable ``NBTOOLS_NUM_THREADS``, else every core. The table is the
+        same for any number (1 = serial); a run setting, not part of the recipe.
 
     Other Parameters
     ----------------
@@ -142,4 +147,4 @@ def find_events(trace, recipe=None, *, fs=None, **params) -> pd.DataFrame:
     True
     """
     recipe, fs = legacy_rate(recipe, fs)
-    return prepare(trace, recipe, fs=fs, **params).detect()
+    return prepare(trace, recipe, fs=fs, workers=workers, **params).detect()

@@ -9,6 +9,7 @@ threshold, those that pass a higher one (milliseconds, for a slider).
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
@@ -17,11 +18,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ParameterError
+from ..threads import resolve_workers
 from ..trace import Trace
 from .background import estimate_background
 from .auto import decide_kind, decide_polarity, opposite_reason, spike_candidates
 from .blank import BlankCounter, blank_source, load_blank
 from .noise import auto_threshold, rice_rate
+from .parallel import pmap
 from .recipe import EventRecipe
 from .source import as_samples
 from .spikes import detect_spikes
@@ -45,7 +48,7 @@ def legacy_rate(recipe, fs):
     return recipe, fs
 
 
-def prepare(trace, recipe=None, *, fs=None, **params) -> PreparedTrace:
+def prepare(trace, recipe=None, *, fs=None, workers=None, **params) -> PreparedTrace:
     """Estimate baseline, noise and mains pickup once; detect at any threshold.
 
     Parameters are those of :func:`~nbtools.impact.find_events` (``blank``: a
@@ -53,6 +56,8 @@ def prepare(trace, recipe=None, *, fs=None, **params) -> PreparedTrace:
     ``blank``). The returned :class:`PreparedTrace`'s ``.detect(threshold)``
     gives exactly ``find_events(trace, recipe, fs=fs, **params, threshold=threshold)``
     but only redoes the threshold-dependent stages (detection, features).
+    ``workers`` (threads; default ``NBTOOLS_NUM_THREADS``, else every core) runs the passes over
+    the samples in parallel with the same result as one thread (see :func:`~nbtools.impact.find_events`).
 
     Examples
     --------
@@ -73,7 +78,7 @@ def prepare(trace, recipe=None, *, fs=None, **params) -> PreparedTrace:
         raise DataError("the trace is empty (0 samples); load a recording with data")
     if samples.n < 16:
         raise DataError(f"the trace has only {samples.n} samples; at least 16 are needed to estimate a baseline")
-    return PreparedTrace(samples, recipe, blank=load_blank(blank, recipe))
+    return PreparedTrace(samples, recipe, blank=load_blank(blank, recipe), workers=workers)
 
 
 def _resolve(samples, recipe):
@@ -124,11 +129,14 @@ class PreparedTrace:
         ``{'t': s, 'value': A}`` of the background (spikes; None for steps).
     background : SpikeBackground or None
         What was estimated (spikes).
+    workers : int
+        Threads of the passes over the samples (the results do not depend on it).
     """
 
-    def __init__(self, samples, recipe: EventRecipe, *, blank=None):
+    def __init__(self, samples, recipe: EventRecipe, *, blank=None, workers=None):
         self.samples = samples
         self.recipe = recipe
+        self.workers = resolve_workers(workers)
         self.window, self.range_mask = _resolve(samples, recipe)
         self.background = None
         self.decisions = {}
@@ -137,7 +145,8 @@ class PreparedTrace:
         self.set_blank(blank)
         kind, pol = recipe.event_kind, recipe.polarity
         if kind != "step":
-            self.background = estimate_background(samples, recipe, window=self.window, range_mask=self.range_mask)
+            self.background = estimate_background(samples, recipe, window=self.window, range_mask=self.range_mask,
+                                                  workers=self.workers)
         if kind == "auto" or (kind == "spike" and pol == "auto"):
             cand = spike_candidates(self.background, recipe, self.background.threshold_auto)
             if kind == "auto":
@@ -182,7 +191,8 @@ class PreparedTrace:
             if self._counter is None:
                 self._counter = BlankCounter(
                     self.blank, self.resolved, a.get("noise_estimate", a["noise"]),
-                    a.get("noise_bandwidth_estimate", a["noise_bandwidth"]), prepare, fs=self.samples.fs)
+                    a.get("noise_bandwidth_estimate", a["noise_bandwidth"]),
+                    functools.partial(prepare, workers=self.workers), fs=self.samples.fs)
             self._blank_rates[th] = self._counter.rate(th)
         return dict(self._blank_rates[th])
 
@@ -247,7 +257,7 @@ class PreparedTrace:
         return self.threshold_auto if recipe.threshold == "auto" else recipe.threshold
 
     def _steps(self, recipe) -> pd.DataFrame:
-        return find_steps(self.samples, recipe, window=self.window, range_mask=self.range_mask)
+        return find_steps(self.samples, recipe, window=self.window, range_mask=self.range_mask, workers=self.workers)
 
     def _detect(self, recipe, th) -> pd.DataFrame:
         if self.background is None:
@@ -258,11 +268,13 @@ class PreparedTrace:
         """The table at ``th`` (a number), without its recipe (see :meth:`_label`); with polarity 'auto',
         the other sign's events listed among the rejected."""
         run = self._resolve_auto(recipe)
-        events = self._detect(run, th)
         d = self.decisions.get("polarity")
-        if d is not None and recipe.polarity == "auto":
-            other = self._detect(run.replace(polarity="negative" if run.polarity == "positive" else "positive"), th)
-            events.attrs["rejected"] = _add_rejected(events.attrs["rejected"], other, opposite_reason(d))
+        if d is None or recipe.polarity != "auto":
+            return self._detect(run, th)
+        # the sign kept and the other one (listed as rejected): independent, run side by side
+        other = run.replace(polarity="negative" if run.polarity == "positive" else "positive")
+        events, other = pmap(lambda r: self._detect(r, th), [run, other], min(2, self.workers))
+        events.attrs["rejected"] = _add_rejected(events.attrs["rejected"], other, opposite_reason(d))
         return events
 
     def _label(self, events, recipe):

@@ -34,11 +34,12 @@ def _candidates(bg, recipe, th, fs):
     on_neg = th * sigma if pol in ("both", "negative") else np.inf
     off = recipe.hysteresis * sigma
     src, chunks, B, bvals = bg.src, bg.chunks, bg.B, bg.bvals
-    starts, ends, signs = hysteresis_scan(src, chunks, B, bvals, on_pos, off, on_neg, off, bg.mins, bg.maxs)
+    w = bg.workers
+    starts, ends, signs = hysteresis_scan(src, chunks, B, bvals, on_pos, off, on_neg, off, bg.mins, bg.maxs, workers=w)
     if recipe.merge:
         starts, ends, signs = merge_close(starts, ends, signs, int(round(recipe.min_separation * fs)))
-    mcoef, seg_len = mains_coefs(src, chunks, B, bvals, starts, ends, bg.omega, 4.0 * sigma)
-    fk = dict(omega=bg.omega, mcoef=mcoef, seg_len=seg_len)
+    mcoef, seg_len = mains_coefs(src, chunks, B, bvals, starts, ends, bg.omega, 4.0 * sigma, workers=w)
+    fk = dict(omega=bg.omega, mcoef=mcoef, seg_len=seg_len, workers=w)
     feat = features(src, chunks, B, bvals, starts, ends, signs, off, off, **fk)
     n_merged = 0
     if recipe.merge:

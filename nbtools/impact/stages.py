@@ -17,10 +17,11 @@ import numpy as np
 from . import _kernels
 from .baseline import running_median
 from ._kernels import N_FEATURES
+from .parallel import PIECES_PER_WORKER, event_groups, pieces, pmap
 from .table import reference_events
 
 __all__ = ["block_stats", "baseline_values", "hysteresis_scan", "mains_coefs", "features", "merge_close",
-           "merge_tails", "extend_tails", "reference_decay", "mains_pickup", "sub_count", "MAINS_HARMONICS", "TAIL_ROUNDS"]
+           "merge_tails", "extend_tails", "heights", "reference_decay", "mains_pickup", "sub_count", "MAINS_HARMONICS", "TAIL_ROUNDS"]
 
 #: the hysteresis scan skips quiet sub-blocks of about this many samples
 SUB_BLOCK = 256
@@ -33,15 +34,14 @@ def sub_count(B, nb):
     return int(max(1, min(round(B / SUB_BLOCK), 8, MAX_SUB_BLOCKS // max(nb, 1), B)))
 
 
-def block_stats(src, chunks, B):
-    """Block means, sub-block min/max (see :func:`sub_count`), first bad sample."""
+def block_stats(src, chunks, B, workers=1):
+    """Block means, sub-block min/max (see :func:`sub_count`), first bad sample; pieces of whole
+    blocks on ``workers`` threads (the same numbers)."""
     nsub = sub_count(B, (src.n + B - 1) // B)
-    parts = []
-    for i0, i1 in chunks:
-        st = _kernels.block_stats(src.read(i0, i1), B, nsub)
+    parts = pmap(lambda r: _kernels.block_stats(src.read(r[0], r[1]), B, nsub), pieces(chunks, B, workers), workers)
+    for (i0, _), st in zip(pieces(chunks, B, workers), parts):
         if st[3] >= 0:
             return None, None, None, i0 + st[3]
-        parts.append(st[:3])
     return tuple(np.concatenate([q[k] for q in parts]) for k in range(3)) + (-1,)
 
 
@@ -66,43 +66,92 @@ def baseline_values(method, means, B, win_blocks, mask, degree):
     return running_median(means, win_blocks, None if mask is None else mask)
 
 
-def hysteresis_scan(src, chunks, B, bvals, on_pos, off_pos, on_neg, off_neg, mins=None, maxs=None):
-    """All events (global start, end, sign); exact across chunks (state carry)."""
+def _scan_range(src, a, b, state, B, bvals, levels, mins, maxs):
+    """The hysteresis scan of samples ``[a, b)`` entered in ``state`` (the sign of an event open at
+    ``a``; 0: idle): ``(starts, ends, signs, state at b)``, global indices; an event open at ``b``
+    ends at ``b``, one continued from before ``a`` starts at ``a``."""
     S, E, G = [], [], []
     cap = 4096
-    starts = np.empty(cap, np.int64)
-    ends = np.empty(cap, np.int64)
-    signs = np.empty(cap, np.int8)
+    x = src.read(a, b)
+    m = b - a
+    i = 0
+    while i < m:
+        starts = np.empty(cap, np.int64)
+        ends = np.empty(cap, np.int64)
+        signs = np.empty(cap, np.int8)
+        cnt, stop, st = _kernels.hysteresis(x, i, m, a, B, bvals, *levels, starts, ends, signs, state, mins, maxs)
+        S.append(starts[:cnt] + a)
+        E.append(ends[:cnt] + a)
+        G.append(signs[:cnt])
+        if stop < m:  # the output filled up: the scan stopped idle at the event that did not fit
+            cap *= 2
+            st = 0
+        state = st
+        i = stop
+    if not S:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8), 0
+    return np.concatenate(S), np.concatenate(E), np.concatenate(G), int(state)
+
+
+def _spans(starts, ends, q):
+    """True where an event ``[starts, ends)`` (sorted, disjoint) holds sample ``q`` open after it."""
+    k = int(np.searchsorted(starts, q, side="right")) - 1
+    return k >= 0 and ends[k] > q
+
+
+def _resume(src, a, b, state, own, B, bvals, levels, mins, maxs):
+    """Piece ``[a, b)`` scanned exactly, entered in ``state`` (an event open at ``a``), from ``own``:
+    its scan entered idle. The exact scan is re-run from ``a`` until the first sample after which
+    neither scan has an event open (from there on they agree); returns what
+    :func:`_scan_range` would."""
+    s_own, e_own, g_own, st_own = own
+    e_span = e_own.copy()
+    if st_own and e_span.size:
+        e_span[-1] = np.iinfo(np.int64).max  # open past the piece
+    w = max(B, (1 << 14) // B * B)
+    while True:
+        c = min(b, a + w)
+        s_t, e_t, g_t, st_t = _scan_range(src, a, c, state, B, bvals, levels, mins, maxs)
+        if c == b:
+            return s_t, e_t, g_t, st_t
+        e_tspan = e_t.copy()
+        if st_t and e_tspan.size:
+            e_tspan[-1] = np.iinfo(np.int64).max
+        for q in np.sort(np.concatenate([e_t[e_tspan < c], e_own[(e_own >= a) & (e_own < c)]])):
+            if not _spans(s_t, e_tspan, q) and not _spans(s_own, e_span, q):
+                t = e_t <= q
+                o = s_own > q
+                return (np.concatenate([s_t[t], s_own[o]]), np.concatenate([e_t[t], e_own[o]]),
+                        np.concatenate([g_t[t], g_own[o]]), st_own)
+        w *= 2
+
+
+def hysteresis_scan(src, chunks, B, bvals, on_pos, off_pos, on_neg, off_neg, mins=None, maxs=None, workers=1):
+    """All events (global start, end, sign); exact across chunks (state carry) and pieces
+    (re-scanned from a seam where an event was open until the scans agree, see :func:`_resume`)."""
+    levels = (on_pos, off_pos, on_neg, off_neg)
+    ranges = pieces(chunks, B, workers)
+    if workers > 1 and len(ranges) > 1:
+        own = pmap(lambda r: _scan_range(src, r[0], r[1], 0, B, bvals, levels, mins, maxs), ranges, workers)
+    S, E, G = [], [], []
     pend_start, state = -1, 0
-    for c0, c1 in chunks:
-        x = src.read(c0, c1)
-        i = 0
-        m = c1 - c0
-        while i < m:
-            cnt, stop, st = _kernels.hysteresis(x, i, m, c0, B, bvals, on_pos, off_pos,
-                                                on_neg, off_neg, starts, ends, signs, state, mins, maxs)
-            s_g = starts[:cnt] + c0
-            e_g = ends[:cnt] + c0
-            g_g = signs[:cnt].copy()
-            if cnt and pend_start >= 0:
-                s_g[0] = pend_start  # continuation of an event open at the chunk start
-                pend_start = -1
-            if st != 0 and stop == m:
-                # last event still open at the chunk end: carry it
-                pend_start = int(s_g[-1])
-                s_g, e_g, g_g = s_g[:-1], e_g[:-1], g_g[:-1]
-            S.append(s_g)
-            E.append(e_g)
-            G.append(g_g)
-            state = st if stop == m else 0
-            if stop < m:
-                cap *= 2
-                starts = np.empty(cap, np.int64)
-                ends = np.empty(cap, np.int64)
-                signs = np.empty(cap, np.int8)
-            i = stop
-        del x
-    if pend_start >= 0:
+    for k, (a, b) in enumerate(ranges):
+        if workers > 1 and len(ranges) > 1:
+            part = own[k] if state == 0 else _resume(src, a, b, state, own[k], B, bvals, levels, mins, maxs)
+        else:
+            part = _scan_range(src, a, b, state, B, bvals, levels, mins, maxs)
+        s_g, e_g, g_g, st = part
+        if state != 0 and s_g.size:
+            s_g = s_g.copy()
+            s_g[0] = pend_start  # continuation of the event open at the piece start
+        if st != 0:  # last event still open at the piece end: carried
+            pend_start = int(s_g[-1])
+            s_g, e_g, g_g = s_g[:-1], e_g[:-1], g_g[:-1]
+        S.append(s_g)
+        E.append(e_g)
+        G.append(g_g)
+        state = st
+    if state != 0:
         S.append(np.array([pend_start], np.int64))
         E.append(np.array([src.n], np.int64))
         G.append(np.array([state], np.int8))
@@ -117,7 +166,7 @@ MAINS_SEG_PERIODS = 10
 MAINS_HARMONICS = 3
 
 
-def mains_coefs(src, chunks, B, bvals, starts, ends, omega, clip):
+def mains_coefs(src, chunks, B, bvals, starts, ends, omega, clip, workers=1):
     """Mains harmonics per segment of MAINS_SEG_PERIODS periods holding an
     event: ``(coef (n_seg, 2 h) NaN where not fitted, seg_len)``. Events and
     their tails are excluded from the fits; the segment grid is global, so
@@ -134,49 +183,57 @@ def mains_coefs(src, chunks, B, bvals, starts, ends, omega, clip):
     ex_a = starts - dur - 16
     ex_b = np.maximum.accumulate(ends + 3 * dur + 16)
     per = max(1, (chunks[0][1] - chunks[0][0]) // seg_len)
+    if workers > 1:  # smaller groups: PIECES_PER_WORKER per worker at least
+        per = max(1, min(per, -(-int(segs[-1] - segs[0] + 1) // (PIECES_PER_WORKER * workers))))
+    groups = []
     k = 0
     while k < segs.size:
         # segments within one chunk's length of each other are read at once
         j0 = int(segs[k])
         m = int(np.searchsorted(segs, j0 + per, side="left"))
-        grp = segs[k:m]
-        g0, g1 = j0 * seg_len, min(n, (int(grp[-1]) + 1) * seg_len)
-        _kernels.mains_segments(src.read(g0, g1), g0, B, bvals, grp, seg_len, ex_a, ex_b,
-                                omega, nh, clip, coef)
+        groups.append(segs[k:m])
         k = m
+
+    def fit(grp):  # each group writes its own rows of coef
+        g0, g1 = int(grp[0]) * seg_len, min(n, (int(grp[-1]) + 1) * seg_len)
+        _kernels.mains_segments(src.read(g0, g1), g0, B, bvals, grp, seg_len, ex_a, ex_b, omega, nh, clip, coef)
+
+    pmap(fit, groups, workers)
     return coef, seg_len
 
 
-def mains_pickup(src, B, bvals, ranges, omega, clip):
+def mains_pickup(src, B, bvals, ranges, omega, clip, workers=1):
     """The mains pickup that events in the sample ranges ``[(i0, i1), ...]`` would have subtracted:
     the harmonics fitted (as :func:`mains_coefs` does, on the same global segment grid; nothing
     excluded, the residual clipped at ``clip``) on each segment the ranges touch, evaluated over
-    each range. A list of arrays (A), or None without mains (``omega`` 0)."""
+    each range (ranges on ``workers`` threads). A list of arrays (A), or None without mains (``omega`` 0)."""
     if omega <= 0 or not ranges:
         return None
     nh = MAINS_HARMONICS
     n = src.n
     seg_len = max(64, int(round(MAINS_SEG_PERIODS * 2 * np.pi / omega)))
-    out = []
     none = np.empty(0, np.int64)
-    for i0, i1 in ranges:
+
+    def one(r):
+        i0, i1 = r
         j0, j1 = i0 // seg_len, (i1 - 1) // seg_len
         segs = np.arange(j0, j1 + 1, dtype=np.int64)
         g0, g1 = j0 * seg_len, min(n, (j1 + 1) * seg_len)
         coef = np.full((j1 + 1, 2 * nh), np.nan)
         _kernels.mains_segments(src.read(g0, g1), g0, B, bvals, segs, seg_len, none, none, omega, nh, clip, coef)
         g = np.arange(i0, i1)
-        c = coef[g // seg_len]
+        c = np.nan_to_num(coef[j0:])[g // seg_len - j0]  # (NaN: not fitted -> 0) per segment, then per sample
         m = np.zeros(g.size)
         for h in range(nh):
             ph = (h + 1) * omega * g
-            m += np.nan_to_num(c[:, 2 * h]) * np.cos(ph) + np.nan_to_num(c[:, 2 * h + 1]) * np.sin(ph)
-        out.append(m)
-    return out
+            m += c[:, 2 * h] * np.cos(ph) + c[:, 2 * h + 1] * np.sin(ph)
+        return m
+
+    return pmap(one, ranges, workers)
 
 
 def features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg, which=None, omega=0.0,
-             mcoef=None, seg_len=1, ib_min=None, tau_max=None):
+             mcoef=None, seg_len=1, ib_min=None, tau_max=None, workers=1):
     """Feature rows (:data:`N_FEATURES` columns, see :func:`nbtools.impact._kernels.event_features`)
     for events ``which`` (default all), reading near them only; ``ib_min`` (per event, global
     sample, 0: none) extends the integration ranges."""
@@ -192,19 +249,39 @@ def features(src, chunks, B, bvals, starts, ends, signs, off_pos, off_neg, which
     if which.size == 0:
         return out
     n = src.n
-    chunk_of = np.searchsorted([c1 for _, c1 in chunks], starts[which], side="right")
-    for k in np.unique(chunk_of):
-        sel = np.flatnonzero(chunk_of == k)
+    tau_max = np.asarray(tau_max, np.float64)
+    order = np.argsort(starts[which], kind="stable")
+
+    def group(sel):
+        sel = order[sel]
         ev = which[sel]
-        e0, e1 = int(ev[0]), int(ev[-1])
+        e0, e1 = int(ev.min()), int(ev.max())
         w0 = 0 if e0 == 0 else min(int(ends[e0 - 1]), int(starts[e0]))
         w1 = n if e1 == ne - 1 else max(int(starts[e1 + 1]), int(ends[e1]))
-        x = src.read(w0, w1)
         o = np.empty((ev.size, N_FEATURES), np.float64)
-        _kernels.event_features(x, w0, n, B, bvals, starts, ends, signs, ev, off_pos, off_neg, o, omega,
-                                mcoef, seg_len, ib_min, np.asarray(tau_max, np.float64))
+        _kernels.event_features(src.read(w0, w1), w0, n, B, bvals, starts, ends, signs, ev, off_pos, off_neg, o,
+                                omega, mcoef, seg_len, ib_min, tau_max)
+        return sel, o
+
+    groups = event_groups(starts[which][order], pieces(chunks, B, workers), workers)
+    for sel, o in pmap(group, groups, workers):
         out[sel] = o
-        del x
+    return out
+
+
+def heights(src, chunks, B, bvals, starts, ends, signs, workers=1):
+    """Height of each event ``[starts, ends)`` above the baseline (A, signed: the extreme of the
+    residual in the event's direction), reading the events' samples only."""
+    out = np.empty(starts.size)
+
+    def group(sel):
+        o = np.empty(sel.size)
+        w0, w1 = int(starts[sel[0]]), max(int(ends[sel].max()), int(starts[sel[0]]) + 1)
+        _kernels.event_heights(src.read(w0, min(w1, src.n)), w0, B, bvals, starts, ends, signs, sel, o)
+        return sel, o
+
+    for sel, o in pmap(group, event_groups(starts, pieces(chunks, B, workers), workers), workers):
+        out[sel] = o
     return out
 
 

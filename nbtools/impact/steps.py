@@ -26,6 +26,7 @@ from scipy import signal
 from ..errors import DataError
 from .baseline import running_median
 from .noise import auto_threshold, rice_rate
+from .parallel import MIN_PIECE, pieces, pmap
 from .table import EVENT_COLUMNS, empty_table
 
 __all__ = ["find_steps", "step_window", "PLATEAU_WINDOWS", "RELAX_WINDOWS"]
@@ -71,13 +72,13 @@ EXACT_DRIFT_WINDOW = 4096
 DRIFT_BLOCKS = 256
 
 
-def _running_drift(dw, win):
+def _running_drift(dw, win, workers=1):
     """Running median over ``win`` samples of the drift ``dw`` (NaN ignored, 0 where none). Long
     windows: the running median of block medians (DRIFT_BLOCKS blocks per window) interpolated back
     to the samples: the drift is smooth on the window's scale, and a sample-by-sample median over
     10^5 samples costs seconds per 10^6 samples."""
     if win <= EXACT_DRIFT_WINDOW:
-        return pd.Series(dw).rolling(win, center=True, min_periods=1).median().fillna(0.0).to_numpy()
+        return np.nan_to_num(_running_median(dw, win, workers), nan=0.0, posinf=np.inf, neginf=-np.inf)
     n = dw.size
     B = win // DRIFT_BLOCKS
     nb = -(-n // B)
@@ -120,15 +121,33 @@ def _level_curve(x, fs, t0, window, points=2000):
     return dict(t=(np.arange(nb) + 0.5) * B / fs + t0, value=np.asarray(value, np.float64))
 
 
+def _running_median(values, win, workers):
+    """Centred running median of ``values`` over ``win`` (odd) points, NaN ignored (at least one
+    value per window), NaN where a window holds none: pieces on ``workers`` threads, each with the
+    ``win // 2`` values beyond its ends (every window sees the same values, so the same median)."""
+    n = values.size
+    h = win // 2
+    ranges = pieces([(0, n)], 1, workers, min_len=max(MIN_PIECE, 4 * win))
+
+    def one(r):
+        a, b = r
+        a0, b1 = max(0, a - h), min(n, b + h)
+        med = pd.Series(values[a0:b1]).rolling(win, center=True, min_periods=1).median().to_numpy()
+        return med[a - a0:b - a0]
+
+    return np.concatenate(pmap(one, ranges, workers)) if n else np.empty(0)
+
+
 def step_window(recipe, fs) -> int:
     """Samples of each window of the two-window test: ``min_duration`` (at least 3; 5 when 0)."""
     return max(3, int(round(recipe.min_duration * fs)) or 5)
 
 
-def find_steps(samples, recipe, *, window, range_mask):
+def find_steps(samples, recipe, *, window, range_mask, workers=1):
     """Step events of ``samples`` (:class:`~nbtools.impact.source.Samples`) for ``recipe``
     (``event_kind='step'``, ``polarity`` not 'auto'); ``window`` and ``range_mask`` (s) are the
-    resolved 'auto' values.
+    resolved 'auto' values; the running median of the drift and the heights of the candidates on
+    ``workers`` threads (the same numbers).
 
     Returns the event table of :func:`~nbtools.impact.find_events` with its ``attrs`` but
     ``recipe`` and ``params`` (added by the prepared trace).
@@ -155,7 +174,7 @@ def find_steps(samples, recipe, *, window, range_mask):
     win = max(3, int(window * fs) | 1)
     dw = np.full(n, np.nan)
     dw[w // 2: w // 2 + n - w] = (x[w:] - x[:-w]) / w
-    drift = _running_drift(dw, win)
+    drift = _running_drift(dw, win, workers)
     c = np.concatenate([[0.0], np.cumsum(x)])
     i = np.arange(w, n - w + 1)
     after = (c[i + w] - c[i]) / w
@@ -205,11 +224,20 @@ def find_steps(samples, recipe, *, window, range_mask):
     # plateaus of at most PLATEAU_WINDOWS windows: the drift correction is
     # linear, a decaying background is not over a whole baseline window
     reach = min(win, PLATEAU_WINDOWS * w)
-    for k, s in enumerate(pk):
-        # (the samples next to the neighbouring steps hold part of them)
-        a0 = max(edges[k] + (2 if k else 0), s - reach)
-        b1 = min(edges[k + 2] - (1 if k + 1 < pk.size else 0), s + reach)
-        base[k], h[k], abrupt[k] = _step_height(x, a0, s, b1, drift[s])
+
+    def heights(ks):
+        out = []
+        for k in ks:
+            s = pk[k]
+            # (the samples next to the neighbouring steps hold part of them)
+            a0 = max(edges[k] + (2 if k else 0), s - reach)
+            b1 = min(edges[k + 2] - (1 if k + 1 < pk.size else 0), s + reach)
+            out.append(_step_height(x, a0, s, b1, drift[s]))
+        return ks, out
+
+    for ks, rows in pmap(heights, np.array_split(np.arange(pk.size), max(1, min(pk.size, 4 * workers))), workers):
+        for k, (b_, h_, ab_) in zip(ks, rows):
+            base[k], h[k], abrupt[k] = b_, h_, ab_
     small = (np.abs(h) < th * sigma * math.sqrt(2.0 / w)) | (np.sign(h) != np.sign(z[pk]))
     reason[small & (reason == "")] = "too small (height below threshold)"
     reason[~abrupt & (reason == "")] = "slope change, not a step"

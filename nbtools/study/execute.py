@@ -48,7 +48,11 @@ def connect(scheduler=None, workers=None):
     import dask
 
     n = int(workers or default_workers())
-    with dask.config.set({LOCAL_ENVIRON: None}):  # read when the nannies are made, kept for restarts
+    env = {LOCAL_ENVIRON: None}
+    if "NBTOOLS_NUM_THREADS" not in os.environ:
+        # one file per worker process already fills the cores: its detection runs on one thread
+        env["distributed.nanny.pre-spawn-environ.NBTOOLS_NUM_THREADS"] = "1"
+    with dask.config.set(env):  # read when the nannies are made, kept for restarts
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR)
     client = Client(cluster, set_as_default=False)

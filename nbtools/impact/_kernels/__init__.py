@@ -12,9 +12,9 @@ The NumPy reference implementations live in ``tests/test_impact_kernels.py``.
 from .blocks import baseline_at, baseline_fill, block_means, block_stats, fill_base, sub_blocks
 from .features import N_FEATURES, event_features
 from .mains import MAINS_POINTS, mains_segments
-from .scan import hysteresis, merge_tails
+from .scan import event_heights, hysteresis, merge_tails
 from .tail import TAIL_TAUS, standard_geometry, standard_norm, standard_pieces
 
 __all__ = ["baseline_at", "baseline_fill", "block_means", "block_stats", "fill_base", "sub_blocks",
-           "event_features", "N_FEATURES", "MAINS_POINTS", "mains_segments", "hysteresis", "merge_tails",
+           "event_features", "event_heights", "N_FEATURES", "MAINS_POINTS", "mains_segments", "hysteresis", "merge_tails",
            "TAIL_TAUS", "standard_geometry", "standard_norm", "standard_pieces"]

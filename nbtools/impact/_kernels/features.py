@@ -1,4 +1,10 @@
-"""Features of each event (integration range, charge, peak, rise, decay, width) (numba)."""
+"""Features of each event (integration range, charge, peak, rise, decay, width) (numba).
+
+numba's on-disk cache of a kernel is keyed by the text of the file that defines it, not by the files
+of the functions it calls (and compiles into itself): after a change to :mod:`.tail`, :mod:`.blocks`
+or :mod:`.mains`, edit this file too (this note will do), or the cached :func:`event_features`
+keeps running the old code (tail fit of December 2026: one loop per tau).
+"""
 
 from __future__ import annotations
 

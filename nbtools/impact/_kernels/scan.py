@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .blocks import baseline_at, baseline_segment
+from .blocks import baseline_at, baseline_segment, fill_base
 
 
 @njit(cache=True, nogil=True)
 def _scan(x, i, j, b0, slope, on_pos, off_pos, on_neg, off_neg, starts, ends, signs,
           count, state, cur_start, lo):
-    """Hysteresis over local samples [i, j) with baseline b0 + slope*(ii - lo)."""
+    """Hysteresis over local samples [i, j) with baseline b0 + slope*(ii - lo) (``lo <= i``)."""
     cap = starts.shape[0]
     ii = i
     while ii < j:
@@ -68,6 +68,16 @@ def _scan(x, i, j, b0, slope, on_pos, off_pos, on_neg, off_neg, starts, ends, si
 
 
 @njit(cache=True, nogil=True)
+def _grid_start(g, B, nb, half):
+    """Start of the linear baseline piece holding sample ``g``: the first sample at or after the
+    block centre before it (``g`` itself where the baseline is constant)."""
+    p = (g - half) / B
+    if p < 0.0 or p >= nb - 1:
+        return g
+    return int(np.ceil(int(p) * B + half))
+
+
+@njit(cache=True, nogil=True)
 def hysteresis(x, i0, i1, offset, B, bvals, on_pos, off_pos, on_neg, off_neg,
                starts, ends, signs, state0, mins=None, maxs=None):
     """Hysteresis detection on the residual ``x - baseline``.
@@ -115,14 +125,19 @@ def hysteresis(x, i0, i1, offset, B, bvals, on_pos, off_pos, on_neg, off_neg,
             if maxs[q] - bmin <= on_pos and bmax - mins[q] <= on_neg:
                 i = e_g - offset
                 continue
-        # one linear baseline segment [i, j): base(ii) = b0 + slope * (ii - i)
-        j_glob, b0, slope = baseline_segment(g, offset + i1, B, bvals)
+        # one linear baseline segment [i, j): base(ii) = b0 + slope * (ii - gs), anchored at the
+        # segment's grid start gs <= g (a knot or sub-block boundary), so that the baseline's
+        # rounding does not depend on where a scan started (chunks, pieces, restarts)
+        gs = _grid_start(g, B, nb, half)
+        if skip:
+            gs = max(gs, sub_a)
+        j_glob, b0, slope = baseline_segment(gs, offset + i1, B, bvals)
         if skip:
             # stop at the next sub-block boundary so idle ones can be skipped
             j_glob = min(j_glob, sub_b)
         j = min(i1, j_glob - offset)
         count, state, cur_start, full = _scan(x, i, j, b0, slope, on_pos, off_pos, on_neg, off_neg,
-                                              starts, ends, signs, count, state, cur_start, i)
+                                              starts, ends, signs, count, state, cur_start, gs - offset)
         if full:
             return count, cur_start, 0
         i = j
@@ -196,3 +211,27 @@ def _merge_decay(fitted, fall, height, off):
         return np.nan
     ratio = abs(height) / off if off > 0.0 else 2.0
     return min(fitted, 2.0 * max(fall, 1) / np.log(max(ratio, 2.0)))
+
+
+@njit(cache=True, nogil=True)
+def event_heights(x, offset, B, bvals, starts, ends, signs, idx, out):
+    """``out[k]``: the height of event ``idx[k]`` above the baseline (signed extreme of the residual
+    over ``[starts, ends)``; 0 for an empty event). ``x`` holds samples ``offset ..`` and covers them."""
+    buf = np.empty(1024, np.float64)
+    for k in range(idx.shape[0]):
+        e = idx[k]
+        a = starts[e]
+        b = ends[e]
+        if b <= a:
+            out[k] = 0.0
+            continue
+        if buf.shape[0] < b - a:
+            buf = np.empty(2 * (b - a), np.float64)
+        fill_base(a, b, B, bvals, buf)
+        sg = np.float64(signs[e])
+        best = -np.inf
+        for g in range(a, b):
+            r = sg * (np.float64(x[g - offset]) - buf[g - a])
+            if r > best:
+                best = r
+        out[k] = sg * best

@@ -161,15 +161,42 @@ def _solve(G, rhs, ncol):
 @njit(cache=True, nogil=True)
 def fit_line_exp(nb, cnt, rel, ysum, umean, expo, tau, yy, coef):
     """Least squares of ``c0 + c1 u + A exp`` on the blocks for one ``tau``: writes ``coef`` (c0, c1, A)
-    and returns the residual sum of squares (inf when A <= 0 or the system is singular)."""
+    and returns the residual sum of squares (inf when A <= 0 or the system is singular). The normal
+    matrix (as :func:`_normal` with 3 columns) and the right-hand side in one loop, each block's
+    exponential sum (:func:`exp_sum`) computed once."""
     G = np.empty((4, 4))
-    _normal(nb, cnt, rel, umean, expo, tau, 3, G)
+    for a in range(3):
+        for b in range(3):
+            G[a, b] = 0.0
     rhs = np.zeros(3)
+    x = np.zeros(3)
+    # exp_sum(rel, n, tau) with its factors of tau alone, and of n (blocks mostly share one length),
+    # computed once: the same operations on the same numbers
+    r = 1.0 / tau
+    den = -np.expm1(-r)
+    last_n = -1
+    num = 0.0
     for k in range(nb):
+        n = cnt[k]
+        x[0] = 1.0
+        x[1] = umean[k]
+        es = 0.0
+        if expo[k] and n > 0:
+            if n != last_n:
+                num = -np.expm1(-n * r)
+                last_n = n
+            es = np.exp(-rel[k] * r) * num / den
+        x[2] = es / n if expo[k] else 0.0
+        for a in range(3):
+            for b in range(a + 1):
+                G[a, b] += n * x[a] * x[b]
         rhs[0] += ysum[k]
         rhs[1] += ysum[k] * umean[k]
         if expo[k]:
-            rhs[2] += ysum[k] * exp_sum(rel[k], cnt[k], tau) / cnt[k]
+            rhs[2] += ysum[k] * es / n
+    for a in range(3):
+        for b in range(a):
+            G[b, a] = G[a, b]
     c = _solve(G, rhs, 3)
     if c.shape[0] != 3 or not c[2] > 0.0:
         return np.inf
