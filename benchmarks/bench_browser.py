@@ -152,7 +152,9 @@ def _free_port() -> int:
 
 def start_server(logfile: Path):
     port = _free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # the kernels import this checkout's nbtools (they start in notebooks/, where an installed copy would win)
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=path)
     cmd = [sys.executable, "-m", "nbtools.cli", "serve", "--port", str(port), "--ip", "127.0.0.1",
            str(REPO / "notebooks")]
     with open(logfile, "wb") as fh:
