@@ -1,18 +1,24 @@
 """Bokeh inside ipywidgets (offline), and errors shown to the user.
 
-Two small parts every widget uses:
+Three small parts every widget uses:
 
 - :func:`bokeh_widget` turns a Bokeh layout into an ipywidget (jupyter_bokeh),
   loading BokehJS from inline resources first, so that plots render in
   JupyterLab and Voila without a network connection.
+- :func:`hold_patches`: the Bokeh changes made inside go to the browser
+  together, one message per plot at the end (jupyter_bokeh alone sends each
+  property change as its own message, 3 + 2 per array).
 - :class:`ErrorDisplay` is a status line; its :meth:`~ErrorDisplay.guard`
   wraps callbacks so that an exception is shown in the dashboard instead of
-  vanishing (Voila and JupyterLab hide callback tracebacks).
+  vanishing (Voila and JupyterLab hide callback tracebacks), and holds their
+  Bokeh changes (:func:`hold_patches`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import html
 import re
 import traceback
@@ -21,9 +27,10 @@ import ipywidgets as W
 
 from ..errors import NbtoolsError
 
-__all__ = ["bokeh_widget", "load_bokehjs", "ErrorDisplay", "plain_names"]
+__all__ = ["bokeh_widget", "hold_patches", "load_bokehjs", "ErrorDisplay", "plain_names"]
 
 _bokehjs_loaded = False
+_held = {"depth": 0, "widgets": []}  # hold_patches(): nesting depth, widgets with changes waiting
 
 
 def load_bokehjs(force: bool = False) -> None:
@@ -51,10 +58,88 @@ def bokeh_widget(layout):
         A figure or layout. One layout per widget: Bokeh models (sources,
         ranges) must not be shared between two widgets.
     """
-    from jupyter_bokeh.widgets import BokehModel
-
     load_bokehjs()
-    return BokehModel(layout)
+    return _batched_model_class()(layout)
+
+
+@contextlib.contextmanager
+def hold_patches():
+    """Send the Bokeh changes made inside this block at its end, one message per plot.
+
+    Changes of the same property are combined (the last value is sent).
+    Nested blocks send at the end of the outermost one; an exception still
+    sends what was changed. Every :meth:`ErrorDisplay.guard` callback runs in one.
+
+    Examples
+    --------
+    >>> from bokeh.plotting import figure
+    >>> f = figure(); w = bokeh_widget(f)
+    >>> with hold_patches():
+    ...     f.title.text = "a"; f.title.text = "b"  # one message, with "b"
+    """
+    _held["depth"] += 1
+    try:
+        yield
+    finally:
+        _held["depth"] -= 1
+        if _held["depth"] == 0:
+            widgets, _held["widgets"] = _held["widgets"], []
+            for w in widgets:
+                w._flush()
+
+
+@functools.cache
+def _batched_model_class():
+    from bokeh.protocol import Protocol
+    from jupyter_bokeh import widgets
+
+    class BokehModel(widgets.BokehModel):  # same name: code and tests look widgets up by it
+        """A jupyter_bokeh BokehModel whose document changes wait for the end of :func:`hold_patches`
+        and then go as one PATCH-DOC message (the browser side is jupyter_bokeh's own)."""
+
+        def __init__(self, model, **kwargs):
+            self._pending = []
+            super().__init__(model, **kwargs)
+
+        def _document_patched(self, event) -> None:
+            if event.setter is self:  # a change the browser made
+                return
+            if not _held["depth"]:
+                self._send_events([event])
+                return
+            if not self._pending:
+                _held["widgets"].append(self)
+            if not any(_combine(old, event) for old in self._pending):
+                self._pending.append(event)
+
+        def _flush(self) -> None:
+            events, self._pending = self._pending, []
+            if events and self._document is not None:
+                self._send_events(events)
+
+        def _send_events(self, events) -> None:
+            msg = Protocol().create("PATCH-DOC", events)
+            for part in (msg.header_json, msg.metadata_json, msg.content_json):
+                self.send({"msg": "patch", "payload": part})
+            for buffer in msg.buffers:
+                self.send({"msg": "patch", "payload": json.dumps(buffer.ref)})
+                self.send({"msg": "patch"}, [buffer.to_bytes()])
+
+    return BokehModel
+
+
+def _combine(old, new) -> bool:
+    """True when ``new`` is folded into the waiting ``old``: a later value of the same property, or
+    columns of the same data source (their values are read when the message is made)."""
+    from bokeh.document.events import ColumnDataChangedEvent, ModelChangedEvent
+
+    if type(old) is ModelChangedEvent and type(new) is ModelChangedEvent:
+        return old.combine(new)
+    if (type(old) is ColumnDataChangedEvent and type(new) is ColumnDataChangedEvent and old.model is new.model
+            and old.attr == new.attr and old.setter is new.setter and old.data is None and new.data is None):
+        old.cols = None if old.cols is None or new.cols is None else sorted(set(old.cols) | set(new.cols))
+        return True
+    return False
 
 
 def plain_names(text: str, names: dict | None) -> str:
@@ -138,10 +223,11 @@ class ErrorDisplay(W.HTML):
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            try:
-                return func(*args, **kwargs)
-            except Exception as exc:  # shown to the user; nothing else would see it
-                self.error(exc)
-                return None
+            with hold_patches():  # the plots' changes go to the browser together, at the end
+                try:
+                    return func(*args, **kwargs)
+                except Exception as exc:  # shown to the user; nothing else would see it
+                    self.error(exc)
+                    return None
 
         return wrapper
