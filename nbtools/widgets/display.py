@@ -6,8 +6,9 @@ Three small parts every widget uses:
   loading BokehJS from inline resources first, so that plots render in
   JupyterLab and Voila without a network connection.
 - :func:`hold_patches`: the Bokeh changes made inside go to the browser
-  together, one message per plot at the end (jupyter_bokeh alone sends each
-  property change as its own message, 3 + 2 per array).
+  together, one PATCH-DOC per plot at the end, arrays inline (3 comm
+  messages; jupyter_bokeh alone sends each property change as its own
+  PATCH-DOC, 3 messages + 2 per array).
 - :class:`ErrorDisplay` is a status line; its :meth:`~ErrorDisplay.guard`
   wraps callbacks so that an exception is shown in the dashboard instead of
   vanishing (Voila and JupyterLab hide callback tracebacks), and holds their
@@ -90,7 +91,6 @@ def hold_patches():
 
 @functools.cache
 def _batched_model_class():
-    from bokeh.protocol import Protocol
     from jupyter_bokeh import widgets
 
     class BokehModel(widgets.BokehModel):  # same name: code and tests look widgets up by it
@@ -118,14 +118,33 @@ def _batched_model_class():
                 self._send_events(events)
 
         def _send_events(self, events) -> None:
-            msg = Protocol().create("PATCH-DOC", events)
-            for part in (msg.header_json, msg.metadata_json, msg.content_json):
-                self.send({"msg": "patch", "payload": part})
-            for buffer in msg.buffers:
-                self.send({"msg": "patch", "payload": json.dumps(buffer.ref)})
-                self.send({"msg": "patch"}, [buffer.to_bytes()])
+            for msg in _patch_messages(events):
+                for part in (msg.header_json, msg.metadata_json, msg.content_json):
+                    self.send({"msg": "patch", "payload": part})
+                for buffer in msg.buffers:
+                    self.send({"msg": "patch", "payload": json.dumps(buffer.ref)})
+                    self.send({"msg": "patch"}, [buffer.to_bytes()])
 
     return BokehModel
+
+
+def _patch_messages(events):
+    """PATCH-DOC messages of ``events`` (one per document), arrays inline as base64: 3 comm messages each,
+    where Bokeh's own ``Protocol().create`` makes 2 more per array (its buffers)."""
+    from bokeh.core.serialization import Serializer
+    from bokeh.document.json import PatchJson
+    from bokeh.protocol.messages.patch_doc import patch_doc
+
+    docs = {}
+    for event in events:
+        docs.setdefault(id(event.document), (event.document, []))[1].append(event)
+    for doc, evs in docs.values():
+        serializer = Serializer(references=doc.models.synced_references, deferred=False)
+        patch_json = PatchJson(events=serializer.encode(evs))
+        doc.models.flush_synced(lambda model, s=serializer: not s.has_ref(model))
+        msg = patch_doc(patch_doc.create_header(), {}, patch_json)
+        msg.add_buffers(*serializer.buffers)
+        yield msg
 
 
 def _combine(old, new) -> bool:
