@@ -47,7 +47,42 @@ def load_bokehjs(force: bool = False) -> None:
     from bokeh.resources import INLINE
 
     output_notebook(INLINE, hide_banner=True)
+    from IPython.display import Javascript, display
+
+    display(Javascript(_NO_ECHO_JS))
     _bokehjs_loaded = True
+
+
+#: jupyter_bokeh 4.1 sends every change of a plot's document back to the kernel, also the changes the kernel
+#: just sent (BokehJS marks those ``sync = false``; Bokeh's own server client drops them): the data of every
+#: update came back and was decoded and set again in Python. This drops them for the listeners that take single
+#: events (jupyter_bokeh's view; BokehJS's own listeners take batches and filter by ``sync`` themselves).
+_NO_ECHO_JS = """
+(function patch(tries) {
+  if (!(window.Bokeh && window.Bokeh.require)) {
+    if (tries < 500) { setTimeout(function () { patch(tries + 1); }, 20); }
+    return;
+  }
+  var Document = window.Bokeh.require("document").Document;
+  var ev = window.Bokeh.require("document/events");
+  var P = Document.prototype;
+  if (P.__nbtools_no_echo) { return; }
+  P.__nbtools_no_echo = true;
+  var kinds = [ev.ModelChangedEvent, ev.ColumnDataChangedEvent, ev.ColumnsStreamedEvent,
+               ev.ColumnsPatchedEvent].filter(function (c) { return c; });
+  function fromKernel(e) {
+    return e.sync === false && kinds.some(function (c) { return e instanceof c; });
+  }
+  P._trigger_on_change = function (event) {
+    var batch = ev.DocumentEventBatch && event instanceof ev.DocumentEventBatch;
+    for (var [callback, allow_batches] of this._callbacks) {
+      if (allow_batches) { callback(event); }
+      else if (batch) { for (var e of event.events) { if (!fromKernel(e)) { callback(e); } } }
+      else if (!fromKernel(event)) { callback(event); }
+    }
+  };
+})(0);
+"""
 
 
 def bokeh_widget(layout):
