@@ -16,7 +16,9 @@ and then repeats, ``--repeat`` times each:
 - nanoimpact: a new threshold typed into the slider's readout (Enter), without
   and then with the blank loaded;
 - SECCM: another map chosen in the *Map* menu; a new box selection dragged on
-  the map.
+  the map; and, as the floor of any round trip (browser -> Voila -> kernel ->
+  browser) on this machine at this load, a checkbox whose handler changes one
+  property.
 
 The page is instrumented before it loads (an init script): the time of the
 user's input, every websocket message of the kernel (count, bytes, and the
@@ -281,6 +283,10 @@ def seccm_runs(page, url, paths, repeat, quiet_ms) -> dict:
         r = measure(page, lambda label=label: menu.select_option(label=label), quiet_ms=quiet_ms)
         if i:
             res["map change (first visit: computed)" if i < len(labels) else "map change (cached)"].append(r)
+    # the floor: a checkbox whose handler only hides a layer (one property) takes what any round trip takes
+    check = page.locator(".widget-checkbox", has_text="Show groups on the map").locator("input").first
+    res["floor: a checkbox (one property)"] = [measure(page, lambda: check.click(), quiet_ms=quiet_ms)
+                                               for _ in range(repeat)]
     canvas = page.locator(".bk-Canvas").nth(0)
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + 5, box["y"] + 5)
