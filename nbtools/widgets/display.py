@@ -102,7 +102,7 @@ def bokeh_widget(layout):
 def hold_patches():
     """Send the Bokeh changes made inside this block at its end, one message per plot.
 
-    Changes of the same property are combined (the last value is sent).
+    The changes keep their order; changes of one data source's columns are sent once.
     Nested blocks send at the end of the outermost one; an exception still
     sends what was changed. Every :meth:`ErrorDisplay.guard` callback runs in one.
 
@@ -111,7 +111,7 @@ def hold_patches():
     >>> from bokeh.plotting import figure
     >>> f = figure(); w = bokeh_widget(f)
     >>> with hold_patches():
-    ...     f.title.text = "a"; f.title.text = "b"  # one message, with "b"
+    ...     f.title.text = "a"; f.title.text = "b"  # one message
     """
     _held["depth"] += 1
     try:
@@ -140,6 +140,10 @@ def _batched_model_class():
             if event.setter is self:  # a change the browser made
                 return
             if not _held["depth"]:
+                self._send_events([event])
+                return
+            if _structural(event):  # a plot's parts change: BokehJS builds their views between messages
+                self._flush()
                 self._send_events([event])
                 return
             if not self._pending:
@@ -182,13 +186,26 @@ def _patch_messages(events):
         yield msg
 
 
-def _combine(old, new) -> bool:
-    """True when ``new`` is folded into the waiting ``old``: a later value of the same property, or
-    columns of the same data source (their values are read when the message is made)."""
-    from bokeh.document.events import ColumnDataChangedEvent, ModelChangedEvent
+def _structural(event) -> bool:
+    """True for a change whose new value holds Bokeh models (renderers, columns, a legend ...). BokehJS
+    builds the views of such parts asynchronously; a later change in the same message can reach a part
+    whose view does not exist yet ("cannot find a view"), so these go alone, in order."""
+    from bokeh.document.events import ModelChangedEvent
+    from bokeh.model import Model
 
-    if type(old) is ModelChangedEvent and type(new) is ModelChangedEvent:
-        return old.combine(new)
+    if type(event) is not ModelChangedEvent:
+        return False
+    new = event.new
+    values = new.values() if isinstance(new, dict) else new if isinstance(new, (list, tuple)) else (new,)
+    return any(isinstance(v, Model) for v in values)
+
+
+def _combine(old, new) -> bool:
+    """True when ``new`` is folded into the waiting ``old``: columns of the same data source (their values
+    are read when the message is made, so a second event would send the same data again). Other events
+    keep their order: a later value moved earlier could reach a model already taken off the plot."""
+    from bokeh.document.events import ColumnDataChangedEvent
+
     if (type(old) is ColumnDataChangedEvent and type(new) is ColumnDataChangedEvent and old.model is new.model
             and old.attr == new.attr and old.setter is new.setter and old.data is None and new.data is None):
         old.cols = None if old.cols is None or new.cols is None else sorted(set(old.cols) | set(new.cols))
