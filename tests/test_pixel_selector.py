@@ -584,7 +584,7 @@ def test_hover_shows_value_and_why_the_landing_got_its_label(sel, scan):
     assert list(data["why"]) == list(ds.status_reason.values)
     hover = [t for t in sel.map_view.figure.tools if type(t).__name__ == "HoverTool"]
     assert len(hover) == 1 and ("landing", "@why") in hover[0].tooltips
-    assert ("value", "@value{custom}") in hover[0].tooltips  # numbers sent, written in the browser (3 digits)
+    assert ("value", "@pixel{custom}") in hover[0].tooltips  # numbers sent, written in the browser (3 digits)
     fmt = sel.map_view.value_format
     assert fmt.args["unit"].endswith("C") and fmt.args["names"] == [] and "toPrecision(3)" in fmt.code
     v = np.asarray(data["value"], float)

@@ -132,8 +132,10 @@ def value_texts(values, unit):
     return [f"{x * factor:.3g} {label}".strip() if np.isfinite(x) else "–" for x in v]
 
 
-#: the hover's value line: 3 significant digits and the unit, a status code's name, '–' for NaN
+#: the hover's value line, from the pixel's index (Bokeh writes NaN itself before a formatter sees it):
+#: 3 significant digits and the unit, a status code's name, '–' for NaN
 _VALUE_JS = """
+value = source.data.value[value];
 if (!Number.isFinite(value)) { return "\u2013"; }
 if (names.length) { const i = Math.round(value); return (i >= 0 && i < names.length) ? names[i] : "\u2013"; }
 const text = String(Number(value.toPrecision(3)));
@@ -306,7 +308,7 @@ class MapView:
         # the hover's value: numbers in the display unit (a binary array, not 40,000 texts per map change)
         self.source = ColumnDataSource(dict(x=xs, y=ys, pixel=np.arange(len(xs)),
                                             value=np.full(len(xs), np.nan, np.float32), why=[""] * len(xs)))
-        self.value_format = CustomJSHover(args=dict(unit="", names=[]), code=_VALUE_JS)
+        self.value_format = CustomJSHover(args=dict(unit="", names=[], source=self.source), code=_VALUE_JS)
         size = float(np.clip(0.9 * w / self.shape[1], 3, 24))
         pts = f.scatter("x", "y", source=self.source, marker="square", size=size,
                         fill_alpha=0.0, line_alpha=0.0, selection_fill_color="white", selection_fill_alpha=0.55,
@@ -314,8 +316,8 @@ class MapView:
                         nonselection_line_alpha=0.0)
         f.add_tools(TapTool(renderers=[pts]), BoxSelectTool(renderers=[pts]), LassoSelectTool(renderers=[pts]),
                     HoverTool(renderers=[pts], tooltips=[("pixel", "@pixel"), ("x, y", "@x{0.0}, @y{0.0} µm"),
-                                                         ("value", "@value{custom}"), ("landing", "@why")],
-                              formatters={"@value": self.value_format}))
+                                                         ("value", "@pixel{custom}"), ("landing", "@why")],
+                              formatters={"@pixel": self.value_format}))
         f.toolbar.active_drag = f.select_one(BoxSelectTool)
         self.figure = f
 
@@ -347,7 +349,7 @@ class MapView:
             self.colorbar.major_label_overrides = {i: s.replace("_", " ") for i, s in enumerate(meanings)}
             self.colorbar.title = str(da.attrs.get("long_name", "status"))
             shown = vals
-            hover = dict(unit="", names=[m.replace("_", " ") for m in meanings])
+            hover = dict(unit="", names=[m.replace("_", " ") for m in meanings], source=self.source)
             values = per_pixel
         else:
             long = _strip_unit(str(da.attrs.get("long_name", da.name or title)), unit)
@@ -358,7 +360,7 @@ class MapView:
             apply_ticks(self.colorbar, cs)
             self.colorbar.title = cs["title"]
             label, factor = display_scale(unit, per_pixel)
-            hover = dict(unit=label, names=[])
+            hover = dict(unit=label, names=[], source=self.source)
             values = per_pixel * factor
         self.figure.title.text = _strip_unit(title, unit)
         self.image_source.data["image"] = [np.asarray(shown, np.float32)]  # only the image is sent
