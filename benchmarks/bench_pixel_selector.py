@@ -98,12 +98,12 @@ def main(argv=None):
             g = seccm.group_stats(ds, np.asarray(idx))
             rows = np.asarray(idx)
             xs = [ds.potential.values] * len(rows)
-            ys = list(ds.current.values[rows] * 1e12)
-            sel.curve_view.curves_source.data = dict(xs=xs, ys=ys)
+            ys = list(ds.current.values[rows])
+            sel.curve_view.show_curves(xs, ys)
             return g
 
         tn = _median_time(naive, args.naive_repeat) if len(idx) <= 12000 else float("nan")
-        sel.curve_view.curves_source.data = dict(xs=[], ys=[])
+        sel.curve_view.show_curves([], [])
         results[name] = (tw, tcb)
         ratio = f"{tn / tcb:6.1f}" if np.isfinite(tn) else "     -"
         print(f"{name:38s} {len(idx):7d} {tw:8.3f} {tcb:10.3f} {tn:8.3f} {ratio}")

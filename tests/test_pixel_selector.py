@@ -106,21 +106,22 @@ def test_selection_updates_curves_and_means(sel, scan):
     pick = np.r_[landed[:5], failed]
     sel.source.selected.indices = pick.tolist()  # what tap/box/lasso do
     np.testing.assert_array_equal(sel.selection, np.sort(pick))
-    assert len(sel.curve_view.curves_source.data["xs"]) == 5  # failed pixels left out
+    assert sel.curve_view.n_curves == 5  # failed pixels left out
+    assert np.isnan(sel.curve_view.curves_source.data["y"]).sum() == 4  # one line, NaN between the curves
     assert "7 pixels" in sel.selection_info.value and "2 failed left out" in sel.selection_info.value
     names = sel.curve_view.means_source.data["name"]
     assert any(n.startswith("selection (n=5)") for n in names)
     mean = sel.curve_view.means_source.data["ys"][names.index("selection (n=5)")]
     np.testing.assert_allclose(mean, ds.current.values[landed[:5]].mean(axis=0) * sel.cur_scale, rtol=1e-5)
     sel.include_failed = True
-    assert len(sel.curve_view.curves_source.data["xs"]) == 7
+    assert sel.curve_view.n_curves == 7
 
 
 def test_at_most_max_curves_are_drawn(scan):
     ds, _ = scan
     s = PixelSelector(ds, max_curves=10)
     s.select(np.arange(ds.sizes["pixel"]))
-    assert len(s.curve_view.curves_source.data["xs"]) == 10
+    assert s.curve_view.n_curves == 10
     assert s.last_response_s < 1.0
 
 
@@ -426,8 +427,9 @@ def test_ragged_curves_and_per_pixel_potentials(tmp_path):
     ds = seccm.from_arrays(cur, pot, grid=(3, 4), dt=0.01, label=False)
     s = PixelSelector(ds, map="current_at")
     s.select([0, 11])
-    xs = s.curve_view.curves_source.data["xs"]
-    assert [len(x) for x in xs] == [ds.sizes["sample"]] * 2 and np.isnan(xs[0][-1])
+    x, n = s.curve_view.curves_source.data["x"], ds.sizes["sample"]
+    assert s.curve_view.n_curves == 2 and x.size == 2 * n + 1  # two padded curves and the gap between
+    assert np.isnan(x[n - 1]) and np.isnan(x[n]) and np.isfinite(x[n + 1])
     st = curve_stats(ds.current.values, [0, 11])
     assert st["n"][0] == 2 and st["n"][-1] == 1  # only the longest landing reaches the last sample
     s.add_to_group("particle")
@@ -581,13 +583,20 @@ def test_hover_shows_value_and_why_the_landing_got_its_label(sel, scan):
     data = sel.source.data
     assert list(data["why"]) == list(ds.status_reason.values)
     hover = [t for t in sel.map_view.figure.tools if type(t).__name__ == "HoverTool"]
-    assert len(hover) == 1 and ("landing", "@why") in hover[0].tooltips and ("value", "@value") in hover[0].tooltips
-    for text in data["value"]:
-        if text != "–":
-            number = text.split()[0]
-            assert len(number.lstrip("-").replace(".", "").lstrip("0")) <= 3, text
+    assert len(hover) == 1 and ("landing", "@why") in hover[0].tooltips
+    assert ("value", "@pixel{custom}") in hover[0].tooltips  # numbers sent, written in the browser (3 digits)
+    fmt = sel.map_view.value_format
+    assert fmt.args["unit"].endswith("C") and fmt.args["names"] == [] and "toPrecision(3)" in fmt.code
+    v = np.asarray(data["value"], float)
+    q = seccm.charge(ds).values
+    scale = 10.0 ** round(np.log10(np.nanmax(np.abs(v)) / np.nanmax(np.abs(q))))
+    np.testing.assert_allclose(v, (q * scale)[ds.iy.values, ds.ix.values], rtol=1e-6)  # in the display unit
+    assert 1 <= np.nanpercentile(np.abs(v), 98) < 1000
     sel.show_map("status")
-    assert set(sel.source.data["value"]) <= {s.replace("_", " ") for s in seccm.STATUS_VALUES}
+    names = sel.map_view.value_format.args["names"]
+    assert set(names) <= {s.replace("_", " ") for s in seccm.STATUS_VALUES}
+    codes = np.asarray(sel.source.data["value"], float)
+    assert [names[int(c)] for c in codes] == [s.replace("_", " ") for s in ds.status.values]
 
 
 def test_mark_landed_and_failed_are_used_by_statistics_and_kept(scan):

@@ -28,7 +28,12 @@ class CurveView:
     Attributes
     ----------
     figure : bokeh figure
-    curves_source, means_source, band_source : ColumnDataSource
+    curves_source : ColumnDataSource
+        The selected curves as one line (``x`` V, ``y`` in ``unit``, float32), NaN between curves: two
+        arrays to send, however many curves (a multi-line sends two per curve).
+    n_curves : int
+        How many curves ``curves_source`` holds.
+    means_source, band_source, group_curves_source : ColumnDataSource
         What is drawn (currents in the display unit ``unit``).
     """
 
@@ -45,8 +50,9 @@ class CurveView:
         c.toolbar.logo = None
         self.band_source = ColumnDataSource(dict(xs=[], ys=[], color=[]))
         c.patches("xs", "ys", source=self.band_source, fill_color="color", fill_alpha=0.25, line_alpha=0)
-        self.curves_source = ColumnDataSource(dict(xs=[], ys=[]))
-        c.multi_line("xs", "ys", source=self.curves_source, line_color="#555555", line_alpha=0.35, line_width=1)
+        self.curves_source = ColumnDataSource(dict(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32)))
+        self.n_curves = 0
+        c.line("x", "y", source=self.curves_source, line_color="#555555", line_alpha=0.35, line_width=1)
         self.group_curves_source = ColumnDataSource(dict(xs=[], ys=[], color=[]))
         c.multi_line("xs", "ys", source=self.group_curves_source, line_color="color", line_alpha=0.8, line_width=1.3)
         self.means_source = ColumnDataSource(dict(xs=[], ys=[], color=[], name=[], dash=[]))
@@ -62,7 +68,13 @@ class CurveView:
 
     def show_curves(self, xs, ys):
         """Draw individual curves: potentials (V) and currents (A) per curve."""
-        self.curves_source.data = dict(xs=list(xs), ys=[np.asarray(y) * self.scale for y in ys])
+        xs, ys = list(xs), list(ys)
+        self.n_curves = len(ys)
+        gap = np.full(1, np.nan, np.float32)
+        x = [part for v in xs for part in (np.asarray(v, np.float32), gap)][:-1]
+        y = [part for v in ys for part in ((np.asarray(v) * self.scale).astype(np.float32), gap)][:-1]
+        self.curves_source.data = dict(x=np.concatenate(x) if x else np.zeros(0, np.float32),
+                                       y=np.concatenate(y) if y else np.zeros(0, np.float32))
 
     def show_means(self, items):
         """Draw means and bands: ``items`` is a list of (legend, colour, potential (V), curve_stats dict, curves).

@@ -1,18 +1,25 @@
 """Bokeh inside ipywidgets (offline), and errors shown to the user.
 
-Two small parts every widget uses:
+Three small parts every widget uses:
 
 - :func:`bokeh_widget` turns a Bokeh layout into an ipywidget (jupyter_bokeh),
   loading BokehJS from inline resources first, so that plots render in
   JupyterLab and Voila without a network connection.
+- :func:`hold_patches`: the Bokeh changes made inside go to the browser
+  together, one PATCH-DOC per plot at the end, arrays inline (3 comm
+  messages; jupyter_bokeh alone sends each property change as its own
+  PATCH-DOC, 3 messages + 2 per array).
 - :class:`ErrorDisplay` is a status line; its :meth:`~ErrorDisplay.guard`
   wraps callbacks so that an exception is shown in the dashboard instead of
-  vanishing (Voila and JupyterLab hide callback tracebacks).
+  vanishing (Voila and JupyterLab hide callback tracebacks), and holds their
+  Bokeh changes (:func:`hold_patches`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import html
 import os
 import re
@@ -22,9 +29,10 @@ import ipywidgets as W
 
 from ..errors import NbtoolsError
 
-__all__ = ["bokeh_widget", "load_bokehjs", "ErrorDisplay", "plain_names"]
+__all__ = ["bokeh_widget", "hold_patches", "load_bokehjs", "ErrorDisplay", "plain_names"]
 
 _bokehjs_loaded = False
+_held = {"depth": 0, "widgets": []}  # hold_patches(): nesting depth, widgets with changes waiting
 
 
 def load_bokehjs(force: bool = False) -> None:
@@ -45,7 +53,42 @@ def load_bokehjs(force: bool = False) -> None:
     from bokeh.resources import INLINE
 
     output_notebook(INLINE, hide_banner=True)
+    from IPython.display import Javascript, display
+
+    display(Javascript(_NO_ECHO_JS))
     _bokehjs_loaded = True
+
+
+#: jupyter_bokeh 4.1 sends every change of a plot's document back to the kernel, also the changes the kernel
+#: just sent (BokehJS marks those ``sync = false``; Bokeh's own server client drops them): the data of every
+#: update came back and was decoded and set again in Python. This drops them for the listeners that take single
+#: events (jupyter_bokeh's view; BokehJS's own listeners take batches and filter by ``sync`` themselves).
+_NO_ECHO_JS = """
+(function patch(tries) {
+  if (!(window.Bokeh && window.Bokeh.require)) {
+    if (tries < 500) { setTimeout(function () { patch(tries + 1); }, 20); }
+    return;
+  }
+  var Document = window.Bokeh.require("document").Document;
+  var ev = window.Bokeh.require("document/events");
+  var P = Document.prototype;
+  if (P.__nbtools_no_echo) { return; }
+  P.__nbtools_no_echo = true;
+  var kinds = [ev.ModelChangedEvent, ev.ColumnDataChangedEvent, ev.ColumnsStreamedEvent,
+               ev.ColumnsPatchedEvent].filter(function (c) { return c; });
+  function fromKernel(e) {
+    return e.sync === false && kinds.some(function (c) { return e instanceof c; });
+  }
+  P._trigger_on_change = function (event) {
+    var batch = ev.DocumentEventBatch && event instanceof ev.DocumentEventBatch;
+    for (var [callback, allow_batches] of this._callbacks) {
+      if (allow_batches) { callback(event); }
+      else if (batch) { for (var e of event.events) { if (!fromKernel(e)) { callback(e); } } }
+      else if (!fromKernel(event)) { callback(event); }
+    }
+  };
+})(0);
+"""
 
 
 def bokeh_widget(layout):
@@ -57,10 +100,123 @@ def bokeh_widget(layout):
         A figure or layout. One layout per widget: Bokeh models (sources,
         ranges) must not be shared between two widgets.
     """
-    from jupyter_bokeh.widgets import BokehModel
-
     load_bokehjs()
-    return BokehModel(layout)
+    return _batched_model_class()(layout)
+
+
+@contextlib.contextmanager
+def hold_patches():
+    """Send the Bokeh changes made inside this block at its end, one message per plot.
+
+    The changes keep their order; changes of one data source's columns are sent once.
+    Nested blocks send at the end of the outermost one; an exception still
+    sends what was changed. Every :meth:`ErrorDisplay.guard` callback runs in one.
+
+    Examples
+    --------
+    >>> from bokeh.plotting import figure
+    >>> f = figure(); w = bokeh_widget(f)
+    >>> with hold_patches():
+    ...     f.title.text = "a"; f.title.text = "b"  # one message
+    """
+    _held["depth"] += 1
+    try:
+        yield
+    finally:
+        _held["depth"] -= 1
+        if _held["depth"] == 0:
+            widgets, _held["widgets"] = _held["widgets"], []
+            for w in widgets:
+                w._flush()
+
+
+@functools.cache
+def _batched_model_class():
+    from jupyter_bokeh import widgets
+
+    class BokehModel(widgets.BokehModel):  # same name: code and tests look widgets up by it
+        """A jupyter_bokeh BokehModel whose document changes wait for the end of :func:`hold_patches`
+        and then go as one PATCH-DOC message (the browser side is jupyter_bokeh's own)."""
+
+        def __init__(self, model, **kwargs):
+            self._pending = []
+            super().__init__(model, **kwargs)
+
+        def _document_patched(self, event) -> None:
+            if event.setter is self:  # a change the browser made
+                return
+            if not _held["depth"]:
+                self._send_events([event])
+                return
+            if _structural(event):  # a plot's parts change: BokehJS builds their views between messages
+                self._flush()
+                self._send_events([event])
+                return
+            if not self._pending:
+                _held["widgets"].append(self)
+            if not any(_combine(old, event) for old in self._pending):
+                self._pending.append(event)
+
+        def _flush(self) -> None:
+            events, self._pending = self._pending, []
+            if events and self._document is not None:
+                self._send_events(events)
+
+        def _send_events(self, events) -> None:
+            for msg in _patch_messages(events):
+                for part in (msg.header_json, msg.metadata_json, msg.content_json):
+                    self.send({"msg": "patch", "payload": part})
+                for buffer in msg.buffers:
+                    self.send({"msg": "patch", "payload": json.dumps(buffer.ref)})
+                    self.send({"msg": "patch"}, [buffer.to_bytes()])
+
+    return BokehModel
+
+
+def _patch_messages(events):
+    """PATCH-DOC messages of ``events`` (one per document), arrays inline as base64: 3 comm messages each,
+    where Bokeh's own ``Protocol().create`` makes 2 more per array (its buffers)."""
+    from bokeh.core.serialization import Serializer
+    from bokeh.document.json import PatchJson
+    from bokeh.protocol.messages.patch_doc import patch_doc
+
+    docs = {}
+    for event in events:
+        docs.setdefault(id(event.document), (event.document, []))[1].append(event)
+    for doc, evs in docs.values():
+        serializer = Serializer(references=doc.models.synced_references, deferred=False)
+        patch_json = PatchJson(events=serializer.encode(evs))
+        doc.models.flush_synced(lambda model, s=serializer: not s.has_ref(model))
+        msg = patch_doc(patch_doc.create_header(), {}, patch_json)
+        msg.add_buffers(*serializer.buffers)
+        yield msg
+
+
+def _structural(event) -> bool:
+    """True for a change whose new value holds Bokeh models (renderers, columns, a legend ...). BokehJS
+    builds the views of such parts asynchronously; a later change in the same message can reach a part
+    whose view does not exist yet ("cannot find a view"), so these go alone, in order."""
+    from bokeh.document.events import ModelChangedEvent
+    from bokeh.model import Model
+
+    if type(event) is not ModelChangedEvent:
+        return False
+    new = event.new
+    values = new.values() if isinstance(new, dict) else new if isinstance(new, (list, tuple)) else (new,)
+    return any(isinstance(v, Model) for v in values)
+
+
+def _combine(old, new) -> bool:
+    """True when ``new`` is folded into the waiting ``old``: columns of the same data source (their values
+    are read when the message is made, so a second event would send the same data again). Other events
+    keep their order: a later value moved earlier could reach a model already taken off the plot."""
+    from bokeh.document.events import ColumnDataChangedEvent
+
+    if (type(old) is ColumnDataChangedEvent and type(new) is ColumnDataChangedEvent and old.model is new.model
+            and old.attr == new.attr and old.setter is new.setter and old.data is None and new.data is None):
+        old.cols = None if old.cols is None or new.cols is None else sorted(set(old.cols) | set(new.cols))
+        return True
+    return False
 
 
 def plain_names(text: str, names: dict | None) -> str:
@@ -149,10 +305,11 @@ class ErrorDisplay(W.HTML):
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            try:
-                return func(*args, **kwargs)
-            except Exception as exc:  # shown to the user; nothing else would see it
-                self.error(exc)
-                return None
+            with hold_patches():  # the plots' changes go to the browser together, at the end
+                try:
+                    return func(*args, **kwargs)
+                except Exception as exc:  # shown to the user; nothing else would see it
+                    self.error(exc)
+                    return None
 
         return wrapper

@@ -39,11 +39,15 @@ def three_digits(values) -> str:
 class EventTable:
     """A DataTable of events with their acceptance; units follow the values shown.
 
+    The table keeps one data source: a new detection changes its columns in
+    place and only the columns whose values changed are sent to the browser
+    (accepting or rejecting an event sends two columns).
+
     Attributes
     ----------
     table : bokeh.models.DataTable
     source : bokeh.models.ColumnDataSource
-        The rows on screen (replaced on every :meth:`show`).
+        The rows on screen.
     peak_unit, peak_scale, charge_unit, charge_scale
         Display units of the peaks (or step heights) and charges.
     """
@@ -57,23 +61,28 @@ class EventTable:
         self.on_select = on_select
         self.peak_unit, self.peak_scale = "pA", 1e12
         self.charge_unit, self.charge_scale = "fC", 1e15
-        num = NumberFormatter(format="0.000")
+
+        def num(fmt="0.000"):  # a formatter of its own per column: its format changes in place
+            return NumberFormatter(format=fmt)
+
         self.columns = {
             "n": TableColumn(field="n", title="#", width=40),
-            "t_peak": TableColumn(field="t_peak", title="t peak / s", formatter=NumberFormatter(format="0.0000")),
-            "peak": TableColumn(field="peak", title="peak", formatter=num),
-            "charge": TableColumn(field="charge", title="charge", formatter=num),
+            "t_peak": TableColumn(field="t_peak", title="t peak / s", formatter=num("0.0000")),
+            "peak": TableColumn(field="peak", title="peak", formatter=num()),
+            "charge": TableColumn(field="charge", title="charge", formatter=num()),
             # the SD that the recording's own noise gives this integral
-            "charge_sd": TableColumn(field="charge_sd", title="± (noise)", formatter=num),
-            "radius": TableColumn(field="radius", title="radius / nm", formatter=NumberFormatter(format="0.0")),
-            "duration": TableColumn(field="duration", title="duration / ms", formatter=NumberFormatter(format="0.00")),
-            "snr": TableColumn(field="snr", title="SNR", formatter=NumberFormatter(format="0.0")),
+            "charge_sd": TableColumn(field="charge_sd", title="± (noise)", formatter=num()),
+            "radius": TableColumn(field="radius", title="radius / nm", formatter=num("0.0")),
+            "duration": TableColumn(field="duration", title="duration / ms", formatter=num("0.00")),
+            "snr": TableColumn(field="snr", title="SNR", formatter=num("0.0")),
             # text, not BooleanFormatter: its check mark is an icon font that is missing offline
             "status": TableColumn(field="status", title="accepted?", formatter=StringFormatter(), width=80),
             "flags": TableColumn(field="flags", title="note", formatter=StringFormatter(), width=260),
         }
         self.source = ColumnDataSource(data=dict(self.EMPTY))
         self.source.selected.on_change("indices", self._on_indices)
+        self._hidden = None
+        self._redraws = 0
         # a fixed width: a stretching DataTable inside an ipywidgets flex box renders empty
         self.table = DataTable(source=self.source, columns=list(self.columns.values()), height=230, width=1100,
                                index_position=None, selectable=True, sortable=True)
@@ -92,17 +101,19 @@ class EventTable:
 
     def show(self, events, accepted, radii, *, steps: bool) -> None:
         """Rows of ``events`` (``accepted`` bool per row, ``radii`` in m); steps hide charge, size and duration."""
-        from bokeh.models import NumberFormatter
-
         tc = self.columns
-        tc["peak"].title = f"{'step' if steps else 'peak'} / {self.peak_unit}"
+        tc["peak"].title = f"{'step' if steps else 'peak'} / {self.peak_unit}"  # Bokeh sends only real changes
         tc["charge"].title = f"charge / {self.charge_unit}"
         tc["charge_sd"].title = f"± noise / {self.charge_unit}"
-        hidden = {"charge", "charge_sd", "radius", "duration"} if steps else set()
-        self.table.columns = [c for k, c in tc.items() if k not in hidden]
+        hidden = frozenset({"charge", "charge_sd", "radius", "duration"} if steps else ())
+        if hidden != self._hidden:
+            self._hidden = hidden
+            self.table.columns = [c for k, c in tc.items() if k not in hidden]
+        formats = [c.formatter.format for c in tc.values() if hasattr(c.formatter, "format")]
         data = dict(self.EMPTY)
         if len(events):
             flags = events["flags"].astype(str).to_numpy() if "flags" in events else np.full(len(events), "")
+            accepted = np.asarray(accepted, bool)
             data = dict(n=np.arange(len(events)), t_peak=events["t_peak"].to_numpy(float),
                         peak=events["peak"].to_numpy(float) * self.peak_scale,
                         charge=events["charge"].to_numpy(float) * self.charge_scale,
@@ -111,15 +122,33 @@ class EventTable:
                         snr=events["snr"].to_numpy(float), accepted=accepted,
                         status=np.where(accepted, "yes", "REJECTED"), flags=flags)
             for key in ("peak", "charge", "charge_sd", "radius", "duration"):  # about 3 significant digits
-                tc[key].formatter = NumberFormatter(format=three_digits(data[key]))
-        self._new_source(data)
+                tc[key].formatter.format = three_digits(data[key])
+        self._update(data, formats != [c.formatter.format for c in tc.values() if hasattr(c.formatter, "format")])
 
-    def _new_source(self, data) -> None:
-        """New rows. The DataTable gets a new source: in jupyter_bokeh (Bokeh 3.9) a DataTable does not
-        redraw when only its source's data change (checked in Chromium)."""
-        from bokeh.models import ColumnDataSource
+    def _update(self, data, redraw: bool) -> None:
+        """Put ``data`` into the source, sending only the columns that changed. A DataTable redraws by
+        itself only when its number of rows changes (BokehJS 3.9): otherwise a change of ``tags`` asks
+        it to (checked in Chromium)."""
+        self.source.selected.indices = []  # rows are other events now
+        old = self.source.data
+        n_old, n_new = len(old["n"]), len(data["n"])
+        if n_old != n_new:
+            self.source.data = data
+            return
+        changed = {k: v for k, v in data.items() if not _same_column(old.get(k), v)}
+        if changed:
+            self.source.data.update(changed)
+        elif not redraw:
+            return
+        self._redraws += 1
+        self.table.tags = [self._redraws]  # formats and columns changed in place are drawn too
 
-        src = ColumnDataSource(data=data)
-        src.selected.on_change("indices", self._on_indices)
-        self.source = src
-        self.table.source = src
+
+def _same_column(a, b) -> bool:
+    """True when two columns hold the same values (NaN equal to NaN)."""
+    if a is None:
+        return False
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype.kind != b.dtype.kind:
+        return False
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))

@@ -132,6 +132,17 @@ def value_texts(values, unit):
     return [f"{x * factor:.3g} {label}".strip() if np.isfinite(x) else "–" for x in v]
 
 
+#: the hover's value line, from the pixel's index (Bokeh writes NaN itself before a formatter sees it):
+#: 3 significant digits and the unit, a status code's name, '–' for NaN
+_VALUE_JS = """
+value = source.data.value[value];
+if (!Number.isFinite(value)) { return "\u2013"; }
+if (names.length) { const i = Math.round(value); return (i >= 0 && i < names.length) ? names[i] : "\u2013"; }
+const text = String(Number(value.toPrecision(3)));
+return unit ? text + " " + unit : text;
+"""
+
+
 def _extent(gx, gy):
     """(x0, x1, y0, y1, dx, dy) of a grid of pixel centres: edges half a pitch out."""
     dx = float(np.min(np.diff(gx))) if gx.size > 1 else (float(np.min(np.diff(gy))) if gy.size > 1 else 1e-6)
@@ -143,12 +154,21 @@ def apply_ticks(colorbar, scale):
     """Put the ticks of a :func:`colour_scale` (at most 3 significant digits) on a Bokeh colour bar."""
     from bokeh.models import BasicTicker, BasicTickFormatter, FixedTicker, PrintfTickFormatter
 
+    # changed in place when of the right kind: a new model would be sent whole and the plot rebuilt
     if scale["ticks"]:
-        colorbar.ticker = FixedTicker(ticks=scale["ticks"])
-        colorbar.formatter = PrintfTickFormatter(format=scale["format"])
+        if isinstance(colorbar.ticker, FixedTicker):
+            colorbar.ticker.ticks = list(scale["ticks"])
+        else:
+            colorbar.ticker = FixedTicker(ticks=scale["ticks"])
+        if isinstance(colorbar.formatter, PrintfTickFormatter):
+            colorbar.formatter.format = scale["format"]
+        else:
+            colorbar.formatter = PrintfTickFormatter(format=scale["format"])
     else:
-        colorbar.ticker = BasicTicker(desired_num_ticks=4)
-        colorbar.formatter = BasicTickFormatter(precision=2)
+        if not isinstance(colorbar.ticker, BasicTicker) or isinstance(colorbar.ticker, FixedTicker):
+            colorbar.ticker = BasicTicker(desired_num_ticks=4)
+        if not isinstance(colorbar.formatter, BasicTickFormatter):
+            colorbar.formatter = BasicTickFormatter(precision=2)
     colorbar.major_label_overrides = {}
 
 
@@ -245,8 +265,8 @@ class MapView:
     """
 
     def __init__(self, ds, *, width=430):
-        from bokeh.models import (BoxSelectTool, ColorBar, ColumnDataSource, HoverTool, LassoSelectTool,
-                                  LinearColorMapper, Range1d, TapTool)
+        from bokeh.models import (BoxSelectTool, ColorBar, ColumnDataSource, CustomJSHover, HoverTool,
+                                  LassoSelectTool, LinearColorMapper, Range1d, TapTool)
         from bokeh.palettes import Viridis256
         from bokeh.plotting import figure
 
@@ -285,8 +305,10 @@ class MapView:
         self.group_renderer = f.segment("x0", "y0", "x1", "y1", source=self.group_source, line_color="color",
                                         line_width=2.5, line_alpha=0.95)
         xs, ys = self.gx[self.ix] * 1e6, self.gy[self.iy] * 1e6
-        blank = [""] * len(xs)
-        self.source = ColumnDataSource(dict(x=xs, y=ys, pixel=np.arange(len(xs)), value=blank, why=blank))
+        # the hover's value: numbers in the display unit (a binary array, not 40,000 texts per map change)
+        self.source = ColumnDataSource(dict(x=xs, y=ys, pixel=np.arange(len(xs)),
+                                            value=np.full(len(xs), np.nan, np.float32), why=[""] * len(xs)))
+        self.value_format = CustomJSHover(args=dict(unit="", names=[], source=self.source), code=_VALUE_JS)
         size = float(np.clip(0.9 * w / self.shape[1], 3, 24))
         pts = f.scatter("x", "y", source=self.source, marker="square", size=size,
                         fill_alpha=0.0, line_alpha=0.0, selection_fill_color="white", selection_fill_alpha=0.55,
@@ -294,7 +316,8 @@ class MapView:
                         nonselection_line_alpha=0.0)
         f.add_tools(TapTool(renderers=[pts]), BoxSelectTool(renderers=[pts]), LassoSelectTool(renderers=[pts]),
                     HoverTool(renderers=[pts], tooltips=[("pixel", "@pixel"), ("x, y", "@x{0.0}, @y{0.0} µm"),
-                                                         ("value", "@value"), ("landing", "@why")]))
+                                                         ("value", "@pixel{custom}"), ("landing", "@why")],
+                              formatters={"@pixel": self.value_format}))
         f.toolbar.active_drag = f.select_one(BoxSelectTool)
         self.figure = f
 
@@ -326,8 +349,8 @@ class MapView:
             self.colorbar.major_label_overrides = {i: s.replace("_", " ") for i, s in enumerate(meanings)}
             self.colorbar.title = str(da.attrs.get("long_name", "status"))
             shown = vals
-            texts = [meanings[int(c)].replace("_", " ") if np.isfinite(c) and 0 <= c < len(meanings) else "–"
-                     for c in per_pixel]
+            hover = dict(unit="", names=[m.replace("_", " ") for m in meanings], source=self.source)
+            values = per_pixel
         else:
             long = _strip_unit(str(da.attrs.get("long_name", da.name or title)), unit)
             cs = colour_scale(vals, unit, self.grid_mask(landed), name=long)
@@ -336,10 +359,14 @@ class MapView:
             self.mapper.low, self.mapper.high = cs["low"], cs["high"]
             apply_ticks(self.colorbar, cs)
             self.colorbar.title = cs["title"]
-            texts = value_texts(per_pixel, unit)
+            label, factor = display_scale(unit, per_pixel)
+            hover = dict(unit=label, names=[], source=self.source)
+            values = per_pixel * factor
         self.figure.title.text = _strip_unit(title, unit)
-        self.image_source.data = dict(self.image_source.data, image=[shown])
-        self.source.data["value"] = texts
+        self.image_source.data["image"] = [np.asarray(shown, np.float32)]  # only the image is sent
+        self.source.data["value"] = np.asarray(values, np.float32)
+        if self.value_format.args != hover:
+            self.value_format.args = hover
 
     def set_reasons(self, texts):
         """The landing-quality text of every pixel (shown on hover)."""

@@ -12,6 +12,7 @@ Every number shown comes from :mod:`nbtools.impact`. The parts: controls
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import ipywidgets as W
@@ -24,6 +25,7 @@ from ..impact.blank import blank_source, load_blank
 from ..trace import Trace
 from .display import ErrorDisplay
 from .event_table import EventTable
+from .later import Later
 from .recipe_bar import RecipeBar
 from .spike_controls import RecipeControls, export_box, material_names, picker_buttons
 from .spike_layout import collect_warnings, export_files, picker_layout, report_html
@@ -31,10 +33,14 @@ from .spike_plots import EventPlots
 from .trace_loader import as_trace
 from .trace_view import TraceView
 
-__all__ = ["SpikePicker", "REFINE_SAMPLES"]
+__all__ = ["SpikePicker", "REFINE_SAMPLES", "FAST_EXACT_S", "REFINE_DELAY_S"]
 
 #: traces up to this many samples get the exact run at every threshold change
 REFINE_SAMPLES = 20_000_000
+#: in a running kernel, a threshold step whose exact run took longer than this (s) shows a preview
+#: at once and the exact table once the slider has rested for :data:`REFINE_DELAY_S`
+FAST_EXACT_S = 0.05
+REFINE_DELAY_S = 0.4
 
 
 class SpikePicker(traitlets.HasTraits):
@@ -88,7 +94,10 @@ class SpikePicker(traitlets.HasTraits):
         self._table = None  # the rows of ``result`` without its attrs (drawn)
         self._warned: list[str] = []  # NbtoolsWarnings of the current analysis, shown in the status
         self._listeners = []
+        self._exact_s, self._exact_th = 0.0, None  # time (s) of the last exact run at a new threshold, and it
         g = self.status.guard
+        self._refine = Later(g(self._refine_now), REFINE_DELAY_S)  # the exact run after previews
+        self._warm = Later(g(self._warm_previews), 0.2)  # the candidates of previews, while the page is idle
         self.controls = RecipeControls(self.recipe, materials=material_names(), on_change=self._on_controls,
                                        guard=g)
         c = self.controls
@@ -207,14 +216,40 @@ class SpikePicker(traitlets.HasTraits):
             raise
 
     def _next_result(self, recipe, exact: bool):
+        """The exact table when it is quick (or asked for); else a preview now, and in a running kernel the
+        exact run once the slider rests (:data:`REFINE_DELAY_S`)."""
         prep, shown = self._prep, self.result
-        if exact or shown is None or len(self.trace) <= self.auto_refine:
-            return prep.detect(recipe)
-        if not shown.attrs.get("preview") and shown.attrs["threshold"] == prep.threshold_of(recipe):
+        self._refine.cancel()
+        th = prep.threshold_of(recipe)
+        if not exact and shown is not None and not shown.attrs.get("preview") and shown.attrs["threshold"] == th:
             return prep.detect(recipe)  # the table shown, another material: no new run
+        short = len(self.trace) <= self.auto_refine
+        if exact or shown is None or (short and self._exact_s <= FAST_EXACT_S):
+            return self._exact(prep, recipe, th)
+        if short and not self._refine.schedule():  # no event loop (a script): the exact run now
+            return self._exact(prep, recipe, th)
         if not prep.can_preview(recipe):
             self.status.info("Preparing fast threshold previews (one detection at a low threshold)…")
         return prep.preview(recipe)
+
+    def _exact(self, prep, recipe, th):
+        t = time.perf_counter()
+        out = prep.detect(recipe)
+        if th != self._exact_th:  # a new run, not the table kept for that threshold
+            self._exact_s, self._exact_th = time.perf_counter() - t, th
+            if self._exact_s > FAST_EXACT_S:
+                self._warm.schedule()
+        return out
+
+    def _refine_now(self) -> None:
+        if self.is_preview and self.trace is not None:
+            self._analyse(self.recipe, exact=True)
+
+    def _warm_previews(self) -> None:
+        prep = self._prep
+        if prep is not None and not prep.can_preview(self.recipe):
+            with self._collect_warnings():
+                prep.preview(self.recipe)  # finds the candidates once; the next threshold step is quick
 
     def _collect_warnings(self):
         """The analysis' NbtoolsWarnings go to the status line (see :meth:`_report`), not to the output too."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..plotting import current_display_unit, downsample_window
 from ..trace import Trace
-from .display import bokeh_widget
+from .display import bokeh_widget, hold_patches
 
 __all__ = ["TraceView"]
 
@@ -162,10 +162,11 @@ class TraceView:
         self.redraw(t0, t1)
 
     def _on_ranges(self, event) -> None:
-        """Bokeh RangesUpdate handler: redraw the new x window."""
+        """Bokeh RangesUpdate handler: redraw the new x window (one message to the browser)."""
         if event.x0 is None or event.x1 is None:
             return
-        self.redraw(float(event.x0), float(event.x1))
+        with hold_patches():
+            self.redraw(float(event.x0), float(event.x1))
 
     # --- overlays (values in amperes, time in seconds) ----------------------
     def add_overlay(self, name: str, t, current, *, kind: str = "scatter", **glyph):
@@ -211,10 +212,16 @@ class TraceView:
         return name in self._overlays
 
     def update_overlay(self, name: str, t, current) -> None:
-        """Replace the points of overlay ``name`` (time in s, current in A)."""
+        """Replace the points of overlay ``name`` (time in s, current in A); only what changed is sent."""
         src, _ = self._overlays[name]
-        src.data = dict(t=np.asarray(t, dtype=np.float64),
-                        y=np.asarray(current, dtype=np.float64) * self.scale)
+        new = dict(t=np.asarray(t, dtype=np.float64), y=np.asarray(current, dtype=np.float64) * self.scale)
+        old = src.data
+        if len(old["t"]) != len(new["t"]):
+            src.data = new
+            return
+        changed = {k: v for k, v in new.items() if not np.array_equal(np.asarray(old[k]), v, equal_nan=True)}
+        if changed:
+            src.data.update(changed)
 
     def remove_overlay(self, name: str) -> None:
         """Remove overlay or horizontal line ``name`` if present."""
