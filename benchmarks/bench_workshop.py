@@ -226,6 +226,29 @@ async def kernel_alive(base: str, s: dict) -> bool:
         return exc.code != 404
 
 
+def _run(make_coro):
+    """``asyncio.run`` of ``make_coro()``, in a thread of its own when this thread already runs an event loop
+    (inside a test session whose browser fixtures keep one running)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coro())
+    out = {}
+
+    def target():
+        try:
+            out["value"] = asyncio.run(make_coro())
+        except BaseException as exc:  # re-raised in the caller's thread
+            out["error"] = exc
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 def run_sessions(base: str, notebook: str, token: str | None, n: int, *, timeout: float = 300) -> list[dict]:
     """Open ``n`` sessions at once; returns their results."""
     from tornado.httpclient import AsyncHTTPClient
@@ -234,7 +257,7 @@ def run_sessions(base: str, notebook: str, token: str | None, n: int, *, timeout
         AsyncHTTPClient.configure(None, max_clients=max(10, 2 * n))
         return await asyncio.gather(*(open_session(base, notebook, token, timeout=timeout) for _ in range(n)))
 
-    return asyncio.run(main())
+    return _run(main)
 
 
 def close_sessions(base: str, sessions: list[dict], *, wait: float = 30) -> tuple[list[int], int]:
@@ -249,7 +272,7 @@ def close_sessions(base: str, sessions: list[dict], *, wait: float = 30) -> tupl
                 return list(codes), alive
             await asyncio.sleep(1)
 
-    return asyncio.run(main())
+    return _run(main)
 
 
 class MemorySampler(threading.Thread):

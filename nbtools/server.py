@@ -208,6 +208,8 @@ def _app_class(*, upload_limit: int, confined: bool, pools: dict, max_kernels: i
 
         @tornado.web.authenticated
         async def get(self, path=None):
+            if confined and hidden_on_workshop(path):  # the instructor's solutions stay off a workshop server
+                raise tornado.web.HTTPError(404)
             self.xsrf_token  # noqa: B018 - reading it sets the cookie
             return await super().get(path=path)
 
@@ -252,6 +254,8 @@ def _app_class(*, upload_limit: int, confined: bool, pools: dict, max_kernels: i
                 settings = super().init_settings()
             finally:
                 voila_app.voila_kernel_manager_factory = original
+            # the folder pages do not list the instructor's solutions either
+            settings["voila_jinja2_env"].globals["nbtools_hidden_folders"] = WORKSHOP_HIDDEN if confined else ()
             # room for an upload of the limit (and its message framing) on the kernel websocket
             settings["websocket_max_message_size"] = max(10 * 2**20, int(upload_limit * 1.1) + 2**20)
             return settings
@@ -268,6 +272,15 @@ def _app_class(*, upload_limit: int, confined: bool, pools: dict, max_kernels: i
     return NbtoolsServer
 
 
+#: folders a workshop server neither lists, pre-heats nor renders: the instructor's solutions
+WORKSHOP_HIDDEN = ("solutions",)
+
+
+def hidden_on_workshop(path: str) -> bool:
+    """True when the notebook ``path`` (relative to the served folder) is in a :data:`WORKSHOP_HIDDEN` folder."""
+    return any(part in WORKSHOP_HIDDEN for part in Path(str(path or "")).parts[:-1])
+
+
 def _pool_plan(folder: Path, pool: int, preheat: list[str] | None) -> dict:
     """``{notebook path relative to folder: pool size}`` (``default`` 0 for the others)."""
     plan = {"default": 0}
@@ -275,7 +288,8 @@ def _pool_plan(folder: Path, pool: int, preheat: list[str] | None) -> dict:
         return plan
     names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.ipynb")
                    if ".ipynb_checkpoints" not in p.parts and not any(s.startswith((".", "_"))
-                                                                       for s in p.relative_to(folder).parts))
+                                                                       for s in p.relative_to(folder).parts)
+                   and not hidden_on_workshop(p.relative_to(folder).as_posix()))
     if preheat:
         chosen = []
         for want in preheat:

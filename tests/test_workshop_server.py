@@ -159,6 +159,8 @@ def tiny_folder(tmp_path_factory):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(TINY_SOURCE)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, folder / "tiny.ipynb")
+    (folder / "solutions").mkdir()
+    nbformat.write(nb, folder / "solutions" / "tiny.ipynb")  # the instructor's copy
     return folder
 
 
@@ -204,6 +206,15 @@ def test_workshop_needs_the_token(workshop):
     code, _ = _get(workshop.url + "voila/render/tiny.ipynb", {"Authorization": f"token {workshop.token}"})
     assert code == 200
     assert "only inside" in workshop.log() and "uploads up to 1 MB" in workshop.log()
+
+
+def test_workshop_hides_the_solutions(workshop):
+    auth = {"Authorization": f"token {workshop.token}"}
+    code, _ = _get(workshop.url + "voila/render/solutions/tiny.ipynb", auth)
+    assert code == 404
+    code, body = _get(workshop.url + "voila/tree", auth)
+    assert code == 200 and "tiny.ipynb" in body and "solutions" not in body
+    assert "Kernel pool of solutions/tiny.ipynb" not in workshop.log()
 
 
 def test_page_carries_the_upload_limit(workshop):
