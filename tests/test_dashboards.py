@@ -32,6 +32,26 @@ ERROR_SELECTORS = {
 ERROR_TEXTS = ["Traceback", "There was an error when executing cell", "Execution error"]
 
 
+def _bokeh_show_calls(path) -> int:
+    """How many ``show(p)`` lines (``bokeh.plotting.show``) the notebook's code cells hold."""
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOKS / path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    return len(re.findall(r"^show\(", code, flags=re.M))
+
+
+def assert_plots_drawn(page, dash):
+    """Every plain ``show(p)`` figure is embedded and drawn (under ``nbtools serve`` the page, not the
+    kernel, loads BokehJS: a figure shown outside a widget once stayed blank)."""
+    roots = page.evaluate("() => [...document.querySelectorAll('[data-root-id]')].map(e => e.childElementCount)")
+    expected = _bokeh_show_calls(dash["path"])
+    drawn = sum(1 for n in roots if n > 0)
+    assert drawn >= expected and all(roots), (
+        f"{dash['name']}: {expected} show(p) figures in the code, {drawn} Bokeh roots drawn, "
+        f"{roots.count(0)} empty")
+
+
 @contextlib.contextmanager
 def explain(server, page, what):
     """Turn any failure into one message with the page's errors and the server log."""
@@ -96,6 +116,7 @@ def test_dashboard_renders_and_reacts(voila_server, page, artifacts, dash):
         page.locator(".bk-Canvas").first.wait_for(timeout=RENDER_TIMEOUT)
         page.wait_for_timeout(1000)  # let late widget messages arrive
         assert_clean(page)
+        assert_plots_drawn(page, dash)
 
         bt = dash["browser_test"] or {}
         click, expect = bt.get("click"), bt.get("expect")

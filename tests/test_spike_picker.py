@@ -79,6 +79,18 @@ def test_preview_then_exact_on_long_traces(recording):
     assert np.isin(ev["i_peak"], prev["i_peak"]).mean() > 0.9
 
 
+def test_summary_is_the_exact_runs_while_a_preview_is_shown(recording):
+    """``summary`` is a result a script can use (the blank's counts included); ``shown_summary`` is the
+    preview's (what the report says while the slider moves). A CI run once saw the preview's summary."""
+    tr, truth = recording
+    blank, _ = impact_trace(duration=4.0, fs=20e3, rate=0.0, noise_rms=truth.attrs["noise_sd"], seed=12)
+    sp = SpikePicker(tr, blank=blank, auto_refine=0)
+    sp.w_threshold.value = 7.0
+    assert sp.is_preview and "blank_count" not in sp.shown_summary  # a preview does not count the blank
+    s = sp.summary
+    assert not sp.is_preview and s["n_events"] == len(sp.events) and s["blank_count"] >= 0
+
+
 def test_other_settings_rerun(picker, recording):
     tr = recording[0]
     n_auto = len(picker.events)

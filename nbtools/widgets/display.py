@@ -41,19 +41,23 @@ def load_bokehjs(force: bool = False) -> None:
     Called by :func:`bokeh_widget`; call it yourself at the top of a notebook
     when the first Bokeh widget is created later, in a callback. Under
     ``nbtools serve`` (environment ``NBTOOLS_BOKEHJS=page``) the page itself
-    loads BokehJS once from the server, and nothing is inlined.
+    loads BokehJS once from the server, and nothing is inlined; plain
+    ``bokeh.plotting.show(p)`` draws into the page in both cases.
     """
     global _bokehjs_loaded
     if _bokehjs_loaded and not force:
         return
-    if os.environ.get("NBTOOLS_BOKEHJS") == "page":  # nbtools serve: the page loads it once, cached
-        _bokehjs_loaded = True
-        return
-    from bokeh.io import output_notebook
-    from bokeh.resources import INLINE
-
-    output_notebook(INLINE, hide_banner=True)
     from IPython.display import Javascript, display
+
+    if os.environ.get("NBTOOLS_BOKEHJS") == "page":  # nbtools serve: the page loads it once, cached
+        from bokeh.io.state import curstate
+
+        curstate().output_notebook()  # bokeh.plotting.show(p) draws into the page, nothing inlined
+    else:
+        from bokeh.io import output_notebook
+        from bokeh.resources import INLINE
+
+        output_notebook(INLINE, hide_banner=True)
 
     display(Javascript(_NO_ECHO_JS))
     _bokehjs_loaded = True

@@ -110,7 +110,7 @@ class RecoveryPanel(traitlets.HasTraits):
     def refresh(self) -> None:
         """Update the false-event text and the default radius range from the picker's result."""
         sp = self.picker
-        s = sp.summary
+        s = sp.shown_summary
         if not s:
             self.w_false.value = "<i>No detection yet.</i>"
             return

@@ -286,7 +286,7 @@ class SpikePicker(traitlets.HasTraits):
                               steps=steps, duration=float(a["duration"]), fs=float(a["fs"]), t0=self.trace.t0)
 
     def _report(self) -> None:
-        s = self.summary
+        s = self.shown_summary
         if s:
             report_html(self, s, self._warned)
         for func in self._listeners:
@@ -323,7 +323,16 @@ class SpikePicker(traitlets.HasTraits):
 
     @property
     def summary(self) -> dict:
-        """:func:`nbtools.impact.summarize` of the result shown (``{}`` before any)."""
+        """:func:`nbtools.impact.summarize` of the exact detection (``{}`` before any); a preview on
+        screen is replaced by its exact run first, as for :attr:`events`."""
+        if self.result is None:
+            return {}
+        self._ensure_exact()
+        return self.shown_summary
+
+    @property
+    def shown_summary(self) -> dict:
+        """The summary of what is on screen (a preview's while the slider moves; no detection run)."""
         if self.result is None:
             return {}
         return summarize(self.result, mark_accepted(self.result, self.rejected))
