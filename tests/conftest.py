@@ -142,6 +142,13 @@ def _no_browser(reason: str):
     pytest.skip(reason)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests that drive Chromium run last. Playwright's sync API keeps its asyncio loop registered as
+    *running* in the main thread while the browser is open, so widgets tested after it saw a running loop
+    (nbtools.widgets.later.Later scheduled work there that never ran, e.g. a SpikePicker preview)."""
+    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))  # stable: order kept otherwise
+
+
 @pytest.fixture(scope="session")
 def browser():
     """A headless system Chromium driven by Playwright."""
