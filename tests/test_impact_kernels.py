@@ -240,3 +240,57 @@ def test_charge_noise_of_long_integrals_with_1f_noise():
         measured = 1.4826 * np.median(np.abs(q - np.median(q)))
         predicted = charge_noise_sd(bg.charge_curve_for(N), [N])[0]
         assert 0.8 < predicted / measured < 1.25, (N, predicted / measured)
+
+
+def test_window_charges_equal_the_numpy_sum_over_pieces():
+    """The estimator of the charge-noise curve on many windows: bit-identical to the NumPy loop it replaced."""
+    rng = np.random.default_rng(3)
+    res = rng.normal(size=5000)
+    c = np.concatenate([[0.0], np.cumsum(res)])
+    for N in (4, 32, 256):
+        st, ln, wt = _kernels.standard_pieces(N)
+        lo, hi = int(st.min()), int((st + ln).max())
+        p = np.arange(-lo, res.size - hi + 1, max(4, N // 4))
+        ref = np.zeros(p.size)
+        for s0, n0, w0 in zip(st, ln, wt):
+            ref += w0 * (c[p + s0 + n0] - c[p + s0])
+        out = np.empty(p.size)
+        _kernels.window_charges(c, p, st, ln, wt, out)
+        assert np.array_equal(out, ref)
+        # and each window is the estimator applied to its own samples
+        i = p[p.size // 2]
+        direct = sum(w0 * res[i + s0:i + s0 + n0].sum() for s0, n0, w0 in zip(st, ln, wt))
+        assert out[p.size // 2] == pytest.approx(direct, rel=1e-9, abs=1e-9)
+
+
+def test_mains_eval_matches_the_harmonic_sum_per_segment():
+    rng = np.random.default_rng(4)
+    seg_len, nh, omega = 100, 3, 2 * np.pi * 50 / 10e3
+    coef = rng.normal(size=(6, 2 * nh))
+    coef[2] = np.nan  # a segment not fitted: no pickup there
+    i0, i1, j0 = 130, 540, 1
+    out = np.empty(i1 - i0)
+    _kernels.mains_eval(i0, i1, coef[j0:], j0, seg_len, omega, nh, out)
+    g = np.arange(i0, i1)
+    c = np.nan_to_num(coef)[g // seg_len]
+    ref = sum(c[:, 2 * h] * np.cos((h + 1) * omega * g) + c[:, 2 * h + 1] * np.sin((h + 1) * omega * g)
+              for h in range(nh))
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+    assert np.all(out[(g // seg_len) == 2] == 0.0)
+
+
+@pytest.mark.parametrize("n, h, nan_share", [(60, 10, 0.0), (60, 10, 0.3), (9, 10, 0.0), (5, 2, 1.0)])
+def test_edge_medians_are_the_symmetric_window_medians(n, h, nan_share):
+    rng = np.random.default_rng(n + h)
+    v = rng.normal(size=n).cumsum()
+    v[rng.random(n) < nan_share] = np.nan
+    out = np.full(n, -1.0)
+    _kernels.blocks.edge_medians(v, h, out)
+    for i in range(n):
+        if h <= i < n - h:
+            assert out[i] == -1.0  # the interior is left alone
+            continue
+        r = min(i, n - 1 - i)
+        seg = v[i - r:i + r + 1]
+        seg = seg[np.isfinite(seg)]
+        assert (np.isnan(out[i]) and seg.size == 0) or out[i] == np.median(seg)

@@ -14,6 +14,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import median_filter
 
+from ._kernels.blocks import edge_medians
+
 #: blocks per baseline window
 BLOCKS_PER_WINDOW = 50
 
@@ -63,14 +65,11 @@ def running_median(values: np.ndarray, width: int, mask: np.ndarray | None = Non
                     out[ok] = med[ok]
             # edges: shrinking windows kept symmetric about the point, so a
             # monotone trend (charging decay, drift) is followed without bias
-            for i in list(range(min(h, n))) + list(range(max(n - h, h), n)):
-                r = min(i, n - 1 - i)
-                seg = v[i - r:i + r + 1]
-                seg = seg[np.isfinite(seg)]
-                if seg.size:
-                    out[i] = np.median(seg)
-                elif not np.isfinite(out[i]):
-                    out[i] = np.nan
+            edges = np.empty(n)
+            edge_medians(v, h, edges)
+            at = np.r_[0:min(h, n), max(n - h, h):n]
+            fill = np.isfinite(edges[at]) | ~np.isfinite(out[at])  # no finite value: NaN (bridged below)
+            out[at[fill]] = edges[at[fill]]
     bad = ~np.isfinite(out)
     if bad.all():
         finite = np.isfinite(values)

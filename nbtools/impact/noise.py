@@ -43,34 +43,32 @@ class NoiseSample:
     def __init__(self, read, n, max_samples=None, min_length=0):
         self.segs = sample_segments(n, max_samples or MAX_NOISE_SAMPLES, min_length=min_length)
         self.raw = [np.asarray(read(i0, i1), dtype=np.float64) for i0, i1 in self.segs]
+        # all segments end to end: their samples, global indices and where each segment starts
+        self._x = np.concatenate(self.raw) if self.raw else np.empty(0)
+        self._at = np.cumsum([0] + [i1 - i0 for i0, i1 in self.segs])
+        self._g = np.concatenate([np.arange(i0, i1) for i0, i1 in self.segs]) if self.segs else np.empty(0, np.int64)
+        self._follows = np.ones(self._x.size, bool)  # a sample directly after the previous one in the trace
+        self._follows[self._at[:-1]] = False
 
     def residual(self, B, bvals, flagged=None, pickup=None):
         """``(res, contiguous)``: residual samples outside ``flagged`` blocks
         and whether each directly follows the previous one in the trace (for
         counting crossings). Falls back to all blocks if too few remain.
         ``pickup``: arrays (one per segment, :attr:`segs`) subtracted too."""
-        out = []
-        cont = []
         use_flags = flagged is not None and flagged.any() and not flagged.all()
-        for j, ((i0, i1), x) in enumerate(zip(self.segs, self.raw)):
-            r = np.empty(i1 - i0)
-            _kernels.fill_base(i0, i1, B, bvals, r)
-            np.subtract(x, r, out=r)
-            if pickup is not None:
-                r -= pickup[j]
-            c = np.ones(i1 - i0, dtype=bool)
-            c[0] = False
-            if use_flags:
-                keep = ~flagged[np.arange(i0, i1) // B]
-                c[1:] = keep[1:] & keep[:-1]
-                out.append(r[keep])
-                cont.append(c[keep])
-            else:
-                out.append(r)
-                cont.append(c)
-        res = np.concatenate(out) if out else np.empty(0)
-        contiguous = np.concatenate(cont) if cont else np.empty(0, bool)
-        if res.size < 64 and use_flags:
+        r = np.empty(self._x.size)
+        for (i0, i1), a in zip(self.segs, self._at):
+            _kernels.fill_base(i0, i1, B, bvals, r[a:a + i1 - i0])
+        np.subtract(self._x, r, out=r)
+        if pickup is not None and len(pickup):
+            r -= np.concatenate(pickup)
+        if not use_flags:
+            return r, self._follows.copy()
+        keep = ~flagged[self._g // B]
+        cont = self._follows.copy()
+        cont[1:] &= keep[1:] & keep[:-1]
+        res, contiguous = r[keep], cont[keep]
+        if res.size < 64:
             return self.residual(B, bvals, None, pickup)
         return res, contiguous
 
@@ -241,9 +239,8 @@ def charge_noise_curve(res, contiguous, start=4):
             p = p[run[p + lo] == run[p + hi - 1]]
         if p.size < MIN_WINDOWS:
             break
-        q = np.zeros(p.size)
-        for s0, n0, w0 in zip(st, ln, wt):
-            q += w0 * (c[p + s0 + n0] - c[p + s0])
+        q = np.empty(p.size)
+        _kernels.window_charges(c, p, st, ln, wt, q)
         lengths.append(N)
         sds.append(float(np.quantile(np.abs(q - np.median(q)), TWO_SIGMA)) / 2.0)
         N *= 2

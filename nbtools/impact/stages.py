@@ -221,12 +221,8 @@ def mains_pickup(src, B, bvals, ranges, omega, clip, workers=1):
         g0, g1 = j0 * seg_len, min(n, (j1 + 1) * seg_len)
         coef = np.full((j1 + 1, 2 * nh), np.nan)
         _kernels.mains_segments(src.read(g0, g1), g0, B, bvals, segs, seg_len, none, none, omega, nh, clip, coef)
-        g = np.arange(i0, i1)
-        c = np.nan_to_num(coef[j0:])[g // seg_len - j0]  # (NaN: not fitted -> 0) per segment, then per sample
-        m = np.zeros(g.size)
-        for h in range(nh):
-            ph = (h + 1) * omega * g
-            m += c[:, 2 * h] * np.cos(ph) + c[:, 2 * h + 1] * np.sin(ph)
+        m = np.empty(i1 - i0)
+        _kernels.mains_eval(i0, i1, coef[j0:], j0, seg_len, omega, nh, m)  # NaN rows (not fitted): 0
         return m
 
     return pmap(one, ranges, workers)

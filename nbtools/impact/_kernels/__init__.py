@@ -11,10 +11,10 @@ The NumPy reference implementations live in ``tests/test_impact_kernels.py``.
 
 from .blocks import baseline_at, baseline_fill, block_means, block_stats, fill_base, sub_blocks
 from .features import N_FEATURES, event_features
-from .mains import MAINS_POINTS, mains_segments
+from .mains import MAINS_POINTS, mains_eval, mains_segments
 from .scan import event_heights, hysteresis, merge_tails
-from .tail import TAIL_TAUS, standard_geometry, standard_norm, standard_pieces
+from .tail import TAIL_TAUS, standard_geometry, standard_norm, standard_pieces, window_charges
 
 __all__ = ["baseline_at", "baseline_fill", "block_means", "block_stats", "fill_base", "sub_blocks",
-           "event_features", "event_heights", "N_FEATURES", "MAINS_POINTS", "mains_segments", "hysteresis", "merge_tails",
-           "TAIL_TAUS", "standard_geometry", "standard_norm", "standard_pieces"]
+           "event_features", "event_heights", "N_FEATURES", "MAINS_POINTS", "mains_eval", "mains_segments", "hysteresis", "merge_tails",
+           "TAIL_TAUS", "standard_geometry", "standard_norm", "standard_pieces", "window_charges"]

@@ -240,3 +240,26 @@ def fill_base(g0, g1, B, bvals, out):
             out[q - g0] = b0 + slope * (q - g)
         g = j
 
+
+
+@njit(cache=True, nogil=True)
+def edge_medians(v, h, out):
+    """``out[i]`` for the ``h`` points at each end of ``v``: the median of the finite values of the window
+    ``v[i - r : i + r + 1]`` shrunk symmetrically about ``i`` (``r`` = the distance to the nearer end); NaN
+    when it holds none (:func:`nbtools.impact.baseline.running_median`'s edges)."""
+    n = v.shape[0]
+    buf = np.empty(2 * h + 1)
+    for i in range(n):
+        if h <= i < n - h:
+            continue
+        r = min(i, n - 1 - i)
+        m = 0
+        for j in range(i - r, i + r + 1):
+            if np.isfinite(v[j]):
+                buf[m] = v[j]
+                m += 1
+        if m == 0:
+            out[i] = np.nan
+            continue
+        s = np.sort(buf[:m])
+        out[i] = s[m // 2] if m % 2 else (s[m // 2 - 1] + s[m // 2]) / 2.0

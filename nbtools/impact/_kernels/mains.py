@@ -172,3 +172,20 @@ def resid_mains3(x, offset, g0, g1, B, bvals, out, sg, ip, cur, prv, k2):
         g = j
     return loc_m
 
+
+
+@njit(cache=True, nogil=True)
+def mains_eval(i0, i1, coef, j0, seg_len, omega, nh, out):
+    """``out[g - i0]`` for global samples ``g`` in ``[i0, i1)``: the mains harmonics of each sample's
+    segment, ``sum_h a_h cos((h+1) omega g) + b_h sin((h+1) omega g)`` with ``(a_h, b_h)`` the row
+    ``g // seg_len - j0`` of ``coef`` (NaN rows, segments not fitted: 0)."""
+    for g in range(i0, i1):
+        row = g // seg_len - j0
+        m = 0.0
+        for h in range(nh):
+            a = coef[row, 2 * h]
+            b = coef[row, 2 * h + 1]
+            if a == a and b == b:  # not NaN
+                ph = (h + 1) * omega * g
+                m += a * np.cos(ph) + b * np.sin(ph)
+        out[g - i0] = m

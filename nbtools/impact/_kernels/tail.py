@@ -399,3 +399,16 @@ def standard_pieces(N):
         weight[j] = (1.0 if k_tail <= k < k_tail + n_tail else 0.0) - xp
         j += 1
     return start[:j], length[:j], weight[:j]
+
+
+@njit(cache=True, nogil=True)
+def window_charges(c, p, start, length, weight, out):
+    """``out[i] = sum_j weight_j * (c[p_i + start_j + length_j] - c[p_i + start_j])``: the estimator of
+    :func:`standard_pieces` on windows starting at ``p`` of a residual whose cumulative sum (with a leading
+    0) is ``c``; the pieces are added in order, as NumPy's loop over them did (bit-identical)."""
+    for i in range(p.shape[0]):
+        acc = 0.0
+        for j in range(start.shape[0]):
+            a = p[i] + start[j]
+            acc += weight[j] * (c[a + length[j]] - c[a])
+        out[i] = acc
