@@ -199,7 +199,7 @@ def _batch_parser(sub) -> None:
     b.add_argument("--scheduler", metavar="ADDRESS",
                    help="an existing Dask scheduler (tcp://HOST:PORT), its workers seeing the same files; "
                         "'sync': in this process, one file after another")
-    b.add_argument("--workers", type=int, metavar="N", help="worker processes of the local cluster (default: cores)")
+    b.add_argument("--workers", type=int, metavar="N", help="worker processes of the local cluster (default: cores; 1: in this process, no cluster)")
     b.add_argument("--option", type=_option, action="append", metavar="KEY=VALUE",
                    help="reader option for the files that take it, e.g. --option fs=100000 for .npy (repeatable)")
     b.add_argument("--force", action="store_true", help="recompute every file")

@@ -226,6 +226,21 @@ def test_study_equals_the_single_file_api(study):
     assert set(pop["condition"]) == {"10pM", "20pM"} and (pop["quality"] == "ok").all()
 
 
+def test_one_worker_runs_in_this_process(folder, tmp_path):
+    """``workers=1`` with no scheduler is this process (no cluster to start): same tables as 'sync'."""
+    import os
+    import socket
+
+    study = run(EventRecipe(threshold=6), folder / "10pM", out=tmp_path / "one", workers=1, options=OPTIONS,
+                progress=False)
+    ran = {json.loads((study.out / "files" / u / "result.json").read_text())["worker"] for u in study.files["unit"]}
+    assert ran == {f"{socket.gethostname()}:{os.getpid()}"}
+    sync = run(EventRecipe(threshold=6), folder / "10pM", out=tmp_path / "sync", scheduler="sync", options=OPTIONS,
+               progress=False)
+    cols = ["name", "status", "n_events", "threshold_A", "noise"]
+    pd.testing.assert_frame_equal(study.files[cols], sync.files[cols])
+
+
 def test_study_outputs_have_units_and_a_report(study):
     out = study.out
     head = (out / "population.csv").read_text().splitlines()[0].split(",")

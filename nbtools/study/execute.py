@@ -2,7 +2,8 @@
 
 One task per unit (:func:`nbtools.study.tasks.run_unit`), the largest inputs
 first. The default is a ``dask.distributed.LocalCluster`` with one worker
-process per core (one thread each); ``scheduler='tcp://host:port'`` or a
+process per core (one thread each); ``workers=1`` (and no scheduler) runs in
+this process, as ``'sync'`` does, with no cluster to start; ``scheduler='tcp://host:port'`` or a
 ``distributed.Client`` runs on an existing cluster, whose workers read the
 inputs and write the outputs themselves: paths must name the same files on
 every worker (a shared file system). A worker that dies mid-task (killed,
@@ -80,7 +81,8 @@ def execute(units, job, *, scheduler=None, workers=None, progress, retries: int 
     if not units:
         return records
     order = sorted(units, key=_size, reverse=True)  # big files first: the last task is a short one
-    if scheduler in ("sync", "synchronous"):
+    if scheduler in ("sync", "synchronous") or (scheduler is None and workers is not None and int(workers) == 1):
+        # one worker asked for: this process is that worker (no cluster to start, no second import of nbtools)
         progress.log(f"nbtools batch: {len(order)} file(s) in this process")
         for u in order:
             rec = run_unit(u, job)

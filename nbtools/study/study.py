@@ -132,7 +132,7 @@ def run(recipe, inputs, *, out, scheduler=None, workers: int | None = None, blan
         The study folder (created; only ever written there).
     scheduler : None, 'sync', address or distributed.Client
         None: a local Dask cluster of ``workers`` processes (default: one per
-        core); ``'tcp://host:port'`` or a Client: an existing cluster (inputs
+        core; ``workers=1``: this process, as ``'sync'``); ``'tcp://host:port'`` or a Client: an existing cluster (inputs
         and ``out`` must be on a file system its workers share);
         ``'sync'``: in this process, one file after the other.
     blank, blanks, blank_pattern
