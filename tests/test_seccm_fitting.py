@@ -206,6 +206,13 @@ def test_identifiability_working_curve_interpolated_in_alpha():
         for dep in (0.004, 0.02, 0.08):
             lam = laviron_lambda(dep, alpha=alpha)
             assert dEp_of_lambda(lam, alpha) == pytest.approx(dep, rel=0.03, abs=2e-4)
+    # one call for every pixel: each value as the scalar call gives it (alphas off and on the grid, clipped)
+    lams = np.array([0.01, 0.3, 2.0, 9.0, 50.0, 1e-4])
+    alphas = np.array([0.37, 0.5, 0.05, 0.95, 0.62, 0.1])
+    many = dEp_of_lambda(lams, alphas)
+    assert many.shape == lams.shape
+    assert all(many[k] == dEp_of_lambda(lams[k], alphas[k]) for k in range(lams.size))
+    assert isinstance(dEp_of_lambda(0.3, 0.5), float)
 
 
 def test_couples_cv_background_remembered_per_curve_by_value():

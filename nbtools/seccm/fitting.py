@@ -48,29 +48,42 @@ def pixel_curve(ds, pixel, *, window=None, subtract_capacitive=False):
     subtracts, on each sweep, the straight line through the currents at the
     two ends of the window (the double-layer charging current).
     """
-    window = check_scan_window(ds, window)
-    n = int(ds.n_samples.values[pixel])
-    E = np.broadcast_to(ds.potential.values, ds.current.shape)[pixel, :n].astype(np.float64)
-    i = ds.current.values[pixel, :n].astype(np.float64)
-    t = np.broadcast_to(ds.time.values, ds.current.shape)[pixel, :n].astype(np.float64) if "time" in ds else None
-    keep = np.isfinite(E) & np.isfinite(i)
-    if window is not None:
-        keep &= (E >= window[0]) & (E <= window[1])
-    if subtract_capacitive and keep.sum() > 4:
-        i = i.copy()
-        idx = np.flatnonzero(keep)
-        # sweeps inside the window: contiguous runs of kept samples in one direction
-        d = np.sign(np.gradient(E[idx])) if idx.size > 1 else np.zeros(idx.size)
-        br = np.flatnonzero((np.diff(idx) > 1) | (d[1:] * d[:-1] < 0)) + 1
-        for run in np.split(idx, br):
-            if len(run) < 4:
-                continue
-            k = max(1, min(5, len(run) // 4))
-            e0, e1 = E[run[:k]].mean(), E[run[-k:]].mean()
-            y0, y1 = i[run[:k]].mean(), i[run[-k:]].mean()
-            if e1 != e0:
-                i[run] -= y0 + (y1 - y0) * (E[run] - e0) / (e1 - e0)
-    return E[keep], i[keep], (t[keep] if t is not None else None)
+    return _Landings(ds).curve(pixel, window=check_scan_window(ds, window), subtract_capacitive=subtract_capacitive)
+
+
+class _Landings:
+    """The scan's arrays, read from the Dataset once (xarray access costs more than a curve's own work)."""
+
+    def __init__(self, ds):
+        self.n = ds.n_samples.values
+        self.current = ds.current.values
+        self.E = np.broadcast_to(ds.potential.values, self.current.shape)
+        self.t = np.broadcast_to(ds.time.values, self.current.shape) if "time" in ds else None
+
+    def curve(self, pixel, *, window=None, subtract_capacitive=False):
+        """:func:`pixel_curve` of ``pixel`` (``window`` already checked)."""
+        n = int(self.n[pixel])
+        E = self.E[pixel, :n].astype(np.float64)
+        i = self.current[pixel, :n].astype(np.float64)
+        t = self.t[pixel, :n].astype(np.float64) if self.t is not None else None
+        keep = np.isfinite(E) & np.isfinite(i)
+        if window is not None:
+            keep &= (E >= window[0]) & (E <= window[1])
+        if subtract_capacitive and keep.sum() > 4:
+            i = i.copy()
+            idx = np.flatnonzero(keep)
+            # sweeps inside the window: contiguous runs of kept samples in one direction
+            d = np.sign(np.gradient(E[idx])) if idx.size > 1 else np.zeros(idx.size)
+            br = np.flatnonzero((np.diff(idx) > 1) | (d[1:] * d[:-1] < 0)) + 1
+            for run in np.split(idx, br):
+                if len(run) < 4:
+                    continue
+                k = max(1, min(5, len(run) // 4))
+                e0, e1 = E[run[:k]].mean(), E[run[-k:]].mean()
+                y0, y1 = i[run[:k]].mean(), i[run[-k:]].mean()
+                if e1 != e0:
+                    i[run] -= y0 + (y1 - y0) * (E[run] - e0) / (e1 - e0)
+        return E[keep], i[keep], (t[keep] if t is not None else None)
 
 
 # ------------------------------------------------------------------ recipe and model
@@ -434,8 +447,9 @@ def _choose(ds, r, window, subtract):
         status[np.setdiff1d(use, keep)] = f"not selected (max_pixels={r.max_pixels})"
         use = keep
     todo, xs, ys = [], [], []
+    landings, window_ok = _Landings(ds), check_scan_window(ds, window)
     for p in use:
-        E, i, _ = pixel_curve(ds, p, window=window, subtract_capacitive=subtract)
+        E, i, _ = landings.curve(p, window=window_ok, subtract_capacitive=subtract)
         if E.size < 8:
             status[p] = f"failed: only {E.size} samples in the window"
             continue

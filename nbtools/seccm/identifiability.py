@@ -9,6 +9,7 @@ NaN with a reason per pixel.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -42,24 +43,38 @@ def dEp_of_lambda(lam, alpha):
     """Peak separation (V) of a thin-layer CV at Lambda (inverse of :func:`nbtools.kinetics.laviron_lambda`).
 
     Working curves on an alpha grid of :data:`ALPHA_GRID`, interpolated
-    linearly in alpha (a working curve costs ~0.1 s and every pixel has its
-    own fitted alpha).
+    linearly in alpha (every pixel has its own fitted alpha). ``lam`` and
+    ``alpha`` may be arrays (one value per pixel): a float or an array.
     """
+    lam, alpha = np.broadcast_arrays(np.asarray(lam, np.float64), np.asarray(alpha, np.float64))
+    a = np.clip(alpha, 0.1, 0.9)
+    lo = np.minimum(np.floor(a / ALPHA_GRID + 1e-9) * ALPHA_GRID, 0.9 - ALPHA_GRID)
+    w = (a - lo) / ALPHA_GRID
+    out = np.zeros(lam.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = -np.log(lam)
+    for lo_k in np.unique(lo):
+        at = lo == lo_k
+        for ag, wg in ((round(float(lo_k), 6), 1.0 - w[at]), (round(float(lo_k) + ALPHA_GRID, 6), w[at])):
+            use = wg > 1e-12
+            if not use.any():
+                continue
+            neg_log_L, d, d_max = _working_curve(ag)
+            part = np.where(use, wg * np.interp(x[at], neg_log_L, d, left=0.0, right=d_max), 0.0)
+            out[at] = out[at] + part
+    return float(out) if out.ndim == 0 else out
+
+
+@functools.lru_cache(maxsize=64)
+def _working_curve(alpha):
+    """``(-ln Lambda, dEp, largest dEp)`` of the working curve at ``alpha`` (computed once)."""
     from ..kinetics import laviron_lambda
 
-    a = float(np.clip(alpha, 0.1, 0.9))
-    lo = min(np.floor(a / ALPHA_GRID + 1e-9) * ALPHA_GRID, 0.9 - ALPHA_GRID)
-    w = (a - lo) / ALPHA_GRID
     d = np.geomspace(2e-4, 0.8, 300)
-    out = 0.0
-    for ag, wg in ((round(lo, 6), 1.0 - w), (round(lo + ALPHA_GRID, 6), w)):
-        if wg <= 1e-12:
-            continue
-        L = laviron_lambda(d, alpha=ag)
-        good = np.isfinite(L)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = out + wg * np.interp(-np.log(lam), -np.log(L[good]), d[good], left=0.0, right=d[good][-1])
-    return out
+    L = laviron_lambda(d, alpha=alpha)
+    good = np.isfinite(L)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.log(L[good]), d[good], d[good][-1]
 
 
 def _value(setting, default):
@@ -85,7 +100,8 @@ def check_identifiability(vals, errs, start, status, message, step, why=None):
     lam = vals["ks"] / (_F / (R * T) * v)
     fitted = status == "ok"
     alpha = np.nan_to_num(vals.get("alpha", np.full(lam.shape, 0.5)), nan=0.5)
-    dep = np.array([dEp_of_lambda(a, b) if np.isfinite(a) and a > 0 else np.nan for a, b in zip(lam, alpha)])
+    with np.errstate(invalid="ignore"):
+        dep = np.where(np.isfinite(lam) & (lam > 0), dEp_of_lambda(np.where(lam > 0, lam, 1.0), alpha), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = errs["ks"] / np.abs(vals["ks"])
         bad = fitted & ~((lam <= LAMBDA_MAX) & (dep >= MIN_STEPS * step) & (rel <= 0.5))
