@@ -128,6 +128,23 @@ def test_without_radius_only_tau_and_with_relative_soc():
     assert "give radius=" in res.summary()
 
 
+def test_an_absolute_soc_axis_outside_0_to_1_is_warned_about():
+    """A discharge analysed with the default soc0 = 0 (seen on a real BT-Lab export) runs below SOC 0: said."""
+    import warnings
+
+    from nbtools.errors import NbtoolsWarning
+
+    df = gitt_sequence(n_pulses=3, dx_pulse=0.05, t_pulse=20.0, t_rest=100.0, D=3e-15, points_pulse=30,
+                       points_rest=30, noise=1e-4, seed=4)
+    charge = float(gitt.analyze(df).segments["charge"].sum())
+    with pytest.warns(NbtoolsWarning, match="outside 0 to 1: set soc0"):
+        gitt.analyze(df, capacity=abs(charge) * 5, soc0=0.0 if charge < 0 else 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NbtoolsWarning)
+        res = gitt.analyze(df, capacity=abs(charge) * 5, soc0=0.5)
+    assert "absolute" in res.info["soc_axis"]
+
+
 def _write_eclab_gitt(path, df, decimal="."):
     """An EC-Lab GITT text export: header, the GITT technique line, EC-Lab's column labels, mA."""
     cols = ("mode\tox/red\terror\tcontrol changes\tNs changes\tcounter inc.\tNs\ttime/s\tcontrol/V/mA\tEwe/V\t"

@@ -34,7 +34,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, NbtoolsWarning
 from .recipe import GITTRecipe
 from .segment import segment_pulses
 from .sphere import pulse_shape
@@ -231,10 +231,20 @@ def fit_sphere_pulse(t, E, t_pulse, *, tau_bounds=None, ocv=None, soc_start=None
             "n": int(n), "model": "measured OCV" if use_ocv else "linear OCV"}
 
 
+#: how far (in SOC) an absolute SOC axis may leave 0..1 before analyze warns (rounding of capacities)
+SOC_SLACK = 0.005
+
+
 def _soc_axis(segments, recipe):
     q = np.r_[0.0, np.cumsum(segments["charge"].to_numpy())]  # charge passed at each segment boundary
     if recipe.capacity is not None:
-        return recipe.soc0 + q / recipe.capacity, "absolute (soc0 + charge / capacity)"
+        soc = recipe.soc0 + q / recipe.capacity
+        if soc.min() < -SOC_SLACK or soc.max() > 1 + SOC_SLACK:
+            warnings.warn(f"gitt: with capacity = {recipe.capacity:g} C and soc0 = {recipe.soc0:g}, the SOC runs from "
+                          f"{soc.min():.3g} to {soc.max():.3g}, outside 0 to 1: set soc0 to the SOC at the start of "
+                          "the record (a discharge starts near 1), or check the capacity and the current's sign "
+                          "(anodic positive)", NbtoolsWarning, stacklevel=3)
+        return soc, "absolute (soc0 + charge / capacity)"
     span = np.ptp(q)
     return (q - q.min()) / span if span > 0 else np.zeros_like(q), "relative to the charge passed in the record"
 
