@@ -142,6 +142,7 @@ def _no_browser(reason: str):
     pytest.skip(reason)
 
 
+@pytest.hookimpl(trylast=True)  # after any plugin that reorders
 def pytest_collection_modifyitems(config, items):
     """Tests that drive Chromium run last. Playwright's sync API keeps its asyncio loop registered as
     *running* in the main thread while the browser is open, so widgets tested after it saw a running loop

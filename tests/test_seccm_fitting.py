@@ -213,6 +213,7 @@ def test_identifiability_working_curve_interpolated_in_alpha():
     assert many.shape == lams.shape
     assert all(many[k] == dEp_of_lambda(lams[k], alphas[k]) for k in range(lams.size))
     assert isinstance(dEp_of_lambda(0.3, 0.5), float)
+    assert np.isnan(dEp_of_lambda(1.0, np.nan)) and np.isnan(dEp_of_lambda(np.array([1.0, 1.0]), [0.5, np.nan])[1])
 
 
 def test_couples_cv_background_remembered_per_curve_by_value():

@@ -91,6 +91,20 @@ def test_summary_is_the_exact_runs_while_a_preview_is_shown(recording):
     assert not sp.is_preview and s["n_events"] == len(sp.events) and s["blank_count"] >= 0
 
 
+def test_a_listener_reading_the_summary_gets_the_reported_result(recording):
+    """A listener told about a preview reads the preview's summary: no detection from inside it, no re-entry."""
+    sp = SpikePicker(recording[0], auto_refine=0)
+    calls = []
+
+    def listener(p):
+        calls.append(("enter", p.is_preview))
+        calls.append(("exit", p.is_preview, p.summary["n_events"]))
+
+    sp.on_result(listener)
+    sp.w_threshold.value = 7.0
+    assert sp.is_preview and [c[0] for c in calls] == ["enter", "exit"] and calls[1][1] is True
+
+
 def test_other_settings_rerun(picker, recording):
     tr = recording[0]
     n_auto = len(picker.events)

@@ -62,6 +62,7 @@ def dEp_of_lambda(lam, alpha):
             neg_log_L, d, d_max = _working_curve(ag)
             part = np.where(use, wg * np.interp(x[at], neg_log_L, d, left=0.0, right=d_max), 0.0)
             out[at] = out[at] + part
+    out = np.where(np.isfinite(alpha), out, np.nan)  # no working curve for an alpha that is not a number
     return float(out) if out.ndim == 0 else out
 
 

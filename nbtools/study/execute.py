@@ -3,7 +3,9 @@
 One task per unit (:func:`nbtools.study.tasks.run_unit`), the largest inputs
 first. The default is a ``dask.distributed.LocalCluster`` with one worker
 process per core (one thread each); ``workers=1`` (and no scheduler) runs in
-this process, as ``'sync'`` does, with no cluster to start; ``scheduler='tcp://host:port'`` or a
+this process, as ``'sync'`` does, with no cluster to start (detection then uses
+``NBTOOLS_NUM_THREADS`` threads, default every core; a crash ends the run, and
+running it again reuses the files already done); ``scheduler='tcp://host:port'`` or a
 ``distributed.Client`` runs on an existing cluster, whose workers read the
 inputs and write the outputs themselves: paths must name the same files on
 every worker (a shared file system). A worker that dies mid-task (killed,
@@ -124,5 +126,6 @@ def execute(units, job, *, scheduler=None, workers=None, progress, retries: int 
 def _death_message(exc, tries) -> str:
     if type(exc).__name__ == "KilledWorker":
         return (f"the workers analysing this file died {tries + 1} time(s) ({exc}); a file that needs more memory "
-                "than a worker has kills it: use fewer workers (--workers) or a smaller chunk_size in the recipe")
+                "than a worker has kills it: use fewer workers (--workers; with 1 the files run in this process, "
+                "and a rerun reuses the files already done) or a smaller chunk_size in the recipe")
     return f"{type(exc).__name__}: {exc}"

@@ -94,6 +94,7 @@ class SpikePicker(traitlets.HasTraits):
         self._table = None  # the rows of ``result`` without its attrs (drawn)
         self._warned: list[str] = []  # NbtoolsWarnings of the current analysis, shown in the status
         self._listeners = []
+        self._reporting = False  # True while on_result listeners run
         self._exact_s, self._exact_th = 0.0, None  # time (s) of the last exact run at a new threshold, and it
         g = self.status.guard
         self._refine = Later(g(self._refine_now), REFINE_DELAY_S)  # the exact run after previews
@@ -289,8 +290,12 @@ class SpikePicker(traitlets.HasTraits):
         s = self.shown_summary
         if s:
             report_html(self, s, self._warned)
-        for func in self._listeners:
-            func(self)
+        self._reporting = True
+        try:
+            for func in self._listeners:
+                func(self)
+        finally:
+            self._reporting = False
 
     # ------------------------------------------------------------------ public API
     @property
@@ -327,7 +332,8 @@ class SpikePicker(traitlets.HasTraits):
         screen is replaced by its exact run first, as for :attr:`events`."""
         if self.result is None:
             return {}
-        self._ensure_exact()
+        if not self._reporting:  # a listener gets the result it is told about (see on_result)
+            self._ensure_exact()
         return self.shown_summary
 
     @property
@@ -383,7 +389,10 @@ class SpikePicker(traitlets.HasTraits):
         return export_files(self, folder, formats)
 
     def on_result(self, func) -> None:
-        """Call ``func(picker)`` after every new result (detection, preview, accept/reject)."""
+        """Call ``func(picker)`` after every new result (detection, preview, accept/reject).
+
+        Inside ``func``, :attr:`summary` is that of the result being reported (a preview's while the
+        slider moves: no detection is run from a listener)."""
         self._listeners.append(func)
 
     # ------------------------------------------------------------------ review
