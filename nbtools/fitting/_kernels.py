@@ -153,3 +153,38 @@ def residual_lag1(model, X, Y, W, P, r1, count):
                 first = False
         # a residual below 1e-6 of the data (a fit of noise-free data) has no meaningful correlation
         r1[i] = lag / ss if ss > 0 and math.sqrt(ss / cnt) > 1e-6 * ymax else np.nan
+
+
+@njit(parallel=True, cache=True)
+def jacobian_normal(J, G, W, M, ys, r, A, g):
+    """``A = J^T J`` and ``g = J^T r`` per curve from the model's derivatives ``J`` (n, m, kf), with
+    the engine's scaling folded in: each derivative times ``G`` (n, kf, dp/du of the bound
+    transform), the weight ``W`` (n, m) and ``1 / ys`` (n,); points outside the mask ``M`` and
+    non-finite derivatives count as 0. ``r`` (n, m): the scaled residuals. Sums run in point order,
+    so one curve's bits do not depend on the other curves of the batch."""
+    n, m, kf = J.shape
+    for i in prange(n):
+        jr = np.empty(kf)
+        s = 1.0 / ys[i]
+        for a in range(kf):
+            g[i, a] = 0.0
+            for b in range(kf):
+                A[i, a, b] = 0.0
+        for j in range(m):
+            if not M[i, j]:
+                continue
+            w = W[i, j] * s
+            rj = r[i, j]
+            for a in range(kf):
+                v = J[i, j, a] * G[i, a] * w
+                jr[a] = v if math.isfinite(v) else 0.0
+            for a in range(kf):
+                ja = jr[a]
+                if ja == 0.0:
+                    continue
+                g[i, a] += ja * rj
+                for b in range(a + 1):
+                    A[i, a, b] += ja * jr[b]
+        for a in range(kf):
+            for b in range(a):
+                A[i, b, a] = A[i, a, b]

@@ -48,6 +48,25 @@ def _programme_rows(X):
     return S, mid
 
 
+def _memo_rows(memo, key, X):
+    """Rows of the memorised call whose parameters (``key`` rows) and potentials (``X`` rows) are
+    the ones asked for, in order; None when any is missing. Exact matches only."""
+    kept = memo.get("key")
+    if kept is None or kept.shape[1] != key.shape[1] or key.shape[0] > kept.shape[0]:
+        return None
+    Xm = memo["val"][0]
+    if kept.shape == key.shape and np.array_equal(kept, key) and np.array_equal(Xm, X, equal_nan=True):
+        return slice(None)
+    as_bytes = lambda a: a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1]))).ravel()  # noqa: E731
+    km, kq = as_bytes(kept), as_bytes(key)
+    order = np.argsort(km, kind="stable")
+    pos = np.minimum(np.searchsorted(km[order], kq), km.size - 1)
+    rows = order[pos]
+    if not (np.array_equal(km[rows], kq) and np.array_equal(Xm[rows], X, equal_nan=True)):
+        return None
+    return rows
+
+
 def couples_form(model):
     """``(names, f, jac)`` of a CouplesCVModel instance for :class:`~nbtools.fitting.models.BatchModel`."""
     names = tuple(model.param_names)
@@ -64,12 +83,15 @@ def couples_form(model):
                                   col("alpha", alpha), sampling=sampling)
 
     def base(x, P):
-        """Unit rates of every couple and the background's shape at P (memo of the last call)."""
+        """Unit rates of every couple and the background's shape at P. The last call is kept: the
+        engine's Jacobian comes at the rows of its last trial that were accepted (a subset of them)."""
         X = _rows(x, P.shape[0])
-        key = (X.shape, X.__array_interface__["data"][0], P[:, [*e0, j["ks"], j["alpha"], j["v"], j["T"]]].tobytes())
-        hit = memo.get("key")
-        if hit == key:
-            return memo["val"]
+        key = np.ascontiguousarray(P[:, [*e0, j["ks"], j["alpha"], j["v"], j["T"]]])
+        rows = _memo_rows(memo, key, X)
+        if rows is not None:
+            Xm, rs, S, mid = memo["val"]
+            pick = lambda a: a if a.shape[0] == 1 else a[rows]  # noqa: E731 (shared programme rows)
+            return X, [r[rows] for r in rs], pick(S), pick(mid)
         S, mid = _programme_rows(x if np.ndim(x) == 1 else X)
         val = (X, [rates(X, P, c) for c in range(nc)], S, mid)
         memo.update(key=key, val=val)

@@ -27,8 +27,18 @@ CONVERGED, MAX_ITER, AT_BOUND, NOT_DETERMINED, FAILED = range(5)
 LAMBDA0, LAMBDA_DOWN, LAMBDA_UP, LAMBDA_MAX = 1e-2, 3.0, 4.0, 1e16
 #: a small step counts as convergence when the Gauss-Newton model predicts less relative gain than this
 GN_GAIN = 1e-6
-#: internal code of a curve whose damping grew without limit before convergence (reported as max_iter)
-STALLED = MAX_ITER
+#: internal code of a curve whose damping grew without limit before convergence: no step, however
+#: short, lowered its cost. Reported as not_determined or at_bound when its covariance or bounds say
+#: why (the gradient left is round-off in directions the data do not fix), as max_iter otherwise
+STALLED = len(STATUS_CODES)
+#: directions of J^T J (Jacobi-scaled) with eigenvalues below this fraction of the largest are
+#: not determined by the data; a fit with such directions has converged when the others promise a
+#: relative gain below GN_GAIN_DETERMINED and its last step lowered the cost by less than FLAT_REDUCTION
+RANK_RTOL, GN_GAIN_DETERMINED, FLAT_REDUCTION = 1e-8, 1e-5, 1e-4
+#: a fit whose cost fell by less than FLAT_RTOL (relative) over FLAT_WINDOW iterations has converged
+FLAT_WINDOW, FLAT_RTOL = 10, 1e-9
+#: a parameter whose whole-range change would move the cost by less than this fraction has no influence
+DEAD_RTOL = 1e-12
 #: a value within this fraction of its bounds' span is stuck at the bound
 BOUND_RTOL = 1e-6
 #: a parameter of one sign whose standard error exceeds this fraction of its value is not determined
@@ -281,7 +291,27 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
                                       np.ascontiguousarray(tfa.dp_du(Ua)), ys[idx], True, np.empty(na), A_, g_,
                                       np.zeros(na, np.bool_))
             return A_, g_, 0
+        if xp is np and jac is not None:  # scaling and sums in one parallel pass (no scaled copy of J)
+            from ._kernels import jacobian_normal
+
+            with np.errstate(all="ignore"):
+                Jp = jac(_rows(X, idx), Pa, tuple(fi_np.tolist()))
+            na = Jp.shape[0]
+            A_, g_ = np.empty((na, kf, kf)), np.empty((na, kf))
+            Wa = np.broadcast_to(1.0 if W is None else _rows(W, idx), (na, Y.shape[1]))
+            jacobian_normal(Jp, np.ascontiguousarray(tfa.dp_du(Ua)), Wa, mask[idx], ys[idx],
+                            np.ascontiguousarray(ra), A_, g_)
+            return A_, g_, 0
         J, extra = jac_u(idx, Ua, Pa, ra, tfa)
+        if xp is np:
+            from ._kernels import jacobian_normal
+
+            na = J.shape[0]
+            A_, g_ = np.empty((na, kf, kf)), np.empty((na, kf))
+            one = np.ones(1)
+            jacobian_normal(J, np.broadcast_to(one, (na, kf)), np.broadcast_to(one, J.shape[:2]), mask[idx],
+                            np.broadcast_to(one, (na,)), np.ascontiguousarray(ra), A_, g_)
+            return A_, g_, extra
         return xp.einsum("nmi,nmj->nij", J, J), xp.einsum("nmi,nm->ni", J, ra), extra
 
     allidx = xp.arange(n)
@@ -299,6 +329,7 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
         status = xp.where(status == FAILED, FAILED, CONVERGED)
     eye = xp.eye(kf)
     dmax = xp.diagonal(A, axis1=1, axis2=2).copy()
+    cost_ref, it_ref = cost.copy(), niter.copy()
     for _ in range(max_iter):
         if active.size == 0:
             break
@@ -329,7 +360,9 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
         rel_step = xp.sqrt(row_sum(step * step, xp)) / (xp.sqrt(row_sum(Ut * Ut, xp)) + xtol)
         small = better & ((rel_red <= ftol) | (rel_step <= xtol))
         lam_a = xp.where(better, xp.maximum(lam[a] / LAMBDA_DOWN, 1e-12), lam[a] * LAMBDA_UP)
-        stalled = ~better & (lam_a > LAMBDA_MAX)
+        # no step, however short, lowers the cost: the damping hit its ceiling, or the rejected step
+        # was already below the resolution of the parameters (MINPACK: xtol too small)
+        stalled = ~better & ((lam_a > LAMBDA_MAX) | (rel_step <= xtol))
         lam[a] = lam_a
         acc = a[better]
         if acc.size:
@@ -344,11 +377,27 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
             g[acc] = gn
         # a small step is convergence only where the undamped (Gauss-Newton) model sees no
         # further gain: a tiny step of a heavily damped iteration is not a minimum
-        gain = _gauss_newton_gain(xp, A[a], g[a], cost[a])
+        pinned = _pinned(xp, P[a][:, fi], lo[a], hi[a], tf.sc[a])
+        gain = _gauss_newton_gain(xp, A[a], g[a], cost[a], pinned)
         # at a bound the transform's derivative vanishes and the linear model's gain is not
         # attainable: a small step there is the constrained minimum
         gain = xp.where(_near_bound(xp, P[a][:, fi], lo[a], hi[a]), 0.0, gain)
         done = (small & (gain <= GN_GAIN)) | (gain <= ftol) | (cost[a] <= 1e-30)
+        # a degenerate fit (two couples sharing one peak) crawls along a direction the data do not
+        # determine, where the linear model promises a gain the steps never realise: it has
+        # converged once the determined directions promise nothing and the cost stands still
+        open_ = xp.flatnonzero(~done & (gain > GN_GAIN))
+        if open_.size:
+            ill, gdet = _determined_gain(xp, A[a[open_]], g[a[open_]], cost[a[open_]], pinned[open_])
+            flat = ~better[open_] | (rel_red[open_] <= FLAT_REDUCTION)
+            done[open_[ill & (gdet <= GN_GAIN_DETERMINED) & flat]] = True
+        # a cost that stood still for FLAT_WINDOW iterations has converged, whatever the linear model
+        # promises (a gradient of finite-difference round-off in directions the data do not fix)
+        window = (niter[a] - it_ref[a]) >= FLAT_WINDOW
+        if bool(xp.any(window)):
+            w = a[window]
+            done[window] |= (cost_ref[w] - cost[w]) <= FLAT_RTOL * cost[w]
+            cost_ref[w], it_ref[w] = cost[w], niter[w]
         status[a[done | (stalled & (gain <= GN_GAIN))]] = CONVERGED
         status[a[stalled & (gain > GN_GAIN)]] = STALLED
         active = a[~(done | stalled)]
@@ -404,15 +453,17 @@ def _snap_to_bounds(xp, U, P, cost, A, status, tf, fi, lo, hi, cost_of, normal_o
 
     Through the sin/sqrt transforms a bound is approached only slowly (the cost is flat in
     the internal variable there); a converged curve within 1e-4 of a bound's span is tried
-    at the bound itself, so that it is reported as stuck there (to 1e-6, as the lmfit path)."""
-    near = (status == CONVERGED) & _near_bound(xp, P[:, fi], lo, hi)
+    at the bound itself (within 1e-6 of its starting magnitude from a one-sided bound), so that it
+    is reported as stuck there (to 1e-6, as the lmfit path)."""
+    near = (status == CONVERGED) & (_near_bound(xp, P[:, fi], lo, hi)
+                                    | xp.any(_pinned(xp, P[:, fi], lo, hi, tf.sc), axis=1))
     idx = xp.flatnonzero(near)
     if idx.size == 0:
         return U, P, cost, A
     tfa = tf.take(idx)
     pf = P[idx][:, fi]
     span = hi[idx] - lo[idx]
-    tol = xp.where(xp.isfinite(span), 1e-4 * span, 1e-6 * xp.maximum(xp.abs(pf), 1e-300))
+    tol = xp.where(xp.isfinite(span), 1e-4 * span, 1e-6 * tfa.sc)
     at_lo = xp.isfinite(lo[idx]) & (pf - lo[idx] <= tol)
     at_hi = xp.isfinite(hi[idx]) & (hi[idx] - pf <= tol)
     ps = xp.where(at_lo, lo[idx], xp.where(at_hi, hi[idx], pf))
@@ -455,8 +506,35 @@ def _scaled_solve(xp, M, b):
         return xp.linalg.solve(Ms, (b * s)[:, :, None])[:, :, 0] * s
 
 
-def _gauss_newton_gain(xp, A, g, cost):
-    """Relative cost reduction the undamped linearised model predicts: g^T A^-1 g / cost."""
+def _pinned(xp, pf, lo, hi, scale):
+    """(n, kf): parameters with one bound that sit on it to 1e-6 of their starting magnitude, where
+    the sqrt transform has all but stopped them (a charge gone to 0): left out of the gain."""
+    one_sided = xp.isfinite(lo) ^ xp.isfinite(hi)
+    gap = xp.where(xp.isfinite(lo), pf - lo, hi - pf)
+    return one_sided & (gap <= 1e-6 * scale)
+
+
+def _without_dead(xp, A, g, cost, pinned=None):
+    """A and g with the parameters that have no influence left taken out (identity rows, zero
+    gradient): a whole-range change of the parameter (1 in the internal variable, about its
+    starting magnitude) would change the cost by less than :data:`DEAD_RTOL` of it (a couple
+    whose charge went to 0, or whose E0 left the scanned window). The Jacobi scaling would
+    otherwise blow their round-off up into a gain no step can realise."""
+    d = xp.diagonal(A, axis1=1, axis2=2)
+    dead = d <= DEAD_RTOL * cost[:, None]
+    if pinned is not None:
+        dead = dead | pinned
+    if not bool(xp.any(dead)):
+        return A, g
+    live = ~dead
+    A = xp.where(live[:, :, None] & live[:, None, :], A, 0.0) + dead[:, :, None] * xp.eye(A.shape[1])
+    return A, xp.where(live, g, 0.0)
+
+
+def _gauss_newton_gain(xp, A, g, cost, pinned=None):
+    """Relative cost reduction the undamped linearised model predicts: g^T A^-1 g / cost (without
+    the parameters that have no influence left or are ``pinned`` to a bound)."""
+    A, g = _without_dead(xp, A, g, cost, pinned)
     s = _jacobi(xp, A)
     As = A * s[:, :, None] * s[:, None, :]
     reg = 1e-12 * xp.eye(A.shape[1])
@@ -464,6 +542,21 @@ def _gauss_newton_gain(xp, A, g, cost):
         z = xp.linalg.solve(As + reg, (g * s)[:, :, None])[:, :, 0]
         gain = row_sum(g * s * z, xp) / xp.maximum(cost, 1e-300)
     return xp.where(xp.isfinite(gain), gain, xp.inf)
+
+
+def _determined_gain(xp, A, g, cost, pinned=None):
+    """(ill, gain): whether J^T J has directions the data do not determine (eigenvalues below
+    :data:`RANK_RTOL` of the largest, Jacobi-scaled), and the Gauss-Newton gain without them."""
+    A, g = _without_dead(xp, A, g, cost, pinned)
+    s = _jacobi(xp, A)
+    As = A * s[:, :, None] * s[:, None, :]
+    with np.errstate(all="ignore"):
+        ok = xp.all(xp.isfinite(As), axis=(1, 2))
+        w, V = xp.linalg.eigh(xp.where(ok[:, None, None], As, xp.eye(A.shape[1])))
+        keep = w > RANK_RTOL * w[:, -1:]
+        z = xp.einsum("nji,nj->ni", V, g * s)
+        gain = row_sum(xp.where(keep, z * z / xp.where(keep, w, 1.0), 0.0), xp) / xp.maximum(cost, 1e-300)
+    return ok & ~xp.all(keep, axis=1), xp.where(xp.isfinite(gain), gain, xp.inf)
 
 
 def _finish(xp, P, U, tf, fi, k, A, cost, ys, npts, nfev, niter, status, lo, hi) -> BatchLSQ:
@@ -506,9 +599,10 @@ def _finish(xp, P, U, tf, fi, k, A, cost, ys, npts, nfev, niter, status, lo, hi)
         # constant), not for a location such as t0 or E0 whose value may be 0
         one_sign = (xp.isfinite(lo) & (lo >= 0)) | (xp.isfinite(hi) & (hi <= 0))
         undetermined = xp.any(~xp.isfinite(err) | (one_sign & (rel > MAX_RELATIVE_ERROR)), axis=1)
-        ok = status == CONVERGED
+        ok = (status == CONVERGED) | (status == STALLED)
         status = xp.where(ok & at_bound, AT_BOUND, status)
         status = xp.where(ok & ~at_bound & undetermined, NOT_DETERMINED, status)
+    status = xp.where(status == STALLED, MAX_ITER, status)
     out = {name: _np(v) for name, v in dict(params=P, stderr=stderr, covar=covar, chisqr=chisqr, redchi=redchi,
                                               n_points=npts, nfev=nfev, niter=niter, status=status).items()}
     free = np.zeros(k, bool)
