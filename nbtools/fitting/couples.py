@@ -109,27 +109,32 @@ def couples_form(model):
         cols = tuple(range(len(names))) if cols is None else cols
         X, rs, S, mid = base(x, P)
         v = P[:, j["v"], None]
-        out = np.zeros(X.shape + (len(cols),))
+        # parameter-major (each column one contiguous block), returned as an (n, m, k) view
+        out = np.empty((len(cols),) + X.shape)
         for a, k in enumerate(cols):
             name = names[k]
             if name in ("C", "dC", "ib"):
-                out[:, :, a] = {"C": S * v, "dC": S * v * (X - mid), "ib": 1.0}[name]
+                out[a] = {"C": S * v, "dC": S * v * (X - mid), "ib": 1.0}[name]
             elif k in q:
-                out[:, :, a] = rs[q.index(k)]
+                out[a] = rs[q.index(k)]
             elif k in e0 or name in ("ks", "alpha"):
                 p = P[:, k]
                 h = FD_STEP * np.maximum(np.abs(p), 1e-3 if name == "alpha" else 1e-9)
                 which = [e0.index(k)] if k in e0 else range(nc)
+                out[a] = 0.0
                 for c in which:
                     moved = {"E0": p + h} if k in e0 else {name: p + h}
-                    out[:, :, a] += P[:, q[c], None] * (rates(X, P, c, **moved) - rs[c]) / h[:, None]
+                    d = rates(X, P, c, **moved)
+                    d -= rs[c]
+                    d *= (P[:, q[c]] / h)[:, None]
+                    out[a] += d
             else:  # v or T varying: differences of the whole model
                 P2 = P.copy()
                 h = FD_STEP * np.maximum(np.abs(P[:, k]), 1e-9)
                 P2[:, k] += h
                 memo.clear()
-                out[:, :, a] = (f(x, P2) - f(x, P)) / h[:, None]
-        return out
+                out[a] = (f(x, P2) - f(x, P)) / h[:, None]
+        return out.transpose(1, 2, 0)
 
     return names, f, jac
 
