@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._convergence import (FLAT_REDUCTION, FLAT_RTOL, FLAT_WINDOW, GN_GAIN, GN_GAIN_DETERMINED, determined_gain,
+                           gauss_newton_gain, jacobi, near_bound, pinned, row_sum, scaled_solve)
+
 __all__ = ["least_squares_batch", "BatchLSQ", "STATUS_CODES", "row_sum"]
 
 #: status of each curve after the fit (``BatchLSQ.status`` holds the index)
@@ -25,20 +28,10 @@ CONVERGED, MAX_ITER, AT_BOUND, NOT_DETERMINED, FAILED = range(5)
 
 #: damping: start, factor on an accepted step (divide) and on a rejected one (multiply), give-up level
 LAMBDA0, LAMBDA_DOWN, LAMBDA_UP, LAMBDA_MAX = 1e-2, 3.0, 4.0, 1e16
-#: a small step counts as convergence when the Gauss-Newton model predicts less relative gain than this
-GN_GAIN = 1e-6
 #: internal code of a curve whose damping grew without limit before convergence: no step, however
 #: short, lowered its cost. Reported as not_determined or at_bound when its covariance or bounds say
 #: why (the gradient left is round-off in directions the data do not fix), as max_iter otherwise
 STALLED = len(STATUS_CODES)
-#: directions of J^T J (Jacobi-scaled) with eigenvalues below this fraction of the largest are
-#: not determined by the data; a fit with such directions has converged when the others promise a
-#: relative gain below GN_GAIN_DETERMINED and its last step lowered the cost by less than FLAT_REDUCTION
-RANK_RTOL, GN_GAIN_DETERMINED, FLAT_REDUCTION = 1e-8, 1e-5, 1e-4
-#: a fit whose cost fell by less than FLAT_RTOL (relative) over FLAT_WINDOW iterations has converged
-FLAT_WINDOW, FLAT_RTOL = 10, 1e-9
-#: a parameter whose whole-range change would move the cost by less than this fraction has no influence
-DEAD_RTOL = 1e-12
 #: a value within this fraction of its bounds' span is stuck at the bound
 BOUND_RTOL = 1e-6
 #: a parameter of one sign whose standard error exceeds this fraction of its value is not determined
@@ -135,13 +128,6 @@ class _Transform:
         for name in ("lo", "hi", "sc", "both", "low", "up", "lo0", "hi0"):
             setattr(t, name, getattr(self, name)[idx])
         return t
-
-
-def row_sum(a, xp=np):
-    """Sum of each row, in order along the row (a cumulative sum): the same bits for a curve
-    whatever the other rows of the batch (NumPy reduces multi-row arrays in another order than a
-    single row), so that results do not depend on how the curves were chunked."""
-    return xp.cumsum(a, axis=1)[:, -1] if a.shape[1] else xp.zeros(a.shape[0])
 
 
 def _rows(a, idx):
@@ -345,7 +331,7 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
         dfloor = xp.where(d > 0, d, 1.0)
         M = Aa + (lam[a][:, None] * dfloor)[:, :, None] * eye
         with np.errstate(all="ignore"):
-            step = -_scaled_solve(xp, M, ga)
+            step = -scaled_solve(xp, M, ga)
         ok_step = xp.all(xp.isfinite(step), axis=1)
         step = xp.where(ok_step[:, None], step, 0.0)
         Ut = U[a] + step
@@ -377,18 +363,18 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
             g[acc] = gn
         # a small step is convergence only where the undamped (Gauss-Newton) model sees no
         # further gain: a tiny step of a heavily damped iteration is not a minimum
-        pinned = _pinned(xp, P[a][:, fi], lo[a], hi[a], tf.sc[a])
-        gain = _gauss_newton_gain(xp, A[a], g[a], cost[a], pinned)
+        edge = pinned(xp, P[a][:, fi], lo[a], hi[a], tf.sc[a])
+        gain = gauss_newton_gain(xp, A[a], g[a], cost[a], edge)
         # at a bound the transform's derivative vanishes and the linear model's gain is not
         # attainable: a small step there is the constrained minimum
-        gain = xp.where(_near_bound(xp, P[a][:, fi], lo[a], hi[a]), 0.0, gain)
+        gain = xp.where(near_bound(xp, P[a][:, fi], lo[a], hi[a]), 0.0, gain)
         done = (small & (gain <= GN_GAIN)) | (gain <= ftol) | (cost[a] <= 1e-30)
         # a degenerate fit (two couples sharing one peak) crawls along a direction the data do not
         # determine, where the linear model promises a gain the steps never realise: it has
         # converged once the determined directions promise nothing and the cost stands still
         open_ = xp.flatnonzero(~done & (gain > GN_GAIN))
         if open_.size:
-            ill, gdet = _determined_gain(xp, A[a[open_]], g[a[open_]], cost[a[open_]], pinned[open_])
+            ill, gdet = determined_gain(xp, A[a[open_]], g[a[open_]], cost[a[open_]], edge[open_])
             flat = ~better[open_] | (rel_red[open_] <= FLAT_REDUCTION)
             done[open_[ill & (gdet <= GN_GAIN_DETERMINED) & flat]] = True
         # a cost that stood still for FLAT_WINDOW iterations has converged, whatever the linear model
@@ -455,8 +441,8 @@ def _snap_to_bounds(xp, U, P, cost, A, status, tf, fi, lo, hi, cost_of, normal_o
     the internal variable there); a converged curve within 1e-4 of a bound's span is tried
     at the bound itself (within 1e-6 of its starting magnitude from a one-sided bound), so that it
     is reported as stuck there (to 1e-6, as the lmfit path)."""
-    near = (status == CONVERGED) & (_near_bound(xp, P[:, fi], lo, hi)
-                                    | xp.any(_pinned(xp, P[:, fi], lo, hi, tf.sc), axis=1))
+    near = (status == CONVERGED) & (near_bound(xp, P[:, fi], lo, hi)
+                                    | xp.any(pinned(xp, P[:, fi], lo, hi, tf.sc), axis=1))
     idx = xp.flatnonzero(near)
     if idx.size == 0:
         return U, P, cost, A
@@ -481,84 +467,6 @@ def _snap_to_bounds(xp, U, P, cost, A, status, tf, fi, lo, hi, cost_of, normal_o
     return U, P, cost, A
 
 
-def _near_bound(xp, pf, lo, hi, rtol=1e-4):
-    """Curves with a free parameter within ``rtol`` of its bounds' span from a bound."""
-    span = hi - lo
-    tol = xp.where(xp.isfinite(span), rtol * span, 1e-6 * xp.maximum(xp.abs(pf), 1e-300))
-    near = (xp.isfinite(lo) & (pf - lo <= tol)) | (xp.isfinite(hi) & (hi - pf <= tol))
-    return xp.any(near, axis=1)
-
-
-def _jacobi(xp, A):
-    """1/sqrt(diag A) per curve (1 where the diagonal is not positive): the column scaling that
-    gives J^T J a unit diagonal, so that parameters of very different sizes (a current of
-    1e-12 A, a potential of 4 V) do not make the solves ill-conditioned."""
-    d = xp.diagonal(A, axis1=1, axis2=2)
-    with np.errstate(all="ignore"):
-        return xp.where(d > 0, 1.0 / xp.sqrt(d), 1.0)
-
-
-def _scaled_solve(xp, M, b):
-    """M^-1 b per curve, solved in the Jacobi-scaled variables of M."""
-    s = _jacobi(xp, M)
-    with np.errstate(all="ignore"):
-        Ms = M * s[:, :, None] * s[:, None, :]
-        return xp.linalg.solve(Ms, (b * s)[:, :, None])[:, :, 0] * s
-
-
-def _pinned(xp, pf, lo, hi, scale):
-    """(n, kf): parameters with one bound that sit on it to 1e-6 of their starting magnitude, where
-    the sqrt transform has all but stopped them (a charge gone to 0): left out of the gain."""
-    one_sided = xp.isfinite(lo) ^ xp.isfinite(hi)
-    gap = xp.where(xp.isfinite(lo), pf - lo, hi - pf)
-    return one_sided & (gap <= 1e-6 * scale)
-
-
-def _without_dead(xp, A, g, cost, pinned=None):
-    """A and g with the parameters that have no influence left taken out (identity rows, zero
-    gradient): a whole-range change of the parameter (1 in the internal variable, about its
-    starting magnitude) would change the cost by less than :data:`DEAD_RTOL` of it (a couple
-    whose charge went to 0, or whose E0 left the scanned window). The Jacobi scaling would
-    otherwise blow their round-off up into a gain no step can realise."""
-    d = xp.diagonal(A, axis1=1, axis2=2)
-    dead = d <= DEAD_RTOL * cost[:, None]
-    if pinned is not None:
-        dead = dead | pinned
-    if not bool(xp.any(dead)):
-        return A, g
-    live = ~dead
-    A = xp.where(live[:, :, None] & live[:, None, :], A, 0.0) + dead[:, :, None] * xp.eye(A.shape[1])
-    return A, xp.where(live, g, 0.0)
-
-
-def _gauss_newton_gain(xp, A, g, cost, pinned=None):
-    """Relative cost reduction the undamped linearised model predicts: g^T A^-1 g / cost (without
-    the parameters that have no influence left or are ``pinned`` to a bound)."""
-    A, g = _without_dead(xp, A, g, cost, pinned)
-    s = _jacobi(xp, A)
-    As = A * s[:, :, None] * s[:, None, :]
-    reg = 1e-12 * xp.eye(A.shape[1])
-    with np.errstate(all="ignore"):
-        z = xp.linalg.solve(As + reg, (g * s)[:, :, None])[:, :, 0]
-        gain = row_sum(g * s * z, xp) / xp.maximum(cost, 1e-300)
-    return xp.where(xp.isfinite(gain), gain, xp.inf)
-
-
-def _determined_gain(xp, A, g, cost, pinned=None):
-    """(ill, gain): whether J^T J has directions the data do not determine (eigenvalues below
-    :data:`RANK_RTOL` of the largest, Jacobi-scaled), and the Gauss-Newton gain without them."""
-    A, g = _without_dead(xp, A, g, cost, pinned)
-    s = _jacobi(xp, A)
-    As = A * s[:, :, None] * s[:, None, :]
-    with np.errstate(all="ignore"):
-        ok = xp.all(xp.isfinite(As), axis=(1, 2))
-        w, V = xp.linalg.eigh(xp.where(ok[:, None, None], As, xp.eye(A.shape[1])))
-        keep = w > RANK_RTOL * w[:, -1:]
-        z = xp.einsum("nji,nj->ni", V, g * s)
-        gain = row_sum(xp.where(keep, z * z / xp.where(keep, w, 1.0), 0.0), xp) / xp.maximum(cost, 1e-300)
-    return ok & ~xp.all(keep, axis=1), xp.where(xp.isfinite(gain), gain, xp.inf)
-
-
 def _finish(xp, P, U, tf, fi, k, A, cost, ys, npts, nfev, niter, status, lo, hi) -> BatchLSQ:
     """Covariance (lmfit convention), bound and identifiability statuses, NumPy arrays out."""
     n, kf = P.shape[0], fi.size
@@ -576,7 +484,7 @@ def _finish(xp, P, U, tf, fi, k, A, cost, ys, npts, nfev, niter, status, lo, hi)
             if good.size:
                 # the inverse of J^T J in the scaled internal variables; singular -> NaN (pinv would hide it)
                 # judged and inverted in the Jacobi-scaled variables (unit diagonal)
-                sj = _jacobi(xp, A[good])
+                sj = jacobi(xp, A[good])
                 As = A[good] * sj[:, :, None] * sj[:, None, :]
                 ev = xp.linalg.eigvalsh(As)
                 inv_ok = (ev[:, 0] > 0) & (ev[:, 0] > 1e-15 * ev[:, -1])
