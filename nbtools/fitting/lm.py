@@ -19,6 +19,7 @@ import numpy as np
 
 from ._convergence import (FLAT_REDUCTION, FLAT_RTOL, FLAT_WINDOW, GN_GAIN, GN_GAIN_DETERMINED, determined_gain,
                            gauss_newton_gain, jacobi, near_bound, pinned, row_sum, scaled_solve)
+from ._transform import BoundTransform
 
 __all__ = ["least_squares_batch", "BatchLSQ", "STATUS_CODES", "row_sum"]
 
@@ -83,51 +84,6 @@ class BatchLSQ:
     @property
     def status_names(self) -> np.ndarray:
         return np.asarray(STATUS_CODES, dtype=object)[self.status]
-
-
-class _Transform:
-    """lmfit's bound transforms p <-> u on arrays (n, kf), with a per-entry scale."""
-
-    def __init__(self, xp, lo, hi, scale):
-        self.xp = xp
-        self.lo, self.hi, self.sc = lo / scale, hi / scale, scale
-        fin_lo, fin_hi = xp.isfinite(self.lo), xp.isfinite(self.hi)
-        self.both = fin_lo & fin_hi
-        self.low = fin_lo & ~fin_hi
-        self.up = ~fin_lo & fin_hi
-        z = xp.zeros_like(self.lo)
-        self.lo0, self.hi0 = xp.where(fin_lo, self.lo, z), xp.where(fin_hi, self.hi, z)
-
-    def to_u(self, p):
-        xp, q = self.xp, p / self.sc
-        lo, hi = self.lo0, self.hi0
-        arg = xp.clip(2 * (q - lo) / xp.where(self.both, hi - lo, 1.0) - 1, -1, 1)
-        u = xp.where(self.both, xp.arcsin(arg), q)
-        u = xp.where(self.low, xp.sqrt(xp.maximum((q - lo + 1) ** 2 - 1, 0)), u)
-        return xp.where(self.up, xp.sqrt(xp.maximum((hi - q + 1) ** 2 - 1, 0)), u)
-
-    def to_p(self, u):
-        xp, lo, hi = self.xp, self.lo0, self.hi0
-        s = xp.sqrt(u * u + 1)
-        q = xp.where(self.both, lo + (xp.sin(u) + 1) * (hi - lo) / 2, u)
-        q = xp.where(self.low, lo - 1 + s, q)
-        q = xp.where(self.up, hi + 1 - s, q)
-        return q * self.sc
-
-    def dp_du(self, u):
-        xp, lo, hi = self.xp, self.lo0, self.hi0
-        s = xp.sqrt(u * u + 1)
-        d = xp.where(self.both, xp.cos(u) * (hi - lo) / 2, 1.0)
-        d = xp.where(self.low, u / s, d)
-        d = xp.where(self.up, -u / s, d)
-        return d * self.sc
-
-    def take(self, idx):
-        t = object.__new__(_Transform)
-        t.xp = self.xp
-        for name in ("lo", "hi", "sc", "both", "low", "up", "lo0", "hi0"):
-            setattr(t, name, getattr(self, name)[idx])
-        return t
 
 
 def _rows(a, idx):
@@ -205,7 +161,7 @@ def least_squares_batch(fun, p0, x, y, *, jac=None, lower=None, upper=None, free
     span = xp.where(xp.isfinite(hi - lo), hi - lo, xp.maximum(xp.abs(p_free), 1e-300))
     p_free = xp.clip(p_free, lo + 1e-9 * span, hi - 1e-9 * span)
     scale = xp.where(xp.abs(p_free) > 0, xp.abs(p_free), 1.0)
-    tf = _Transform(xp, lo, hi, scale)
+    tf = BoundTransform(xp, lo, hi, scale)
     U = tf.to_u(p_free)
     # a start at the middle of two bounds that rounds to u ~ 1e-16 would never move by a relative step
     U = xp.where(tf.both & (xp.abs(U) < 1e-6), 0.0, U)
