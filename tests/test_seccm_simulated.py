@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from nbtools import seccm
+from nbtools.errors import ParameterError
 from nbtools.simulate import seccm_scan
 
 
@@ -102,6 +103,9 @@ def test_group_stats_excludes_failed(scan):
     m = seccm.classify(ds)
     g = seccm.group_stats(ds, m)
     sel = seccm.pixel_mask(ds, m)
+    assert np.array_equal(seccm.pixel_mask(ds, m.values), sel)  # the map as a plain (y, x) array
+    with pytest.raises(ParameterError, match=r"grid \("):
+        seccm.pixel_mask(ds, m.values[:, 1:])
     assert g.attrs["n_pixels"] == int((sel & (ds.status.values == "landed")).sum())
     assert g.attrs["n_excluded"] == int((sel & (ds.status.values != "landed")).sum())
     assert np.all(g.ci_low.values <= g.current.values) and np.all(g.current.values <= g.ci_high.values)

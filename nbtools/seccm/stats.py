@@ -63,6 +63,16 @@ def curve_stats(current, rows, *, level=0.95, min_n=MIN_BAND_CURVES):
     return {"mean": mean, "sd": sd, "low": mean - half, "high": mean + half, "n": n}
 
 
+def _grid_shape(ds):
+    """(ny, nx) of the scan's grid (None when the Dataset does not say)."""
+    from .layout import _grid_coords
+
+    if "grid_x" not in ds.attrs:
+        return None
+    c = _grid_coords(ds)
+    return len(c["y"][1]), len(c["x"][1])
+
+
 def pixel_mask(ds, mask):
     """Boolean NumPy mask (pixel) from a (y, x) map, a (pixel) mask or indices."""
     if isinstance(mask, xr.DataArray) and {"y", "x"} <= set(mask.dims):
@@ -71,8 +81,12 @@ def pixel_mask(ds, mask):
     a = np.asarray(mask)
     n = ds.sizes["pixel"]
     if a.dtype.kind == "b":
+        grid = _grid_shape(ds)
+        if a.ndim == 2 and a.shape == grid:  # a (y, x) map as a plain array, e.g. classify(ds).values
+            return a[ds.iy.values, ds.ix.values]
         if a.shape != (n,):
-            raise ParameterError(f"mask: boolean mask of shape {a.shape}; expected ({n},) per pixel or a (y, x) map")
+            raise ParameterError(f"mask: boolean mask of shape {a.shape}; expected ({n},) per pixel or a (y, x) "
+                                 f"map of the scan's grid {grid}")
         return a
     if a.dtype.kind in "iu":
         out = np.zeros(n, bool)
